@@ -14,7 +14,9 @@
 //! - [`status`]: Akinon order status codes.
 
 pub mod basket;
+pub mod engine;
 pub mod error;
+pub mod index;
 pub mod ledger;
 pub mod money;
 pub mod offer;
@@ -22,7 +24,9 @@ pub mod status;
 pub mod time;
 
 pub use basket::{Line, OfferUsage, PricingInput, UsageSnapshot, VoucherGrant};
+pub use engine::{Applied, LineResult, NotApplied, Pricing, Reason, UnitRef, UnitResult, price};
 pub use error::{DomainError, FieldErrors};
+pub use index::OfferIndex;
 pub use ledger::allocate;
 pub use money::{Currency, Money, NonNegative, Percent, VoucherCode, format_minor, parse_minor};
 pub use offer::{

@@ -1,0 +1,498 @@
+//! The engine's working state: the units in canonical order, what is left of each unit's
+//! price, which offers have used which units, and one application of one offer.
+
+use std::collections::BTreeSet;
+
+use crate::basket::{Line, OfferUsage, PricingInput};
+use crate::ledger::allocate;
+use crate::money::Currency;
+use crate::offer::{BenefitKind, ConditionKind, Offer};
+
+use super::{LineResult, Output, Pricing, UnitRef, UnitResult, clamp};
+
+const NONE: u32 = u32::MAX;
+
+/// Why an offer's first application failed.
+pub(crate) enum Fail {
+    Limit(String),
+    Condition(String),
+    NoDiscount(String),
+    /// It would have applied but for units held by the offer at this index position.
+    Excluded(u32),
+}
+
+/// What all applications of one offer did, with units as canonical ranks.
+#[derive(Default)]
+pub(crate) struct Run {
+    pub amount: i64,
+    pub applications: u32,
+    pub shipping_free: bool,
+    pub benefit_units: Vec<(usize, i64)>,
+    pub condition_units: Vec<usize>,
+}
+
+struct App {
+    discount: i64,
+    shipping: bool,
+    benefit: Vec<(usize, i64)>,
+    condition: Vec<usize>,
+}
+
+pub(crate) struct State {
+    currency: Currency,
+    /// Canonical line position → input line index.
+    order: Vec<u32>,
+    /// Canonical line position → its first unit rank (one extra entry at the end).
+    start: Vec<u32>,
+    /// Unit rank → canonical line position.
+    rank_line: Vec<u32>,
+    /// Canonical line position → product id (for coverage).
+    product: Vec<i64>,
+    original: Vec<i64>,
+    remaining: Vec<i64>,
+    /// Unit rank → index position of the exclusive offer that used it, or NONE.
+    excl: Vec<u32>,
+    /// Unit rank → index position of the first non-exclusive offer that used it, or NONE.
+    shared: Vec<u32>,
+    /// Unit rank → epoch of the offer run that used it (an offer never uses a unit twice).
+    mark: Vec<u32>,
+    /// Canonical line position → epoch of the offer run whose condition range holds it.
+    cond_stamp: Vec<u32>,
+    epoch: u32,
+}
+
+/// How one application sees a unit: the offer's exclusivity, the run's epoch, and whether
+/// other offers' claims are ignored (to test "would it apply but for exclusivity?").
+#[derive(Clone, Copy)]
+struct View {
+    epoch: u32,
+    exclusive: bool,
+    ignore_claims: bool,
+}
+
+fn items(n: usize) -> String {
+    if n == 1 { "add 1 more item from the range".to_owned() } else { format!("add {n} more items from the range") }
+}
+
+fn products(n: usize) -> String {
+    if n == 1 {
+        "add 1 more different product from the range".to_owned()
+    } else {
+        format!("add {n} more different products from the range")
+    }
+}
+
+fn cmp_lines(a: &Line, b: &Line) -> std::cmp::Ordering {
+    a.unit_price
+        .cmp(&b.unit_price)
+        .then_with(|| a.sku.cmp(&b.sku))
+        .then(a.product.cmp(&b.product))
+        .then_with(|| a.attributes.cmp(&b.attributes))
+        .then(a.quantity.cmp(&b.quantity))
+}
+
+impl State {
+    /// Expects input that passed [`PricingInput::validate`] (bounded units, prices ≥ 0).
+    pub fn new(input: &PricingInput) -> Self {
+        let lines = &input.lines;
+        let mut order: Vec<u32> = (0..lines.len() as u32).collect();
+        order.sort_by(|&i, &j| cmp_lines(&lines[i as usize], &lines[j as usize]).then(i.cmp(&j)));
+        let units: usize = lines.iter().map(|l| l.quantity as usize).sum();
+        let mut start = Vec::with_capacity(lines.len() + 1);
+        let mut rank_line = Vec::with_capacity(units);
+        let mut original = Vec::with_capacity(units);
+        let mut product = Vec::with_capacity(lines.len());
+        for (k, &i) in order.iter().enumerate() {
+            let l = &lines[i as usize];
+            start.push(rank_line.len() as u32);
+            product.push(l.product.0);
+            for _ in 0..l.quantity {
+                rank_line.push(k as u32);
+                original.push(l.unit_price);
+            }
+        }
+        start.push(rank_line.len() as u32);
+        State {
+            currency: input.currency,
+            order,
+            start,
+            rank_line,
+            product,
+            remaining: original.clone(),
+            original,
+            excl: vec![NONE; units],
+            shared: vec![NONE; units],
+            mark: vec![0; units],
+            cond_stamp: vec![0; lines.len()],
+            epoch: 0,
+        }
+    }
+
+    pub fn sorted_lines<'a>(&self, input: &'a PricingInput) -> Vec<&'a Line> {
+        self.order.iter().map(|&i| &input.lines[i as usize]).collect()
+    }
+
+    pub fn unit_ref(&self, rank: usize) -> UnitRef {
+        let k = self.rank_line[rank] as usize;
+        UnitRef { line: self.order[k] as usize, unit: rank - self.start[k] as usize }
+    }
+
+    fn units_asc<'a>(&'a self, lines: &'a [u32]) -> impl Iterator<Item = usize> + 'a {
+        lines.iter().flat_map(|&k| self.start[k as usize] as usize..self.start[k as usize + 1] as usize)
+    }
+
+    fn units_desc<'a>(&'a self, lines: &'a [u32]) -> impl Iterator<Item = usize> + 'a {
+        lines.iter().rev().flat_map(|&k| (self.start[k as usize] as usize..self.start[k as usize + 1] as usize).rev())
+    }
+
+    fn blocked(&self, u: usize, exclusive: bool) -> bool {
+        self.excl[u] != NONE || (exclusive && self.shared[u] != NONE)
+    }
+
+    fn price(&self, u: usize, v: View) -> i64 {
+        if v.ignore_claims && self.blocked(u, v.exclusive) { self.original[u] } else { self.remaining[u] }
+    }
+
+    fn avail(&self, u: usize, v: View) -> bool {
+        self.mark[u] != v.epoch && (v.ignore_claims || !self.blocked(u, v.exclusive)) && self.price(u, v) > 0
+    }
+
+    fn in_cond(&self, u: usize, v: View) -> bool {
+        self.cond_stamp[self.rank_line[u] as usize] == v.epoch
+    }
+
+    fn new_epoch(&mut self, cond: &[u32]) -> u32 {
+        self.epoch += 1;
+        for &k in cond {
+            self.cond_stamp[k as usize] = self.epoch;
+        }
+        self.epoch
+    }
+
+    /// All applications of one offer, or why it did not apply at all.
+    pub fn run_offer(
+        &mut self,
+        pos: u32,
+        o: &Offer,
+        cond: &[u32],
+        ben: &[u32],
+        usage: &OfferUsage,
+        known_customer: bool,
+    ) -> Result<Run, Fail> {
+        let fmt = |m: i64| self.currency.format(m);
+        let mut max_apps: u64 = u64::MAX;
+        if let Some(g) = o.max_global_applications {
+            let left = u64::from(g).saturating_sub(usage.global_applications);
+            if left == 0 {
+                return Err(Fail::Limit(format!("limit reached: {} of {g} uses", usage.global_applications)));
+            }
+            max_apps = max_apps.min(left);
+        }
+        if let Some(u) = o.max_user_applications
+            && known_customer
+        {
+            let left = u64::from(u).saturating_sub(usage.customer_applications);
+            if left == 0 {
+                return Err(Fail::Limit(format!(
+                    "limit reached: {} of {u} uses by this customer",
+                    usage.customer_applications
+                )));
+            }
+            max_apps = max_apps.min(left);
+        }
+        let mut budget = None;
+        if let Some(m) = o.max_discount {
+            let left = m.saturating_sub(usage.discount_spent);
+            if left <= 0 {
+                return Err(Fail::Limit(format!(
+                    "limit reached: {} of {} budget spent",
+                    fmt(usage.discount_spent),
+                    fmt(m)
+                )));
+            }
+            budget = Some(left);
+        }
+        if let Some(b) = o.max_basket_applications {
+            if b == 0 {
+                return Err(Fail::Limit("limit reached: no applications per basket".to_owned()));
+            }
+            max_apps = max_apps.min(u64::from(b));
+        }
+
+        let ben = if matches!(o.benefit.kind, BenefitKind::FixedPrice(_)) { cond } else { ben };
+        let view = View { epoch: self.new_epoch(cond), exclusive: o.exclusive, ignore_claims: false };
+        let mut run = Run::default();
+        while u64::from(run.applications) < max_apps {
+            match self.apply_once(o, cond, ben, view, budget) {
+                Ok(app) => {
+                    for &(u, s) in &app.benefit {
+                        self.remaining[u] -= s;
+                    }
+                    run.amount = run.amount.saturating_add(app.discount);
+                    run.applications += 1;
+                    run.benefit_units.extend(app.benefit);
+                    run.condition_units.extend(app.condition);
+                    if let Some(b) = budget.as_mut() {
+                        *b -= app.discount;
+                    }
+                    if app.shipping {
+                        run.shipping_free = true;
+                        break;
+                    }
+                    if budget == Some(0) {
+                        break;
+                    }
+                }
+                Err(f) if run.applications == 0 => return Err(self.explain(o, cond, ben, budget, f)),
+                Err(_) => break,
+            }
+        }
+        for u in run.benefit_units.iter().map(|x| x.0).chain(run.condition_units.iter().copied()) {
+            if o.exclusive {
+                self.excl[u] = pos;
+            } else if self.shared[u] == NONE {
+                self.shared[u] = pos;
+            }
+        }
+        Ok(run)
+    }
+
+    /// The first application failed: was it only because other offers hold the units?
+    fn explain(&mut self, o: &Offer, cond: &[u32], ben: &[u32], budget: Option<i64>, f: Fail) -> Fail {
+        let blocked_by = |s: &Self, u: usize| -> Option<u32> {
+            if s.excl[u] != NONE {
+                Some(s.excl[u])
+            } else if o.exclusive && s.shared[u] != NONE {
+                Some(s.shared[u])
+            } else {
+                None
+            }
+        };
+        let any_blocked = self.units_asc(cond).chain(self.units_asc(ben)).any(|u| blocked_by(self, u).is_some());
+        if !any_blocked {
+            return f;
+        }
+        let view = View { epoch: self.new_epoch(cond), exclusive: o.exclusive, ignore_claims: true };
+        let Ok(app) = self.apply_once(o, cond, ben, view, budget) else {
+            return f;
+        };
+        let used = app.benefit.iter().map(|x| x.0).chain(app.condition.iter().copied());
+        let by = used
+            .filter_map(|u| blocked_by(self, u))
+            .min()
+            .or_else(|| self.units_asc(cond).chain(self.units_asc(ben)).filter_map(|u| blocked_by(self, u)).min());
+        by.map_or(f, Fail::Excluded)
+    }
+
+    /// Up to `n` available units of `lines`, cheapest first, their prices and the sum.
+    fn take_cheapest(&self, lines: &[u32], v: View, n: usize) -> (Vec<usize>, Vec<i64>, i128) {
+        let sel: Vec<usize> = self.units_asc(lines).filter(|&u| self.avail(u, v)).take(n).collect();
+        let prices: Vec<i64> = sel.iter().map(|&u| self.price(u, v)).collect();
+        let base = prices.iter().map(|&p| i128::from(p)).sum();
+        (sel, prices, base)
+    }
+
+    /// One application on the units `view` sees as available. Marks the units it uses
+    /// (only when it succeeds).
+    fn apply_once(&mut self, o: &Offer, cond: &[u32], ben: &[u32], v: View, budget: Option<i64>) -> Result<App, Fail> {
+        // 1. The condition.
+        match o.condition.kind {
+            ConditionKind::Count(n) => {
+                let n = n as usize;
+                let have = self.units_asc(cond).filter(|&u| self.avail(u, v)).take(n).count();
+                if have < n {
+                    return Err(Fail::Condition(items(n - have)));
+                }
+            }
+            ConditionKind::Amount(value) => {
+                let sum: i128 =
+                    self.units_asc(cond).filter(|&u| self.avail(u, v)).map(|u| i128::from(self.price(u, v))).sum();
+                if sum < i128::from(value) {
+                    let short = clamp(i128::from(value) - sum);
+                    return Err(Fail::Condition(format!("add {} more from the range", self.currency.format(short))));
+                }
+            }
+            ConditionKind::Coverage(n) => {
+                let mut ps: Vec<i64> = self
+                    .units_asc(cond)
+                    .filter(|&u| self.avail(u, v))
+                    .map(|u| self.product[self.rank_line[u] as usize])
+                    .collect();
+                ps.sort_unstable();
+                ps.dedup();
+                if ps.len() < n as usize {
+                    return Err(Fail::Condition(products(n as usize - ps.len())));
+                }
+            }
+            ConditionKind::None => {}
+        }
+
+        // 2. The benefit: which units, how much, and the weights to spread it by.
+        let cap_items = o.benefit.max_affected_items.map_or(usize::MAX, |m| m as usize);
+        let mut shipping = false;
+        let (sel, weights, discount): (Vec<usize>, Vec<i64>, i128) = match &o.benefit.kind {
+            BenefitKind::Percentage(p) => {
+                let (sel, prices, base) = self.take_cheapest(ben, v, cap_items);
+                (sel, prices, p.floor_of(base))
+            }
+            BenefitKind::Fixed(value) => {
+                let (sel, prices, base) = self.take_cheapest(ben, v, cap_items);
+                (sel, prices, i128::from(*value).min(base))
+            }
+            BenefitKind::FixedPerUnit(value) => {
+                let (sel, prices, _) = self.take_cheapest(ben, v, cap_items);
+                let per: Vec<i64> = prices.iter().map(|&p| p.min(*value).max(0)).collect();
+                let d = per.iter().map(|&x| i128::from(x)).sum();
+                (sel, per, d)
+            }
+            BenefitKind::FixedPrice(value) => {
+                let n = match (&o.condition.kind, o.benefit.max_affected_items) {
+                    (ConditionKind::Count(c), Some(m)) => (*c).min(m),
+                    (ConditionKind::Count(c), None) => *c,
+                    (_, Some(m)) => m,
+                    (_, None) => 0,
+                } as usize;
+                if n == 0 {
+                    return Err(Fail::NoDiscount("the offer has no bundle size".to_owned()));
+                }
+                let (sel, prices, base) = self.take_cheapest(cond, v, n);
+                if sel.len() < n {
+                    return Err(Fail::Condition(items(n - sel.len())));
+                }
+                let d = (base - i128::from(*value)).max(0);
+                if d == 0 {
+                    return Err(Fail::NoDiscount("the items already cost no more than the offer price".to_owned()));
+                }
+                (sel, prices, d)
+            }
+            BenefitKind::Multibuy => {
+                let ConditionKind::Count(n) = o.condition.kind else {
+                    return Err(Fail::NoDiscount("a multibuy needs a count condition".to_owned()));
+                };
+                let Some(free) = self.units_asc(ben).find(|&u| self.avail(u, v)) else {
+                    return Err(Fail::NoDiscount("no item in the offer's range is left to discount".to_owned()));
+                };
+                let need = (n as usize).saturating_sub(usize::from(self.in_cond(free, v)));
+                let mut sel: Vec<usize> =
+                    self.units_desc(cond).filter(|&u| u != free && self.avail(u, v)).take(need).collect();
+                if sel.len() < need {
+                    return Err(Fail::Condition(items(need - sel.len())));
+                }
+                sel.push(free);
+                sel.sort_unstable();
+                let prices: Vec<i64> = sel.iter().map(|&u| self.price(u, v)).collect();
+                let d = i128::from(self.price(free, v));
+                (sel, prices, d)
+            }
+            BenefitKind::ShippingFree => {
+                shipping = true;
+                (Vec::new(), Vec::new(), 0)
+            }
+        };
+        let mut discount = clamp(discount.max(0));
+        if let Some(b) = budget {
+            discount = discount.min(b.max(0));
+        }
+        if discount == 0 && !shipping {
+            let detail = if sel.is_empty() {
+                "no item in the offer's range is left to discount"
+            } else {
+                "the discount rounds down to nothing"
+            };
+            return Err(Fail::NoDiscount(detail.to_owned()));
+        }
+        let shares = allocate(discount, &weights, &weights);
+        for &u in &sel {
+            self.mark[u] = v.epoch;
+        }
+
+        // 3. The condition's units: the benefit's units in the condition range count first,
+        //    the rest is consumed most expensive first.
+        let mut consumed: Vec<usize> = Vec::new();
+        match o.condition.kind {
+            ConditionKind::Count(n) => {
+                let have = sel.iter().filter(|&&u| self.in_cond(u, v)).count();
+                let need = (n as usize).saturating_sub(have);
+                consumed.extend(self.units_desc(cond).filter(|&u| self.avail(u, v)).take(need));
+            }
+            ConditionKind::Amount(value) => {
+                let mut acc: i128 =
+                    sel.iter().filter(|&&u| self.in_cond(u, v)).map(|&u| i128::from(self.price(u, v))).sum();
+                for u in self.units_desc(cond) {
+                    if acc >= i128::from(value) {
+                        break;
+                    }
+                    if self.avail(u, v) {
+                        consumed.push(u);
+                        acc += i128::from(self.price(u, v));
+                    }
+                }
+            }
+            ConditionKind::Coverage(n) => {
+                let product = |u: usize| self.product[self.rank_line[u] as usize];
+                let mut covered: BTreeSet<i64> =
+                    sel.iter().filter(|&&u| self.in_cond(u, v)).map(|&u| product(u)).collect();
+                for u in self.units_desc(cond) {
+                    if covered.len() >= n as usize {
+                        break;
+                    }
+                    if self.avail(u, v) && covered.insert(product(u)) {
+                        consumed.push(u);
+                    }
+                }
+            }
+            ConditionKind::None => {}
+        }
+        for &u in &consumed {
+            self.mark[u] = v.epoch;
+        }
+
+        let mut benefit = Vec::with_capacity(sel.len());
+        for (&u, &s) in sel.iter().zip(&shares) {
+            if s > 0 {
+                benefit.push((u, s));
+            } else {
+                consumed.push(u);
+            }
+        }
+        Ok(App { discount, shipping, benefit, condition: consumed })
+    }
+
+    /// Builds the output from the final unit prices.
+    pub fn finish(self, input: &PricingInput, out: Output) -> Pricing {
+        let mut pos_of = vec![0usize; self.order.len()];
+        for (k, &i) in self.order.iter().enumerate() {
+            pos_of[i as usize] = k;
+        }
+        let mut before: i128 = 0;
+        let mut disc: i128 = 0;
+        let lines = (0..input.lines.len())
+            .map(|i| {
+                let k = pos_of[i];
+                let r = self.start[k] as usize..self.start[k + 1] as usize;
+                let units: Vec<UnitResult> = r
+                    .map(|u| UnitResult {
+                        price: self.original[u],
+                        discount: self.original[u] - self.remaining[u],
+                        net: self.remaining[u],
+                    })
+                    .collect();
+                let d: i64 = units.iter().map(|x| x.discount).sum();
+                let n: i64 = units.iter().map(|x| x.net).sum();
+                before += i128::from(d) + i128::from(n);
+                disc += i128::from(d);
+                LineResult { units, discount: d, net: n }
+            })
+            .collect();
+        Pricing {
+            currency: input.currency,
+            total_before_discount: clamp(before),
+            total_discount: clamp(disc),
+            total: clamp(before - disc),
+            shipping_free: out.shipping_free,
+            lines,
+            applied: out.applied,
+            not_applied: out.not_applied,
+        }
+    }
+}

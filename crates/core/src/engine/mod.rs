@@ -1,0 +1,420 @@
+//! Pricing: a basket and the open offers in, the discounts per unit and the explanation out.
+//!
+//! This module is the written statement of the rules. Everything is in whole minor units of
+//! the basket's currency; a *unit* is one item of a line (a line of quantity 3 is units
+//! 0, 1, 2 of that line), because the ledger records one order item per unit.
+//!
+//! # Which offers are considered
+//! - Inactive offers are ignored.
+//! - `site` offers: for everyone. `coupon` offers: only when the customer is in the offer's
+//!   `customers` (otherwise `not_eligible_customer`, reported only with `explain_all`).
+//! - `coupon_code` and `voucher_code` offers: only when a [`VoucherGrant`] names them; a
+//!   `coupon_code` offer also needs the customer listed (else `not_eligible_customer`). Two
+//!   grants for one offer: the smallest code is used, the other gets `voucher_invalid`. A
+//!   grant naming an offer that needs no code is ignored (the offer applies or not on its
+//!   own); one naming an unknown or inactive offer gets `voucher_invalid`.
+//! - The offer's currency must be the basket's, and `start <= at < end` must hold
+//!   (`not_started` "starts 2026-12-01" / `expired` "ended 2025-01-01").
+//! - Limits (see below) must leave at least one application (`limit_reached`).
+//! - Without `explain_all`, an offer whose ranges miss the basket is skipped silently (the
+//!   [`index`](crate::index) never even yields it); with it, or when the customer gave its
+//!   code, it gets `condition_not_met` "no item in the basket is in the offer's range".
+//!
+//! # Order and stacking
+//! Offers are applied one after another, **higher priority first, ties by lower id**. Each
+//! offer sees what earlier offers left:
+//! - `exclusive: true`: no other offer may use the units this offer used, for its
+//!   condition or its benefit; and it cannot use a unit any earlier offer used.
+//! - Non-exclusive offers may stack on the same units with each other (for conditions and
+//!   benefits), but not on units an exclusive offer used.
+//! - A stacked discount applies to what is left of the unit's price: percentages are of the
+//!   remaining price, fixed amounts are capped at it, nothing goes below zero. An `amount`
+//!   condition counts the remaining prices. A unit with nothing left (or a price of 0) is no
+//!   longer eligible for anything, like Oscar skips zero-priced lines.
+//! - An offer that fails only because exclusive use took its units (it would apply if
+//!   those units were free) gets `excluded_by_exclusive` "excluded by offer N", N being the
+//!   earliest offer (in processing order) holding one of the units it would have used.
+//!
+//! # Unit order
+//! "Cheapest first" is a total order on units that depends only on what a unit *is*:
+//! the line's unit price (the original price, not what stacking left), then sku, then
+//! product id, then attributes, then quantity, and only among otherwise identical lines the
+//! input line index, then the unit index. "Most expensive first" is the exact reverse.
+//! Permuting the input lines therefore permutes the output lines and nothing else.
+//!
+//! # Applications
+//! An offer is applied repeatedly, each application on units this offer has not used yet
+//! (an offer never uses a unit twice), until an application fails or gives no discount, or
+//! a limit stops it. One application:
+//! 1. **Condition** over the available units of the condition range: `amount` — their
+//!    remaining prices sum to at least the value; `count` — at least N units; `coverage` —
+//!    at least N distinct product ids; `none` — always met.
+//! 2. **Benefit** (units are taken cheapest first, at most `max_affected_items`):
+//!    - `percentage`: exact `p% × Σ remaining` over the affected units, floored once to
+//!      the minor unit (never per unit), then spread.
+//!    - `fixed`: `min(value, Σ remaining)` spread over the affected units.
+//!    - `fixed_per_unit`: `min(value, remaining)` on each affected unit; no spreading.
+//!    - `fixed_price`: N units of the **condition** range (N = the count condition's value,
+//!      or `max_affected_items`, the smaller if both), cheapest first, cost `value`
+//!      together: discount `max(Σ remaining − value, 0)`, spread over the N units. Fewer
+//!      than N units: no application.
+//!    - `multibuy` (count N): the free unit is the cheapest available unit of the benefit
+//!      range; the rest of the deal is N−1 units of the condition range (N if the free unit
+//!      is not in the condition range) taken most expensive first. The discount is the free
+//!      unit's remaining price, spread over all units of the deal (seed 000: 199.90 over
+//!      three units is 66.63, 66.63, 66.64).
+//!    - `shipping_free`: amount 0, sets `shipping_free`; applied once.
+//! 3. **Condition units**: the benefit's units that lie in the condition range count
+//!    towards the condition first (Oscar's `consume_items`: `to_consume = value − affected`);
+//!    the rest is consumed from the other available units of the condition range, most
+//!    expensive first (`count`: units; `amount`: until the value is reached, whole units;
+//!    `coverage`: one unit per product not yet covered). A unit is reported in
+//!    `benefit_units` if it got a share > 0 and in `condition_units` otherwise, never both:
+//!    a multibuy or fixed-price deal's units are all benefit units, so its
+//!    `condition_units` is empty, as in seed 000's `conditionapplicant_set`. Percentage,
+//!    fixed and fixed-per-unit benefits may discount units that satisfied the condition.
+//!
+//! # Limits
+//! Applications per basket are capped by `max_basket_applications`, by
+//! `max_user_applications − customer_applications` (only for a known customer, as Oscar
+//! does) and by `max_global_applications − global_applications`. `max_discount` is a budget:
+//! each application's discount is trimmed to what is left of it, so it is never overspent;
+//! an offer with no application or no budget left gets `limit_reached`.
+//!
+//! # Rounding and allocation
+//! An application's discount is a whole number of minor units, rounded **down** where it
+//! has a fraction (percentage), then trimmed to the budget. It is spread over the units it
+//! touched in proportion to their remaining price by [`crate::ledger::allocate`]: floors
+//! first, leftover minor units by largest remainder, ties to the later unit in
+//! cheapest-first order, never beyond a unit's remaining price. (`fixed_per_unit` spreads
+//! only when the budget trims it, in proportion to the per-unit amounts.) So every applied
+//! offer's shares sum to its amount exactly, and Σ unit discounts = total discount.
+//!
+//! # Determinism and robustness
+//! The result depends only on the input's content, never on the order of lines or offers.
+//! The engine does no I/O, allocates proportionally to units and candidate offers, and
+//! never panics: input that [`PricingInput::validate`] refuses (negative prices, too many
+//! units, totals beyond 15 integer digits) gets no discounts at all.
+
+mod apply;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::basket::{MAX_UNITS, MAX_UNITS_PER_LINE, PricingInput, VoucherGrant};
+use crate::index::OfferIndex;
+use crate::money::{Currency, VoucherCode};
+use crate::offer::{Offer, OfferId, OfferKind};
+
+use apply::{Fail, State};
+
+/// One unit of one input line: `line` indexes [`PricingInput::lines`], `unit` counts from 0
+/// to quantity − 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnitRef {
+    pub line: usize,
+    pub unit: usize,
+}
+
+/// A unit's price, the discount it got from all offers, and what is left (`price − discount`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitResult {
+    pub price: i64,
+    pub discount: i64,
+    pub net: i64,
+}
+
+/// The units of one input line, in unit order, with the line's sums.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineResult {
+    pub units: Vec<UnitResult>,
+    pub discount: i64,
+    pub net: i64,
+}
+
+/// An offer that applied (all its applications together).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub offer: OfferId,
+    pub name: String,
+    /// The voucher code it came through, for code offers.
+    pub code: Option<VoucherCode>,
+    /// Σ of `benefit_units` shares; 0 for free shipping.
+    pub amount: i64,
+    /// How many times it applied (what limits count).
+    pub applications: u32,
+    pub shipping_free: bool,
+    /// Units that got a share (> 0) of the discount, sorted by [`UnitRef`].
+    pub benefit_units: Vec<(UnitRef, i64)>,
+    /// Units used to satisfy the condition that got no share, sorted by [`UnitRef`].
+    pub condition_units: Vec<UnitRef>,
+}
+
+/// Why an offer did not apply (the API's `reason` strings are [`Reason::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reason {
+    ConditionNotMet,
+    NotStarted,
+    Expired,
+    LimitReached,
+    ExcludedByExclusive,
+    NotEligibleCustomer,
+    VoucherInvalid,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::ConditionNotMet => "condition_not_met",
+            Reason::NotStarted => "not_started",
+            Reason::Expired => "expired",
+            Reason::LimitReached => "limit_reached",
+            Reason::ExcludedByExclusive => "excluded_by_exclusive",
+            Reason::NotEligibleCustomer => "not_eligible_customer",
+            Reason::VoucherInvalid => "voucher_invalid",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An offer that did not apply, with a reason and a human detail
+/// ("add 120.00 more from the range").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotApplied {
+    pub offer: OfferId,
+    /// Empty when a voucher grant names an offer the index does not have.
+    pub name: String,
+    pub code: Option<VoucherCode>,
+    pub reason: Reason,
+    pub detail: String,
+}
+
+/// The priced basket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pricing {
+    pub currency: Currency,
+    pub total_before_discount: i64,
+    pub total_discount: i64,
+    pub total: i64,
+    pub shipping_free: bool,
+    /// One per input line, in input order.
+    pub lines: Vec<LineResult>,
+    /// In processing order (priority descending, id ascending).
+    pub applied: Vec<Applied>,
+    /// In processing order; voucher problems that name no known offer come last.
+    pub not_applied: Vec<NotApplied>,
+}
+
+/// Prices `input` against `offers`. See the [module docs](self) for the rules.
+pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
+    if input.validate().is_err() {
+        return unpriced(input);
+    }
+    let mut state = State::new(input);
+    let mut out = Output { applied: Vec::new(), not_applied: Vec::new(), shipping_free: false };
+
+    // Voucher grants: one code per offer (the smallest), the others are reported.
+    let mut grants: BTreeMap<OfferId, &VoucherCode> = BTreeMap::new();
+    let mut sorted_grants: Vec<&VoucherGrant> = input.vouchers.iter().collect();
+    sorted_grants.sort();
+    sorted_grants.dedup();
+    let mut late: Vec<NotApplied> = Vec::new();
+    for g in sorted_grants {
+        let Some(pos) = offers.position(g.offer) else {
+            late.push(not_applied_raw(g.offer, "", Some(&g.code), Reason::VoucherInvalid, "no such offer".into()));
+            continue;
+        };
+        let o = offers.at(pos);
+        if !o.active {
+            late.push(not_applied(o, Some(&g.code), Reason::VoucherInvalid, "the offer is not active".into()));
+        } else if !o.kind.needs_code() {
+            // The offer applies, or not, without a code.
+        } else if let Some(first) = grants.get(&g.offer) {
+            let detail = format!("the offer is already used with code {first}");
+            late.push(not_applied(o, Some(&g.code), Reason::VoucherInvalid, detail));
+        } else {
+            grants.insert(g.offer, &g.code);
+        }
+    }
+
+    let sorted_lines = state.sorted_lines(input);
+    let mut buf = Vec::new();
+    let candidates = offers.candidates(&sorted_lines, &mut buf);
+    drop(sorted_lines);
+
+    // Walk the candidates; with explain_all or granted codes, also the other active offers.
+    let mut granted: Vec<u32> = grants.keys().filter_map(|id| offers.position(*id)).collect();
+    granted.sort_unstable();
+    let mut extra: Vec<u32> = if input.explain_all { offers.active_positions().to_vec() } else { granted };
+    extra.sort_unstable();
+    let mut ci = candidates.iter().peekable();
+    let mut ei = extra.iter().copied().peekable();
+    loop {
+        let next_c = ci.peek().map(|c| c.pos);
+        let next_e = ei.peek().copied();
+        let (pos, cand) = match (next_c, next_e) {
+            (None, None) => break,
+            (Some(c), Some(e)) if e < c => {
+                ei.next();
+                (e, None)
+            }
+            (Some(c), e) => {
+                if e == Some(c) {
+                    ei.next();
+                }
+                (c, ci.next())
+            }
+            (None, Some(e)) => {
+                ei.next();
+                (e, None)
+            }
+        };
+        let o = offers.at(pos);
+        let code = grants.get(&o.id).copied();
+        if let Some(r) = gate(input, o, code) {
+            if let Some((reason, detail)) = r {
+                out.not_applied.push(not_applied(o, code, reason, detail));
+            }
+            continue;
+        }
+        let Some(c) = cand else {
+            let detail = "no item in the basket is in the offer's range".to_owned();
+            out.not_applied.push(not_applied(o, code, Reason::ConditionNotMet, detail));
+            continue;
+        };
+        let cond = &buf[c.cond.clone()];
+        let ben = &buf[c.ben.clone()];
+        match state.run_offer(pos, o, cond, ben, &input.usage.get(o.id), input.customer.is_some()) {
+            Ok(run) => {
+                out.shipping_free |= run.shipping_free;
+                out.applied.push(Applied {
+                    offer: o.id,
+                    name: o.name.clone(),
+                    code: code.cloned(),
+                    amount: run.amount,
+                    applications: run.applications,
+                    shipping_free: run.shipping_free,
+                    benefit_units: run.benefit_units.iter().map(|&(u, s)| (state.unit_ref(u), s)).collect(),
+                    condition_units: run.condition_units.iter().map(|&u| state.unit_ref(u)).collect(),
+                });
+                let last = out.applied.last_mut().expect("just pushed");
+                last.benefit_units.sort_unstable();
+                last.condition_units.sort_unstable();
+            }
+            Err(fail) => {
+                let (reason, detail) = match fail {
+                    Fail::Limit(d) => (Reason::LimitReached, d),
+                    Fail::Condition(d) | Fail::NoDiscount(d) => (Reason::ConditionNotMet, d),
+                    Fail::Excluded(by) => {
+                        (Reason::ExcludedByExclusive, format!("excluded by offer {}", offers.at(by).id.0))
+                    }
+                };
+                out.not_applied.push(not_applied(o, code, reason, detail));
+            }
+        }
+    }
+    out.not_applied.extend(late);
+    state.finish(input, out)
+}
+
+pub(crate) struct Output {
+    pub applied: Vec<Applied>,
+    pub not_applied: Vec<NotApplied>,
+    pub shipping_free: bool,
+}
+
+/// Eligibility, currency and window. `None`: go on. `Some(None)`: skip silently.
+/// `Some(Some(..))`: report.
+fn gate(input: &PricingInput, o: &Offer, code: Option<&VoucherCode>) -> Option<Option<(Reason, String)>> {
+    let listed = input.customer.is_some_and(|c| o.customers.contains(&c));
+    match o.kind {
+        OfferKind::Site => {}
+        OfferKind::Coupon if !listed => {
+            let detail = "the offer is not assigned to this customer".to_owned();
+            return Some(input.explain_all.then_some((Reason::NotEligibleCustomer, detail)));
+        }
+        OfferKind::Coupon => {}
+        OfferKind::CouponCode | OfferKind::VoucherCode => {
+            if code.is_none() {
+                return Some(None);
+            }
+            if o.kind == OfferKind::CouponCode && !listed {
+                let detail = "the code is not assigned to this customer".to_owned();
+                return Some(Some((Reason::NotEligibleCustomer, detail)));
+            }
+        }
+    }
+    if o.currency != input.currency {
+        let detail = format!("the offer is for {} baskets, this basket is in {}", o.currency, input.currency);
+        return Some(match code {
+            Some(_) => Some((Reason::VoucherInvalid, detail)),
+            None => input.explain_all.then_some((Reason::ConditionNotMet, detail)),
+        });
+    }
+    if let Some(s) = o.start
+        && input.at < s
+    {
+        return Some(Some((Reason::NotStarted, format!("starts {}", s.date_string()))));
+    }
+    if let Some(e) = o.end
+        && input.at >= e
+    {
+        return Some(Some((Reason::Expired, format!("ended {}", e.date_string()))));
+    }
+    None
+}
+
+fn not_applied(o: &Offer, code: Option<&VoucherCode>, reason: Reason, detail: String) -> NotApplied {
+    not_applied_raw(o.id, &o.name, code, reason, detail)
+}
+
+fn not_applied_raw(
+    offer: OfferId,
+    name: &str,
+    code: Option<&VoucherCode>,
+    reason: Reason,
+    detail: String,
+) -> NotApplied {
+    NotApplied { offer, name: name.to_owned(), code: code.cloned(), reason, detail }
+}
+
+/// The result for input the engine refuses to price: no discounts; per-unit results only
+/// while the unit counts are within bounds.
+fn unpriced(input: &PricingInput) -> Pricing {
+    let total_units: u64 = input.lines.iter().map(|l| u64::from(l.quantity)).sum();
+    let expand = total_units <= MAX_UNITS;
+    let mut before: i128 = 0;
+    let lines = input
+        .lines
+        .iter()
+        .map(|l| {
+            let line_total = i128::from(l.unit_price) * i128::from(l.quantity);
+            before += line_total;
+            let units = if expand && l.quantity <= MAX_UNITS_PER_LINE {
+                vec![UnitResult { price: l.unit_price, discount: 0, net: l.unit_price }; l.quantity as usize]
+            } else {
+                Vec::new()
+            };
+            LineResult { units, discount: 0, net: clamp(line_total) }
+        })
+        .collect();
+    Pricing {
+        currency: input.currency,
+        total_before_discount: clamp(before),
+        total_discount: 0,
+        total: clamp(before),
+        shipping_free: false,
+        lines,
+        applied: Vec::new(),
+        not_applied: Vec::new(),
+    }
+}
+
+pub(crate) fn clamp(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}

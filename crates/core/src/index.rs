@@ -1,0 +1,236 @@
+//! The compiled offer index: which offers can a basket possibly touch?
+//!
+//! A shop has thousands of live offers and a basket touches a handful. Checking every
+//! offer's ranges against every line would make pricing O(lines × offers) range tests
+//! (Oscar runs a query per pair); instead [`OfferIndex::build`] inverts the ranges once:
+//!
+//! - `sku → offers`, `product → offers`, `(attribute, value) → offers` for listed ranges;
+//! - the offers whose range is `all` (they see every line but their `excluded_skus`);
+//! - the offers that need no basket line at all (a `none` condition with free shipping).
+//!
+//! Each posting remembers whether it came from the offer's *condition* range, its *benefit*
+//! range or both, so a lookup yields, per offer, exactly the lines in each range — the
+//! engine never runs a range test itself. An offer is a candidate only if every range it
+//! needs has a line: the condition range unless the condition is `none`, the benefit range
+//! unless the benefit is free shipping (fixed price uses the condition range for both).
+//! Everything else is skipped without being looked at.
+//!
+//! Offers are kept in processing order — priority descending, then id ascending — so a
+//! candidate's position in the index is its place in the pricing order.
+//! Inactive offers are kept (so [`OfferIndex::get`] finds them) but never posted.
+
+use std::collections::{HashMap, HashSet};
+use std::ops::Range as Span;
+
+use crate::basket::Line;
+use crate::offer::{BenefitKind, ConditionKind, Offer, OfferId, ProductId, Range};
+
+pub(crate) const COND: u8 = 1;
+pub(crate) const BEN: u8 = 2;
+
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    pos: u32,
+    roles: u8,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Compiled {
+    needs_cond: bool,
+    needs_ben: bool,
+}
+
+/// A compiled, immutable set of offers. Build it when offers change (the store caches it
+/// and rebuilds on invalidation) and share it between requests.
+#[derive(Debug, Clone, Default)]
+pub struct OfferIndex {
+    offers: Vec<Offer>,
+    compiled: Vec<Compiled>,
+    by_id: HashMap<OfferId, u32>,
+    sku: HashMap<String, Vec<Posting>>,
+    product: HashMap<ProductId, Vec<Posting>>,
+    attr: HashMap<String, HashMap<String, Vec<Posting>>>,
+    all: Vec<Posting>,
+    always: Vec<u32>,
+    active: Vec<u32>,
+}
+
+/// One candidate offer for a basket: its position in the index and the (sorted) basket
+/// line positions in its condition and benefit ranges, as spans of a shared buffer.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    pub pos: u32,
+    pub cond: Span<usize>,
+    pub ben: Span<usize>,
+}
+
+impl OfferIndex {
+    /// Compiles the offers. Ids should be unique; if one repeats, the first in processing
+    /// order (priority descending, id ascending, then input order) is kept.
+    pub fn build(offers: Vec<Offer>) -> Self {
+        let mut offers = offers;
+        offers.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
+        let mut seen = HashSet::new();
+        offers.retain(|o| seen.insert(o.id));
+
+        let mut ix = OfferIndex { compiled: Vec::with_capacity(offers.len()), ..OfferIndex::default() };
+        for (pos, o) in offers.iter().enumerate() {
+            let pos = pos as u32;
+            ix.by_id.insert(o.id, pos);
+            let fixed_price = matches!(o.benefit.kind, BenefitKind::FixedPrice(_));
+            let needs_cond = !matches!(o.condition.kind, ConditionKind::None) || fixed_price;
+            let needs_ben = !matches!(o.benefit.kind, BenefitKind::ShippingFree) && !fixed_price;
+            ix.compiled.push(Compiled { needs_cond, needs_ben });
+            if !o.active {
+                continue;
+            }
+            ix.active.push(pos);
+            match (needs_cond, needs_ben) {
+                (false, false) => ix.always.push(pos),
+                (true, true) if o.condition.range == o.benefit.range => ix.post(&o.condition.range, pos, COND | BEN),
+                (c, b) => {
+                    if c {
+                        ix.post(&o.condition.range, pos, COND);
+                    }
+                    if b {
+                        ix.post(&o.benefit.range, pos, BEN);
+                    }
+                }
+            }
+        }
+        ix.offers = offers;
+        ix
+    }
+
+    fn post(&mut self, range: &Range, pos: u32, roles: u8) {
+        let p = Posting { pos, roles };
+        if range.all {
+            self.all.push(p);
+            return;
+        }
+        for sku in &range.skus {
+            self.sku.entry(sku.clone()).or_default().push(p);
+        }
+        for product in &range.products {
+            self.product.entry(*product).or_default().push(p);
+        }
+        for (name, values) in &range.attributes {
+            let m = self.attr.entry(name.clone()).or_default();
+            for v in values {
+                m.entry(v.clone()).or_default().push(p);
+            }
+        }
+    }
+
+    /// Number of offers (active or not).
+    pub fn len(&self) -> usize {
+        self.offers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.offers.is_empty()
+    }
+
+    pub fn get(&self, id: OfferId) -> Option<&Offer> {
+        self.by_id.get(&id).map(|&p| &self.offers[p as usize])
+    }
+
+    /// All offers in processing order (priority descending, id ascending).
+    pub fn iter(&self) -> impl Iterator<Item = &Offer> {
+        self.offers.iter()
+    }
+
+    pub(crate) fn at(&self, pos: u32) -> &Offer {
+        &self.offers[pos as usize]
+    }
+
+    pub(crate) fn position(&self, id: OfferId) -> Option<u32> {
+        self.by_id.get(&id).copied()
+    }
+
+    /// Positions of the active offers, in processing order.
+    pub(crate) fn active_positions(&self) -> &[u32] {
+        &self.active
+    }
+
+    /// The candidate offers for `lines` (given in the engine's canonical order), in
+    /// processing order. Line lists in `buf` are ascending.
+    pub(crate) fn candidates(&self, lines: &[&Line], buf: &mut Vec<u32>) -> Vec<Candidate> {
+        let mut hits: Vec<(u32, u32, u8)> = Vec::new();
+        for (k, line) in lines.iter().enumerate() {
+            let k = k as u32;
+            let mut push = |ps: &[Posting]| {
+                for p in ps {
+                    let roles = self.unexcluded_roles(*p, &line.sku);
+                    if roles != 0 {
+                        hits.push((p.pos, k, roles));
+                    }
+                }
+            };
+            if let Some(ps) = self.sku.get(line.sku.as_str()) {
+                push(ps);
+            }
+            if let Some(ps) = self.product.get(&line.product) {
+                push(ps);
+            }
+            for (name, value) in &line.attributes {
+                if let Some(ps) = self.attr.get(name.as_str()).and_then(|m| m.get(value.as_str())) {
+                    push(ps);
+                }
+            }
+            push(&self.all);
+        }
+        hits.sort_unstable_by_key(|&(pos, k, _)| (pos, k));
+
+        let mut out: Vec<Candidate> = Vec::new();
+        let mut always = self.always.iter().copied().peekable();
+        let mut i = 0;
+        let mut scratch: Vec<(u32, u8)> = Vec::new();
+        while i < hits.len() {
+            let pos = hits[i].0;
+            while let Some(a) = always.next_if(|&a| a < pos) {
+                out.push(Candidate { pos: a, cond: 0..0, ben: 0..0 });
+            }
+            scratch.clear();
+            while i < hits.len() && hits[i].0 == pos {
+                let (_, k, roles) = hits[i];
+                match scratch.last_mut() {
+                    Some(last) if last.0 == k => last.1 |= roles,
+                    _ => scratch.push((k, roles)),
+                }
+                i += 1;
+            }
+            let c0 = buf.len();
+            buf.extend(scratch.iter().filter(|s| s.1 & COND != 0).map(|s| s.0));
+            let b0 = buf.len();
+            buf.extend(scratch.iter().filter(|s| s.1 & BEN != 0).map(|s| s.0));
+            let b1 = buf.len();
+            let c = self.compiled[pos as usize];
+            if (!c.needs_cond || b0 > c0) && (!c.needs_ben || b1 > b0) {
+                out.push(Candidate { pos, cond: c0..b0, ben: b0..b1 });
+            } else {
+                buf.truncate(c0);
+            }
+        }
+        for a in always {
+            out.push(Candidate { pos: a, cond: 0..0, ben: 0..0 });
+        }
+        out
+    }
+
+    fn unexcluded_roles(&self, p: Posting, sku: &str) -> u8 {
+        let o = &self.offers[p.pos as usize];
+        let mut roles = p.roles;
+        if roles & COND != 0
+            && !o.condition.range.excluded_skus.is_empty()
+            && o.condition.range.excluded_skus.contains(sku)
+        {
+            roles &= !COND;
+        }
+        if roles & BEN != 0 && !o.benefit.range.excluded_skus.is_empty() && o.benefit.range.excluded_skus.contains(sku)
+        {
+            roles &= !BEN;
+        }
+        roles
+    }
+}
