@@ -389,7 +389,10 @@ impl State {
                 (Vec::new(), Vec::new(), 0)
             }
         };
-        let mut discount = clamp(discount.max(0));
+        // Never more than the units can take (only an invalid offer, e.g. a negative fixed
+        // price, could ask for more), so the shares always sum to the discount.
+        let room: i128 = weights.iter().map(|&w| i128::from(w.max(0))).sum();
+        let mut discount = clamp(discount.min(room).max(0));
         if let Some(b) = budget {
             discount = discount.min(b.max(0));
         }
