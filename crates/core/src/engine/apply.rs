@@ -1,7 +1,7 @@
 //! The engine's working state: the units in canonical order, what is left of each unit's
 //! price, which offers have used which units, and one application of one offer.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use crate::basket::{Line, OfferUsage, PricingInput};
 use crate::ledger::allocate;
@@ -29,6 +29,23 @@ pub(crate) struct Run {
     pub shipping_free: bool,
     pub benefit_units: Vec<(usize, i64)>,
     pub condition_units: Vec<usize>,
+}
+
+/// The units one offer run may use and running totals over its condition range.
+struct Pool {
+    view: View,
+    /// Units of the condition range available at the start of the run, cheapest first.
+    c: Vec<usize>,
+    /// Units of the benefit range available at the start of the run, cheapest first.
+    b: Vec<usize>,
+    /// Everything before `c_lo` / `b_lo` and from `c_hi` on is known to be used.
+    c_lo: usize,
+    c_hi: usize,
+    b_lo: usize,
+    /// Unused condition units: how many, their price sum, and units per product.
+    c_count: usize,
+    c_sum: i128,
+    c_products: HashMap<i64, u32>,
 }
 
 struct App {
@@ -141,10 +158,6 @@ impl State {
         lines.iter().flat_map(|&k| self.start[k as usize] as usize..self.start[k as usize + 1] as usize)
     }
 
-    fn units_desc<'a>(&'a self, lines: &'a [u32]) -> impl Iterator<Item = usize> + 'a {
-        lines.iter().rev().flat_map(|&k| (self.start[k as usize] as usize..self.start[k as usize + 1] as usize).rev())
-    }
-
     fn blocked(&self, u: usize, exclusive: bool) -> bool {
         self.excl[u] != NONE || (exclusive && self.shared[u] != NONE)
     }
@@ -221,9 +234,10 @@ impl State {
 
         let ben = if matches!(o.benefit.kind, BenefitKind::FixedPrice(_)) { cond } else { ben };
         let view = View { epoch: self.new_epoch(cond), exclusive: o.exclusive, ignore_claims: false };
+        let mut pool = self.pool(o, cond, ben, view);
         let mut run = Run::default();
         while u64::from(run.applications) < max_apps {
-            match self.apply_once(o, cond, ben, view, budget) {
+            match self.apply_once(o, &mut pool, budget) {
                 Ok(app) => {
                     for &(u, s) in &app.benefit {
                         self.remaining[u] -= s;
@@ -273,7 +287,8 @@ impl State {
             return f;
         }
         let view = View { epoch: self.new_epoch(cond), exclusive: o.exclusive, ignore_claims: true };
-        let Ok(app) = self.apply_once(o, cond, ben, view, budget) else {
+        let mut pool = self.pool(o, cond, ben, view);
+        let Ok(app) = self.apply_once(o, &mut pool, budget) else {
             return f;
         };
         let used = app.benefit.iter().map(|x| x.0).chain(app.condition.iter().copied());
@@ -284,44 +299,95 @@ impl State {
         by.map_or(f, Fail::Excluded)
     }
 
-    /// Up to `n` available units of `lines`, cheapest first, their prices and the sum.
-    fn take_cheapest(&self, lines: &[u32], v: View, n: usize) -> (Vec<usize>, Vec<i64>, i128) {
-        let sel: Vec<usize> = self.units_asc(lines).filter(|&u| self.avail(u, v)).take(n).collect();
+    /// The units an offer run may use, collected once: availability only shrinks during a
+    /// run (only the run itself marks units), so later applications just skip marked units
+    /// and keep running totals instead of rescanning the ranges.
+    fn pool(&self, o: &Offer, cond: &[u32], ben: &[u32], view: View) -> Pool {
+        let c: Vec<usize> = self.units_asc(cond).filter(|&u| self.avail(u, view)).collect();
+        let b: Vec<usize> = if std::ptr::eq(cond, ben) {
+            c.clone()
+        } else {
+            self.units_asc(ben).filter(|&u| self.avail(u, view)).collect()
+        };
+        let c_sum = c.iter().map(|&u| i128::from(self.price(u, view))).sum();
+        let mut c_products = HashMap::new();
+        if matches!(o.condition.kind, ConditionKind::Coverage(_)) {
+            for &u in &c {
+                *c_products.entry(self.product_of(u)).or_insert(0u32) += 1;
+            }
+        }
+        Pool { view, c_lo: 0, c_hi: c.len(), b_lo: 0, c_count: c.len(), c_sum, c_products, c, b }
+    }
+
+    fn product_of(&self, u: usize) -> i64 {
+        self.product[self.rank_line[u] as usize]
+    }
+
+    fn used(&self, u: usize, v: View) -> bool {
+        self.mark[u] == v.epoch
+    }
+
+    /// Marks a unit as used by this run and keeps the pool's totals in step.
+    fn take(&mut self, pool: &mut Pool, u: usize) {
+        let v = pool.view;
+        if self.used(u, v) {
+            return;
+        }
+        self.mark[u] = v.epoch;
+        if self.in_cond(u, v) {
+            pool.c_count -= 1;
+            pool.c_sum -= i128::from(self.price(u, v));
+            let p = self.product_of(u);
+            if let Some(n) = pool.c_products.get_mut(&p) {
+                *n -= 1;
+                if *n == 0 {
+                    pool.c_products.remove(&p);
+                }
+            }
+        }
+    }
+
+    /// Up to `n` unused units of `list` from `*lo` on, cheapest first (advancing `*lo` past
+    /// the used prefix), their prices and the sum.
+    fn cheapest(&self, list: &[usize], lo: &mut usize, v: View, n: usize) -> (Vec<usize>, Vec<i64>, i128) {
+        while *lo < list.len() && self.used(list[*lo], v) {
+            *lo += 1;
+        }
+        let sel: Vec<usize> = list[*lo..].iter().copied().filter(|&u| !self.used(u, v)).take(n).collect();
         let prices: Vec<i64> = sel.iter().map(|&u| self.price(u, v)).collect();
         let base = prices.iter().map(|&p| i128::from(p)).sum();
         (sel, prices, base)
     }
 
-    /// One application on the units `view` sees as available. Marks the units it uses
-    /// (only when it succeeds).
-    fn apply_once(&mut self, o: &Offer, cond: &[u32], ben: &[u32], v: View, budget: Option<i64>) -> Result<App, Fail> {
+    /// The unused units of the condition pool, most expensive first.
+    fn dearest<'a>(&'a self, pool: &'a mut Pool) -> impl Iterator<Item = usize> + 'a {
+        let v = pool.view;
+        while pool.c_hi > 0 && self.used(pool.c[pool.c_hi - 1], v) {
+            pool.c_hi -= 1;
+        }
+        pool.c[..pool.c_hi].iter().rev().copied().filter(move |&u| !self.used(u, v))
+    }
+
+    /// One application on the pool's unused units. Marks the units it uses (only when it
+    /// succeeds).
+    fn apply_once(&mut self, o: &Offer, pool: &mut Pool, budget: Option<i64>) -> Result<App, Fail> {
+        let v = pool.view;
         // 1. The condition.
         match o.condition.kind {
             ConditionKind::Count(n) => {
-                let n = n as usize;
-                let have = self.units_asc(cond).filter(|&u| self.avail(u, v)).take(n).count();
-                if have < n {
-                    return Err(Fail::Condition(items(n - have)));
+                if pool.c_count < n as usize {
+                    return Err(Fail::Condition(items(n as usize - pool.c_count)));
                 }
             }
             ConditionKind::Amount(value) => {
-                let sum: i128 =
-                    self.units_asc(cond).filter(|&u| self.avail(u, v)).map(|u| i128::from(self.price(u, v))).sum();
-                if sum < i128::from(value) {
-                    let short = clamp(i128::from(value) - sum);
+                if pool.c_sum < i128::from(value) {
+                    let short = clamp(i128::from(value) - pool.c_sum);
                     return Err(Fail::Condition(format!("add {} more from the range", self.currency.format(short))));
                 }
             }
             ConditionKind::Coverage(n) => {
-                let mut ps: Vec<i64> = self
-                    .units_asc(cond)
-                    .filter(|&u| self.avail(u, v))
-                    .map(|u| self.product[self.rank_line[u] as usize])
-                    .collect();
-                ps.sort_unstable();
-                ps.dedup();
-                if ps.len() < n as usize {
-                    return Err(Fail::Condition(products(n as usize - ps.len())));
+                if pool.c_products.len() < n as usize {
+                    return Err(Fail::Condition(products(n as usize - pool.c_products.len())));
                 }
             }
             ConditionKind::None => {}
@@ -332,15 +398,15 @@ impl State {
         let mut shipping = false;
         let (sel, weights, discount): (Vec<usize>, Vec<i64>, i128) = match &o.benefit.kind {
             BenefitKind::Percentage(p) => {
-                let (sel, prices, base) = self.take_cheapest(ben, v, cap_items);
+                let (sel, prices, base) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
                 (sel, prices, p.floor_of(base))
             }
             BenefitKind::Fixed(value) => {
-                let (sel, prices, base) = self.take_cheapest(ben, v, cap_items);
+                let (sel, prices, base) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
                 (sel, prices, i128::from(*value).min(base))
             }
             BenefitKind::FixedPerUnit(value) => {
-                let (sel, prices, _) = self.take_cheapest(ben, v, cap_items);
+                let (sel, prices, _) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
                 let per: Vec<i64> = prices.iter().map(|&p| p.min(*value).max(0)).collect();
                 let d = per.iter().map(|&x| i128::from(x)).sum();
                 (sel, per, d)
@@ -355,7 +421,7 @@ impl State {
                 if n == 0 {
                     return Err(Fail::NoDiscount("the offer has no bundle size".to_owned()));
                 }
-                let (sel, prices, base) = self.take_cheapest(cond, v, n);
+                let (sel, prices, base) = self.cheapest(&pool.c, &mut pool.c_lo, v, n);
                 if sel.len() < n {
                     return Err(Fail::Condition(items(n - sel.len())));
                 }
@@ -369,12 +435,12 @@ impl State {
                 let ConditionKind::Count(n) = o.condition.kind else {
                     return Err(Fail::NoDiscount("a multibuy needs a count condition".to_owned()));
                 };
-                let Some(free) = self.units_asc(ben).find(|&u| self.avail(u, v)) else {
+                let (free, _, _) = self.cheapest(&pool.b, &mut pool.b_lo, v, 1);
+                let Some(&free) = free.first() else {
                     return Err(Fail::NoDiscount("no item in the offer's range is left to discount".to_owned()));
                 };
                 let need = (n as usize).saturating_sub(usize::from(self.in_cond(free, v)));
-                let mut sel: Vec<usize> =
-                    self.units_desc(cond).filter(|&u| u != free && self.avail(u, v)).take(need).collect();
+                let mut sel: Vec<usize> = self.dearest(pool).filter(|&u| u != free).take(need).collect();
                 if sel.len() < need {
                     return Err(Fail::Condition(items(need - sel.len())));
                 }
@@ -405,9 +471,6 @@ impl State {
             return Err(Fail::NoDiscount(detail.to_owned()));
         }
         let shares = allocate(discount, &weights, &weights);
-        for &u in &sel {
-            self.mark[u] = v.epoch;
-        }
 
         // 3. The condition's units: the benefit's units in the condition range count first,
         //    the rest is consumed most expensive first.
@@ -416,38 +479,52 @@ impl State {
             ConditionKind::Count(n) => {
                 let have = sel.iter().filter(|&&u| self.in_cond(u, v)).count();
                 let need = (n as usize).saturating_sub(have);
-                consumed.extend(self.units_desc(cond).filter(|&u| self.avail(u, v)).take(need));
+                for &u in &sel {
+                    self.take(pool, u);
+                }
+                consumed.extend(self.dearest(pool).take(need));
             }
             ConditionKind::Amount(value) => {
                 let mut acc: i128 =
                     sel.iter().filter(|&&u| self.in_cond(u, v)).map(|&u| i128::from(self.price(u, v))).sum();
-                for u in self.units_desc(cond) {
-                    if acc >= i128::from(value) {
-                        break;
-                    }
-                    if self.avail(u, v) {
+                for &u in &sel {
+                    self.take(pool, u);
+                }
+                if acc < i128::from(value) {
+                    for u in self.dearest(pool) {
                         consumed.push(u);
                         acc += i128::from(self.price(u, v));
+                        if acc >= i128::from(value) {
+                            break;
+                        }
                     }
                 }
             }
             ConditionKind::Coverage(n) => {
-                let product = |u: usize| self.product[self.rank_line[u] as usize];
                 let mut covered: BTreeSet<i64> =
-                    sel.iter().filter(|&&u| self.in_cond(u, v)).map(|&u| product(u)).collect();
-                for u in self.units_desc(cond) {
-                    if covered.len() >= n as usize {
-                        break;
-                    }
-                    if self.avail(u, v) && covered.insert(product(u)) {
-                        consumed.push(u);
+                    sel.iter().filter(|&&u| self.in_cond(u, v)).map(|&u| self.product_of(u)).collect();
+                for &u in &sel {
+                    self.take(pool, u);
+                }
+                if covered.len() < n as usize {
+                    for u in self.dearest(pool) {
+                        if covered.insert(self.product_of(u)) {
+                            consumed.push(u);
+                            if covered.len() >= n as usize {
+                                break;
+                            }
+                        }
                     }
                 }
             }
-            ConditionKind::None => {}
+            ConditionKind::None => {
+                for &u in &sel {
+                    self.take(pool, u);
+                }
+            }
         }
         for &u in &consumed {
-            self.mark[u] = v.epoch;
+            self.take(pool, u);
         }
 
         let mut benefit = Vec::with_capacity(sel.len());
