@@ -776,3 +776,14 @@ fn large_quantities_are_priced_without_quadratic_blow_up() {
     assert!(p.applied[0].applications > 20_000);
     assert!(start.elapsed().as_secs() < 10, "took {:?}", start.elapsed());
 }
+
+#[test]
+fn limits_are_reported_before_range_misses() {
+    let mut o = offer(1, ConditionKind::None, Range::all(), pct(10), Range::skus(["NOPE"]));
+    o.max_global_applications = Some(1);
+    let index = OfferIndex::build(vec![o]);
+    let mut i = input(vec![Line::new(1, "A", 1, 1000)]);
+    i.explain_all = true;
+    i.usage.set(OfferId(1), OfferUsage { global_applications: 1, ..OfferUsage::default() });
+    assert_eq!(reasons(&price(&i, &index)), vec![(1, "limit_reached", "limit reached: 1 of 1 uses")]);
+}

@@ -14,11 +14,63 @@ const NONE: u32 = u32::MAX;
 
 /// Why an offer's first application failed.
 pub(crate) enum Fail {
-    Limit(String),
     Condition(String),
     NoDiscount(String),
     /// It would have applied but for units held by the offer at this index position.
     Excluded(u32),
+}
+
+/// What earlier orders left of an offer's limits for this basket.
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub max_apps: u64,
+    /// What is left of the budget (`None`: no budget).
+    pub budget: Option<i64>,
+}
+
+/// The applications and budget left, or the `limit_reached` detail.
+pub(crate) fn limits(
+    o: &Offer,
+    usage: &OfferUsage,
+    known_customer: bool,
+    currency: Currency,
+) -> Result<Limits, String> {
+    let mut max_apps: u64 = u64::MAX;
+    if let Some(g) = o.max_global_applications {
+        let left = u64::from(g).saturating_sub(usage.global_applications);
+        if left == 0 {
+            return Err(format!("limit reached: {} of {g} uses", usage.global_applications));
+        }
+        max_apps = max_apps.min(left);
+    }
+    if let Some(u) = o.max_user_applications
+        && known_customer
+    {
+        let left = u64::from(u).saturating_sub(usage.customer_applications);
+        if left == 0 {
+            return Err(format!("limit reached: {} of {u} uses by this customer", usage.customer_applications));
+        }
+        max_apps = max_apps.min(left);
+    }
+    let mut budget = None;
+    if let Some(m) = o.max_discount {
+        let left = m.saturating_sub(usage.discount_spent);
+        if left <= 0 {
+            return Err(format!(
+                "limit reached: {} of {} budget spent",
+                currency.format(usage.discount_spent),
+                currency.format(m)
+            ));
+        }
+        budget = Some(left);
+    }
+    if let Some(b) = o.max_basket_applications {
+        if b == 0 {
+            return Err("limit reached: no applications per basket".to_owned());
+        }
+        max_apps = max_apps.min(u64::from(b));
+    }
+    Ok(Limits { max_apps, budget })
 }
 
 /// What all applications of one offer did, with units as canonical ranks.
@@ -182,56 +234,9 @@ impl State {
         self.epoch
     }
 
-    /// All applications of one offer, or why it did not apply at all.
-    pub fn run_offer(
-        &mut self,
-        pos: u32,
-        o: &Offer,
-        cond: &[u32],
-        ben: &[u32],
-        usage: &OfferUsage,
-        known_customer: bool,
-    ) -> Result<Run, Fail> {
-        let fmt = |m: i64| self.currency.format(m);
-        let mut max_apps: u64 = u64::MAX;
-        if let Some(g) = o.max_global_applications {
-            let left = u64::from(g).saturating_sub(usage.global_applications);
-            if left == 0 {
-                return Err(Fail::Limit(format!("limit reached: {} of {g} uses", usage.global_applications)));
-            }
-            max_apps = max_apps.min(left);
-        }
-        if let Some(u) = o.max_user_applications
-            && known_customer
-        {
-            let left = u64::from(u).saturating_sub(usage.customer_applications);
-            if left == 0 {
-                return Err(Fail::Limit(format!(
-                    "limit reached: {} of {u} uses by this customer",
-                    usage.customer_applications
-                )));
-            }
-            max_apps = max_apps.min(left);
-        }
-        let mut budget = None;
-        if let Some(m) = o.max_discount {
-            let left = m.saturating_sub(usage.discount_spent);
-            if left <= 0 {
-                return Err(Fail::Limit(format!(
-                    "limit reached: {} of {} budget spent",
-                    fmt(usage.discount_spent),
-                    fmt(m)
-                )));
-            }
-            budget = Some(left);
-        }
-        if let Some(b) = o.max_basket_applications {
-            if b == 0 {
-                return Err(Fail::Limit("limit reached: no applications per basket".to_owned()));
-            }
-            max_apps = max_apps.min(u64::from(b));
-        }
-
+    /// All applications of one offer within `limits`, or why it did not apply at all.
+    pub fn run_offer(&mut self, pos: u32, o: &Offer, cond: &[u32], ben: &[u32], limits: Limits) -> Result<Run, Fail> {
+        let Limits { max_apps, mut budget } = limits;
         let ben = if matches!(o.benefit.kind, BenefitKind::FixedPrice(_)) { cond } else { ben };
         let view = View { epoch: self.new_epoch(cond), exclusive: o.exclusive, ignore_claims: false };
         let mut pool = self.pool(o, cond, ben, view);

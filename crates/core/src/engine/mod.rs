@@ -211,6 +211,31 @@ pub struct Pricing {
 }
 
 /// Prices `input` against `offers`. See the [module docs](self) for the rules.
+///
+/// ```
+/// use offerline_core::*;
+///
+/// let try_ = Currency::parse("TRY")?;
+/// // "3 al 2 öde": buy 3, pay 2 (seed 000).
+/// let offer = Offer::new(
+///     1,
+///     "3 al 2 Öde",
+///     try_,
+///     Condition { kind: ConditionKind::Count(3), range: Range::all() },
+///     Benefit { kind: BenefitKind::Multibuy, max_affected_items: None, range: Range::all() },
+/// )
+/// .validated()?;
+/// let index = OfferIndex::build(vec![offer]);
+/// let unit_price = Money::parse("199.90", try_)?.minor;
+/// let input = PricingInput::new(try_, Timestamp(0), vec![Line::new(414, "SKU-1", 3, unit_price)]);
+///
+/// let p = price(&input, &index);
+/// assert_eq!(try_.format(p.total_discount), "199.90");
+/// let shares: Vec<String> = p.applied[0].benefit_units.iter().map(|(_, s)| try_.format(*s)).collect();
+/// assert_eq!(shares, ["66.63", "66.63", "66.64"]);
+/// assert!(p.applied[0].condition_units.is_empty());
+/// # Ok::<(), DomainError>(())
+/// ```
 pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
     if input.validate().is_err() {
         return unpriced(input);
@@ -282,6 +307,13 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
             }
             continue;
         }
+        let limits = match apply::limits(o, &input.usage.get(o.id), input.customer.is_some(), input.currency) {
+            Ok(l) => l,
+            Err(detail) => {
+                out.not_applied.push(not_applied(o, code, Reason::LimitReached, detail));
+                continue;
+            }
+        };
         let Some(c) = cand else {
             let detail = "no item in the basket is in the offer's range".to_owned();
             out.not_applied.push(not_applied(o, code, Reason::ConditionNotMet, detail));
@@ -289,7 +321,7 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
         };
         let cond = &buf[c.cond.clone()];
         let ben = &buf[c.ben.clone()];
-        match state.run_offer(pos, o, cond, ben, &input.usage.get(o.id), input.customer.is_some()) {
+        match state.run_offer(pos, o, cond, ben, limits) {
             Ok(run) => {
                 out.shipping_free |= run.shipping_free;
                 out.applied.push(Applied {
@@ -308,7 +340,6 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
             }
             Err(fail) => {
                 let (reason, detail) = match fail {
-                    Fail::Limit(d) => (Reason::LimitReached, d),
                     Fail::Condition(d) | Fail::NoDiscount(d) => (Reason::ConditionNotMet, d),
                     Fail::Excluded(by) => {
                         (Reason::ExcludedByExclusive, format!("excluded by offer {}", offers.at(by).id.0))
