@@ -234,3 +234,108 @@ impl OfferIndex {
         roles
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::{Currency, Percent};
+    use crate::offer::{Benefit, Condition};
+    use proptest::prelude::*;
+
+    const SKUS: [&str; 4] = ["A", "B", "C", "D"];
+
+    fn range() -> impl Strategy<Value = Range> {
+        (
+            any::<bool>(),
+            proptest::sample::subsequence(SKUS.to_vec(), 0..3),
+            proptest::sample::subsequence(vec![0i64, 1, 2], 0..2),
+            proptest::sample::subsequence(vec!["STD", "RED"], 0..2),
+            proptest::sample::subsequence(SKUS.to_vec(), 0..2),
+        )
+            .prop_map(|(all, skus, products, colors, excluded)| {
+                let mut r = Range::skus(skus).excluding(excluded);
+                r.all = all && colors.is_empty();
+                r.products = products.into_iter().map(ProductId).collect();
+                if !colors.is_empty() {
+                    r.attributes.insert("renk".into(), colors.into_iter().map(String::from).collect());
+                }
+                r
+            })
+    }
+
+    fn line() -> impl Strategy<Value = Line> {
+        (0..SKUS.len(), 0i64..3, proptest::option::of(proptest::sample::select(vec!["STD", "RED", "BLU"]))).prop_map(
+            |(s, p, c)| {
+                let l = Line::new(p, SKUS[s], 1, 100);
+                match c {
+                    Some(c) => l.with_attribute("renk", c),
+                    None => l,
+                }
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        /// The inverted index finds exactly the lines `Range::matches` accepts.
+        #[test]
+        fn index_agrees_with_range_matches(
+            cr in range(),
+            br in range(),
+            count in any::<bool>(),
+            lines in proptest::collection::vec(line(), 0..6),
+        ) {
+            let kind = if count { ConditionKind::Count(1) } else { ConditionKind::None };
+            let o = Offer::new(
+                1,
+                "o",
+                Currency::parse("try").unwrap(),
+                Condition { kind, range: cr.clone() },
+                Benefit { kind: BenefitKind::Percentage(Percent::from_int(10).unwrap()), max_affected_items: None, range: br.clone() },
+            );
+            let ix = OfferIndex::build(vec![o]);
+            let refs: Vec<&Line> = lines.iter().collect();
+            let mut buf = Vec::new();
+            let cands = ix.candidates(&refs, &mut buf);
+            let want_cond: Vec<u32> = (0..lines.len() as u32).filter(|&k| cr.matches(&lines[k as usize])).collect();
+            let want_ben: Vec<u32> = (0..lines.len() as u32).filter(|&k| br.matches(&lines[k as usize])).collect();
+            let expect = (!count || !want_cond.is_empty()) && !want_ben.is_empty();
+            prop_assert_eq!(cands.len(), usize::from(expect));
+            if let Some(c) = cands.first() {
+                prop_assert_eq!(&buf[c.ben.clone()], &want_ben[..]);
+                if count {
+                    prop_assert_eq!(&buf[c.cond.clone()], &want_cond[..]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn processing_order_and_lookup() {
+        let t = Currency::parse("try").unwrap();
+        let mk = |id: i64, prio: i32| {
+            let mut o = Offer::new(
+                id,
+                "o",
+                t,
+                Condition::none(),
+                Benefit { kind: BenefitKind::Fixed(100), max_affected_items: None, range: Range::skus(["X"]) },
+            );
+            o.priority = prio;
+            o
+        };
+        let ix = OfferIndex::build(vec![mk(3, 0), mk(1, 0), mk(2, 5), mk(1, 9)]);
+        assert_eq!(ix.len(), 3, "duplicate id 1 keeps the first in processing order");
+        assert_eq!(ix.iter().map(|o| o.id.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(ix.get(OfferId(1)).map(|o| o.priority), Some(9));
+        assert!(ix.get(OfferId(7)).is_none());
+        let line = Line::new(1, "Y", 1, 100);
+        let mut buf = Vec::new();
+        assert!(ix.candidates(&[&line], &mut buf).is_empty(), "a miss costs no evaluation");
+    }
+}
