@@ -102,7 +102,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::basket::{MAX_UNITS, MAX_UNITS_PER_LINE, PricingInput, VoucherGrant};
-use crate::index::OfferIndex;
+use crate::index::{Candidate, OfferIndex};
 use crate::money::{Currency, VoucherCode};
 use crate::offer::{Offer, OfferId, OfferKind};
 
@@ -272,33 +272,13 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
     let candidates = offers.candidates(&sorted_lines, &mut buf);
     drop(sorted_lines);
 
-    // Walk the candidates; with explain_all or granted codes, also the other active offers.
+    // Walk the candidates and, with explain_all, every other active offer (without it, the
+    // offers a code names, so the customer learns why their code did nothing).
     let mut granted: Vec<u32> = grants.keys().filter_map(|id| offers.position(*id)).collect();
     granted.sort_unstable();
     let mut extra: Vec<u32> = if input.explain_all { offers.active_positions().to_vec() } else { granted };
     extra.sort_unstable();
-    let mut ci = candidates.iter().peekable();
-    let mut ei = extra.iter().copied().peekable();
-    loop {
-        let next_c = ci.peek().map(|c| c.pos);
-        let next_e = ei.peek().copied();
-        let (pos, cand) = match (next_c, next_e) {
-            (None, None) => break,
-            (Some(c), Some(e)) if e < c => {
-                ei.next();
-                (e, None)
-            }
-            (Some(c), e) => {
-                if e == Some(c) {
-                    ei.next();
-                }
-                (c, ci.next())
-            }
-            (None, Some(e)) => {
-                ei.next();
-                (e, None)
-            }
-        };
+    for (pos, cand) in walk_order(&candidates, &extra) {
         let o = offers.at(pos);
         let code = grants.get(&o.id).copied();
         if let Some(r) = gate(input, o, code) {
@@ -323,6 +303,12 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
         let ben = &buf[c.ben.clone()];
         match state.run_offer(pos, o, cond, ben, limits) {
             Ok(run) => {
+                let mut benefit_units: Vec<(UnitRef, i64)> =
+                    run.benefit_units.iter().map(|&(u, s)| (state.unit_ref(u), s)).collect();
+                benefit_units.sort_unstable();
+                let mut condition_units: Vec<UnitRef> =
+                    run.condition_units.iter().map(|&u| state.unit_ref(u)).collect();
+                condition_units.sort_unstable();
                 out.shipping_free |= run.shipping_free;
                 out.applied.push(Applied {
                     offer: o.id,
@@ -331,12 +317,9 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
                     amount: run.amount,
                     applications: run.applications,
                     shipping_free: run.shipping_free,
-                    benefit_units: run.benefit_units.iter().map(|&(u, s)| (state.unit_ref(u), s)).collect(),
-                    condition_units: run.condition_units.iter().map(|&u| state.unit_ref(u)).collect(),
+                    benefit_units,
+                    condition_units,
                 });
-                let last = out.applied.last_mut().expect("just pushed");
-                last.benefit_units.sort_unstable();
-                last.condition_units.sort_unstable();
             }
             Err(fail) => {
                 let (reason, detail) = match fail {
@@ -351,6 +334,22 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
     }
     out.not_applied.extend(late);
     state.finish(input, out)
+}
+
+/// Merges the candidates with the other offers to look at (`extra`, sorted positions), in
+/// processing order, each position once; `None` for an offer that is no candidate.
+fn walk_order<'a>(candidates: &'a [Candidate], extra: &[u32]) -> Vec<(u32, Option<&'a Candidate>)> {
+    let mut out = Vec::with_capacity(candidates.len() + extra.len());
+    let mut e = extra.iter().copied().peekable();
+    for c in candidates {
+        while let Some(x) = e.next_if(|&x| x < c.pos) {
+            out.push((x, None));
+        }
+        e.next_if_eq(&c.pos);
+        out.push((c.pos, Some(c)));
+    }
+    out.extend(e.map(|x| (x, None)));
+    out
 }
 
 pub(crate) struct Output {
