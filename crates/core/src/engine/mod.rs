@@ -31,9 +31,11 @@
 //!   remaining price, fixed amounts are capped at it, nothing goes below zero. An `amount`
 //!   condition counts the remaining prices. A unit with nothing left (or a price of 0) is no
 //!   longer eligible for anything, like Oscar skips zero-priced lines.
-//! - An offer that fails only because exclusive use took its units (it would apply if
-//!   those units were free) gets `excluded_by_exclusive` "excluded by offer N", N being the
-//!   earliest offer (in processing order) holding one of the units it would have used.
+//! - An offer that fails only because exclusivity took its units (it would apply if those
+//!   units were free, at their original price) gets `excluded_by_exclusive` "excluded by
+//!   offer N", N being the earliest offer (in processing order) holding one of the units it
+//!   would have used. For an exclusive offer that includes units a non-exclusive offer
+//!   used: the exclusivity that bars them is its own.
 //!
 //! # Unit order
 //! "Cheapest first" is a total order on units that depends only on what a unit *is*:
