@@ -1,0 +1,172 @@
+//! The route table, and the OpenAPI 3.1 document generated from it.
+//!
+//! Every route is registered here with its verbs, a summary, a tag and the credentials it
+//! needs, so `/openapi.json` covers every endpoint by construction: a route cannot be served
+//! without being documented. Paths are documented as clients write them (Akinon paths end
+//! in `/`); the router itself sees paths with the trailing slash trimmed and repeated
+//! slashes collapsed (see `normalize_path` in the crate root).
+
+use axum::Router;
+use axum::routing::MethodRouter;
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+
+/// The credentials a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    Public,
+    Staff,
+    Customer,
+    Client,
+}
+
+#[derive(Debug, Clone)]
+struct Op {
+    path: String,
+    method: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    auth: Auth,
+}
+
+/// Routes with their documentation.
+pub struct Routes {
+    router: Router<AppState>,
+    ops: Vec<Op>,
+    tag: &'static str,
+    auth: Auth,
+}
+
+impl Default for Routes {
+    fn default() -> Self {
+        Self::new("ops", Auth::Public)
+    }
+}
+
+/// The path the router matches for a documented path.
+pub fn router_path(doc_path: &str) -> String {
+    let trimmed = doc_path.trim_end_matches('/');
+    if trimmed.is_empty() { "/".into() } else { trimmed.to_owned() }
+}
+
+impl Routes {
+    /// A section of routes sharing a tag and the credentials they need.
+    pub fn new(tag: &'static str, auth: Auth) -> Self {
+        Routes { router: Router::new(), ops: Vec::new(), tag, auth }
+    }
+
+    /// Serves `mr` at `path`; `verbs` lists (method, summary) for each verb `mr` handles.
+    pub fn add(mut self, path: &str, mr: MethodRouter<AppState>, verbs: &[(&'static str, &'static str)]) -> Self {
+        self.router = self.router.route(&router_path(path), mr);
+        for (method, summary) in verbs {
+            self.ops.push(Op { path: path.to_owned(), method, summary, tag: self.tag, auth: self.auth });
+        }
+        self
+    }
+
+    /// An Omnitron route, served under both `/api/v1/` and `/api/i1/`.
+    pub fn omnitron(self, sub: &str, mr: MethodRouter<AppState>, verbs: &[(&'static str, &'static str)]) -> Self {
+        self.add(&format!("/api/v1{sub}"), mr.clone(), verbs).add(&format!("/api/i1{sub}"), mr, verbs)
+    }
+
+    pub fn merge(mut self, other: Routes) -> Self {
+        self.router = self.router.merge(other.router);
+        self.ops.extend(other.ops);
+        self
+    }
+
+    pub fn into_parts(self) -> (Router<AppState>, Value) {
+        let doc = openapi(&self.ops);
+        (self.router, doc)
+    }
+}
+
+fn param_schema(name: &str) -> Value {
+    if matches!(name, "pk" | "id" | "order_id" | "discountitem_id" | "orderitem_id") && !name.is_empty() {
+        json!({ "type": "integer" })
+    } else {
+        json!({ "type": "string" })
+    }
+}
+
+fn openapi(ops: &[Op]) -> Value {
+    let mut paths: Map<String, Value> = Map::new();
+    for op in ops {
+        let item = paths.entry(op.path.clone()).or_insert_with(|| json!({}));
+        let mut parameters: Vec<Value> = op
+            .path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": param_schema(name) }))
+            .collect();
+        let is_list = op.method == "get" && op.summary.starts_with("List");
+        if is_list {
+            for (name, ty) in [("page", "integer"), ("limit", "integer"), ("page_size", "integer"), ("sort", "string")]
+            {
+                parameters.push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": ty } }));
+            }
+        }
+        let mut responses = Map::new();
+        let ok = match op.method {
+            "post" => "201",
+            "delete" => "204",
+            _ => "200",
+        };
+        responses.insert(
+            ok.into(),
+            json!({ "description": "Success", "content": { "application/json": { "schema": {} } } }),
+        );
+        if op.method == "post" {
+            responses.insert(
+                "200".into(),
+                json!({ "description": "Success", "content": { "application/json": { "schema": {} } } }),
+            );
+        }
+        responses.insert("400".into(), json!({ "description": "Invalid input" }));
+        if op.auth != Auth::Public {
+            responses.insert("401".into(), json!({ "description": "Missing or bad credentials" }));
+            responses.insert("403".into(), json!({ "description": "Not allowed" }));
+        }
+        responses.insert("404".into(), json!({ "description": "Not found" }));
+        let mut operation = json!({
+            "summary": op.summary,
+            "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}', '-'], "_")),
+            "tags": [op.tag],
+            "parameters": parameters,
+            "responses": responses,
+        });
+        if matches!(op.method, "post" | "put" | "patch") {
+            operation["requestBody"] = json!({
+                "required": false,
+                "content": { "application/json": { "schema": { "type": ["object", "array"] } } }
+            });
+        }
+        let security = match op.auth {
+            Auth::Public => None,
+            Auth::Staff => Some(json!([{ "token": [] }])),
+            Auth::Customer => Some(json!([{ "token": [] }, { "session": [] }])),
+            Auth::Client => Some(json!([{ "bearer": [] }])),
+        };
+        if let Some(s) = security {
+            operation["security"] = s;
+        }
+        item[op.method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "offerline",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Orders and promotions with an exact discount ledger, served in the Omnitron, Commerce, OMS and Elastic Path dialects."
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "token": { "type": "apiKey", "in": "header", "name": "Authorization", "description": "`Token <key>` from /api/v1/auth/login/ or /users/login/" },
+                "session": { "type": "apiKey", "in": "cookie", "name": "osessionid" },
+                "bearer": { "type": "http", "scheme": "bearer", "description": "access_token from /oauth/access_token" }
+            }
+        }
+    })
+}

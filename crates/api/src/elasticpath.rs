@@ -1,0 +1,141 @@
+//! The Elastic Path dialect: `/oauth/access_token` and `/v2/…` (carts, custom discounts,
+//! checkout, orders). Errors are JSON:API `{"errors": [{status, title, detail}]}`; amounts
+//! are integer minor units with `formatted` strings.
+
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header::AUTHORIZATION};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use offerline_store::StoreError;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::docs::{Auth, Routes};
+
+/// Access tokens live an hour, as Elastic Path's do.
+pub const TOKEN_TTL_SECS: i64 = 3600;
+
+/// An error in the JSON:API shape.
+#[derive(Debug)]
+pub struct EpError {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: String,
+}
+
+impl EpError {
+    pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        EpError { status, title: title.into(), detail: detail.into() }
+    }
+    pub fn unauthorized(detail: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Bad Request", detail)
+    }
+    pub fn unprocessable(title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, title, detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not Found", detail)
+    }
+}
+
+impl From<StoreError> for EpError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => EpError::not_found("The requested resource could not be found."),
+            StoreError::Conflict { field, message } => {
+                EpError::unprocessable("Conflict", format!("{field}: {message}"))
+            }
+            StoreError::LimitReached(m) => EpError::unprocessable("Limit reached", m),
+            StoreError::Invalid(m) => EpError::unprocessable("Invalid", m),
+            other => {
+                tracing::error!(cause = %other, "internal error");
+                EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")
+            }
+        }
+    }
+}
+
+impl IntoResponse for EpError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "errors": [{ "status": self.status.as_u16(), "title": self.title, "detail": self.detail }] })),
+        )
+            .into_response()
+    }
+}
+
+pub type EpResult<T> = Result<T, EpError>;
+
+/// An API client authenticated with `Authorization: Bearer <access_token>`.
+pub struct Client {
+    pub id: i64,
+    pub grant: String,
+}
+
+impl FromRequestParts<AppState> for Client {
+    type Rejection = EpError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let token = header
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| EpError::unauthorized("You must provide a valid Bearer access token."))?;
+        match state.store.client_by_token(token).await? {
+            Some((id, grant)) => Ok(Client { id, grant }),
+            None => Err(EpError::unauthorized("The access token is invalid or has expired.")),
+        }
+    }
+}
+
+/// `POST /oauth/access_token`, form-encoded. The response is **flat** JSON: the SDK reads
+/// `access_token` and `expires` from the top level.
+async fn access_token(State(state): State<AppState>, body: axum::body::Bytes) -> EpResult<Json<Value>> {
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .or_else(|_| {
+            serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
+                .map(|m| m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned()))).collect())
+        })
+        .map_err(|_| EpError::bad_request("The body must be form-encoded: grant_type, client_id[, client_secret]."))?;
+    let get = |k: &str| form.iter().find(|(p, _)| p == k).map(|(_, v)| v.as_str());
+    let grant = get("grant_type").ok_or_else(|| EpError::bad_request("grant_type is required."))?;
+    let client_id = get("client_id").ok_or_else(|| EpError::bad_request("client_id is required."))?;
+    let secret = match grant {
+        "client_credentials" => {
+            Some(get("client_secret").ok_or_else(|| EpError::bad_request("client_secret is required."))?)
+        }
+        "implicit" => None,
+        other => {
+            return Err(EpError::bad_request(format!(
+                "Unsupported grant_type {other:?}: use client_credentials or implicit."
+            )));
+        }
+    };
+    let client = state
+        .store
+        .check_client(client_id, secret)
+        .await?
+        .ok_or_else(|| EpError::unauthorized("The client credentials are invalid."))?;
+    let expires = chrono::Utc::now().timestamp() + TOKEN_TTL_SECS;
+    let token = state.store.issue_client_token(client.id, grant, expires).await?;
+    Ok(Json(json!({
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_in": TOKEN_TTL_SECS,
+        "expires": expires,
+        "identifier": grant,
+    })))
+}
+
+pub fn routes() -> Routes {
+    Routes::new("elasticpath", Auth::Public)
+        .add("/oauth/access_token", post(access_token), &[("post", "Client credentials or implicit token (flat JSON)")])
+        .merge(crate::ep_carts::routes())
+}

@@ -1,0 +1,116 @@
+//! Errors of the HTTP layer and their Akinon (Django REST framework) bodies.
+//!
+//! Every handler of the Omnitron, Commerce and OMS dialects returns [`ApiError`]; the
+//! Elastic Path dialect has its own JSON:API error type in `elasticpath`. Internal errors are
+//! logged with their cause and answered with a bare 500, never with the cause.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use offerline_store::StoreError;
+use serde_json::{Map, Value, json};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: no or bad credentials. DRF's messages.
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(&'static str),
+    /// 403: valid credentials without the right.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("invalid page")]
+    InvalidPage,
+    /// 400 with field errors: `{"field": ["message", …]}`.
+    #[error("validation failed")]
+    Fields(Map<String, Value>),
+    /// 400 with `{"non_field_errors": [message]}`.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 400 with `{"detail": message}` (malformed JSON and the like).
+    #[error("{0}")]
+    Detail(String),
+    #[error("throttled")]
+    Throttled(u64),
+    #[error("payload too large")]
+    TooLarge,
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// One field error.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut m = Map::new();
+        m.insert(field.to_owned(), json!([message.into()]));
+        ApiError::Fields(m)
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+/// Collects field errors the way a DRF serializer does: every bad field at once.
+#[derive(Debug, Default)]
+pub struct FieldErrors(pub Map<String, Value>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let entry = self.0.entry(field.to_owned()).or_insert_with(|| json!([]));
+        if let Value::Array(a) = entry {
+            a.push(Value::String(message.into()));
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// `Ok(())` when nothing was added, else the 400.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Fields(self.0)) }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ApiError::NotFound,
+            StoreError::Conflict { field, message } => ApiError::field(field, message),
+            StoreError::LimitReached(m) => ApiError::BadRequest(format!("Limit reached: {m}.")),
+            StoreError::Invalid(m) => ApiError::BadRequest(m),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, body) = match self {
+            ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, json!({ "detail": m })),
+            ApiError::Forbidden => {
+                (StatusCode::FORBIDDEN, json!({ "detail": "You do not have permission to perform this action." }))
+            }
+            ApiError::NotFound => (StatusCode::NOT_FOUND, json!({ "detail": "Not found." })),
+            ApiError::InvalidPage => (StatusCode::NOT_FOUND, json!({ "detail": "Invalid page." })),
+            ApiError::Fields(m) => (StatusCode::BAD_REQUEST, Value::Object(m)),
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, json!({ "non_field_errors": [m] })),
+            ApiError::Detail(m) => (StatusCode::BAD_REQUEST, json!({ "detail": m })),
+            ApiError::Throttled(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                json!({ "detail": format!("Request was throttled. Expected available in {secs} seconds.") }),
+            ),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, json!({ "detail": "Request body is too large." })),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                (StatusCode::INTERNAL_SERVER_ERROR, json!({ "detail": "A server error occurred." }))
+            }
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
+        }
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,353 @@
+//! Omnitron (back office) endpoints of the foundation: login, `active_user`, and the
+//! catalogue slice — products, price lists, stock lists, product prices — in Omnitron's
+//! shapes. Served under both `/api/v1/` and `/api/i1/`.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use offerline_core::Currency;
+use offerline_store::catalog::{PriceList, Product, ProductInput, ProductPrice, StockList};
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::{Authenticated, Staff};
+use crate::docs::{Auth, Routes};
+use crate::error::{ApiError, ApiResult};
+use crate::listing::{Filter, Kind, Listing, Spec};
+use crate::wire::{Fields, JsonObject, money, rate, ts, ts_opt};
+
+/// The Omnitron product object (seed 002's `product`).
+pub fn product_json(p: &Product) -> Value {
+    json!({
+        "pk": p.id,
+        "name": p.name,
+        "base_code": p.base_code,
+        "sku": p.sku,
+        "product_type": p.product_type,
+        "is_active": p.is_active,
+        "parent": p.parent_id,
+        "attributes": p.attributes,
+        "attributes_kwargs": p.attributes_kwargs,
+        "extra_attributes": p.extra_attributes,
+        "group_products": [],
+        "productimage_set": p.images.iter().map(|i| json!({
+            "pk": i.id,
+            "status": i.status,
+            "image": i.image,
+            "order": i.position,
+            "created_date": ts(i.created_at),
+            "specialimage_set": [],
+            "modified_date": ts(i.modified_at),
+        })).collect::<Vec<_>>(),
+        "attribute_set": p.attribute_set,
+        "custom_attribute_set": null,
+        "productization_date": ts_opt(p.productization_date),
+        "listing_code": p.listing_code,
+        "data_source": p.data_source,
+        "modified_date": ts(p.modified_at),
+        "uuid": p.uuid,
+        "created_date": ts(p.created_at),
+    })
+}
+
+pub fn price_list_json(l: &PriceList) -> Value {
+    json!({
+        "pk": l.id, "name": l.name, "code": l.code, "is_auto_sync": l.is_auto_sync,
+        "modified_date": ts(l.modified_at), "created_date": ts(l.created_at), "currency": l.currency,
+    })
+}
+
+pub fn stock_list_json(l: &StockList) -> Value {
+    json!({
+        "pk": l.id, "name": l.name, "code": l.code, "is_auto_sync": l.is_auto_sync,
+        "modified_date": ts(l.modified_at), "created_date": ts(l.created_at),
+    })
+}
+
+fn price_json(p: &ProductPrice, currency: &str) -> Value {
+    json!({
+        "pk": p.id, "product": p.product_id, "price_list": p.price_list_id,
+        "price": money(p.price, currency),
+        "retail_price": p.retail_price.map(|r| money(r, currency)),
+        "tax_rate": rate(p.tax_rate),
+        "currency": currency,
+        "created_date": ts(p.created_at), "modified_date": ts(p.modified_at),
+    })
+}
+
+async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+    let mut f = Fields::new(&body);
+    let username = f.req_str("username", 150);
+    let password = f.req_str("password", 4096);
+    f.finish()?;
+    let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
+    state.throttle.check(&username).map_err(ApiError::Throttled)?;
+    match state.store.check_password(false, &username, &password).await? {
+        Some(user) => {
+            state.throttle.succeed(&username);
+            let key = state.store.issue_token(user.id).await?;
+            tracing::info!(user = user.id, "omnitron login");
+            Ok(Json(json!({ "key": key })))
+        }
+        None => {
+            state.throttle.fail(&username);
+            Err(ApiError::BadRequest("Unable to log in with provided credentials.".into()))
+        }
+    }
+}
+
+async fn active_user(Authenticated(u): Authenticated) -> Json<Value> {
+    Json(json!({
+        "pk": u.id, "username": u.username, "email": u.email, "first_name": u.first_name,
+        "last_name": u.last_name, "is_staff": u.is_staff, "is_active": u.is_active,
+        "date_joined": ts(u.date_joined), "last_login": ts_opt(u.last_login),
+    }))
+}
+
+fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
+    let mut p = ProductInput {
+        name: if creating || f.has("name") { f.req_str("name", 255) } else { None },
+        sku: if creating || f.has("sku") { f.req_str("sku", 128) } else { None },
+        ..Default::default()
+    };
+    if f.has("base_code") {
+        p.base_code = Some(f.opt_str("base_code", 128));
+    }
+    if f.has("barcode") {
+        p.barcode = Some(f.opt_str("barcode", 128));
+    }
+    if f.has("product_type") {
+        p.product_type = f.opt_str("product_type", 16);
+    }
+    p.is_active = f.opt_bool("is_active");
+    if f.has("attribute_set") {
+        p.attribute_set = Some(f.opt_int("attribute_set"));
+    }
+    for key in ["attributes", "attributes_kwargs"] {
+        match f.obj.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v @ Value::Object(_)) => {
+                if key == "attributes" {
+                    p.attributes = Some(v.clone());
+                } else {
+                    p.attributes_kwargs = Some(v.clone());
+                }
+            }
+            Some(_) => f.error(key, "Expected a dictionary of items."),
+        }
+    }
+    match f.obj.get("images") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(a)) => {
+            let urls: Option<Vec<String>> =
+                a.iter().map(|v| v.as_str().filter(|s| !s.is_empty() && s.len() <= 2048).map(str::to_owned)).collect();
+            match urls {
+                Some(u) => p.images = Some(u),
+                None => f.error("images", "Expected a list of image URLs."),
+            }
+        }
+        Some(_) => f.error("images", "Expected a list of image URLs."),
+    }
+    p
+}
+
+async fn create_product(
+    _: Staff,
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<impl IntoResponse> {
+    let mut f = Fields::new(&body);
+    let input = product_input(&mut f, true);
+    f.finish()?;
+    let p = state.store.create_product(input).await?;
+    Ok((StatusCode::CREATED, Json(product_json(&p))))
+}
+
+async fn get_product(_: Staff, State(state): State<AppState>, Path(pk): Path<String>) -> ApiResult<Json<Value>> {
+    let pk = pk.parse::<i64>().map_err(|_| ApiError::NotFound)?;
+    Ok(Json(product_json(&state.store.product(pk).await?)))
+}
+
+async fn patch_product(
+    _: Staff,
+    State(state): State<AppState>,
+    Path(pk): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
+    let pk = pk.parse::<i64>().map_err(|_| ApiError::NotFound)?;
+    let mut f = Fields::new(&body);
+    let input = product_input(&mut f, false);
+    f.finish()?;
+    Ok(Json(product_json(&state.store.update_product(pk, input).await?)))
+}
+
+const PRODUCT_SPEC: Spec = Spec {
+    filters: &[
+        Filter { param: "sku", column: "sku", kind: Kind::Text },
+        Filter { param: "base_code", column: "base_code", kind: Kind::Text },
+        Filter { param: "is_active", column: "is_active", kind: Kind::Bool },
+        Filter { param: "name", column: "name", kind: Kind::Text },
+    ],
+    sorts: &[("sku", "sku"), ("name", "name")],
+    default_sort: ("id", false),
+};
+
+async fn list_products(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    let (count, items) = state.store.list_products(&listing.query(&PRODUCT_SPEC)?).await?;
+    Ok(Json(listing.envelope(count, items.iter().map(product_json).collect())?))
+}
+
+async fn create_price_list(
+    _: Staff,
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<impl IntoResponse> {
+    let mut f = Fields::new(&body);
+    let name = f.req_str("name", 255);
+    let code = f.opt_str("code", 64);
+    let currency = f.req_str("currency", 8).and_then(|c| match Currency::parse(&c) {
+        Ok(c) => Some(c),
+        Err(_) => {
+            f.error("currency", format!("\"{c}\" is not a valid choice."));
+            None
+        }
+    });
+    f.finish()?;
+    let l = state
+        .store
+        .create_price_list(&name.unwrap_or_default(), code.as_deref(), currency.expect("validated").as_str())
+        .await?;
+    Ok((StatusCode::CREATED, Json(price_list_json(&l))))
+}
+
+async fn list_price_lists(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    const SPEC: Spec = Spec {
+        filters: &[
+            Filter { param: "code", column: "code", kind: Kind::Text },
+            Filter { param: "name", column: "name", kind: Kind::Text },
+        ],
+        sorts: &[],
+        default_sort: ("id", false),
+    };
+    let (count, items) = state.store.list_price_lists(&listing.query(&SPEC)?).await?;
+    Ok(Json(listing.envelope(count, items.iter().map(price_list_json).collect())?))
+}
+
+async fn create_stock_list(
+    _: Staff,
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<impl IntoResponse> {
+    let mut f = Fields::new(&body);
+    let name = f.req_str("name", 255);
+    let code = f.opt_str("code", 64);
+    f.finish()?;
+    let l = state.store.create_stock_list(&name.unwrap_or_default(), code.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(stock_list_json(&l))))
+}
+
+async fn list_stock_lists(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    const SPEC: Spec = Spec {
+        filters: &[
+            Filter { param: "code", column: "code", kind: Kind::Text },
+            Filter { param: "name", column: "name", kind: Kind::Text },
+        ],
+        sorts: &[],
+        default_sort: ("id", false),
+    };
+    let (count, items) = state.store.list_stock_lists(&listing.query(&SPEC)?).await?;
+    Ok(Json(listing.envelope(count, items.iter().map(stock_list_json).collect())?))
+}
+
+async fn upsert_price(
+    _: Staff,
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<impl IntoResponse> {
+    let mut f = Fields::new(&body);
+    let product = f.req_int("product");
+    let list_id = f.opt_int("price_list");
+    f.finish()?;
+    let list = match list_id {
+        Some(id) => state
+            .store
+            .price_list(id)
+            .await
+            .map_err(|_| ApiError::field("price_list", format!("Invalid pk \"{id}\" - object does not exist.")))?,
+        None => state.store.default_price_list().await?,
+    };
+    let product = product.expect("validated");
+    state
+        .store
+        .product(product)
+        .await
+        .map_err(|_| ApiError::field("product", format!("Invalid pk \"{product}\" - object does not exist.")))?;
+    let mut f = Fields::new(&body);
+    let price = f.req_money("price", &list.currency);
+    let retail = f.opt_money("retail_price", &list.currency);
+    let tax = f.opt_money("tax_rate", "try").unwrap_or(0);
+    if tax > 10_000 {
+        f.error("tax_rate", "Ensure this value is less than or equal to 100.");
+    }
+    f.finish()?;
+    let p = state.store.upsert_price(product, list.id, price.expect("validated"), retail, tax).await?;
+    Ok((StatusCode::CREATED, Json(price_json(&p, &list.currency))))
+}
+
+async fn list_prices(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    const SPEC: Spec = Spec {
+        filters: &[
+            Filter { param: "product", column: "product_id", kind: Kind::Int },
+            Filter { param: "price_list", column: "price_list_id", kind: Kind::Int },
+        ],
+        sorts: &[],
+        default_sort: ("id", false),
+    };
+    let (count, items) = state.store.list_prices(&listing.query(&SPEC)?).await?;
+    let mut lists: Vec<i64> = items.iter().map(|p| p.price_list_id).collect();
+    lists.sort_unstable();
+    lists.dedup();
+    let lists = state.store.price_lists_by_ids(&lists).await?;
+    let cur = |id: i64| lists.iter().find(|l| l.id == id).map_or("try", |l| l.currency.as_str());
+    Ok(Json(listing.envelope(count, items.iter().map(|p| price_json(p, cur(p.price_list_id))).collect())?))
+}
+
+pub fn routes() -> Routes {
+    Routes::new("omnitron-auth", Auth::Public)
+        .omnitron("/auth/login/", post(login), &[("post", "Log in with username and password; returns a token key")])
+        .merge(Routes::new("omnitron-auth", Auth::Staff).omnitron(
+            "/active_user/",
+            get(active_user),
+            &[("get", "The user behind the token")],
+        ))
+        .merge(
+            Routes::new("catalogue", Auth::Staff)
+                .omnitron(
+                    "/products/",
+                    get(list_products).post(create_product),
+                    &[("get", "List products"), ("post", "Create a product")],
+                )
+                .omnitron(
+                    "/products/{pk}/",
+                    get(get_product).patch(patch_product),
+                    &[("get", "A product"), ("patch", "Update a product")],
+                )
+                .omnitron(
+                    "/price_lists/",
+                    get(list_price_lists).post(create_price_list),
+                    &[("get", "List price lists"), ("post", "Create a price list")],
+                )
+                .omnitron(
+                    "/stock_lists/",
+                    get(list_stock_lists).post(create_stock_list),
+                    &[("get", "List stock lists"), ("post", "Create a stock list")],
+                )
+                .omnitron(
+                    "/product_prices/",
+                    get(list_prices).post(upsert_price),
+                    &[("get", "List product prices"), ("post", "Set a product's price in a price list")],
+                ),
+        )
+}

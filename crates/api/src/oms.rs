@@ -1,0 +1,7 @@
+//! Placeholder for the `oms` endpoints; see the crate docs for what it will own.
+
+use crate::docs::{Auth, Routes};
+
+pub fn routes() -> Routes {
+    Routes::new("oms", Auth::Staff)
+}

@@ -1,0 +1,83 @@
+//! Operations endpoints: liveness, readiness, Prometheus metrics, the OpenAPI document, and
+//! the request-metrics middleware.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+
+use crate::AppState;
+use crate::docs::{Auth, Routes};
+
+/// Request counts and latency sums by method and status.
+#[derive(Default)]
+pub struct Metrics {
+    by_status: Mutex<BTreeMap<(String, u16), (u64, f64)>>,
+}
+
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let secs = start.elapsed().as_secs_f64();
+    let mut m = state.metrics.by_status.lock().expect("metrics lock");
+    let e = m.entry((method, resp.status().as_u16())).or_insert((0, 0.0));
+    e.0 += 1;
+    e.1 += secs;
+    resp
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "unreachable" })))
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    let mut out = String::from(
+        "# HELP offerline_http_requests_total HTTP requests by method and status.\n# TYPE offerline_http_requests_total counter\n",
+    );
+    let m = state.metrics.by_status.lock().expect("metrics lock").clone();
+    for ((method, status), (n, _)) in &m {
+        out.push_str(&format!("offerline_http_requests_total{{method=\"{method}\",status=\"{status}\"}} {n}\n"));
+    }
+    out.push_str("# HELP offerline_http_request_duration_seconds_sum Total time spent serving requests.\n# TYPE offerline_http_request_duration_seconds_sum counter\n");
+    for ((method, status), (_, secs)) in &m {
+        out.push_str(&format!(
+            "offerline_http_request_duration_seconds_sum{{method=\"{method}\",status=\"{status}\"}} {secs:.6}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "# HELP offerline_live_offers Offers in the in-memory index.\n# TYPE offerline_live_offers gauge\nofferline_live_offers {}\n",
+        state.offers.len()
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+}
+
+async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(state.openapi.clone())
+}
+
+pub fn routes() -> Routes {
+    Routes::new("ops", Auth::Public)
+        .add("/healthz", get(healthz), &[("get", "Process is up")])
+        .add("/readyz", get(readyz), &[("get", "Database is reachable")])
+        .add("/metrics", get(metrics), &[("get", "Prometheus metrics")])
+        .add("/openapi.json", get(openapi), &[("get", "This OpenAPI document")])
+}

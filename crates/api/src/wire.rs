@@ -1,0 +1,242 @@
+//! Small pieces every dialect uses to read requests and write responses: money and time
+//! formatting, a JSON body extractor that answers malformed bodies in the dialect's format,
+//! and typed readers for the fields of a JSON object that collect DRF-style field errors.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use offerline_core::{Currency, Timestamp, format_minor};
+use serde_json::{Map, Value};
+
+use crate::error::{ApiError, FieldErrors};
+
+/// `"199.90"` for 19990 minor units of a two-digit currency.
+pub fn money(minor: i64, currency: &str) -> String {
+    let digits = Currency::parse(currency).map_or(2, |c| c.minor_digits());
+    format_minor(minor, digits)
+}
+
+/// `"2021-05-11T06:42:55.684412Z"`.
+pub fn ts(micros: i64) -> String {
+    Timestamp(micros).to_iso8601()
+}
+
+pub fn ts_opt(micros: Option<i64>) -> Value {
+    micros.map_or(Value::Null, |m| Value::String(ts(m)))
+}
+
+/// Hundredths of a percent as `"18.00"`.
+pub fn rate(hundredths: i64) -> String {
+    format_minor(hundredths, 2)
+}
+
+/// Parses an ISO-8601 instant (`2026-01-01T00:00:00Z`, with offset or fraction) or a bare
+/// date (`2026-01-01`, midnight UTC) into microseconds.
+pub fn parse_instant(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(dt.timestamp_micros());
+    }
+    if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f") {
+        return Some(dt.and_utc().timestamp_micros());
+    }
+    if let Ok(dt) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f") {
+        return Some(dt.and_utc().timestamp_micros());
+    }
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .map(|d| d.and_hms_opt(0, 0, 0).expect("midnight").and_utc().timestamp_micros())
+}
+
+/// A JSON object body. An empty body reads as `{}` (clients send `Content-Type:
+/// application/json` with no body); anything that is not a JSON object is a 400.
+pub struct JsonObject(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for JsonObject {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge
+            } else {
+                ApiError::Detail(e.body_text())
+            }
+        })?;
+        parse_object(&bytes).map(JsonObject)
+    }
+}
+
+/// Parses a request body as a JSON object (empty → `{}`), with DRF's parse-error wording.
+pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ApiError::BadRequest("Invalid data. Expected a dictionary.".into())),
+        Err(e) => Err(ApiError::Detail(format!("JSON parse error - {e}"))),
+    }
+}
+
+/// Typed field access over a JSON object that records a DRF-style error per bad field.
+pub struct Fields<'a> {
+    pub obj: &'a Map<String, Value>,
+    pub errors: FieldErrors,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(obj: &'a Map<String, Value>) -> Self {
+        Fields { obj, errors: FieldErrors::default() }
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.obj.contains_key(key)
+    }
+
+    pub fn error(&mut self, key: &str, msg: impl Into<String>) {
+        self.errors.add(key, msg);
+    }
+
+    /// A required non-blank string.
+    pub fn req_str(&mut self, key: &str, max_len: usize) -> Option<String> {
+        match self.obj.get(key) {
+            None => {
+                self.error(key, "This field is required.");
+                None
+            }
+            Some(Value::Null) => {
+                self.error(key, "This field may not be null.");
+                None
+            }
+            Some(_) => {
+                let v = self.opt_str(key, max_len)?;
+                if v.trim().is_empty() {
+                    self.error(key, "This field may not be blank.");
+                    return None;
+                }
+                Some(v)
+            }
+        }
+    }
+
+    /// An optional string (absent or null → None).
+    pub fn opt_str(&mut self, key: &str, max_len: usize) -> Option<String> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => {
+                if s.chars().count() > max_len {
+                    self.error(key, format!("Ensure this field has no more than {max_len} characters."));
+                    None
+                } else {
+                    Some(s.clone())
+                }
+            }
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(_) => {
+                self.error(key, "Not a valid string.");
+                None
+            }
+        }
+    }
+
+    /// An optional integer given as a number or a numeric string.
+    pub fn opt_int(&mut self, key: &str) -> Option<i64> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => match as_int(v) {
+                Some(i) => Some(i),
+                None => {
+                    self.error(key, "A valid integer is required.");
+                    None
+                }
+            },
+        }
+    }
+
+    pub fn req_int(&mut self, key: &str) -> Option<i64> {
+        if !self.has(key) || self.obj.get(key) == Some(&Value::Null) {
+            self.error(key, "This field is required.");
+            return None;
+        }
+        self.opt_int(key)
+    }
+
+    pub fn opt_bool(&mut self, key: &str) -> Option<bool> {
+        match self.obj.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(Value::String(s)) if matches!(s.as_str(), "true" | "True" | "1") => Some(true),
+            Some(Value::String(s)) if matches!(s.as_str(), "false" | "False" | "0") => Some(false),
+            Some(_) => {
+                self.error(key, "Must be a valid boolean.");
+                None
+            }
+        }
+    }
+
+    /// An optional decimal amount (number or string) in minor units of `currency`.
+    pub fn opt_money(&mut self, key: &str, currency: &str) -> Option<i64> {
+        let digits = Currency::parse(currency).map_or(2, |c| c.minor_digits());
+        match self.obj.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => {
+                let s = match v {
+                    Value::String(s) => s.trim().to_owned(),
+                    Value::Number(n) => n.to_string(),
+                    _ => String::new(),
+                };
+                match offerline_core::parse_minor(&s, digits) {
+                    Ok(m) if m >= 0 => Some(m),
+                    Ok(_) => {
+                        self.error(key, "Ensure this value is greater than or equal to 0.");
+                        None
+                    }
+                    Err(_) => {
+                        self.error(key, "A valid number is required.");
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn req_money(&mut self, key: &str, currency: &str) -> Option<i64> {
+        if !self.has(key) || self.obj.get(key) == Some(&Value::Null) {
+            self.error(key, "This field is required.");
+            return None;
+        }
+        self.opt_money(key, currency)
+    }
+
+    /// An optional instant (ISO-8601 string).
+    pub fn opt_instant(&mut self, key: &str) -> Option<Option<i64>> {
+        match self.obj.get(key) {
+            None => None,
+            Some(Value::Null) => Some(None),
+            Some(Value::String(s)) => match parse_instant(s) {
+                Some(t) => Some(Some(t)),
+                None => {
+                    self.error(key, "Datetime has wrong format. Use one of these formats instead: YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].");
+                    None
+                }
+            },
+            Some(_) => {
+                self.error(key, "Datetime has wrong format.");
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        self.errors.finish()
+    }
+}
+
+/// An integer from a JSON number or numeric string.
+pub fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}

@@ -1,0 +1,176 @@
+//! The `offerline` binary: `serve`, `migrate`, `demo`, `user create`, `client create`.
+//!
+//! Configuration comes from the environment (`OFFERLINE_ADDR`, `OFFERLINE_DATABASE_URL`,
+//! `OFFERLINE_LOG`, `OFFERLINE_LOG_FORMAT`), and every variable has a flag that mirrors it.
+
+mod demo;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use offerline_store::Store;
+use offerline_store::auth::NewUser;
+
+#[derive(Parser)]
+#[command(name = "offerline", version, about = "Orders and promotions with an exact discount ledger.")]
+struct Cli {
+    /// Database URL: sqlite://FILE?mode=rwc (the default, in the working directory) or postgres://…
+    #[arg(long, env = "OFFERLINE_DATABASE_URL", default_value = offerline_store::db::DEFAULT_URL, global = true)]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve HTTP until SIGINT/SIGTERM.
+    Serve {
+        /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+        #[arg(long, env = "OFFERLINE_ADDR", default_value = "127.0.0.1:8000")]
+        addr: String,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Migrate, load the demo catalogue, promotions and orders, and print a curl tour.
+    Demo {
+        /// Also serve on this address after loading (what the README's first command does).
+        #[arg(long)]
+        serve: Option<String>,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage Elastic Path API clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user (a customer unless --staff); prints the user as JSON.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        /// The e-mail a customer logs in to the storefront with.
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long)]
+        staff: bool,
+        /// Also issue an API token and print it.
+        #[arg(long)]
+        token: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Create an API client; prints {"client_id", "client_secret"} (the secret is shown only now).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFERLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let json = std::env::var("OFFERLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: draining in-flight requests");
+}
+
+pub(crate) async fn serve(store: Store, addr: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    let state = offerline_api::state(store).await.context("loading offers")?;
+    // The test harness and scripts read this line to find the port.
+    println!("offerline listening on http://{local}");
+    tracing::info!(%local, "serving");
+    offerline_api::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging();
+    let open = || async {
+        Store::open(&cli.database_url).await.with_context(|| format!("opening database {}", redact(&cli.database_url)))
+    };
+    match &cli.command {
+        Command::Serve { addr } => serve(open().await?, addr).await,
+        Command::Migrate => {
+            open().await?;
+            eprintln!("migrations applied to {}", redact(&cli.database_url));
+            Ok(())
+        }
+        Command::Demo { serve: addr } => {
+            let store = open().await?;
+            let addr_for_tour = addr.clone().unwrap_or_else(|| "127.0.0.1:8000".into());
+            demo::load(&store, &addr_for_tour).await?;
+            match addr {
+                Some(a) => serve(store, a).await,
+                None => Ok(()),
+            }
+        }
+        Command::User { command: UserCommand::Create { username, password, email, staff, token } } => {
+            let store = open().await?;
+            let u = store
+                .create_user(NewUser { username, password, email, first_name: "", last_name: "", is_staff: *staff })
+                .await
+                .context("creating user")?;
+            let mut out =
+                serde_json::json!({ "pk": u.id, "username": u.username, "email": u.email, "is_staff": u.is_staff });
+            if *token {
+                out["token"] = serde_json::Value::String(store.issue_token(u.id).await?);
+            }
+            println!("{out}");
+            Ok(())
+        }
+        Command::Client { command: ClientCommand::Create { name } } => {
+            let store = open().await?;
+            let (c, secret) = store.create_client(name).await?;
+            println!("{}", serde_json::json!({ "client_id": c.client_id, "client_secret": secret }));
+            Ok(())
+        }
+    }
+}
+
+/// The URL without a password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}

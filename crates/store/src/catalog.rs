@@ -1,0 +1,493 @@
+//! The catalogue slice offerline needs: products (the Omnitron product shape), their images,
+//! price lists, stock lists, and a product's price in a price list.
+//!
+//! Prices are integer minor units of the price list's currency; tax rates are hundredths
+//! of a percent (`18.00` % is 1800).
+
+use std::collections::HashMap;
+
+use serde_json::Value as Json;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::list::{ListQuery, in_id_order, placeholders};
+use crate::{Result, Store, StoreError, is_unique_violation, now_micros};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductImage {
+    pub id: i64,
+    pub product_id: i64,
+    pub image: String,
+    pub status: String,
+    pub position: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Product {
+    pub id: i64,
+    pub name: String,
+    pub sku: String,
+    pub base_code: Option<String>,
+    pub barcode: Option<String>,
+    pub product_type: String,
+    pub is_active: bool,
+    pub parent_id: Option<i64>,
+    pub attributes: Json,
+    pub attributes_kwargs: Json,
+    pub extra_attributes: Json,
+    pub attribute_set: Option<i64>,
+    pub uuid: String,
+    pub productization_date: Option<i64>,
+    pub listing_code: Option<String>,
+    pub data_source: Option<String>,
+    pub created_at: i64,
+    pub modified_at: i64,
+    pub images: Vec<ProductImage>,
+}
+
+impl Product {
+    /// Attribute values as plain strings, the form the pricing engine matches ranges on.
+    pub fn attribute_strings(&self) -> std::collections::BTreeMap<String, String> {
+        match &self.attributes {
+            Json::Object(m) => {
+                m.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
+            }
+            _ => Default::default(),
+        }
+    }
+}
+
+/// Fields of a new product or a partial update. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductInput {
+    pub name: Option<String>,
+    pub sku: Option<String>,
+    pub base_code: Option<Option<String>>,
+    pub barcode: Option<Option<String>>,
+    pub product_type: Option<String>,
+    pub is_active: Option<bool>,
+    pub attributes: Option<Json>,
+    pub attributes_kwargs: Option<Json>,
+    pub attribute_set: Option<Option<i64>>,
+    pub images: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriceList {
+    pub id: i64,
+    pub name: String,
+    pub code: Option<String>,
+    pub currency: String,
+    pub is_auto_sync: bool,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StockList {
+    pub id: i64,
+    pub name: String,
+    pub code: Option<String>,
+    pub is_auto_sync: bool,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductPrice {
+    pub id: i64,
+    pub product_id: i64,
+    pub price_list_id: i64,
+    pub price: i64,
+    pub retail_price: Option<i64>,
+    pub tax_rate: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+const PRODUCT_COLS: &str = "id, name, sku, base_code, barcode, product_type, is_active, parent_id, attributes, \
+     attributes_kwargs, extra_attributes, attribute_set, uuid, productization_date, listing_code, data_source, \
+     created_at, modified_at";
+
+fn json_col(r: &AnyRow, col: &str) -> Result<Json> {
+    let s: String = r.try_get(col)?;
+    Ok(serde_json::from_str(&s).unwrap_or(Json::Object(Default::default())))
+}
+
+fn product_from_row(r: &AnyRow) -> Result<Product> {
+    Ok(Product {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        sku: r.try_get("sku")?,
+        base_code: r.try_get("base_code")?,
+        barcode: r.try_get("barcode")?,
+        product_type: r.try_get("product_type")?,
+        is_active: r.try_get::<i64, _>("is_active")? != 0,
+        parent_id: r.try_get("parent_id")?,
+        attributes: json_col(r, "attributes")?,
+        attributes_kwargs: json_col(r, "attributes_kwargs")?,
+        extra_attributes: json_col(r, "extra_attributes")?,
+        attribute_set: r.try_get("attribute_set")?,
+        uuid: r.try_get("uuid")?,
+        productization_date: r.try_get("productization_date")?,
+        listing_code: r.try_get("listing_code")?,
+        data_source: r.try_get("data_source")?,
+        created_at: r.try_get("created_at")?,
+        modified_at: r.try_get("modified_at")?,
+        images: Vec::new(),
+    })
+}
+
+fn price_list_from_row(r: &AnyRow) -> Result<PriceList> {
+    Ok(PriceList {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        code: r.try_get("code")?,
+        currency: r.try_get("currency")?,
+        is_auto_sync: r.try_get::<i64, _>("is_auto_sync")? != 0,
+        created_at: r.try_get("created_at")?,
+        modified_at: r.try_get("modified_at")?,
+    })
+}
+
+fn stock_list_from_row(r: &AnyRow) -> Result<StockList> {
+    Ok(StockList {
+        id: r.try_get("id")?,
+        name: r.try_get("name")?,
+        code: r.try_get("code")?,
+        is_auto_sync: r.try_get::<i64, _>("is_auto_sync")? != 0,
+        created_at: r.try_get("created_at")?,
+        modified_at: r.try_get("modified_at")?,
+    })
+}
+
+fn price_from_row(r: &AnyRow) -> Result<ProductPrice> {
+    Ok(ProductPrice {
+        id: r.try_get("id")?,
+        product_id: r.try_get("product_id")?,
+        price_list_id: r.try_get("price_list_id")?,
+        price: r.try_get("price")?,
+        retail_price: r.try_get("retail_price")?,
+        tax_rate: r.try_get("tax_rate")?,
+        created_at: r.try_get("created_at")?,
+        modified_at: r.try_get("modified_at")?,
+    })
+}
+
+fn sku_conflict(e: sqlx::Error) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::Conflict { field: "sku", message: "product with this sku already exists.".into() }
+    } else {
+        e.into()
+    }
+}
+
+impl Store {
+    pub async fn create_product(&self, p: ProductInput) -> Result<Product> {
+        let now = now_micros();
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&format!(
+            "INSERT INTO products (name, sku, base_code, barcode, product_type, is_active, attributes, attributes_kwargs, \
+             attribute_set, uuid, productization_date, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) RETURNING {PRODUCT_COLS}"
+        ))
+        .bind(p.name.unwrap_or_default())
+        .bind(p.sku.unwrap_or_default())
+        .bind(p.base_code.flatten())
+        .bind(p.barcode.flatten())
+        .bind(p.product_type.unwrap_or_else(|| "0".into()))
+        .bind(i64::from(p.is_active.unwrap_or(true)))
+        .bind(p.attributes.unwrap_or_else(|| Json::Object(Default::default())).to_string())
+        .bind(p.attributes_kwargs.unwrap_or_else(|| Json::Object(Default::default())).to_string())
+        .bind(p.attribute_set.flatten())
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(sku_conflict)?;
+        let mut product = product_from_row(&row)?;
+        if let Some(images) = p.images {
+            product.images = insert_images(&mut tx, product.id, &images, now).await?;
+        }
+        tx.commit().await?;
+        Ok(product)
+    }
+
+    pub async fn update_product(&self, id: i64, p: ProductInput) -> Result<Product> {
+        let now = now_micros();
+        let mut tx = self.begin().await?;
+        let row = sqlx::query(&format!("SELECT {PRODUCT_COLS} FROM products WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let cur = product_from_row(&row)?;
+        sqlx::query(
+            "UPDATE products SET name = $1, sku = $2, base_code = $3, barcode = $4, product_type = $5, is_active = $6, \
+             attributes = $7, attributes_kwargs = $8, attribute_set = $9, modified_at = $10 WHERE id = $11",
+        )
+        .bind(p.name.unwrap_or(cur.name))
+        .bind(p.sku.unwrap_or(cur.sku))
+        .bind(p.base_code.unwrap_or(cur.base_code))
+        .bind(p.barcode.unwrap_or(cur.barcode))
+        .bind(p.product_type.unwrap_or(cur.product_type))
+        .bind(i64::from(p.is_active.unwrap_or(cur.is_active)))
+        .bind(p.attributes.unwrap_or(cur.attributes).to_string())
+        .bind(p.attributes_kwargs.unwrap_or(cur.attributes_kwargs).to_string())
+        .bind(p.attribute_set.unwrap_or(cur.attribute_set))
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(sku_conflict)?;
+        if let Some(images) = p.images {
+            sqlx::query("DELETE FROM product_images WHERE product_id = $1").bind(id).execute(&mut *tx).await?;
+            insert_images(&mut tx, id, &images, now).await?;
+        }
+        tx.commit().await?;
+        self.product(id).await
+    }
+
+    pub async fn product(&self, id: i64) -> Result<Product> {
+        self.products_by_ids(&[id]).await?.pop().ok_or(StoreError::NotFound)
+    }
+
+    pub async fn product_by_sku(&self, sku: &str) -> Result<Option<Product>> {
+        let row = sqlx::query("SELECT id FROM products WHERE sku = $1").bind(sku).fetch_optional(self.reader()).await?;
+        match row {
+            Some(r) => Ok(self.products_by_ids(&[r.try_get(0)?]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    /// Products with their images, in the order of `ids` (two queries).
+    pub async fn products_by_ids(&self, ids: &[i64]) -> Result<Vec<Product>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ph = placeholders(0, ids.len());
+        let rows = self.fetch_in(format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({ph})"), ids).await?;
+        let mut products = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
+        let img_rows = self
+            .fetch_in(
+                format!(
+                    "SELECT id, product_id, image, status, position, created_at, modified_at FROM product_images \
+                 WHERE product_id IN ({ph}) ORDER BY product_id, position, id"
+                ),
+                ids,
+            )
+            .await?;
+        let mut by_product: HashMap<i64, Vec<ProductImage>> = HashMap::new();
+        for r in &img_rows {
+            let img = ProductImage {
+                id: r.try_get("id")?,
+                product_id: r.try_get("product_id")?,
+                image: r.try_get("image")?,
+                status: r.try_get("status")?,
+                position: r.try_get("position")?,
+                created_at: r.try_get("created_at")?,
+                modified_at: r.try_get("modified_at")?,
+            };
+            by_product.entry(img.product_id).or_default().push(img);
+        }
+        for p in &mut products {
+            p.images = by_product.remove(&p.id).unwrap_or_default();
+        }
+        Ok(in_id_order(ids, products, |p| p.id))
+    }
+
+    pub async fn list_products(&self, q: &ListQuery) -> Result<(i64, Vec<Product>)> {
+        let (count, ids) = self.list_ids("products", q).await?;
+        Ok((count, self.products_by_ids(&ids).await?))
+    }
+
+    pub async fn create_price_list(&self, name: &str, code: Option<&str>, currency: &str) -> Result<PriceList> {
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO price_lists (name, code, currency, is_auto_sync, created_at, modified_at) \
+             VALUES ($1, $2, $3, 1, $4, $4) RETURNING id, name, code, currency, is_auto_sync, created_at, modified_at",
+        )
+        .bind(name)
+        .bind(code)
+        .bind(currency)
+        .bind(now)
+        .fetch_one(self.writer())
+        .await?;
+        price_list_from_row(&row)
+    }
+
+    pub async fn price_lists_by_ids(&self, ids: &[i64]) -> Result<Vec<PriceList>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.fetch_in(format!(
+                "SELECT id, name, code, currency, is_auto_sync, created_at, modified_at FROM price_lists WHERE id IN ({})",
+                placeholders(0, ids.len())
+            ), ids).await?;
+        let lists = rows.iter().map(price_list_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(in_id_order(ids, lists, |l| l.id))
+    }
+
+    pub async fn price_list(&self, id: i64) -> Result<PriceList> {
+        self.price_lists_by_ids(&[id]).await?.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// The price list created by the first migration.
+    pub async fn default_price_list(&self) -> Result<PriceList> {
+        let row = sqlx::query(
+            "SELECT id, name, code, currency, is_auto_sync, created_at, modified_at FROM price_lists \
+             WHERE code = 'default_price_list' ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        price_list_from_row(&row)
+    }
+
+    pub async fn list_price_lists(&self, q: &ListQuery) -> Result<(i64, Vec<PriceList>)> {
+        let (count, ids) = self.list_ids("price_lists", q).await?;
+        Ok((count, self.price_lists_by_ids(&ids).await?))
+    }
+
+    pub async fn create_stock_list(&self, name: &str, code: Option<&str>) -> Result<StockList> {
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO stock_lists (name, code, is_auto_sync, created_at, modified_at) VALUES ($1, $2, 1, $3, $3) \
+             RETURNING id, name, code, is_auto_sync, created_at, modified_at",
+        )
+        .bind(name)
+        .bind(code)
+        .bind(now)
+        .fetch_one(self.writer())
+        .await?;
+        stock_list_from_row(&row)
+    }
+
+    pub async fn stock_lists_by_ids(&self, ids: &[i64]) -> Result<Vec<StockList>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self
+            .fetch_in(
+                format!(
+                    "SELECT id, name, code, is_auto_sync, created_at, modified_at FROM stock_lists WHERE id IN ({})",
+                    placeholders(0, ids.len())
+                ),
+                ids,
+            )
+            .await?;
+        let lists = rows.iter().map(stock_list_from_row).collect::<Result<Vec<_>>>()?;
+        Ok(in_id_order(ids, lists, |l| l.id))
+    }
+
+    pub async fn default_stock_list(&self) -> Result<StockList> {
+        let row = sqlx::query(
+            "SELECT id, name, code, is_auto_sync, created_at, modified_at FROM stock_lists \
+             WHERE code = 'default_stock_list' ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        stock_list_from_row(&row)
+    }
+
+    pub async fn list_stock_lists(&self, q: &ListQuery) -> Result<(i64, Vec<StockList>)> {
+        let (count, ids) = self.list_ids("stock_lists", q).await?;
+        Ok((count, self.stock_lists_by_ids(&ids).await?))
+    }
+
+    /// Inserts or replaces the price of a product in a price list.
+    pub async fn upsert_price(
+        &self,
+        product_id: i64,
+        price_list_id: i64,
+        price: i64,
+        retail_price: Option<i64>,
+        tax_rate: i64,
+    ) -> Result<ProductPrice> {
+        let now = now_micros();
+        let row = sqlx::query(
+            "INSERT INTO product_prices (product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) \
+             ON CONFLICT (product_id, price_list_id) DO UPDATE SET price = excluded.price, \
+             retail_price = excluded.retail_price, tax_rate = excluded.tax_rate, modified_at = excluded.modified_at \
+             RETURNING id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at",
+        )
+        .bind(product_id)
+        .bind(price_list_id)
+        .bind(price)
+        .bind(retail_price)
+        .bind(tax_rate)
+        .bind(now)
+        .fetch_one(self.writer())
+        .await?;
+        price_from_row(&row)
+    }
+
+    /// Prices of many products in one price list (one query), keyed by product id.
+    pub async fn prices_for(&self, price_list_id: i64, product_ids: &[i64]) -> Result<HashMap<i64, ProductPrice>> {
+        if product_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let sql = format!(
+            "SELECT id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at \
+             FROM product_prices WHERE price_list_id = $1 AND product_id IN ({})",
+            placeholders(1, product_ids.len())
+        );
+        let rows = bind_all!(sqlx::query(&sql).bind(price_list_id), product_ids).fetch_all(self.reader()).await?;
+        rows.iter().map(|r| price_from_row(r).map(|p| (p.product_id, p))).collect()
+    }
+
+    pub async fn list_prices(&self, q: &ListQuery) -> Result<(i64, Vec<ProductPrice>)> {
+        let (count, ids) = self.list_ids("product_prices", q).await?;
+        if ids.is_empty() {
+            return Ok((count, Vec::new()));
+        }
+        let rows = self
+            .fetch_in(
+                format!(
+                    "SELECT id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at \
+                 FROM product_prices WHERE id IN ({})",
+                    placeholders(0, ids.len())
+                ),
+                &ids,
+            )
+            .await?;
+        let prices = rows.iter().map(price_from_row).collect::<Result<Vec<_>>>()?;
+        Ok((count, in_id_order(&ids, prices, |p| p.id)))
+    }
+}
+
+async fn insert_images(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    product_id: i64,
+    images: &[String],
+    now: i64,
+) -> Result<Vec<ProductImage>> {
+    let mut out = Vec::with_capacity(images.len());
+    for (i, url) in images.iter().enumerate() {
+        let id: i64 = sqlx::query(
+            "INSERT INTO product_images (product_id, image, status, position, created_at, modified_at) \
+             VALUES ($1, $2, 'active', $3, $4, $4) RETURNING id",
+        )
+        .bind(product_id)
+        .bind(url)
+        .bind(i as i64)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+        out.push(ProductImage {
+            id,
+            product_id,
+            image: url.clone(),
+            status: "active".into(),
+            position: i as i64,
+            created_at: now,
+            modified_at: now,
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,149 @@
+//! Connecting to the database, the SQLite writer discipline, and migrations.
+//!
+//! SQLite allows one writer at a time. A deferred transaction that reads and then writes
+//! fails with `SQLITE_BUSY` at once when another connection holds the write lock, and
+//! `busy_timeout` does not help it. So on SQLite every write goes through a pool of exactly
+//! one connection: writers queue in the pool (in process, fairly) instead of racing for the
+//! file lock, and "database is locked" cannot happen between our own writers. Reads use a
+//! separate pool and, thanks to WAL, never block the writer nor are blocked by it.
+//! On PostgreSQL both handles are the same pool and the database's row locks do the work.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The handle every repository works through.
+#[derive(Clone, Debug)]
+pub struct Store {
+    read: AnyPool,
+    write: AnyPool,
+    backend: Backend,
+    url: String,
+}
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The default database: a SQLite file in the working directory.
+pub const DEFAULT_URL: &str = "sqlite://offerline.db?mode=rwc";
+
+impl Store {
+    /// Connects without migrating. `url` is `sqlite://…` or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(crate::StoreError::Invalid(format!(
+                "unsupported database URL {url:?}: use sqlite://… or postgres://…"
+            )));
+        };
+        let opts = AnyConnectOptions::from_str(url)?;
+        match backend {
+            Backend::Sqlite => {
+                let write = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(sqlite_pragmas)
+                    .connect_with(opts.clone())
+                    .await?;
+                let readers = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
+                let read = AnyPoolOptions::new()
+                    .max_connections(readers)
+                    .min_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(sqlite_pragmas)
+                    .connect_with(opts)
+                    .await?;
+                Ok(Store { read, write, backend, url: url.to_owned() })
+            }
+            Backend::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts)
+                    .await?;
+                Ok(Store { read: pool.clone(), write: pool, backend, url: url.to_owned() })
+            }
+        }
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATOR.run(&self.write).await?,
+            Backend::Postgres => PG_MIGRATOR.run(&self.write).await?,
+        }
+        Ok(())
+    }
+
+    /// The pool for reads. On SQLite these never take the write lock.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The pool for writes: on SQLite a single connection, so writers queue instead of
+    /// failing with "database is locked".
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Starts a write transaction. On SQLite the single writer connection makes a deferred
+    /// `BEGIN` safe; on PostgreSQL row locks and conditional updates keep limits exact.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(self.write.begin().await?)
+    }
+
+    /// `SELECT 1` on the read pool: what `/readyz` reports.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+type ConnectFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
+
+/// Per-connection SQLite settings. `synchronous=NORMAL` in WAL mode never loses a committed
+/// transaction to a process crash (only to a power cut of the whole machine), which is the
+/// trade every WAL deployment makes for commit latency.
+fn sqlite_pragmas(conn: &mut sqlx::AnyConnection, _meta: sqlx::pool::PoolConnectionMetadata) -> ConnectFuture<'_> {
+    Box::pin(async move {
+        conn.execute(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+             PRAGMA busy_timeout=10000; PRAGMA cache_size=-32000; PRAGMA temp_store=MEMORY;",
+        )
+        .await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,69 @@
+//! offerline-store: persistence over SQLite (the embedded default) and PostgreSQL.
+//!
+//! One set of SQL serves both engines through sqlx's `Any` driver. That is possible because
+//! the schema holds only 64-bit integers and text: money is integer minor units, rates are
+//! hundredths, timestamps are microseconds since the epoch (UTC), JSON is text. Parameters
+//! are written `$1, $2, …`, which both engines accept.
+//!
+//! Layout:
+//! - [`db`]: connecting, the SQLite writer discipline, migrations;
+//! - [`list`]: filtered, sorted, paginated list queries shared by every list endpoint;
+//! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
+//! - [`catalog`]: products, images, price lists, stock lists, product prices.
+
+/// Binds each id of a list to a query built with [`list::placeholders`].
+macro_rules! bind_all {
+    ($q:expr, $ids:expr) => {{
+        let mut q = $q;
+        for id in $ids {
+            q = q.bind(*id);
+        }
+        q
+    }};
+}
+
+pub mod auth;
+pub mod catalog;
+pub mod db;
+pub mod list;
+pub mod orders;
+
+pub use db::{Backend, Store};
+
+/// Errors of the storage layer. The API layer maps each variant to its dialect's error body.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness or state conflict the caller can fix (e.g. a duplicate sku).
+    #[error("{field}: {message}")]
+    Conflict { field: &'static str, message: String },
+    /// A usage limit would be broken (voucher uses, applications, budget).
+    #[error("limit reached: {0}")]
+    LimitReached(String),
+    #[error("invalid: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Microseconds since the Unix epoch, UTC: the one clock every row is stamped with.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// True when the database reported a unique-constraint violation.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => {
+            matches!(d.kind(), sqlx::error::ErrorKind::UniqueViolation)
+                || d.message().contains("UNIQUE constraint failed")
+                || d.code().as_deref() == Some("23505")
+        }
+        _ => false,
+    }
+}

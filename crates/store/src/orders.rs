@@ -1,0 +1,380 @@
+//! The order ledger's write side: placing an order with its items (one per unit), discount
+//! items, benefit and condition applicants, and the usage it consumes — all in one
+//! transaction, so an acknowledged order is complete and a refused one leaves nothing.
+//!
+//! Limits are enforced by the database, not by an in-process lock: every usage claim is a
+//! conditional `UPDATE … WHERE used + n <= max RETURNING …` (or the upsert equivalent). On
+//! PostgreSQL the row lock taken by the first writer makes a racing writer re-check the
+//! condition after the first commits; on SQLite writers are serialised by the single writer
+//! connection. Either way a claim that would pass a limit matches no row, the transaction
+//! rolls back, and the caller refuses the checkout with 400.
+
+use serde_json::Value as Json;
+use sqlx::Row;
+
+use crate::{Result, StoreError, now_micros};
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// One unit of an order.
+#[derive(Debug, Clone)]
+pub struct NewOrderItem {
+    pub product_id: i64,
+    /// Groups the units of one basket line / cart item (the Elastic Path item id).
+    pub line_key: String,
+    pub price: i64,
+    pub retail_price: Option<i64>,
+    pub tax_rate: i64,
+    pub price_list_id: Option<i64>,
+    pub stock_list_id: Option<i64>,
+    pub product_name: String,
+    pub product_sku: String,
+}
+
+/// One discount on an order: an applied offer, a voucher or an external custom discount.
+#[derive(Debug, Clone, Default)]
+pub struct NewDiscount {
+    pub name: String,
+    /// Positive, minor units; must equal the sum of `shares`.
+    pub amount: i64,
+    pub offer_type: String,
+    pub session_offer_type: Option<String>,
+    pub code: Option<String>,
+    pub promotion_id: Option<i64>,
+    pub external_id: Option<String>,
+    pub discount_engine: Option<String>,
+    pub description: Option<String>,
+    pub external_uuid: Option<String>,
+    /// For an item-level external discount: the line it belongs to.
+    pub line_key: Option<String>,
+    /// (index into `NewOrder::items`, share in minor units).
+    pub shares: Vec<(usize, i64)>,
+    /// Indexes into `NewOrder::items` of the units that satisfied the condition.
+    pub condition_items: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    /// `None`: a fresh Akinon-style numeric order number is generated.
+    pub number: Option<String>,
+    pub user_id: Option<i64>,
+    pub channel: String,
+    pub status: i64,
+    pub currency: String,
+    pub shipping_free: bool,
+    pub customer: Option<Json>,
+    pub shipping_address: Option<Json>,
+    pub billing_address: Option<Json>,
+    pub items: Vec<NewOrderItem>,
+    pub discounts: Vec<NewDiscount>,
+}
+
+/// Usage an order consumes, checked against its limit in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageClaim {
+    /// Global applications and budget of an offer.
+    Offer {
+        promotion_id: i64,
+        applications: i64,
+        discount: i64,
+        max_applications: Option<i64>,
+        max_discount: Option<i64>,
+    },
+    /// A customer's applications of an offer.
+    CustomerOffer { promotion_id: i64, user_id: i64, applications: i64, max_applications: Option<i64> },
+    /// One use of a voucher code. `single_use`: at most once ever; `once_per_customer`: once
+    /// per user; `multi_use`: no limit.
+    Voucher { voucher_id: i64, usage: String, user_id: Option<i64> },
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct PlacedOrder {
+    pub id: i64,
+    pub number: String,
+    pub item_ids: Vec<i64>,
+    pub discount_ids: Vec<i64>,
+}
+
+/// An Akinon-style order number: 13 digits of milliseconds and 4 random digits.
+pub fn new_order_number() -> String {
+    use rand::Rng;
+    format!("{}{:04}", now_micros() / 1000, rand::thread_rng().gen_range(0..10_000))
+}
+
+/// Rows per multi-row INSERT: well under both engines' bound-parameter limits.
+const CHUNK: usize = 400;
+
+/// Consumes usage claims. Any claim that would break its limit → `LimitReached`, and the
+/// caller must roll back (dropping the transaction does).
+pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> Result<()> {
+    let now = now_micros();
+    for claim in claims {
+        match claim {
+            UsageClaim::Offer { promotion_id, applications, discount, max_applications, max_discount } => {
+                sqlx::query("INSERT INTO offer_usage (promotion_id) VALUES ($1) ON CONFLICT (promotion_id) DO NOTHING")
+                    .bind(promotion_id)
+                    .execute(&mut **tx)
+                    .await?;
+                let row = sqlx::query(
+                    "UPDATE offer_usage SET applications = applications + $1, discount_spent = discount_spent + $2, \
+                     orders_count = orders_count + 1 \
+                     WHERE promotion_id = $3 AND ($4 < 0 OR applications + $1 <= $4) AND ($5 < 0 OR discount_spent + $2 <= $5) \
+                     RETURNING applications",
+                )
+                .bind(applications)
+                .bind(discount)
+                .bind(promotion_id)
+                .bind(max_applications.unwrap_or(-1))
+                .bind(max_discount.unwrap_or(-1))
+                .fetch_optional(&mut **tx)
+                .await?;
+                if row.is_none() {
+                    return Err(StoreError::LimitReached(format!("offer {promotion_id}")));
+                }
+            }
+            UsageClaim::CustomerOffer { promotion_id, user_id, applications, max_applications } => {
+                let row = sqlx::query(
+                    "INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ($1, $2, $3) \
+                     ON CONFLICT (promotion_id, user_id) DO UPDATE SET applications = offer_customer_usage.applications + excluded.applications \
+                     WHERE $4 < 0 OR offer_customer_usage.applications + excluded.applications <= $4 \
+                     RETURNING applications",
+                )
+                .bind(promotion_id)
+                .bind(user_id)
+                .bind(applications)
+                .bind(max_applications.unwrap_or(-1))
+                .fetch_optional(&mut **tx)
+                .await?;
+                let over_first = max_applications.is_some_and(|m| *applications > m);
+                if row.is_none() || over_first {
+                    return Err(StoreError::LimitReached(format!("offer {promotion_id} for this customer")));
+                }
+            }
+            UsageClaim::Voucher { voucher_id, usage, user_id } => {
+                let ok = match usage.as_str() {
+                    "single_use" => sqlx::query(
+                        "UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1 AND uses = 0 RETURNING id",
+                    )
+                    .bind(voucher_id)
+                    .bind(now)
+                    .fetch_optional(&mut **tx)
+                    .await?
+                    .is_some(),
+                    "once_per_customer" => {
+                        let Some(uid) = user_id else {
+                            return Err(StoreError::LimitReached("this voucher needs a signed-in customer".into()));
+                        };
+                        // The unique (voucher_id, user_id, order_id) index does not stop a second
+                        // order, so lock the voucher row first and then check.
+                        sqlx::query("UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1")
+                            .bind(voucher_id)
+                            .bind(now)
+                            .execute(&mut **tx)
+                            .await?;
+                        let used: i64 = sqlx::query(
+                            "SELECT COUNT(*) FROM voucher_applications WHERE voucher_id = $1 AND user_id = $2",
+                        )
+                        .bind(voucher_id)
+                        .bind(uid)
+                        .fetch_one(&mut **tx)
+                        .await?
+                        .try_get(0)?;
+                        used == 0
+                    }
+                    _ => {
+                        sqlx::query("UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1 RETURNING id")
+                            .bind(voucher_id)
+                            .bind(now)
+                            .fetch_optional(&mut **tx)
+                            .await?
+                            .is_some()
+                    }
+                };
+                if !ok {
+                    return Err(StoreError::LimitReached(format!("voucher {voucher_id} has been used")));
+                }
+                sqlx::query("INSERT INTO voucher_applications (voucher_id, user_id, order_id, created_at) VALUES ($1, $2, $3, $4)")
+                    .bind(voucher_id)
+                    .bind(user_id)
+                    .bind(order_id)
+                    .bind(now)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes an order and everything under it inside `tx`, then consumes `claims`.
+/// Returns `Invalid` if the discounts do not add up (Σ shares ≠ amount, a unit discounted
+/// below zero) — that is a bug upstream, and nothing is written.
+pub async fn place_order(tx: &mut Tx, order: &NewOrder, claims: &[UsageClaim]) -> Result<PlacedOrder> {
+    let n = order.items.len();
+    if n == 0 {
+        return Err(StoreError::Invalid("an order needs at least one item".into()));
+    }
+    let mut unit_discount = vec![0i64; n];
+    for d in &order.discounts {
+        let mut sum = 0i64;
+        for &(i, share) in &d.shares {
+            if i >= n || share < 0 {
+                return Err(StoreError::Invalid(format!("discount {:?}: bad share", d.name)));
+            }
+            unit_discount[i] += share;
+            sum += share;
+        }
+        if sum != d.amount {
+            return Err(StoreError::Invalid(format!("discount {:?}: shares {sum} != amount {}", d.name, d.amount)));
+        }
+    }
+    if order.items.iter().zip(&unit_discount).any(|(it, d)| *d > it.price) {
+        return Err(StoreError::Invalid("a unit's discount exceeds its price".into()));
+    }
+    let gross: i64 = order.items.iter().map(|i| i.price).sum();
+    let discount: i64 = order.discounts.iter().map(|d| d.amount).sum();
+    let now = now_micros();
+    let number = order.number.clone().unwrap_or_else(new_order_number);
+    let to_text = |j: &Option<Json>| j.as_ref().map(|v| v.to_string());
+
+    let order_id: i64 = sqlx::query(
+        "INSERT INTO orders (number, user_id, channel, status, currency, amount, discount_amount, amount_without_discount, \
+         shipping_free, customer, shipping_address, billing_address, created_at, modified_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+    )
+    .bind(&number)
+    .bind(order.user_id)
+    .bind(&order.channel)
+    .bind(order.status)
+    .bind(&order.currency)
+    .bind(gross - discount)
+    .bind(discount)
+    .bind(gross)
+    .bind(i64::from(order.shipping_free))
+    .bind(to_text(&order.customer))
+    .bind(to_text(&order.shipping_address))
+    .bind(to_text(&order.billing_address))
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(|e| {
+        if crate::is_unique_violation(&e) {
+            StoreError::Conflict { field: "number", message: "order with this number already exists.".into() }
+        } else {
+            e.into()
+        }
+    })?
+    .try_get(0)?;
+
+    // Order items, in chunks of multi-row INSERTs. Ids are assigned in VALUES order, so the
+    // sorted returned ids line up with the input units.
+    let mut item_ids = Vec::with_capacity(n);
+    for (c, chunk) in order.items.chunks(CHUNK).enumerate() {
+        const COLS: usize = 15;
+        let mut sql = String::from(
+            "INSERT INTO order_items (order_id, product_id, line_key, status, price, retail_price, tax_rate, price_list_id, \
+             stock_list_id, net_amount, discount_amount, mapping_code, product_name, product_sku, created_at, modified_at) VALUES ",
+        );
+        for k in 0..chunk.len() {
+            let b = k * COLS;
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&(1..=COLS).map(|j| format!("${}", b + j)).collect::<Vec<_>>().join(", "));
+            sql.push_str(&format!(", ${})", b + COLS));
+        }
+        sql.push_str(" RETURNING id");
+        let mut q = sqlx::query(&sql);
+        for (k, it) in chunk.iter().enumerate() {
+            let d = unit_discount[c * CHUNK + k];
+            q = q
+                .bind(order_id)
+                .bind(it.product_id)
+                .bind(&it.line_key)
+                .bind(order.status)
+                .bind(it.price)
+                .bind(it.retail_price)
+                .bind(it.tax_rate)
+                .bind(it.price_list_id)
+                .bind(it.stock_list_id)
+                .bind(it.price - d)
+                .bind(d)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(&it.product_name)
+                .bind(&it.product_sku)
+                .bind(now);
+        }
+        let mut ids =
+            q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        item_ids.extend(ids);
+    }
+
+    let mut discount_ids = Vec::with_capacity(order.discounts.len());
+    for d in &order.discounts {
+        let id: i64 = sqlx::query(
+            "INSERT INTO discount_items (order_id, name, amount, offer_type, session_offer_type, code, promotion_id, external_id, \
+             discount_engine, description, external_uuid, line_key, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
+        )
+        .bind(order_id)
+        .bind(&d.name)
+        .bind(d.amount)
+        .bind(&d.offer_type)
+        .bind(&d.session_offer_type)
+        .bind(&d.code)
+        .bind(d.promotion_id)
+        .bind(&d.external_id)
+        .bind(&d.discount_engine)
+        .bind(&d.description)
+        .bind(&d.external_uuid)
+        .bind(&d.line_key)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get(0)?;
+        discount_ids.push(id);
+        insert_applicants(tx, id, d.shares.iter().map(|&(i, s)| (item_ids[i], Some(s))).collect(), now).await?;
+        insert_applicants(tx, id, d.condition_items.iter().map(|&i| (item_ids[i], None)).collect(), now).await?;
+    }
+
+    claim_usage(tx, claims, order_id).await?;
+    Ok(PlacedOrder { id: order_id, number, item_ids, discount_ids })
+}
+
+/// Benefit applicants (with a share) or condition applicants (without), multi-row.
+async fn insert_applicants(tx: &mut Tx, discount_id: i64, rows: Vec<(i64, Option<i64>)>, now: i64) -> Result<()> {
+    for chunk in rows.chunks(CHUNK) {
+        let benefit = chunk[0].1.is_some();
+        let cols = if benefit { 4 } else { 3 };
+        let mut sql = if benefit {
+            String::from(
+                "INSERT INTO benefit_applicants (discount_item_id, order_item_id, discount_share, created_at, modified_at) VALUES ",
+            )
+        } else {
+            String::from(
+                "INSERT INTO condition_applicants (discount_item_id, order_item_id, created_at, modified_at) VALUES ",
+            )
+        };
+        for k in 0..chunk.len() {
+            let b = k * cols;
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            let marks = (1..=cols).map(|j| format!("${}", b + j)).collect::<Vec<_>>().join(", ");
+            sql.push_str(&format!("({marks}, ${})", b + cols));
+        }
+        let mut q = sqlx::query(&sql);
+        for &(item, share) in chunk {
+            q = q.bind(discount_id).bind(item);
+            if let Some(s) = share {
+                q = q.bind(s);
+            }
+            q = q.bind(now);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
