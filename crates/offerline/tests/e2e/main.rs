@@ -1,0 +1,8 @@
+//! End-to-end tests: each test starts the real `offerline` binary on a free port against its
+//! own database — a fresh SQLite file, or a fresh PostgreSQL schema — and talks HTTP to it.
+//! Every test runs on both engines (see [`both!`]). PostgreSQL being unreachable fails the
+//! test; it never skips.
+
+mod helpers;
+
+mod foundation;
