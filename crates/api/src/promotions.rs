@@ -550,7 +550,10 @@ async fn code_promotion(state: &AppState, id: i64, field: &str) -> ApiResult<Pro
     if !matches!(p.offer_type.as_str(), "coupon_code" | "voucher_code") {
         return Err(ApiError::field(
             field,
-            format!("Promotion {id} is a {} offer; vouchers belong to coupon_code and voucher_code offers.", p.offer_type),
+            format!(
+                "Promotion {id} is a {} offer; vouchers belong to coupon_code and voucher_code offers.",
+                p.offer_type
+            ),
         ));
     }
     Ok(p)

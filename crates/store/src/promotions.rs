@@ -101,7 +101,8 @@ pub struct Voucher {
 pub const VOUCHER_USAGES: &[&str] = &["single_use", "multi_use", "once_per_customer"];
 pub const OFFER_TYPES: &[&str] = &["site", "coupon", "coupon_code", "voucher_code"];
 pub const CONDITION_TYPES: &[&str] = &["amount", "count", "coverage", "none"];
-pub const BENEFIT_TYPES: &[&str] = &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free"];
+pub const BENEFIT_TYPES: &[&str] =
+    &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free"];
 
 /// The most codes one `generate_vouchers` call makes.
 pub const MAX_GENERATED_CODES: usize = 10_000;
@@ -588,7 +589,8 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = self.fetch_in(format!("SELECT id FROM users WHERE id IN ({})", placeholders(0, ids.len())), ids).await?;
+        let rows =
+            self.fetch_in(format!("SELECT id FROM users WHERE id IN ({})", placeholders(0, ids.len())), ids).await?;
         let found: HashSet<i64> = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<_, _>>()?;
         let mut missing: Vec<i64> = ids.iter().copied().filter(|i| !found.contains(i)).collect();
         missing.dedup();
@@ -806,7 +808,13 @@ impl Store {
     }
 
     /// Creates a voucher. A code that exists → `Conflict` on `code`.
-    pub async fn create_voucher(&self, code: &VoucherCode, promotion_id: i64, usage: &str, customers: &[i64]) -> Result<Voucher> {
+    pub async fn create_voucher(
+        &self,
+        code: &VoucherCode,
+        promotion_id: i64,
+        usage: &str,
+        customers: &[i64],
+    ) -> Result<Voucher> {
         let now = now_micros();
         let mut tx = self.begin().await?;
         let id: i64 = sqlx::query(

@@ -146,8 +146,14 @@ async fn promotion_crud_every_offer_type(db: Db) {
 
     // PATCH: a top-level field and one key of the benefit; the rest stays.
     let id = coupon["id"].as_i64().unwrap();
-    let (st, p) =
-        s.send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"name": "Bigger", "benefit": {"value": "75"}}))).await;
+    let (st, p) = s
+        .send(
+            "PATCH",
+            &format!("/api/v1/promotions/{id}/"),
+            Some(&t),
+            Some(json!({"name": "Bigger", "benefit": {"value": "75"}})),
+        )
+        .await;
     assert_eq!(st, 200, "{p}");
     assert_eq!(p["name"], "Bigger");
     assert_eq!(p["benefit"]["value"], "75.00");
@@ -157,7 +163,12 @@ async fn promotion_crud_every_offer_type(db: Db) {
     assert_eq!(p["created_date"], coupon["created_date"]);
     // A refused PATCH changes nothing.
     let (st, bad) = s
-        .send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"benefit": {"type": "percentage", "value": "150"}})))
+        .send(
+            "PATCH",
+            &format!("/api/v1/promotions/{id}/"),
+            Some(&t),
+            Some(json!({"benefit": {"type": "percentage", "value": "150"}})),
+        )
         .await;
     assert_eq!(st, 400);
     assert_eq!(bad, json!({"benefit": {"value": ["Ensure this value is less than or equal to 100."]}}));
@@ -190,9 +201,7 @@ async fn promotion_crud_every_offer_type(db: Db) {
 async fn promotion_validation_errors(db: Db) {
     let s = Server::start(db).await;
     let t = s.staff();
-    let base = |condition: Value, benefit: Value| {
-        json!({"name": "X", "offer_type": "site", "condition": condition, "benefit": benefit})
-    };
+    let base = |condition: Value, benefit: Value| json!({"name": "X", "offer_type": "site", "condition": condition, "benefit": benefit});
     let cases: Vec<(Value, Value)> = vec![
         (
             base(json!({"type": "none"}), json!({"type": "percentage", "value": "150"})),
@@ -226,7 +235,10 @@ async fn promotion_validation_errors(db: Db) {
             base(json!({"type": "none"}), json!({"type": "fixed", "value": "5", "range": {}})),
             json!({"benefit": {"range": ["The range matches no product."]}}),
         ),
-        (base(json!({"type": "none"}), json!("fixed")), json!({"benefit": {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}})),
+        (
+            base(json!({"type": "none"}), json!("fixed")),
+            json!({"benefit": {"non_field_errors": ["Invalid data. Expected a dictionary, but got str."]}}),
+        ),
         (
             json!({"name": "X", "offer_type": "site", "benefit": {"type": "fixed", "value": "5"},
                    "start_datetime": "2026-02-01T00:00:00Z", "end_datetime": "2026-01-01T00:00:00Z"}),
@@ -291,8 +303,13 @@ async fn vouchers_and_duplicates(db: Db) {
     )
     .await;
     let pid = promo["id"].as_i64().unwrap();
-    let (st, v) =
-        s.post("/api/v1/vouchers/", &t, json!({"code": " summer-10 ", "promotion": pid, "usage": "multi_use", "customers": [cust]})).await;
+    let (st, v) = s
+        .post(
+            "/api/v1/vouchers/",
+            &t,
+            json!({"code": " summer-10 ", "promotion": pid, "usage": "multi_use", "customers": [cust]}),
+        )
+        .await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["code"], "SUMMER-10");
     assert_eq!(v["promotion"], pid);
@@ -300,15 +317,18 @@ async fn vouchers_and_duplicates(db: Db) {
     assert_eq!(v["uses"], 0);
     assert_eq!(v["customers"], json!([cust]));
 
-    let (st, dup) = s.post("/api/v1/vouchers/", &t, json!({"code": "Summer-10", "promotion": pid, "usage": "single_use"})).await;
+    let (st, dup) =
+        s.post("/api/v1/vouchers/", &t, json!({"code": "Summer-10", "promotion": pid, "usage": "single_use"})).await;
     assert_eq!(st, 400);
     assert_eq!(dup, json!({"code": ["voucher with this code already exists."]}));
 
-    let (st, bad) = s.post("/api/v1/vouchers/", &t, json!({"code": "no spaces", "promotion": 999999, "usage": "sometimes"})).await;
+    let (st, bad) =
+        s.post("/api/v1/vouchers/", &t, json!({"code": "no spaces", "promotion": 999999, "usage": "sometimes"})).await;
     assert_eq!(st, 400);
     assert_eq!(bad["code"], json!(["Enter a valid code: letters, digits, \"-\" and \"_\" only."]));
     assert_eq!(bad["usage"], json!(["\"sometimes\" is not a valid choice."]));
-    let (st, bad) = s.post("/api/v1/vouchers/", &t, json!({"code": "OK1", "promotion": 999999, "usage": "single_use"})).await;
+    let (st, bad) =
+        s.post("/api/v1/vouchers/", &t, json!({"code": "OK1", "promotion": 999999, "usage": "single_use"})).await;
     assert_eq!(st, 400);
     assert_eq!(bad, json!({"promotion": ["Invalid pk \"999999\" - object does not exist."]}));
     let site = create(&s, &t, three_for_two()).await;
@@ -337,8 +357,13 @@ async fn generate_vouchers_unique(db: Db) {
     )
     .await;
     let pid = promo["id"].as_i64().unwrap();
-    let (st, body) =
-        s.post(&format!("/api/v1/promotions/{pid}/generate_vouchers/"), &t, json!({"count": 500, "prefix": "bf-", "length": 6})).await;
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/promotions/{pid}/generate_vouchers/"),
+            &t,
+            json!({"count": 500, "prefix": "bf-", "length": 6}),
+        )
+        .await;
     assert_eq!(st, 201, "{body}");
     let codes: Vec<&str> = body["codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
     assert_eq!(codes.len(), 500);
@@ -349,7 +374,13 @@ async fn generate_vouchers_unique(db: Db) {
         assert!(c[3..].bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{c}");
     }
     // A second batch never repeats a code of the first.
-    let (st, body) = s.post(&format!("/api/v1/promotions/{pid}/generate_vouchers/"), &t, json!({"count": 100, "prefix": "BF-", "length": 6})).await;
+    let (st, body) = s
+        .post(
+            &format!("/api/v1/promotions/{pid}/generate_vouchers/"),
+            &t,
+            json!({"count": 100, "prefix": "BF-", "length": 6}),
+        )
+        .await;
     assert_eq!(st, 201);
     for c in body["codes"].as_array().unwrap() {
         assert!(!distinct.contains(c.as_str().unwrap()));
@@ -380,7 +411,8 @@ async fn simulate_three_for_two(db: Db) {
     let t = s.staff();
     product(&s, &t, "2672881093877", "199.90").await;
     let promo = create(&s, &t, three_for_two()).await;
-    let r = simulate(&s, &t, json!({"lines": [{"sku": "2672881093877", "quantity": 3}], "at": "2026-06-01T00:00:00Z"})).await;
+    let r = simulate(&s, &t, json!({"lines": [{"sku": "2672881093877", "quantity": 3}], "at": "2026-06-01T00:00:00Z"}))
+        .await;
     assert_eq!(r["currency"], "try");
     assert_eq!(r["total_before_discount"], "599.70");
     assert_eq!(r["total_discount"], "199.90");
@@ -536,7 +568,11 @@ async fn simulate_bad_input(db: Db) {
     assert_eq!(st, 201, "{p}");
 
     let (st, e) = s
-        .post("/api/v1/pricing/simulate/", &t, json!({"lines": [{"sku": "A", "quantity": 1}, {"sku": "MISSING", "quantity": 1}]}))
+        .post(
+            "/api/v1/pricing/simulate/",
+            &t,
+            json!({"lines": [{"sku": "A", "quantity": 1}, {"sku": "MISSING", "quantity": 1}]}),
+        )
         .await;
     assert_eq!(st, 400);
     assert_eq!(e, json!({"lines": [{}, {"sku": ["Object with sku=MISSING does not exist."]}]}));
@@ -552,12 +588,20 @@ async fn simulate_bad_input(db: Db) {
     assert_eq!(st, 400);
     assert_eq!(e, json!({"lines": ["This field is required."]}));
     let (st, e) = s
-        .post("/api/v1/pricing/simulate/", &t, json!({"lines": [{"sku": "A", "quantity": 0, "unit_price": "-1"}], "customer": 999999, "currency": "zzz"}))
+        .post(
+            "/api/v1/pricing/simulate/",
+            &t,
+            json!({"lines": [{"sku": "A", "quantity": 0, "unit_price": "-1"}], "customer": 999999, "currency": "zzz"}),
+        )
         .await;
     assert_eq!(st, 400);
     assert_eq!(e["currency"], json!(["\"zzz\" is not a valid choice."]));
     let (st, e) = s
-        .post("/api/v1/pricing/simulate/", &t, json!({"lines": [{"sku": "A", "quantity": 0, "unit_price": "-1"}], "customer": 999999}))
+        .post(
+            "/api/v1/pricing/simulate/",
+            &t,
+            json!({"lines": [{"sku": "A", "quantity": 0, "unit_price": "-1"}], "customer": 999999}),
+        )
         .await;
     assert_eq!(st, 400);
     assert_eq!(e["lines"][0]["quantity"], json!(["Ensure this value is greater than or equal to 1."]));
@@ -578,10 +622,15 @@ async fn simulate_voucher_codes(db: Db) {
     )
     .await;
     let pid = promo["id"].as_i64().unwrap();
-    let (st, _) = s.post("/api/v1/vouchers/", &t, json!({"code": "SAVE20", "promotion": pid, "usage": "multi_use"})).await;
+    let (st, _) =
+        s.post("/api/v1/vouchers/", &t, json!({"code": "SAVE20", "promotion": pid, "usage": "multi_use"})).await;
     assert_eq!(st, 201);
     let (st, _) = s
-        .post("/api/v1/vouchers/", &t, json!({"code": "MINE", "promotion": pid, "usage": "single_use", "customers": [cust]}))
+        .post(
+            "/api/v1/vouchers/",
+            &t,
+            json!({"code": "MINE", "promotion": pid, "usage": "single_use", "customers": [cust]}),
+        )
         .await;
     assert_eq!(st, 201);
 
@@ -590,7 +639,8 @@ async fn simulate_voucher_codes(db: Db) {
     assert_eq!(r["applied"], json!([]));
     assert_eq!(r["not_applied"], json!([]));
 
-    let r = simulate(&s, &t, json!({"lines": [{"sku": "A", "quantity": 2}], "voucher_codes": ["save20", "NOPE"]})).await;
+    let r =
+        simulate(&s, &t, json!({"lines": [{"sku": "A", "quantity": 2}], "voucher_codes": ["save20", "NOPE"]})).await;
     assert_eq!(r["applied"][0]["promotion"], pid);
     assert_eq!(r["applied"][0]["code"], "SAVE20");
     assert_eq!(r["applied"][0]["amount"], "32.00");
@@ -602,14 +652,18 @@ async fn simulate_voucher_codes(db: Db) {
     );
 
     // A code assigned to another customer.
-    let r = simulate(&s, &t, json!({"lines": [{"sku": "A", "quantity": 1}], "voucher_codes": ["mine"], "customer": other})).await;
+    let r =
+        simulate(&s, &t, json!({"lines": [{"sku": "A", "quantity": 1}], "voucher_codes": ["mine"], "customer": other}))
+            .await;
     assert_eq!(r["applied"], json!([]));
     assert_eq!(r["not_applied"][0]["promotion"], pid);
     assert_eq!(r["not_applied"][0]["name"], "20 percent");
     assert_eq!(r["not_applied"][0]["reason"], "voucher_invalid");
     assert_eq!(r["not_applied"][0]["detail"], "the code MINE is not assigned to this customer");
     // Its customer gets it.
-    let r = simulate(&s, &t, json!({"lines": [{"sku": "A", "quantity": 1}], "voucher_codes": ["MINE"], "customer": cust})).await;
+    let r =
+        simulate(&s, &t, json!({"lines": [{"sku": "A", "quantity": 1}], "voucher_codes": ["MINE"], "customer": cust}))
+            .await;
     assert_eq!(r["applied"][0]["code"], "MINE");
     assert_eq!(r["total_discount"], "16.00");
     // A malformed code is explained, not refused.
@@ -624,24 +678,24 @@ async fn api_writes_reach_simulate_at_once(db: Db) {
     product(&s, &t, "A", "100.00").await;
     let body = json!({"lines": [{"sku": "A", "quantity": 1}]});
     assert_eq!(simulate(&s, &t, body.clone()).await["total"], "100.00");
-    let p = create(
-        &s,
-        &t,
-        json!({"name": "Ten off", "offer_type": "site", "benefit": {"type": "fixed", "value": "10"}}),
-    )
-    .await;
+    let p =
+        create(&s, &t, json!({"name": "Ten off", "offer_type": "site", "benefit": {"type": "fixed", "value": "10"}}))
+            .await;
     let id = p["id"].as_i64().unwrap();
     let r = simulate(&s, &t, body.clone()).await;
     assert_eq!(r["total"], "90.00");
     assert_eq!(r["applied"][0]["promotion"], id);
-    let (st, _) =
-        s.send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"benefit": {"value": "25"}}))).await;
+    let (st, _) = s
+        .send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"benefit": {"value": "25"}})))
+        .await;
     assert_eq!(st, 200);
     assert_eq!(simulate(&s, &t, body.clone()).await["total"], "75.00");
-    let (st, _) = s.send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"is_active": false}))).await;
+    let (st, _) =
+        s.send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"is_active": false}))).await;
     assert_eq!(st, 200);
     assert_eq!(simulate(&s, &t, body.clone()).await["total"], "100.00");
-    let (st, _) = s.send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"is_active": true}))).await;
+    let (st, _) =
+        s.send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"is_active": true}))).await;
     assert_eq!(st, 200);
     assert_eq!(simulate(&s, &t, body.clone()).await["total"], "75.00");
     let (st, _) = s.send("DELETE", &format!("/api/v1/promotions/{id}/"), Some(&t), None).await;
