@@ -278,10 +278,17 @@ fn slugify(s: &str) -> String {
     if out.is_empty() { "promotion".into() } else { out }
 }
 
+/// The most customers one promotion or voucher lists (larger audiences use voucher codes).
+const MAX_CUSTOMERS: usize = 10_000;
+
 /// A list of user pks: DRF's `PrimaryKeyRelatedField(many=True)` wording for bad items.
 fn pk_list(f: &mut Fields<'_>, key: &str) -> Vec<i64> {
     match f.obj.get(key) {
         None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) if a.len() > MAX_CUSTOMERS => {
+            f.error(key, format!("Ensure this field has no more than {MAX_CUSTOMERS} elements."));
+            Vec::new()
+        }
         Some(Value::Array(a)) => {
             let mut out = Vec::with_capacity(a.len());
             for v in a {
@@ -687,6 +694,10 @@ async fn generate_vouchers(
 // ---------------------------------------------------------------------------------------
 // Simulation
 
+/// The most lines and voucher codes one simulation takes (a basket, not a catalogue).
+const MAX_LINES: usize = 5_000;
+const MAX_CODES: usize = 50;
+
 /// One parsed request line.
 struct SimLine {
     sku: String,
@@ -698,6 +709,10 @@ fn sim_lines(body: &Map<String, Value>, cur: Currency, errors: &mut Map<String, 
     let items = match body.get("lines") {
         None | Some(Value::Null) => {
             errors.insert("lines".into(), json!(["This field is required."]));
+            return Vec::new();
+        }
+        Some(Value::Array(a)) if a.len() > MAX_LINES => {
+            errors.insert("lines".into(), json!([format!("Ensure this field has no more than {MAX_LINES} elements.")]));
             return Vec::new();
         }
         Some(Value::Array(a)) => a,
@@ -769,6 +784,10 @@ async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): Jso
     let at = f.opt_instant("at").flatten();
     let codes: Vec<String> = match body.get("voucher_codes") {
         None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) if a.len() > MAX_CODES => {
+            f.error("voucher_codes", format!("Ensure this field has no more than {MAX_CODES} elements."));
+            Vec::new()
+        }
         Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
             a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
         }

@@ -584,14 +584,16 @@ fn random_code(prefix: &str, length: usize) -> String {
 }
 
 impl Store {
-    /// The users among `ids` that do not exist (one query).
+    /// The users among `ids` that do not exist (one query per 500 ids).
     pub async fn missing_users(&self, ids: &[i64]) -> Result<Vec<i64>> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+        let mut found: HashSet<i64> = HashSet::with_capacity(ids.len());
+        // Chunks keep every query under both engines' bound-parameter limits.
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT id FROM users WHERE id IN ({})", placeholders(0, chunk.len()));
+            for r in self.fetch_in(sql, chunk).await? {
+                found.insert(r.try_get::<i64, _>(0)?);
+            }
         }
-        let rows =
-            self.fetch_in(format!("SELECT id FROM users WHERE id IN ({})", placeholders(0, ids.len())), ids).await?;
-        let found: HashSet<i64> = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<_, _>>()?;
         let mut missing: Vec<i64> = ids.iter().copied().filter(|i| !found.contains(i)).collect();
         missing.dedup();
         Ok(missing)
@@ -959,17 +961,22 @@ impl Store {
         Ok(made)
     }
 
-    /// The products with these skus (unknown skus are simply absent); two queries per
-    /// call, whatever the number of skus.
+    /// The products with these skus (unknown skus are simply absent); three queries per
+    /// 500 skus.
     pub async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<crate::catalog::Product>> {
         let skus: Vec<&str> = skus.iter().map(String::as_str).collect::<BTreeSet<_>>().into_iter().collect();
         if skus.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT id FROM products WHERE sku IN ({})", placeholders(0, skus.len()));
-        let rows = bind_all!(sqlx::query(&sql), &skus).fetch_all(self.reader()).await?;
-        let ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
-        self.products_by_ids(&ids).await
+        let mut out = Vec::with_capacity(skus.len());
+        // Chunks keep every query under both engines' bound-parameter limits.
+        for chunk in skus.chunks(500) {
+            let sql = format!("SELECT id FROM products WHERE sku IN ({})", placeholders(0, chunk.len()));
+            let rows = bind_all!(sqlx::query(&sql), chunk).fetch_all(self.reader()).await?;
+            let ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+            out.extend(self.products_by_ids(&ids).await?);
+        }
+        Ok(out)
     }
 
     /// Tells other nodes that offers changed (PostgreSQL `NOTIFY offerline_offers`; a
