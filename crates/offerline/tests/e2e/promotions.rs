@@ -20,6 +20,7 @@ both!(
     simulate_bad_input,
     simulate_voucher_codes,
     api_writes_reach_simulate_at_once,
+    store_reads_for_checkout_and_usage_limits,
 );
 
 /// Creates a product with a price in the default price list; returns its pk.
@@ -737,5 +738,126 @@ async fn api_writes_reach_simulate_at_once(db: Db) {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
     assert!(seen, "a promotion written by another process never reached the offer cache");
+    store.close().await;
+}
+
+/// The store functions checkout and the account views build on, and simulate honouring
+/// usage recorded by earlier orders (written straight to the tables here, as checkout does).
+async fn store_reads_for_checkout_and_usage_limits(db: Db) {
+    let s = Server::start(db).await;
+    let t = s.staff();
+    let (cust, _) = s.customer();
+    let (other, _) = s.customer();
+    product(&s, &t, "A", "100.00").await;
+    let coupon = create(
+        &s,
+        &t,
+        json!({"name": "Coupon", "offer_type": "coupon", "customers": [cust], "max_global_applications": 2,
+               "benefit": {"type": "fixed", "value": "10"}}),
+    )
+    .await;
+    let code_offer = create(
+        &s,
+        &t,
+        json!({"name": "Code", "offer_type": "voucher_code", "exclusive": false,
+               "benefit": {"type": "fixed", "value": "1"}}),
+    )
+    .await;
+    let unrelated = create(
+        &s,
+        &t,
+        json!({"name": "Site", "offer_type": "site", "is_active": false, "benefit": {"type": "fixed", "value": "1"}}),
+    )
+    .await;
+    let (cid, vid_offer, uid) =
+        (coupon["id"].as_i64().unwrap(), code_offer["id"].as_i64().unwrap(), unrelated["id"].as_i64().unwrap());
+    let (st, v) = s
+        .post(
+            "/api/v1/vouchers/",
+            &t,
+            json!({"code": "ONCE", "promotion": vid_offer, "usage": "single_use", "customers": [cust]}),
+        )
+        .await;
+    assert_eq!(st, 201);
+    let voucher_id = v["id"].as_i64().unwrap();
+
+    let store = offerline_store::Store::connect(&s.database_url).await.unwrap();
+    let mine: Vec<i64> = store.offers_for_customer(cust).await.unwrap().iter().map(|p| p.id).collect();
+    assert_eq!(mine, [cid, vid_offer]);
+    assert!(store.offers_for_customer(other).await.unwrap().is_empty());
+
+    let v = store.voucher_by_code("once").await.unwrap().expect("found in any case");
+    assert_eq!(
+        (v.id, v.code.as_str(), v.promotion_id, v.usage.as_str(), v.uses),
+        (voucher_id, "ONCE", vid_offer, "single_use", 0)
+    );
+    assert_eq!(v.customers, [cust]);
+    assert!(store.voucher_by_code("nope").await.unwrap().is_none());
+    assert!(store.voucher_by_code("not a code").await.unwrap().is_none());
+    assert!(!store.voucher_used_by(voucher_id, cust).await.unwrap());
+
+    let offers = store.load_offers().await.unwrap();
+    assert_eq!(offers.len(), 3);
+    let c = offers.iter().find(|o| o.id.0 == cid).unwrap();
+    assert_eq!(c.max_global_applications, Some(2));
+    assert!(c.customers.contains(&offerline_core::CustomerId(cust)));
+    assert!(!offers.iter().find(|o| o.id.0 == uid).unwrap().active);
+
+    // Usage so far: the coupon has used both of its global applications; the voucher was
+    // used once (by an order of this customer).
+    sqlx::query(
+        "INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ($1, 2, 2000, 2)",
+    )
+    .bind(cid)
+    .execute(store.writer())
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ($1, $2, 1)")
+        .bind(cid)
+        .bind(cust)
+        .execute(store.writer())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE vouchers SET uses = 1 WHERE id = $1").bind(voucher_id).execute(store.writer()).await.unwrap();
+    sqlx::query("INSERT INTO voucher_applications (voucher_id, user_id, order_id, created_at) VALUES ($1, $2, 1, 0)")
+        .bind(voucher_id)
+        .bind(cust)
+        .execute(store.writer())
+        .await
+        .unwrap();
+    let snap = store.usage_snapshot(Some(cust)).await.unwrap();
+    let u = snap.get(offerline_core::OfferId(cid));
+    assert_eq!((u.global_applications, u.customer_applications, u.discount_spent), (2, 1, 2000));
+    let snap = store.usage_snapshot(None).await.unwrap();
+    assert_eq!(snap.get(offerline_core::OfferId(cid)).customer_applications, 0);
+    assert!(store.voucher_used_by(voucher_id, cust).await.unwrap());
+    assert!(!store.voucher_used_by(voucher_id, other).await.unwrap());
+
+    let r =
+        simulate(&s, &t, json!({"lines": [{"sku": "A", "quantity": 1}], "customer": cust, "voucher_codes": ["ONCE"]}))
+            .await;
+    assert_eq!(r["applied"], json!([]));
+    let got: Vec<(Value, &str, &str)> = r["not_applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["promotion"].clone(), n["reason"].as_str().unwrap(), n["detail"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (json!(cid), "limit_reached", "limit reached: 2 of 2 uses"),
+            (json!(vid_offer), "voucher_invalid", "the code ONCE has already been used"),
+        ]
+    );
+
+    // Deleted: not loaded, its vouchers not found, still rendered for the ledger.
+    let (st, _) = s.send("DELETE", &format!("/api/v1/promotions/{vid_offer}/"), Some(&t), None).await;
+    assert_eq!(st, 204);
+    assert!(store.voucher_by_code("ONCE").await.unwrap().is_none());
+    assert_eq!(store.load_offers().await.unwrap().len(), 2);
+    let rendered = store.promotions_by_ids(&[vid_offer, cid]).await.unwrap();
+    assert_eq!(rendered.iter().map(|p| (p.id, p.deleted)).collect::<Vec<_>>(), [(vid_offer, true), (cid, false)]);
+    assert_eq!(store.offers_for_customer(cust).await.unwrap().len(), 1);
     store.close().await;
 }
