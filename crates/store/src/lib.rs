@@ -9,7 +9,8 @@
 //! - [`db`]: connecting, the SQLite writer discipline, migrations;
 //! - [`list`]: filtered, sorted, paginated list queries shared by every list endpoint;
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
-//! - [`catalog`]: products, images, price lists, stock lists, product prices.
+//! - [`catalog`]: products, images, price lists, stock lists, product prices;
+//! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -27,6 +28,7 @@ pub mod catalog;
 pub mod db;
 pub mod list;
 pub mod orders;
+pub mod promotions;
 
 pub use db::{Backend, Store};
 
