@@ -9,7 +9,9 @@
 //! - [`db`]: connecting, the SQLite writer discipline, migrations;
 //! - [`list`]: filtered, sorted, paginated list queries shared by every list endpoint;
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
-//! - [`catalog`]: products, images, price lists, stock lists, product prices.
+//! - [`catalog`]: products, images, price lists, stock lists, product prices;
+//! - [`orders`]: placing an order (the ledger's write side);
+//! - [`ledger`]: reading orders, order items, discount items and a customer's offers.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -25,6 +27,7 @@ macro_rules! bind_all {
 pub mod auth;
 pub mod catalog;
 pub mod db;
+pub mod ledger;
 pub mod list;
 pub mod orders;
 
