@@ -5,8 +5,11 @@ import json
 import os
 import sys
 
-NULLABLE_STRINGS = {"retail_price", "end_datetime", "start_datetime", "voucher_code", "code", "barcode",
+NULLABLE_STRINGS = {"retail_price", "end_datetime", "start_datetime", "voucher_code", "code", "barcode", "type",
                     "productization_date"}
+
+
+FREE_MAPS = {"attributes", "attributes_kwargs", "extra_attributes"}
 
 
 def config():
@@ -37,7 +40,13 @@ def kind(v):
 def shape(seed_v, ours, path="$", errors=None):
     errors = [] if errors is None else errors
     key = path.rsplit(".", 1)[-1]
-    if isinstance(seed_v, dict) and isinstance(ours, dict):
+    if isinstance(seed_v, dict) and isinstance(ours, dict) and key in FREE_MAPS:
+        # Attribute maps hold data keyed by attribute name: compare values only.
+        if seed_v:
+            first = next(iter(seed_v.values()))
+            for k, v in ours.items():
+                shape(first, v, f"{path}[{k!r}]", errors)
+    elif isinstance(seed_v, dict) and isinstance(ours, dict):
         for k in seed_v:
             if k not in ours:
                 errors.append(f"{path}: missing key {k!r}")

@@ -11,7 +11,9 @@ from omnisdk.omnitron.models import DiscountItem, OrderItem
 from _common import check, check_shape, config, seed
 
 cfg = config()
-client = OmnitronApiClient(base_url=cfg["base_url"], username=cfg["staff_username"],
+# omnisdk appends "api/v1/" to the base URL as given, so the base ends with "/" (as in
+# Akinon's examples: "https://{customer_api_url}/").
+client = OmnitronApiClient(base_url=cfg["base_url"].rstrip("/") + "/", username=cfg["staff_username"],
                            password=cfg["staff_password"])
 check(client.base_url.endswith("/api/v1/"), client.base_url)
 check(client.token.startswith("Token "), "token header")

@@ -39,7 +39,10 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// Keys whose documented type is a string that may be absent (`null`) for some rows.
-const NULLABLE_STRINGS: &[&str] = &["retail_price", "end_datetime", "start_datetime", "voucher_code", "code", "barcode", "productization_date"];
+const NULLABLE_STRINGS: &[&str] = &["retail_price", "end_datetime", "start_datetime", "voucher_code", "code", "barcode", "productization_date", "type"];
+
+/// Objects whose keys are data (attribute names), compared by their values only.
+const FREE_MAPS: &[&str] = &["attributes", "attributes_kwargs", "extra_attributes"];
 
 /// Compares `ours` with the seed example recursively: objects must have exactly the seed's
 /// keys; arrays are compared by their first element (an empty seed array says nothing about
@@ -49,6 +52,15 @@ const NULLABLE_STRINGS: &[&str] = &["retail_price", "end_datetime", "start_datet
 fn shape(seed: &Value, ours: &Value, path: &str, errors: &mut Vec<String>) {
     let key = path.rsplit('.').next().unwrap_or("");
     match (seed, ours) {
+        // Attribute maps hold data keyed by attribute name, not a schema: every value must
+        // have the shape of the seed's first value.
+        (Value::Object(s), Value::Object(o)) if FREE_MAPS.contains(&key) => {
+            if let Some(s0) = s.values().next() {
+                for (k, v) in o {
+                    shape(s0, v, &format!("{path}[{k:?}]"), errors);
+                }
+            }
+        }
         (Value::Object(s), Value::Object(o)) => {
             for k in s.keys() {
                 match o.get(k) {
@@ -86,6 +98,12 @@ fn assert_shape(seed: &Value, ours: &Value, what: &str) {
 /// The comparator itself must catch what it is meant to catch.
 #[test]
 fn shape_comparator_catches_differences() {
+    let attrs = json!({"attributes": {"renk": "STD"}, "attributes_kwargs": {"renk": {"value": "STD", "label": "STD"}}});
+    let mut e = Vec::new();
+    shape(&attrs, &json!({"attributes": {"boyut": "L", "renk": "X"}, "attributes_kwargs": {}}), "$", &mut e);
+    assert!(e.is_empty(), "{e:?}");
+    shape(&attrs, &json!({"attributes": {"boyut": 1}, "attributes_kwargs": {"x": {"value": "L"}}}), "$", &mut e);
+    assert_eq!(e.len(), 2, "{e:?}");
     let s = json!({"a": "1.00", "b": null, "c": [{"x": 1}], "d": {"y": true}, "retail_price": "1.00"});
     let mut e = Vec::new();
     shape(&s, &json!({"a": "2.00", "b": "x", "c": [{"x": 2}, {"x": 3}], "d": {"y": false}, "retail_price": null}), "$", &mut e);
