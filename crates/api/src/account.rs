@@ -167,7 +167,11 @@ async fn expired_offers(
 
 /// My discount items, newest first. `sort` and the common filters apply; the order filter
 /// is always "my orders" (`orders (user_id, id)` index).
-async fn discount_items(Customer(u): Customer, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+async fn discount_items(
+    Customer(u): Customer,
+    State(state): State<AppState>,
+    listing: Listing,
+) -> ApiResult<Json<Value>> {
     const SPEC: Spec = Spec { filters: &[], sorts: &[], default_sort: ("created_at", true) };
     let mut q = listing.query(&SPEC)?;
     q.raw("order_id IN (SELECT id FROM orders WHERE user_id = ?)", vec![u.id.into()]);

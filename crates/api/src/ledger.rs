@@ -235,9 +235,5 @@ pub fn routes() -> Routes {
             get(list_order_items),
             &[("get", "Order items (one per unit) with product, lists and discount shares (filter `order`)")],
         )
-        .omnitron(
-            "/order_item/{pk}/detailed_integration/",
-            get(get_order_item),
-            &[("get", "One order item in detail")],
-        )
+        .omnitron("/order_item/{pk}/detailed_integration/", get(get_order_item), &[("get", "One order item in detail")])
 }

@@ -201,7 +201,10 @@ pub fn routes() -> Routes {
         .add(
             "/api/v1/oms/order_items/",
             get(list_detailed),
-            &[("get", "OMS order items with state and product objects (filters `order_number`, `order`, `status`, `state`)")],
+            &[(
+                "get",
+                "OMS order items with state and product objects (filters `order_number`, `order`, `status`, `state`)",
+            )],
         )
         .add(
             "/api/v1/oms/order_items/list-simple/",

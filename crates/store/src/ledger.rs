@@ -378,12 +378,13 @@ impl Store {
         // The open list is not paginated; it is bounded like any page.
         let (limit, offset) = if window == OfferWindow::Open { (OPEN_OFFERS_CAP, 0) } else { (limit, offset) };
         let window_sql = format!(" LIMIT {limit} OFFSET {offset}");
-        let rows = sqlx::query(&format!("SELECT * FROM ({CUSTOMER_OFFERS}) o WHERE {cond} ORDER BY {order}{window_sql}"))
-            .bind(user_id)
-            .bind(now)
-            .bind(currency)
-            .fetch_all(self.reader())
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT * FROM ({CUSTOMER_OFFERS}) o WHERE {cond} ORDER BY {order}{window_sql}"))
+                .bind(user_id)
+                .bind(now)
+                .bind(currency)
+                .fetch_all(self.reader())
+                .await?;
         let offers = rows
             .iter()
             .map(|r| {

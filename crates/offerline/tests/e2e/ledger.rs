@@ -39,7 +39,16 @@ fn kind(v: &Value) -> &'static str {
 }
 
 /// Keys whose documented type is a string that may be absent (`null`) for some rows.
-const NULLABLE_STRINGS: &[&str] = &["retail_price", "end_datetime", "start_datetime", "voucher_code", "code", "barcode", "productization_date", "type"];
+const NULLABLE_STRINGS: &[&str] = &[
+    "retail_price",
+    "end_datetime",
+    "start_datetime",
+    "voucher_code",
+    "code",
+    "barcode",
+    "productization_date",
+    "type",
+];
 
 /// Objects whose keys are data (attribute names), compared by their values only.
 const FREE_MAPS: &[&str] = &["attributes", "attributes_kwargs", "extra_attributes"];
@@ -106,7 +115,12 @@ fn shape_comparator_catches_differences() {
     assert_eq!(e.len(), 2, "{e:?}");
     let s = json!({"a": "1.00", "b": null, "c": [{"x": 1}], "d": {"y": true}, "retail_price": "1.00"});
     let mut e = Vec::new();
-    shape(&s, &json!({"a": "2.00", "b": "x", "c": [{"x": 2}, {"x": 3}], "d": {"y": false}, "retail_price": null}), "$", &mut e);
+    shape(
+        &s,
+        &json!({"a": "2.00", "b": "x", "c": [{"x": 2}, {"x": 3}], "d": {"y": false}, "retail_price": null}),
+        "$",
+        &mut e,
+    );
     assert!(e.is_empty(), "{e:?}");
     for bad in [
         json!({"a": 1.0, "b": null, "c": [], "d": {"y": true}, "retail_price": "1"}),
@@ -185,7 +199,12 @@ fn unit(product: i64, line: &str, price: i64) -> NewOrderItem {
     }
 }
 
-async fn order(store: &Store, user: i64, items: Vec<NewOrderItem>, discounts: Vec<NewDiscount>) -> offerline_store::orders::PlacedOrder {
+async fn order(
+    store: &Store,
+    user: i64,
+    items: Vec<NewOrderItem>,
+    discounts: Vec<NewDiscount>,
+) -> offerline_store::orders::PlacedOrder {
     let mut tx = store.begin().await.expect("begin");
     let placed = place_order(
         &mut tx,
@@ -276,7 +295,8 @@ pub async fn fixture(s: &Server) -> Fixture {
         condition_items: vec![0, 1, 2],
         ..Default::default()
     };
-    let placed = order(&store, customer.0, (0..3).map(|_| unit(kase, "l1", 19990)).collect(), vec![multibuy.clone()]).await;
+    let placed =
+        order(&store, customer.0, (0..3).map(|_| unit(kase, "l1", 19990)).collect(), vec![multibuy.clone()]).await;
     let plain = order(
         &store,
         customer.0,
@@ -323,8 +343,9 @@ async fn omnitron_views_match_seeds_000_and_002(db: Db) {
     let seed002 = seed("002_order_item.json");
 
     for prefix in ["/api/v1", "/api/i1"] {
-        let (st, page) =
-            s.get(&format!("{prefix}/discount_items/detailed_integration/?order={}", f.multibuy_order.0), &f.staff).await;
+        let (st, page) = s
+            .get(&format!("{prefix}/discount_items/detailed_integration/?order={}", f.multibuy_order.0), &f.staff)
+            .await;
         assert_eq!(st, 200, "{page}");
         assert_eq!(page["count"], 1);
         assert_eq!(page["next"], Value::Null);
@@ -338,8 +359,12 @@ async fn omnitron_views_match_seeds_000_and_002(db: Db) {
         assert_eq!(d["offer_type"], "basket_offer");
         assert_eq!(d["promotion"]["id"], f.promotion_id);
         assert_eq!(d["promotion"]["slug"], "3-al-2-öde");
-        let shares: Vec<&str> =
-            d["benefitapplicant_set"].as_array().unwrap().iter().map(|b| b["discount_share"].as_str().unwrap()).collect();
+        let shares: Vec<&str> = d["benefitapplicant_set"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["discount_share"].as_str().unwrap())
+            .collect();
         assert_eq!(shares, ["66.63", "66.63", "66.64"]);
         let items: Vec<i64> =
             d["benefitapplicant_set"].as_array().unwrap().iter().map(|b| b["order_item"].as_i64().unwrap()).collect();
@@ -356,7 +381,8 @@ async fn omnitron_views_match_seeds_000_and_002(db: Db) {
         }
         assert!(d["created_date"].as_str().unwrap().ends_with('Z'));
 
-        let (st, one) = s.get(&format!("{prefix}/discount_items/{}/detailed_integration/", f.discount_id), &f.staff).await;
+        let (st, one) =
+            s.get(&format!("{prefix}/discount_items/{}/detailed_integration/", f.discount_id), &f.staff).await;
         assert_eq!(st, 200);
         assert_eq!(&one, d);
     }
@@ -425,7 +451,8 @@ async fn omnitron_filters_pagination_and_errors(db: Db) {
     assert_eq!((st, body), (404, json!({"detail": "Invalid page."})));
 
     // Wrong types are 400 in the DRF shape, on every filter.
-    for (q, param) in [("order=abc", "order"), ("status=x", "status"), ("pk__in=1,a", "pk__in"), ("id__gt=z", "id__gt")] {
+    for (q, param) in [("order=abc", "order"), ("status=x", "status"), ("pk__in=1,a", "pk__in"), ("id__gt=z", "id__gt")]
+    {
         let (st, body) = s.get(&format!("{base}?{q}"), &f.staff).await;
         assert_eq!(st, 400, "{q}");
         assert_eq!(body, json!({ param: ["Enter a number."] }), "{q}");
@@ -455,12 +482,15 @@ async fn omnitron_filters_pagination_and_errors(db: Db) {
     assert_eq!(p["count"], 8);
     let (_, p) = s.get(&format!("{base}?created_date__lte=2000-01-01"), &f.staff).await;
     assert_eq!(p["count"], 0);
-    let (_, p) = s.get(&format!("/api/v1/discount_items/detailed_integration/?order__number={}", f.other_order.1), &f.staff).await;
+    let (_, p) = s
+        .get(&format!("/api/v1/discount_items/detailed_integration/?order__number={}", f.other_order.1), &f.staff)
+        .await;
     assert_eq!(p["count"], 1);
     assert_eq!(p["results"][0]["code"], "OTHER10");
     assert_eq!(p["results"][0]["session_offer_type"], "voucher_code");
     assert_eq!(p["results"][0]["promotion"], Value::Null);
-    let (_, p) = s.get("/api/v1/discount_items/detailed_integration/?modified_date__gte=2000-01-01&sort=-pk", &f.staff).await;
+    let (_, p) =
+        s.get("/api/v1/discount_items/detailed_integration/?modified_date__gte=2000-01-01&sort=-pk", &f.staff).await;
     assert_eq!(p["count"], 2);
     assert_eq!(p["results"][1]["pk"], f.discount_id);
     // No order filter: every discount item.
@@ -551,8 +581,7 @@ async fn login_cookie(s: &Server, email: &str) -> String {
 }
 
 async fn get_cookie(s: &Server, path: &str, cookie: &str, currency: Option<&str>) -> (u16, Value) {
-    let mut req =
-        s.http.get(s.url(path)).header("Cookie", cookie).header("X-Requested-With", "XMLHttpRequest");
+    let mut req = s.http.get(s.url(path)).header("Cookie", cookie).header("X-Requested-With", "XMLHttpRequest");
     if let Some(c) = currency {
         req = req.header("x-currency", c);
     }
@@ -568,14 +597,15 @@ pub async fn account_offers(f: &Fixture) {
     let st = &f.store;
     let (me, other) = (f.customer.0, f.other.0);
     let fixed = json!({"condition": {"type": "amount", "value": null}, "benefit": {"type": "fixed", "value": "50.00"}});
-    let pct = |v: &str| {
-        json!({"condition": {"type": "amount", "value": "500.00"}, "benefit": {"type": "percentage", "value": v}})
-    };
-    let open_fixed = promotion(st, "Fixed 50", "coupon", "try", Some(now - day), Some(now + 30 * day), fixed.clone()).await;
+    let pct = |v: &str| json!({"condition": {"type": "amount", "value": "500.00"}, "benefit": {"type": "percentage", "value": v}});
+    let open_fixed =
+        promotion(st, "Fixed 50", "coupon", "try", Some(now - day), Some(now + 30 * day), fixed.clone()).await;
     let open_pct = promotion(st, "Pct 10", "coupon_code", "try", Some(now - day), None, pct("10")).await;
-    let future = promotion(st, "Future 50", "coupon", "try", Some(now + 10 * day), Some(now + 20 * day), pct("50")).await;
+    let future =
+        promotion(st, "Future 50", "coupon", "try", Some(now + 10 * day), Some(now + 20 * day), pct("50")).await;
     let future2 = promotion(st, "Future 40", "coupon", "try", Some(now + 5 * day), None, pct("40")).await;
-    let expired = promotion(st, "Expired 30", "coupon", "try", Some(now - 20 * day), Some(now - 10 * day), pct("30")).await;
+    let expired =
+        promotion(st, "Expired 30", "coupon", "try", Some(now - 20 * day), Some(now - 10 * day), pct("30")).await;
     let voucher = promotion(
         st,
         "Voucher 12.5",
@@ -586,12 +616,28 @@ pub async fn account_offers(f: &Fixture) {
         json!({"condition": {"type": "count", "value": 3}, "benefit": {"type": "fixed", "value": "12.50"}}),
     )
     .await;
-    let shipping = promotion(st, "Ship", "coupon", "try", None, None,
-        json!({"condition": {"type": "none", "value": null}, "benefit": {"type": "shipping_free", "value": null}})).await;
+    let shipping = promotion(
+        st,
+        "Ship",
+        "coupon",
+        "try",
+        None,
+        None,
+        json!({"condition": {"type": "none", "value": null}, "benefit": {"type": "shipping_free", "value": null}}),
+    )
+    .await;
     let site = promotion(st, "Site", "site", "try", None, None, fixed.clone()).await;
     let others = promotion(st, "Others", "coupon", "try", None, None, fixed.clone()).await;
-    let usd = promotion(st, "USD 5", "coupon", "usd", None, None,
-        json!({"condition": {"type": "none"}, "benefit": {"type": "fixed", "value": "5.00"}})).await;
+    let usd = promotion(
+        st,
+        "USD 5",
+        "coupon",
+        "usd",
+        None,
+        None,
+        json!({"condition": {"type": "none"}, "benefit": {"type": "fixed", "value": "5.00"}}),
+    )
+    .await;
     for p in [open_fixed, open_pct, future, future2, expired, shipping, usd] {
         exec(st, "INSERT INTO promotion_customers (promotion_id, user_id) VALUES ($1, $2)", p, me).await;
     }
@@ -637,14 +683,21 @@ async fn account_views_match_seed_001(db: Db) {
     assert_eq!(st, 200, "{body}");
     assert_shape(&basket_seed, &body, "basket offers");
     let labels = |v: &Value| -> Vec<String> {
-        let mut l: Vec<String> =
-            v.as_array().unwrap().iter().map(|o| format!("{}:{}", o["offer_type"]["value"].as_str().unwrap(), o["amount"])).collect();
+        let mut l: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| format!("{}:{}", o["offer_type"]["value"].as_str().unwrap(), o["amount"]))
+            .collect();
         l.sort();
         l
     };
     // Open: fixed 50, percentage 10 (coupon code), shipping free, my voucher 12.50, and the
     // USD coupon (no x-currency header: every currency).
-    assert_eq!(labels(&body["all_discounts"]), ["coupon:0", "coupon:5", "coupon:50", "coupon_code:0", "voucher_code:12.5"]);
+    assert_eq!(
+        labels(&body["all_discounts"]),
+        ["coupon:0", "coupon:5", "coupon:50", "coupon_code:0", "voucher_code:12.5"]
+    );
     assert_eq!(labels(&body["discounts"]), ["coupon:5", "coupon:50", "voucher_code:12.5"]);
     assert_eq!(body["total_discount"], json!(67.5));
     let all = body["all_discounts"].as_array().unwrap();
@@ -718,7 +771,10 @@ async fn account_views_match_seed_001(db: Db) {
     // The other customer's open offers: only "Others" (site offers are not listed).
     let (_, body) = s.get("/account/basket-offers/", &f.other.1).await;
     assert_eq!(labels(&body["all_discounts"]), ["coupon:50", "voucher_code:12.5"]);
-    assert_eq!(body["all_discounts"].as_array().unwrap().iter().filter(|o| o["voucher_code"] == "THEIRS-125").count(), 1);
+    assert_eq!(
+        body["all_discounts"].as_array().unwrap().iter().filter(|o| o["voucher_code"] == "THEIRS-125").count(),
+        1
+    );
 }
 
 async fn staff_and_customer_boundaries(db: Db) {
@@ -744,7 +800,12 @@ async fn staff_and_customer_boundaries(db: Db) {
         let (st, _) = s.get(path, "bad-token").await;
         assert_eq!(st, 401, "{path}");
     }
-    for path in ["/account/basket-offers/", "/account/future-basket-offers/", "/account/expired-basket-offers/", "/account/discount-items/"] {
+    for path in [
+        "/account/basket-offers/",
+        "/account/future-basket-offers/",
+        "/account/expired-basket-offers/",
+        "/account/discount-items/",
+    ] {
         let (st, body) = s.send("GET", path, None, None).await;
         assert_eq!(st, 401, "{path}");
         assert_eq!(body["detail"], "Authentication credentials were not provided.");
