@@ -20,6 +20,7 @@ both!(
     account_views_match_seed_001,
     staff_and_customer_boundaries,
     python_clients,
+    large_pages_hydrate_in_batches,
 );
 
 fn seed(name: &str) -> Value {
@@ -872,4 +873,46 @@ async fn python_clients(db: Db) {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(stdout.contains("OK"), "{script} did not report OK:\n{stdout}");
     }
+}
+
+/// A page of 1000 (the cap) hydrates with batched `IN` queries on both engines: a 600-unit
+/// order with one discount spread over every unit, read in one page and in pages of 250.
+async fn large_pages_hydrate_in_batches(db: Db) {
+    let s = Server::start(db).await;
+    let f = fixture(&s).await;
+    let p = product(&f.store, "Bulk", "bulk-1", 1000, 1).await;
+    let n = 600;
+    let discount = NewDiscount {
+        name: "Bulk 1.00 off each".into(),
+        amount: 100 * n as i64,
+        offer_type: "basket_offer".into(),
+        shares: (0..n).map(|i| (i, 100)).collect(),
+        condition_items: (0..n).collect(),
+        ..Default::default()
+    };
+    let placed = order(&f.store, f.customer.0, (0..n).map(|_| unit(p, "l1", 1000)).collect(), vec![discount]).await;
+    let (st, page) =
+        s.get(&format!("/api/v1/order_item/detailed_integration/?order={}&limit=5000", placed.id), &f.staff).await;
+    assert_eq!(st, 200);
+    assert_eq!(page["count"], n);
+    let results = page["results"].as_array().unwrap();
+    assert_eq!(results.len(), n);
+    assert!(results.iter().all(|r| r["net_amount"] == "9.00" && r["product"]["sku"] == "bulk-1"));
+    let pks: Vec<i64> = results.iter().map(|r| r["pk"].as_i64().unwrap()).collect();
+    assert_eq!(pks, placed.item_ids);
+    let mut seen = Vec::new();
+    for page_no in 1..=3 {
+        let (_, page) = s
+            .get(
+                &format!("/api/v1/oms/order_items/list-simple/?order={}&limit=250&page={page_no}", placed.id),
+                &f.staff,
+            )
+            .await;
+        seen.extend(page["results"].as_array().unwrap().iter().map(|r| r["id"].as_i64().unwrap()));
+    }
+    assert_eq!(seen, placed.item_ids);
+    let (_, page) = s.get(&format!("/api/v1/discount_items/detailed_integration/?order={}", placed.id), &f.staff).await;
+    assert_eq!(page["results"][0]["amount"], "600.00");
+    assert_eq!(page["results"][0]["benefitapplicant_set"].as_array().unwrap().len(), n);
+    assert_eq!(page["results"][0]["conditionapplicant_set"].as_array().unwrap().len(), n);
 }
