@@ -11,6 +11,8 @@
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
 //! - [`catalog`]: products, images, price lists, stock lists, product prices;
 //! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
+//! - [`orders`]: placing an order (the ledger's write side);
+//! - [`ledger`]: reading orders, order items, discount items and a customer's offers.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -26,6 +28,7 @@ macro_rules! bind_all {
 pub mod auth;
 pub mod catalog;
 pub mod db;
+pub mod ledger;
 pub mod list;
 pub mod orders;
 pub mod promotions;
