@@ -9,7 +9,9 @@
 //! - [`db`]: connecting, the SQLite writer discipline, migrations;
 //! - [`list`]: filtered, sorted, paginated list queries shared by every list endpoint;
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
-//! - [`catalog`]: products, images, price lists, stock lists, product prices.
+//! - [`catalog`]: products, images, price lists, stock lists, product prices;
+//! - [`orders`]: placing an order in the ledger;
+//! - [`ep`]: Elastic Path carts, custom items and discounts, and reading EP orders.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -26,6 +28,7 @@ pub mod auth;
 pub mod catalog;
 pub mod db;
 pub mod list;
+pub mod ep;
 pub mod orders;
 
 pub use db::{Backend, Store};
