@@ -657,4 +657,16 @@ impl Store {
             })
             .collect()
     }
+
+    /// The order's benefit applicants: (discount item id, order item id, share).
+    pub async fn ep_order_shares(&self, order_id: i64) -> Result<Vec<(i64, i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT ba.discount_item_id, ba.order_item_id, ba.discount_share FROM benefit_applicants ba \
+             JOIN discount_items di ON di.id = ba.discount_item_id WHERE di.order_id = $1 ORDER BY ba.id",
+        )
+        .bind(order_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
 }
