@@ -17,12 +17,12 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::Json;
 use offerline_core::{Currency, allocate};
 use offerline_store::StoreError;
 use offerline_store::ep::{EpCart, EpDiscount, EpItem, NewEpItem};

@@ -231,7 +231,13 @@ fn refused(errors: Vec<Value>) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "errors": errors }))).into_response()
 }
 
-async fn update(state: AppState, cart_id: String, item: Option<String>, id: String, body: Bytes) -> EpResult<Json<Value>> {
+async fn update(
+    state: AppState,
+    cart_id: String,
+    item: Option<String>,
+    id: String,
+    body: Bytes,
+) -> EpResult<Json<Value>> {
     let cart = existing_cart(&state, &cart_id).await?;
     let discounts = state.store.ep_cart_discounts(&cart_id).await?;
     let Some(current) = discounts.iter().find(|d| d.id == id && d.item_id == item) else {

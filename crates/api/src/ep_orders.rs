@@ -356,10 +356,6 @@ async fn get_order_items(State(state): State<AppState>, _c: Client, Path(id): Pa
 pub fn routes() -> Routes {
     Routes::new("elasticpath", Auth::Client)
         .add("/v2/carts/{cartID}/checkout", post(checkout), &[("post", "Check out a cart into a ledger order")])
-        .add(
-            "/v2/orders/{orderID}",
-            get(get_order),
-            &[("get", "Get an order (include=custom_discounts,items)")],
-        )
+        .add("/v2/orders/{orderID}", get(get_order), &[("get", "Get an order (include=custom_discounts,items)")])
         .add("/v2/orders/{orderID}/items", get(get_order_items), &[("get", "Get an order's items")])
 }

@@ -196,14 +196,19 @@ fn discount_from_row(r: &AnyRow) -> Result<EpDiscount> {
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 async fn touch_cart(tx: &mut Tx, cart_id: &str, now: i64) -> Result<()> {
-    sqlx::query("UPDATE ep_carts SET modified_at = $1 WHERE id = $2").bind(now).bind(cart_id).execute(&mut **tx).await?;
+    sqlx::query("UPDATE ep_carts SET modified_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(cart_id)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
 impl Store {
     /// A store-wide Elastic Path setting (`ep_settings`).
     pub async fn ep_setting(&self, key: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT value FROM ep_settings WHERE key = $1").bind(key).fetch_optional(self.reader()).await?;
+        let row =
+            sqlx::query("SELECT value FROM ep_settings WHERE key = $1").bind(key).fetch_optional(self.reader()).await?;
         Ok(match row {
             Some(r) => Some(r.try_get(0)?),
             None => None,
@@ -255,7 +260,13 @@ impl Store {
         cart_from_row(&row)
     }
 
-    pub async fn ep_create_cart(&self, id: &str, name: &str, description: &str, enabled: Option<bool>) -> Result<EpCart> {
+    pub async fn ep_create_cart(
+        &self,
+        id: &str,
+        name: &str,
+        description: &str,
+        enabled: Option<bool>,
+    ) -> Result<EpCart> {
         let now = now_micros();
         let row = sqlx::query(&format!(
             "INSERT INTO ep_carts (id, name, description, custom_discounts_enabled, created_at, modified_at) \
@@ -307,10 +318,11 @@ impl Store {
 
     /// The cart's items, oldest first.
     pub async fn ep_cart_items(&self, cart_id: &str) -> Result<Vec<EpItem>> {
-        let rows = sqlx::query(&format!("SELECT {ITEM_COLS} FROM ep_cart_items WHERE cart_id = $1 ORDER BY created_at, id"))
-            .bind(cart_id)
-            .fetch_all(self.reader())
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {ITEM_COLS} FROM ep_cart_items WHERE cart_id = $1 ORDER BY created_at, id"))
+                .bind(cart_id)
+                .fetch_all(self.reader())
+                .await?;
         rows.iter().map(item_from_row).collect()
     }
 

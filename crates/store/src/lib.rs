@@ -27,8 +27,8 @@ macro_rules! bind_all {
 pub mod auth;
 pub mod catalog;
 pub mod db;
-pub mod list;
 pub mod ep;
+pub mod list;
 pub mod orders;
 
 pub use db::{Backend, Store};

@@ -5,4 +5,5 @@
 
 mod helpers;
 
+mod elasticpath;
 mod foundation;
