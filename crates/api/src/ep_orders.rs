@@ -13,6 +13,8 @@
 //! Decisions: the ledger status is 200 (`waiting`): EP reports the order `incomplete` and
 //! `unpaid`. Checkout answers 201. Discounts larger than what they apply to, or an empty
 //! cart, are refused with 422 and write nothing. The cart stays after checkout, as on EP.
+//! The custom discounts a cart holds are applied even if custom discounts were disabled
+//! after they were added (the cart shows them in its totals too).
 //! Order items are one per cart line; an order item's id is the ledger `mapping_code` of
 //! the line's first unit, and its `meta.display_price.discount` includes its share of the
 //! cart-level discounts (from the ledger's benefit applicants).
