@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod elasticpath;
 mod foundation;
 mod promotions;
 mod ledger;
