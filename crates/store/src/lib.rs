@@ -13,7 +13,6 @@
 //! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
 //! - [`orders`]: placing an order (the ledger's write side);
 //! - [`ledger`]: reading orders, order items, discount items and a customer's offers.
-//! - [`orders`]: placing an order in the ledger;
 //! - [`ep`]: Elastic Path carts, custom items and discounts, and reading EP orders.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
@@ -30,8 +29,8 @@ macro_rules! bind_all {
 pub mod auth;
 pub mod catalog;
 pub mod db;
-pub mod ledger;
 pub mod ep;
+pub mod ledger;
 pub mod list;
 pub mod orders;
 pub mod promotions;

@@ -7,5 +7,5 @@ mod helpers;
 
 mod elasticpath;
 mod foundation;
-mod promotions;
 mod ledger;
+mod promotions;
