@@ -124,15 +124,11 @@ pub async fn state(store: Store) -> Result<AppState, offerline_store::StoreError
     })))
 }
 
-/// The whole application as a service, path normalisation first.
-pub fn app(
-    state: AppState,
-) -> impl tower::Service<Request, Response = axum::response::Response, Error = std::convert::Infallible, Future = impl Send>
-+ Clone
-+ Send
-+ 'static {
+/// The routed application with its middleware, expecting normalised paths (see
+/// [`normalize_path`]); [`app`] adds the normalisation in front.
+pub fn router(state: AppState) -> axum::Router {
     let (router, _) = routes().into_parts();
-    let router = router
+    router
         .fallback(|| async { error::ApiError::NotFound })
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
@@ -140,8 +136,17 @@ pub fn app(
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(error::ApiError::Internal("handler panicked".into()))
         }))
-        .with_state(state);
-    tower::util::MapRequestLayer::new(normalize_path).layer(router)
+        .with_state(state)
+}
+
+/// The whole application as a service, path normalisation first.
+pub fn app(
+    state: AppState,
+) -> impl tower::Service<Request, Response = axum::response::Response, Error = std::convert::Infallible, Future = impl Send>
++ Clone
++ Send
++ 'static {
+    tower::util::MapRequestLayer::new(normalize_path).layer(router(state))
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
