@@ -9,7 +9,10 @@
 //! - [`db`]: connecting, the SQLite writer discipline, migrations;
 //! - [`list`]: filtered, sorted, paginated list queries shared by every list endpoint;
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
-//! - [`catalog`]: products, images, price lists, stock lists, product prices.
+//! - [`catalog`]: products, images, price lists, stock lists, product prices;
+//! - [`baskets`]: storefront baskets and their lines;
+//! - [`orders`]: the order ledger (placing orders, usage claims, order views);
+//! - [`checkout`]: the checkout transaction with idempotency keys.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -23,7 +26,9 @@ macro_rules! bind_all {
 }
 
 pub mod auth;
+pub mod baskets;
 pub mod catalog;
+pub mod checkout;
 pub mod db;
 pub mod list;
 pub mod orders;
