@@ -21,8 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use offerline_core::status::OrderStatus;
 use offerline_core::{
-    Currency, Line, Offer, OfferKind, Pricing, PricingInput, Timestamp, UsageSnapshot, VoucherCode, VoucherGrant,
-    price,
+    Currency, Line, Offer, OfferKind, Pricing, PricingInput, Timestamp, UsageSnapshot, VoucherCode, VoucherGrant, price,
 };
 use offerline_store::baskets::Basket;
 use offerline_store::catalog::{Product, ProductPrice};
@@ -115,6 +114,9 @@ async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<
     let mut lines = Vec::with_capacity(basket.lines.len());
     for l in &basket.lines {
         let product = products.iter().find(|p| p.id == l.product_id).cloned().ok_or(ApiError::NotFound)?;
+        if !product.is_active {
+            return Err(ApiError::BadRequest(format!("Product {} is no longer available.", product.sku)));
+        }
         let Some(price) = prices.remove(&l.product_id) else {
             return Err(ApiError::BadRequest(format!("Product {} has no price.", product.sku)));
         };
@@ -260,10 +262,10 @@ async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String,
     let (product, quantity) = (product.unwrap_or_default(), quantity.unwrap_or_default());
     let bad = || ApiError::field("product", format!("Invalid pk \"{product}\" - object does not exist."));
     let p = state.store.product(product).await.map_err(|_| bad())?;
-    if !p.is_active {
-        return Err(bad());
-    }
     if quantity > 0 {
+        if !p.is_active {
+            return Err(bad());
+        }
         let list = state.store.default_price_list().await?;
         if state.store.prices_for(list.id, &[product]).await?.is_empty() {
             return Err(ApiError::field("product", "This product has no price and cannot be bought."));
@@ -511,11 +513,8 @@ async fn try_checkout(
         order,
         claims,
     };
-    let out = state
-        .store
-        .checkout(&write, |d| json!({"order": detail_json(d)}).to_string())
-        .await
-        .map_err(|e| match e {
+    let out =
+        state.store.checkout(&write, |d| json!({"order": detail_json(d)}).to_string()).await.map_err(|e| match e {
             StoreError::LimitReached(_) => {
                 ApiError::BadRequest("An offer or voucher in this basket has reached its usage limit.".into())
             }
@@ -567,7 +566,8 @@ async fn item_status(
     let mut f = Fields::new(&body);
     let status = f.req_str("status", 8);
     f.finish()?;
-    let status = OrderStatus::parse(&status.unwrap_or_default()).map_err(|e| ApiError::field("status", e.to_string()))?;
+    let status =
+        OrderStatus::parse(&status.unwrap_or_default()).map_err(|e| ApiError::field("status", e.to_string()))?;
     let item = state.store.set_order_item_status(id, i64::from(status.code())).await?;
     let order = state.store.order_detail(item.order_id).await?;
     Ok(Json(item_json(&item, &order.order.currency)))

@@ -132,7 +132,11 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE baskets SET modified_at = $2 WHERE id = $1").bind(basket_id).bind(now).execute(&mut *tx).await?;
+        sqlx::query("UPDATE baskets SET modified_at = $2 WHERE id = $1")
+            .bind(basket_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }

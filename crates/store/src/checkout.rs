@@ -70,7 +70,11 @@ impl Store {
 
     /// Runs the checkout transaction (see the module docs). `render` turns the written
     /// order into the 201 body, which is stored with the key.
-    pub async fn checkout(&self, w: &CheckoutWrite, render: impl FnOnce(&OrderDetail) -> String) -> Result<CheckoutOutcome> {
+    pub async fn checkout(
+        &self,
+        w: &CheckoutWrite,
+        render: impl FnOnce(&OrderDetail) -> String,
+    ) -> Result<CheckoutOutcome> {
         let mut tx = self.begin().await?;
         if let Some(key) = &w.idempotency_key {
             let claimed = sqlx::query(

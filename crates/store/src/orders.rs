@@ -709,8 +709,9 @@ impl crate::Store {
             "UPDATE order_items SET status = 100, cancel_status = $1, modified_at = $2 \
              WHERE order_id = $3 AND id IN ({ph})"
         );
-        let done =
-            bind_all!(sqlx::query(&sql).bind(cancel_status).bind(now).bind(order_id), item_ids).execute(&mut *tx).await?;
+        let done = bind_all!(sqlx::query(&sql).bind(cancel_status).bind(now).bind(order_id), item_ids)
+            .execute(&mut *tx)
+            .await?;
         let mut distinct = item_ids.to_vec();
         distinct.sort_unstable();
         distinct.dedup();
@@ -727,8 +728,9 @@ impl crate::Store {
         .await?;
         tx.commit().await?;
         let ph = crate::list::placeholders(0, distinct.len());
-        let rows =
-            self.fetch_in(format!("SELECT {ITEM_COLS} FROM order_items WHERE id IN ({ph}) ORDER BY id"), &distinct).await?;
+        let rows = self
+            .fetch_in(format!("SELECT {ITEM_COLS} FROM order_items WHERE id IN ({ph}) ORDER BY id"), &distinct)
+            .await?;
         rows.iter().map(item_from_row).collect()
     }
 }

@@ -22,8 +22,14 @@ async fn omnitron_login_success_failure_and_throttle(db: Db) {
     let s = Server::start(db).await;
     s.user("alice", "alice@example.com", true);
     for prefix in ["/api/v1", "/api/i1"] {
-        let (st, body) =
-            s.send("POST", &format!("{prefix}/auth/login/"), None, Some(json!({"username": "alice", "password": "pw-123456"}))).await;
+        let (st, body) = s
+            .send(
+                "POST",
+                &format!("{prefix}/auth/login/"),
+                None,
+                Some(json!({"username": "alice", "password": "pw-123456"})),
+            )
+            .await;
         assert_eq!(st, 200, "{body}");
         let key = body["key"].as_str().unwrap();
         assert!(key.len() >= 32);
@@ -32,7 +38,8 @@ async fn omnitron_login_success_failure_and_throttle(db: Db) {
         assert_eq!(me["username"], "alice");
         assert_eq!(me["is_staff"], true);
     }
-    let (st, body) = s.send("POST", "/api/v1/auth/login/", None, Some(json!({"username": "alice", "password": "nope"}))).await;
+    let (st, body) =
+        s.send("POST", "/api/v1/auth/login/", None, Some(json!({"username": "alice", "password": "nope"}))).await;
     assert_eq!(st, 400);
     assert_eq!(body, json!({"non_field_errors": ["Unable to log in with provided credentials."]}));
     let (st, body) = s.send("POST", "/api/v1/auth/login/", None, Some(json!({"username": "alice"}))).await;
@@ -41,7 +48,8 @@ async fn omnitron_login_success_failure_and_throttle(db: Db) {
     // Four more failures reach the limit of five; the sixth attempt is throttled, even with
     // the right password.
     for _ in 0..4 {
-        let (st, _) = s.send("POST", "/api/v1/auth/login/", None, Some(json!({"username": "alice", "password": "nope"}))).await;
+        let (st, _) =
+            s.send("POST", "/api/v1/auth/login/", None, Some(json!({"username": "alice", "password": "nope"}))).await;
         assert_eq!(st, 400);
     }
     let (st, body) =
@@ -124,7 +132,8 @@ async fn product_crud_and_validation(db: Db) {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert!(body["detail"].as_str().unwrap().starts_with("JSON parse error"));
 
-    let (st, p2) = s.send("PATCH", &format!("/api/v1/products/{pk}/"), Some(&t), Some(json!({"name": "Bardak 2"}))).await;
+    let (st, p2) =
+        s.send("PATCH", &format!("/api/v1/products/{pk}/"), Some(&t), Some(json!({"name": "Bardak 2"}))).await;
     assert_eq!(st, 200);
     assert_eq!(p2["name"], "Bardak 2");
     assert_eq!(p2["sku"], "SKU-1");
@@ -158,7 +167,13 @@ async fn pagination_edges(db: Db) {
     let s = Server::start(db).await;
     let t = s.staff();
     for i in 0..5 {
-        let (st, _) = s.post("/api/v1/products/", &t, json!({"name": format!("P{i}"), "sku": format!("S{i}"), "is_active": i % 2 == 0})).await;
+        let (st, _) = s
+            .post(
+                "/api/v1/products/",
+                &t,
+                json!({"name": format!("P{i}"), "sku": format!("S{i}"), "is_active": i % 2 == 0}),
+            )
+            .await;
         assert_eq!(st, 201);
     }
     let (st, page) = s.get("/api/v1/products/?limit=2&is_active=true&sort=-id", &t).await;
@@ -169,7 +184,12 @@ async fn pagination_edges(db: Db) {
     assert_eq!(page["previous"], serde_json::Value::Null);
     let next = page["next"].as_str().unwrap();
     assert!(next.starts_with("http://127.0.0.1:"), "{next}");
-    assert!(next.contains("limit=2") && next.contains("is_active=true") && next.contains("sort=-id") && next.contains("page=2"));
+    assert!(
+        next.contains("limit=2")
+            && next.contains("is_active=true")
+            && next.contains("sort=-id")
+            && next.contains("page=2")
+    );
     let resp: serde_json::Value =
         s.http.get(next).header("Authorization", format!("Token {t}")).send().await.unwrap().json().await.unwrap();
     assert_eq!(resp["results"].as_array().unwrap().len(), 1);
@@ -229,7 +249,8 @@ async fn storefront_login_cookie_and_logout(db: Db) {
     assert_eq!(out.status().as_u16(), 200);
     let again = s.http.get(s.url("/current_user/")).header("Cookie", format!("osessionid={sid}")).send().await.unwrap();
     assert_eq!(again.status().as_u16(), 401);
-    let (st, body) = s.send("POST", "/users/login/", None, Some(json!({"email": "bob@example.com", "password": "bad"}))).await;
+    let (st, body) =
+        s.send("POST", "/users/login/", None, Some(json!({"email": "bob@example.com", "password": "bad"}))).await;
     assert_eq!(st, 400);
     assert!(body["non_field_errors"].is_array());
 }
@@ -237,7 +258,9 @@ async fn storefront_login_cookie_and_logout(db: Db) {
 async fn paths_tolerate_slashes_and_both_prefixes(db: Db) {
     let s = Server::start(db).await;
     let t = s.staff();
-    for path in ["/api/v1/products/", "/api/v1/products", "/api/i1/products/", "/api//v1//products//", "/api/v1/price_lists"] {
+    for path in
+        ["/api/v1/products/", "/api/v1/products", "/api/i1/products/", "/api//v1//products//", "/api/v1/price_lists"]
+    {
         let (st, _) = s.get(path, &t).await;
         assert_eq!(st, 200, "{path}");
     }
@@ -285,11 +308,13 @@ async fn prices_and_lists(db: Db) {
     assert_eq!(stock["results"][0]["code"], "default_stock_list");
     let (_, p) = s.post("/api/v1/products/", &t, json!({"name": "P", "sku": "P1"})).await;
     let pk = p["pk"].as_i64().unwrap();
-    let (st, price) = s.post("/api/v1/product_prices/", &t, json!({"product": pk, "price": "63.92", "tax_rate": "18"})).await;
+    let (st, price) =
+        s.post("/api/v1/product_prices/", &t, json!({"product": pk, "price": "63.92", "tax_rate": "18"})).await;
     assert_eq!(st, 201, "{price}");
     assert_eq!(price["price"], "63.92");
     assert_eq!(price["tax_rate"], "18.00");
-    let (st, price) = s.post("/api/v1/product_prices/", &t, json!({"product": pk, "price": "70", "retail_price": "99.90"})).await;
+    let (st, price) =
+        s.post("/api/v1/product_prices/", &t, json!({"product": pk, "price": "70", "retail_price": "99.90"})).await;
     assert_eq!(st, 201);
     assert_eq!(price["price"], "70.00");
     let (_, prices) = s.get(&format!("/api/v1/product_prices/?product={pk}"), &t).await;

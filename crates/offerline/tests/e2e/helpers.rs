@@ -65,7 +65,9 @@ pub async fn fresh_database(db: Db) -> (String, Option<PathBuf>, Option<String>)
                         conn = Some(c);
                         break;
                     }
-                    Err(e) if e.to_string().contains("too many") => tokio::time::sleep(Duration::from_millis(250)).await,
+                    Err(e) if e.to_string().contains("too many") => {
+                        tokio::time::sleep(Duration::from_millis(250)).await
+                    }
                     Err(e) => panic!("PostgreSQL is unreachable at {admin}: {e}. The suite needs it (it never skips)."),
                 }
             }
@@ -129,7 +131,8 @@ impl Server {
 
     /// Creates a user through the CLI and returns (pk, token).
     pub fn user(&self, username: &str, email: &str, staff: bool) -> (i64, String) {
-        let mut args = vec!["user", "create", "--username", username, "--password", "pw-123456", "--email", email, "--token"];
+        let mut args =
+            vec!["user", "create", "--username", username, "--password", "pw-123456", "--email", email, "--token"];
         if staff {
             args.push("--staff");
         }

@@ -5,4 +5,5 @@
 
 mod helpers;
 
+mod checkout;
 mod foundation;
