@@ -140,13 +140,12 @@ async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<
     if !state.offers.is_empty() || code.is_some() {
         input.usage = usage_snapshot(state, user).await?;
     }
-    if let Some(code) = code {
-        if let Ok(vc) = VoucherCode::parse(&code)
-            && let Some(v) = voucher_by_code(state, vc.as_str()).await?
-        {
-            input.vouchers.push(VoucherGrant { code: vc, offer: offerline_core::OfferId(v.promotion_id) });
-            voucher = Some(v);
-        }
+    if let Some(code) = code
+        && let Ok(vc) = VoucherCode::parse(&code)
+        && let Some(v) = voucher_by_code(state, vc.as_str()).await?
+    {
+        input.vouchers.push(VoucherGrant { code: vc, offer: offerline_core::OfferId(v.promotion_id) });
+        voucher = Some(v);
     }
     let offers = state.offers.current();
     let pricing = price(&input, &offers);
