@@ -3,16 +3,16 @@
 //! One axum application serves every dialect. Each module owns its wire shapes and maps the
 //! domain to JSON; a reader finds any endpoint from its path in one step:
 //!
-//! - [`ops`]: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`;
-//! - [`omnitron`]: `/api/{v1,i1}/auth/login/`, `active_user`, the catalogue (`products`,
+//! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`;
+//! - [`omnitron`] — `/api/{v1,i1}/auth/login/`, `active_user`, the catalogue (`products`,
 //!   `price_lists`, `stock_lists`, `product_prices`);
-//! - [`promotions`]: `/api/v1/promotions/…`, `/api/v1/vouchers/`, `/api/v1/pricing/simulate/`;
-//! - [`orders`]: storefront `/baskets/basket/`, `/orders/checkout/`, staff `/api/v1/orders/…`;
-//! - [`ledger`]: Omnitron `discount_items` and `order_item` detailed views;
-//! - [`oms`]: `/api/v1/oms/order_items/…`;
-//! - [`storefront`]: `/users/login/`, `/users/logout/`, `/current_user/`;
-//! - [`account`]: `/account/basket-offers/` and the other `/account/…` views;
-//! - [`elasticpath`]: `/oauth/access_token` and `/v2/…`.
+//! - [`promotions`] — `/api/v1/promotions/…`, `/api/v1/vouchers/`, `/api/v1/pricing/simulate/`;
+//! - [`orders`] — storefront `/baskets/basket/`, `/orders/checkout/`, staff `/api/v1/orders/…`;
+//! - [`ledger`] — Omnitron `discount_items` and `order_item` detailed views;
+//! - [`oms`] — `/api/v1/oms/order_items/…`;
+//! - [`storefront`] — `/users/login/`, `/users/logout/`, `/current_user/`;
+//! - [`account`] — `/account/basket-offers/` and the other `/account/…` views;
+//! - [`elasticpath`] — `/oauth/access_token` and `/v2/…`.
 //!
 //! Cross-cutting pieces: [`auth`] (extractors, throttle), [`error`] (the DRF error body),
 //! [`listing`] (pagination, filters, sort), [`wire`] (money/time formatting, JSON bodies),

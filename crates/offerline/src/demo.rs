@@ -141,7 +141,7 @@ fn print_tour(base: &str, l: &Loaded) {
         r#"offerline demo data loaded.
 
   staff:    {STAFF_USER} / {STAFF_PASSWORD}       token: {st}
-  customer: {CUSTOMER_EMAIL} / {CUSTOMER_PASSWORD}  token: {ct}
+  customer: {CUSTOMER_EMAIL} / {CUSTOMER_PASSWORD}  token: {ct}  (pk {cid})
 
 Try:
   curl -s -X POST {base}/api/v1/auth/login/ -H 'content-type: application/json' -d '{{"username":"{STAFF_USER}","password":"{STAFF_PASSWORD}"}}'
@@ -153,6 +153,7 @@ Try:
   curl -s {base}/current_user/ -H 'Authorization: Token {ct}'
   curl -s {base}/openapi.json | head -c 300; echo
 "#,
-        p0 = l.product_ids[0]
+        p0 = l.product_ids[0],
+        cid = l.customer_id
     );
 }
