@@ -43,10 +43,18 @@ u = urllib.parse.urlparse(base)
 def conn():
     return http.client.HTTPConnection(u.hostname, u.port, timeout=60)
 def call(c, method, path, token, body=None):
-    c.request(method, path, body=json.dumps(body) if body is not None else None,
-              headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
-    r = c.getresponse()
-    return r.status, r.read()
+    for attempt in range(3):
+        try:
+            c.request(method, path, body=json.dumps(body) if body is not None else None,
+                      headers={"Authorization": f"Token {token}", "Content-Type": "application/json"})
+            r = c.getresponse()
+            return r.status, r.read()
+        except (http.client.HTTPException, OSError):
+            # The server closes a keep-alive connection after an error response with an
+            # unread body; reconnect and retry.
+            c.close()
+            if attempt == 2:
+                raise
 c = conn()
 products = []
 for i in range(10):
@@ -101,4 +109,4 @@ run_db sqlite "sqlite://$out/bench.db?mode=rwc"
 schema="bench_$(date +%s)"
 psql "$pg_admin" -qc "CREATE SCHEMA $schema" >/dev/null
 run_db postgres "$pg_admin?options=-csearch_path%3D$schema"
-psql "$pg_admin" -qc "DROP SCHEMA $schema CASCADE" >/dev/null
+psql "$pg_admin" -qc "DROP SCHEMA $schema CASCADE" >/dev/null 2>&1

@@ -63,6 +63,12 @@ impl Store {
 
     /// The id of the customer's basket, creating it if needed (one write at most).
     async fn basket_id(&self, user_id: i64) -> Result<i64> {
+        // Most calls find it: a read, without queueing for the (SQLite: single) writer.
+        if let Some(r) =
+            sqlx::query("SELECT id FROM baskets WHERE user_id = $1").bind(user_id).fetch_optional(self.reader()).await?
+        {
+            return Ok(r.try_get(0)?);
+        }
         let now = now_micros();
         sqlx::query(
             "INSERT INTO baskets (user_id, created_at, modified_at) VALUES ($1, $2, $2) ON CONFLICT (user_id) DO NOTHING",
