@@ -639,3 +639,173 @@ pub fn routes() -> Routes {
                 .omnitron("/orders/{pk}/cancel/", post(cancel_order), &[("post", "Cancel order items")]),
         )
 }
+
+#[cfg(test)]
+mod tests {
+    //! The offer-dependent half of checkout, without HTTP: a priced basket with live offers
+    //! becomes discount items whose shares land on the right order items and sum exactly.
+
+    use std::sync::Arc;
+
+    use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, OfferIndex, Percent, Range};
+    use offerline_store::baskets::BasketLine;
+
+    use super::*;
+
+    fn product(id: i64) -> Product {
+        Product {
+            id,
+            name: format!("P{id}"),
+            sku: format!("SKU-{id}"),
+            base_code: None,
+            barcode: None,
+            product_type: "0".into(),
+            is_active: true,
+            parent_id: None,
+            attributes: json!({}),
+            attributes_kwargs: json!({}),
+            extra_attributes: json!({}),
+            attribute_set: None,
+            uuid: String::new(),
+            productization_date: None,
+            listing_code: None,
+            data_source: None,
+            created_at: 0,
+            modified_at: 0,
+            images: Vec::new(),
+        }
+    }
+
+    fn priced(lines: &[(i64, i64, i64)], offers: Vec<Offer>) -> PricedBasket {
+        let offers = Arc::new(OfferIndex::build(offers));
+        let try_ = Currency::parse("try").unwrap();
+        let input = PricingInput::new(
+            try_,
+            Timestamp(0),
+            lines.iter().map(|&(pid, q, p)| Line::new(pid, &format!("SKU-{pid}"), q as u32, p)).collect(),
+        );
+        let pricing = price(&input, &offers);
+        PricedBasket {
+            basket: Basket {
+                id: 1,
+                user_id: 9,
+                voucher_code: None,
+                lines: lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(pid, q, _))| BasketLine { id: i as i64 + 1, product_id: pid, quantity: q })
+                    .collect(),
+            },
+            currency: "try".into(),
+            price_list_id: 1,
+            lines: lines
+                .iter()
+                .enumerate()
+                .map(|(i, &(pid, q, p))| PricedLine {
+                    line_id: i as i64 + 1,
+                    quantity: q,
+                    product: product(pid),
+                    price: ProductPrice {
+                        id: pid,
+                        product_id: pid,
+                        price_list_id: 1,
+                        price: p,
+                        retail_price: None,
+                        tax_rate: 0,
+                        created_at: 0,
+                        modified_at: 0,
+                    },
+                })
+                .collect(),
+            voucher: None,
+            offers,
+            pricing,
+        }
+    }
+
+    fn multibuy(id: i64) -> Offer {
+        let mut o = Offer::new(
+            id,
+            "3 al 2 Öde",
+            Currency::parse("try").unwrap(),
+            Condition { kind: ConditionKind::Count(3), range: Range::all() },
+            Benefit { kind: BenefitKind::Multibuy, max_affected_items: None, range: Range::all() },
+        );
+        o.max_global_applications = Some(10);
+        o
+    }
+
+    #[test]
+    fn multibuy_becomes_one_discount_item_with_exact_shares() {
+        let pb = priced(&[(414, 3, 19990)], vec![multibuy(7)]);
+        let (order, claims) = build_order(&pb, 9, 1, None);
+        assert_eq!(order.items.len(), 3);
+        assert_eq!(order.discounts.len(), 1);
+        let d = &order.discounts[0];
+        assert_eq!((d.amount, d.promotion_id, d.offer_type.as_str()), (19990, Some(7), "basket_offer"));
+        assert_eq!(d.session_offer_type, None, "a site offer");
+        let mut shares: Vec<i64> = d.shares.iter().map(|s| s.1).collect();
+        shares.sort_unstable();
+        assert_eq!(shares, vec![6663, 6663, 6664]);
+        assert!(claims.contains(&UsageClaim::Offer {
+            promotion_id: 7,
+            applications: 1,
+            discount: 19990,
+            max_applications: Some(10),
+            max_discount: None
+        }));
+    }
+
+    #[test]
+    fn random_baskets_give_exact_ledgers() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let mut discount_items = 0;
+        for _ in 0..300 {
+            let lines: Vec<(i64, i64, i64)> =
+                (0..1 + next(6)).map(|i| (100 + i as i64, 1 + next(5) as i64, 1 + next(50_000) as i64)).collect();
+            let mut pct = Offer::new(
+                2,
+                "pct",
+                Currency::parse("try").unwrap(),
+                Condition { kind: ConditionKind::Amount(10_000), range: Range::all() },
+                Benefit {
+                    kind: BenefitKind::Percentage(Percent::parse("12.5").unwrap()),
+                    max_affected_items: None,
+                    range: Range::all(),
+                },
+            );
+            pct.exclusive = false;
+            let mut fixed = Offer::new(
+                3,
+                "fixed",
+                Currency::parse("try").unwrap(),
+                Condition::none(),
+                Benefit { kind: BenefitKind::Fixed(777), max_affected_items: None, range: Range::all() },
+            );
+            fixed.exclusive = false;
+            let pb = priced(&lines, vec![multibuy(1), pct, fixed]);
+            let (order, _) = build_order(&pb, 9, 1, None);
+            let units: i64 = lines.iter().map(|l| l.1).sum();
+            assert_eq!(order.items.len() as i64, units);
+            let mut per_unit = vec![0i64; order.items.len()];
+            for d in &order.discounts {
+                assert_eq!(d.shares.iter().map(|s| s.1).sum::<i64>(), d.amount, "Σ shares = amount");
+                for &(i, s) in &d.shares {
+                    per_unit[i] += s;
+                }
+            }
+            for (it, d) in order.items.iter().zip(&per_unit) {
+                assert!(*d <= it.price, "no unit below zero");
+            }
+            assert_eq!(per_unit.iter().sum::<i64>(), pb.pricing.total_discount);
+            discount_items += order.discounts.len();
+        }
+        assert!(discount_items > 300, "the offers applied: {discount_items}");
+    }
+}
