@@ -1,7 +1,239 @@
-//! Placeholder for the `ledger` endpoints; see the crate docs for what it will own.
+//! Omnitron's detailed views of the order ledger (staff): discount items
+//! (`/discount_items/detailed_integration/`, seed 000) and order items
+//! (`/order_item/detailed_integration/`, seed 002), lists and single objects, under both
+//! `/api/v1/` and `/api/i1/`.
+//!
+//! Shapes follow the seeds key for key. Fields Akinon has and offerline does not hold
+//! (invoice dates, e-archive URL, shipment code, …) are `null`, or `{}` where the seed shows
+//! an object. Every request runs a fixed number of queries whatever the page size: count +
+//! ids, then batched hydration (see `offerline_store::ledger`), plus products (2), price
+//! lists (1) and stock lists (1) for order items.
 
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use offerline_core::status::OrderStatus;
+use offerline_store::Store;
+use offerline_store::catalog::{PriceList, Product, StockList};
+use offerline_store::ledger::{BenefitApplicant, DiscountItem, OrderItem};
+use offerline_store::list::ListQuery;
+use serde_json::{Value, json};
+
+use crate::AppState;
+use crate::auth::Staff;
 use crate::docs::{Auth, Routes};
+use crate::error::{ApiError, ApiResult};
+use crate::listing::{Filter, Kind, Listing, Spec};
+use crate::omnitron::{price_list_json, product_json, stock_list_json};
+use crate::wire::{money, rate, ts};
+
+/// Django's content-type id of the order item model in the seed's `mapping` entries.
+pub const ORDER_ITEM_CONTENT_TYPE: i64 = 44;
+
+/// `?order__number=` / `?order_number=`: the items of the order with that number (served by
+/// the unique index on `orders.number` and the `(order_id, id)` index of the item table).
+pub fn filter_order_number(listing: &Listing, q: &mut ListQuery, params: &[&str]) {
+    for p in params {
+        if let Some(n) = listing.get(p) {
+            q.raw("order_id IN (SELECT id FROM orders WHERE number = ?)", vec![n.into()]);
+        }
+    }
+}
+
+/// A path id; anything that is not a number cannot name an object (404).
+pub fn path_id(s: &str) -> ApiResult<i64> {
+    s.trim().parse::<i64>().map_err(|_| ApiError::NotFound)
+}
+
+pub fn benefit_json(b: &BenefitApplicant, currency: &str) -> Value {
+    json!({
+        "id": b.id,
+        "created_date": ts(b.created_at),
+        "modified_date": ts(b.modified_at),
+        "discount_share": money(b.discount_share, currency),
+        "discount_item": b.discount_item_id,
+        "order_item": b.order_item_id,
+    })
+}
+
+/// Seed 000's discount item.
+pub fn discount_item_json(d: &DiscountItem) -> Value {
+    json!({
+        "pk": d.id,
+        "name": d.name,
+        "amount": money(d.amount, &d.currency),
+        "order": d.order_id,
+        "offer_type": d.offer_type,
+        "session_offer_type": d.session_offer_type,
+        "code": d.code,
+        "modified_date": ts(d.modified_at),
+        "promotion": d.promotion.as_ref().map(|p| json!({
+            "id": p.id,
+            "created_date": ts(p.created_at),
+            "modified_date": ts(p.modified_at),
+            "name": p.name,
+            "slug": p.slug,
+        })),
+        "created_date": ts(d.created_at),
+        "benefitapplicant_set": d.benefits.iter().map(|b| benefit_json(b, &d.currency)).collect::<Vec<_>>(),
+        "conditionapplicant_set": d.conditions.iter().map(|c| json!({
+            "id": c.id,
+            "created_date": ts(c.created_at),
+            "modified_date": ts(c.modified_at),
+            "order_item": c.order_item_id,
+            "discount_item": c.discount_item_id,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The catalogue rows a page of order items refers to, read in four batched queries.
+#[derive(Default)]
+pub struct ItemCatalog {
+    pub products: HashMap<i64, Product>,
+    pub price_lists: HashMap<i64, PriceList>,
+    pub stock_lists: HashMap<i64, StockList>,
+}
+
+impl ItemCatalog {
+    pub async fn load(store: &Store, items: &[OrderItem]) -> ApiResult<Self> {
+        fn uniq(mut v: Vec<i64>) -> Vec<i64> {
+            v.sort_unstable();
+            v.dedup();
+            v
+        }
+        let products = uniq(items.iter().map(|i| i.product_id).collect());
+        let pls = uniq(items.iter().filter_map(|i| i.price_list_id).collect());
+        let sls = uniq(items.iter().filter_map(|i| i.stock_list_id).collect());
+        let mut cat = ItemCatalog::default();
+        if !products.is_empty() {
+            cat.products = store.products_by_ids(&products).await?.into_iter().map(|p| (p.id, p)).collect();
+        }
+        if !pls.is_empty() {
+            cat.price_lists = store.price_lists_by_ids(&pls).await?.into_iter().map(|l| (l.id, l)).collect();
+        }
+        if !sls.is_empty() {
+            cat.stock_lists = store.stock_lists_by_ids(&sls).await?.into_iter().map(|l| (l.id, l)).collect();
+        }
+        Ok(cat)
+    }
+}
+
+/// `status_display`: the Akinon snake-case name of a status code.
+pub fn status_name(code: i64) -> Value {
+    OrderStatus::from_code(code).map_or(Value::Null, |s| Value::String(s.name().to_owned()))
+}
+
+/// Seed 002's order item.
+pub fn order_item_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
+    let c = i.currency.as_str();
+    json!({
+        "pk": i.id,
+        "order": i.order_id,
+        "product": cat.products.get(&i.product_id).map_or(Value::Null, product_json),
+        "status": i.status.to_string(),
+        "price_currency": c,
+        "price": money(i.price, c),
+        "tax_rate": rate(i.tax_rate),
+        "extra_field": {},
+        "price_list": i.price_list_id.and_then(|id| cat.price_lists.get(&id)).map_or(Value::Null, price_list_json),
+        "stock_list": i.stock_list_id.and_then(|id| cat.stock_lists.get(&id)).map_or(Value::Null, stock_list_json),
+        "invoice_number": i.invoice_number,
+        "invoice_date": null,
+        "e_archive_url": null,
+        "cancel_status": i.cancel_status,
+        "status_display": status_name(i.status),
+        "installment_interest_amount": money(i.installment_interest_amount, c),
+        "net_amount": money(i.net_amount, c),
+        "tracking_number": i.tracking_number,
+        "shipping_company": i.shipping_company,
+        "discount_amount": money(i.discount_amount, c),
+        "shipment_code": null,
+        "benefitapplicant_set": i.benefits.iter().map(|b| benefit_json(b, c)).collect::<Vec<_>>(),
+        "external_status": i.external_status,
+        "retail_price": i.retail_price.map(|r| money(r, c)),
+        "attributes": {},
+        "attributes_kwargs": {},
+        "tracking_url": null,
+        "image": null,
+        "parent": null,
+        "data_source": null,
+        "estimated_delivery_date": null,
+        "datasource": null,
+        "mapping": [{
+            "pk": i.id,
+            "content_type": ORDER_ITEM_CONTENT_TYPE,
+            "object_id": i.id,
+            "integration_type": "external_company",
+            "code": i.mapping_code,
+            "modified_date": ts(i.modified_at),
+            "created_date": ts(i.created_at),
+        }],
+    })
+}
+
+const DISCOUNT_SPEC: Spec = Spec {
+    filters: &[Filter { param: "order", column: "order_id", kind: Kind::Int }],
+    sorts: &[],
+    default_sort: ("id", false),
+};
+
+/// Order-item filters; `status` has the `(status, id)` index, `order` the `(order_id, id)` one.
+pub const ORDER_ITEM_SPEC: Spec = Spec {
+    filters: &[
+        Filter { param: "order", column: "order_id", kind: Kind::Int },
+        Filter { param: "status", column: "status", kind: Kind::Int },
+    ],
+    sorts: &[],
+    default_sort: ("id", false),
+};
+
+async fn list_discount_items(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    let mut q = listing.query(&DISCOUNT_SPEC)?;
+    filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
+    let (count, items) = state.store.list_discount_items(&q).await?;
+    Ok(Json(listing.envelope(count, items.iter().map(discount_item_json).collect())?))
+}
+
+async fn get_discount_item(_: Staff, State(state): State<AppState>, Path(pk): Path<String>) -> ApiResult<Json<Value>> {
+    let id = path_id(&pk)?;
+    let d = state.store.discount_items_by_ids(&[id]).await?.pop().ok_or(ApiError::NotFound)?;
+    Ok(Json(discount_item_json(&d)))
+}
+
+async fn list_order_items(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    let mut q = listing.query(&ORDER_ITEM_SPEC)?;
+    filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
+    let (count, items) = state.store.list_order_items(&q).await?;
+    let cat = ItemCatalog::load(&state.store, &items).await?;
+    Ok(Json(listing.envelope(count, items.iter().map(|i| order_item_json(i, &cat)).collect())?))
+}
+
+async fn get_order_item(_: Staff, State(state): State<AppState>, Path(pk): Path<String>) -> ApiResult<Json<Value>> {
+    let id = path_id(&pk)?;
+    let items = state.store.order_items_by_ids(&[id]).await?;
+    let item = items.first().ok_or(ApiError::NotFound)?;
+    let cat = ItemCatalog::load(&state.store, &items).await?;
+    Ok(Json(order_item_json(item, &cat)))
+}
 
 pub fn routes() -> Routes {
     Routes::new("ledger", Auth::Staff)
+        .omnitron(
+            "/discount_items/detailed_integration/",
+            get(list_discount_items),
+            &[("get", "Discount items with benefit and condition applicants (filter `order`)")],
+        )
+        .omnitron(
+            "/discount_items/{pk}/detailed_integration/",
+            get(get_discount_item),
+            &[("get", "One discount item with its applicants")],
+        )
+        .omnitron(
+            "/order_item/detailed_integration/",
+            get(list_order_items),
+            &[("get", "Order items (one per unit) with product, lists and discount shares (filter `order`)")],
+        )
+        .omnitron("/order_item/{pk}/detailed_integration/", get(get_order_item), &[("get", "One order item in detail")])
 }

@@ -23,6 +23,8 @@ pub mod auth;
 pub mod docs;
 pub mod elasticpath;
 pub mod ep_carts;
+pub mod ep_discounts;
+pub mod ep_orders;
 pub mod error;
 pub mod ledger;
 pub mod listing;

@@ -1,7 +1,215 @@
-//! Placeholder for the `oms` endpoints; see the crate docs for what it will own.
+//! OMS order items (staff), seed 003: `/api/v1/oms/order_items/` (detailed: `state` and
+//! `product` objects), `/api/v1/oms/order_items/list-simple/` (`state`, `order`, `product`
+//! as ids) and `/api/v1/oms/order_items/{id}/`.
+//!
+//! OMS keeps its own copy of an order item; offerline has one ledger, so `id` and
+//! `omnitron_id` are the same order item id, and the product's `id` and `omnitron_id` the
+//! catalogue product id. The `state` object is the item's status rendered from
+//! [`OrderStatus`]: its `id` is the status's stable position in the Akinon table, its dates a
+//! fixed constant (the states are fixed data, not rows). Queries per request are those of the
+//! Omnitron order-item list (see `ledger`).
 
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::routing::get;
+use offerline_core::status::OrderStatus;
+use offerline_store::catalog::Product;
+use offerline_store::ledger::OrderItem;
+use offerline_store::list::Op;
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::auth::Staff;
 use crate::docs::{Auth, Routes};
+use crate::error::{ApiError, ApiResult};
+use crate::ledger::{ItemCatalog, ORDER_ITEM_SPEC, filter_order_number, path_id};
+use crate::listing::Listing;
+use crate::wire::{money, rate, ts};
+
+/// When the OMS states "were created": a fixed instant (2021-06-30T14:43:26Z).
+const STATE_CREATED: i64 = 1_625_064_206_000_000;
+/// Django's content-type id OMS shows on a state object.
+const STATE_CONTENT_TYPE: i64 = 1;
+
+/// The OMS `state` object of a status code.
+pub fn state_json(code: i64) -> Value {
+    match OrderStatus::from_code(code) {
+        Ok(s) => json!({
+            "id": s.state_id(),
+            "created_date": ts(STATE_CREATED),
+            "modified_date": ts(STATE_CREATED),
+            "translations": {
+                "en-us": {"name": s.label_en()},
+                "tr-tr": {"name": s.label_tr()},
+            },
+            "name": s.label_en(),
+            "config": {},
+            "enum_class": "OrderStatus",
+            "enum_value": s.code().to_string(),
+            "content_type": STATE_CONTENT_TYPE,
+        }),
+        Err(_) => Value::Null,
+    }
+}
+
+fn state_id(code: i64) -> Value {
+    OrderStatus::from_code(code).map_or(Value::Null, |s| json!(s.state_id()))
+}
+
+/// The OMS product object.
+pub fn oms_product_json(p: &Product) -> Value {
+    json!({
+        "id": p.id,
+        "productimage_set": p.images.iter().map(|i| json!({
+            "order": i.position,
+            "id": i.id,
+            "url": i.image,
+            "product": p.id,
+        })).collect::<Vec<_>>(),
+        "created_date": ts(p.created_at),
+        "modified_date": ts(p.modified_at),
+        "omnitron_id": p.id,
+        "name": p.name,
+        "base_code": p.base_code,
+        "sku": p.sku,
+        "barcode": p.barcode,
+        "attributes": p.attributes,
+        "attributes_kwargs": p.attributes_kwargs,
+        "extra_attributes": p.extra_attributes,
+        "remote_modified_date": ts(p.modified_at),
+    })
+}
+
+fn list_json(pk: i64, name: &str, code: &Option<String>, created: i64, auto: bool, modified: i64) -> Value {
+    json!({
+        "pk": pk, "code": code, "name": name, "created_date": ts(created),
+        "is_auto_sync": auto, "modified_date": ts(modified),
+    })
+}
+
+/// The fields common to the detailed and the simple shapes, in seed order.
+fn common(i: &OrderItem, cat: &ItemCatalog) -> Map<String, Value> {
+    let c = i.currency.as_str();
+    let v = json!({
+        "created_date": ts(i.created_at),
+        "modified_date": ts(i.modified_at),
+        "omnitron_id": i.id,
+        "net_amount": money(i.net_amount, c),
+        "price": money(i.price, c),
+        "price_currency": c,
+        "retail_price": i.retail_price.map(|r| money(r, c)),
+        "tax_rate": rate(i.tax_rate),
+        "tax_amount": null,
+        "discount_amount": money(i.discount_amount, c),
+        "without_net_amount": null,
+        "installment_interest_amount": money(i.installment_interest_amount, c),
+        "attributes": {},
+        "attributes_kwargs": {},
+        "image": null,
+        "price_list": i.price_list_id.and_then(|id| cat.price_lists.get(&id))
+            .map_or(Value::Null, |l| list_json(l.id, &l.name, &l.code, l.created_at, l.is_auto_sync, l.modified_at)),
+        "stock_list": i.stock_list_id.and_then(|id| cat.stock_lists.get(&id))
+            .map_or(Value::Null, |l| list_json(l.id, &l.name, &l.code, l.created_at, l.is_auto_sync, l.modified_at)),
+        "extra_field": {"price_extra_field": {}, "stock_extra_field": {}},
+        "parent_omnitron_id": null,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+/// Seed 003's detailed order item.
+pub fn detailed_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(i.id));
+    m.insert("state".into(), state_json(i.status));
+    m.insert("product".into(), cat.products.get(&i.product_id).map_or(Value::Null, oms_product_json));
+    m.extend(common(i, cat));
+    m.insert("order".into(), json!(i.order_id));
+    Value::Object(m)
+}
+
+/// Seed 003's simple order item (`state`, `order`, `product` as ids).
+pub fn simple_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(i.id));
+    m.extend(common(i, cat));
+    m.insert("state".into(), state_id(i.status));
+    m.insert("order".into(), json!(i.order_id));
+    m.insert("product".into(), json!(i.product_id));
+    Value::Object(m)
+}
+
+/// Runs the list with the OMS filters: `order_number`, `order`, `status` (code) and
+/// `state` (state id), plus the common ones.
+async fn list(state: &AppState, listing: &Listing, simple: bool) -> ApiResult<Value> {
+    let mut q = listing.query(&ORDER_ITEM_SPEC)?;
+    filter_order_number(listing, &mut q, &["order_number", "order__number"]);
+    if let Some(s) = listing.get("state") {
+        let id = s.trim().parse::<i64>().map_err(|_| ApiError::field("state", "Enter a number."))?;
+        // An unknown state id matches nothing, as a foreign key filter would.
+        let code = OrderStatus::all().find(|st| st.state_id() == id).map_or(-1, |st| i64::from(st.code()));
+        q.filter("status", Op::Eq, code);
+    }
+    let (count, items) = state.store.list_order_items(&q).await?;
+    if simple {
+        // Price and stock lists are shown in the simple shape too; products are not.
+        let cat = load_lists(state, &items, ItemCatalog::default()).await?;
+        listing.envelope(count, items.iter().map(|i| simple_json(i, &cat)).collect())
+    } else {
+        let cat = ItemCatalog::load(&state.store, &items).await?;
+        listing.envelope(count, items.iter().map(|i| detailed_json(i, &cat)).collect())
+    }
+}
+
+/// The price and stock lists of `items` (two queries), without their products.
+async fn load_lists(state: &AppState, items: &[OrderItem], mut cat: ItemCatalog) -> ApiResult<ItemCatalog> {
+    let mut pls: Vec<i64> = items.iter().filter_map(|i| i.price_list_id).collect();
+    pls.sort_unstable();
+    pls.dedup();
+    let mut sls: Vec<i64> = items.iter().filter_map(|i| i.stock_list_id).collect();
+    sls.sort_unstable();
+    sls.dedup();
+    if !pls.is_empty() {
+        cat.price_lists = state.store.price_lists_by_ids(&pls).await?.into_iter().map(|l| (l.id, l)).collect();
+    }
+    if !sls.is_empty() {
+        cat.stock_lists = state.store.stock_lists_by_ids(&sls).await?.into_iter().map(|l| (l.id, l)).collect();
+    }
+    Ok(cat)
+}
+
+async fn list_detailed(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    Ok(Json(list(&state, &listing, false).await?))
+}
+
+async fn list_simple(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+    Ok(Json(list(&state, &listing, true).await?))
+}
+
+async fn get_item(_: Staff, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+    let id = path_id(&id)?;
+    let items = state.store.order_items_by_ids(&[id]).await?;
+    let item = items.first().ok_or(ApiError::NotFound)?;
+    let cat = ItemCatalog::load(&state.store, &items).await?;
+    Ok(Json(detailed_json(item, &cat)))
+}
 
 pub fn routes() -> Routes {
     Routes::new("oms", Auth::Staff)
+        .add(
+            "/api/v1/oms/order_items/",
+            get(list_detailed),
+            &[(
+                "get",
+                "OMS order items with state and product objects (filters `order_number`, `order`, `status`, `state`)",
+            )],
+        )
+        .add(
+            "/api/v1/oms/order_items/list-simple/",
+            get(list_simple),
+            &[("get", "OMS order items with state, order and product as ids")],
+        )
+        .add("/api/v1/oms/order_items/{id}/", get(get_item), &[("get", "One OMS order item in detail")])
 }

@@ -53,26 +53,23 @@ pub struct VoucherInfo {
 }
 
 /// Usage counters of every offer (global, and this customer's).
-///
-/// Until the promotions storage (branch `promo`) is merged these three hooks answer "no
-/// usage, no vouchers"; after the merge their bodies become, word for word:
-/// `Ok(state.store.usage_snapshot(Some(customer)).await?)`,
-/// `Ok(state.store.voucher_by_code(code).await?.map(|v| VoucherInfo { id: v.id, code: v.code,
-/// promotion_id: v.promotion_id, usage: v.usage, uses: v.uses, customers: v.customers }))`
-/// and `Ok(state.store.voucher_used_by(voucher_id, user_id).await?)`.
 async fn usage_snapshot(state: &AppState, customer: i64) -> ApiResult<UsageSnapshot> {
-    let _ = (state, customer);
-    Ok(UsageSnapshot::default())
+    Ok(state.store.usage_snapshot(Some(customer)).await?)
 }
 
 async fn voucher_by_code(state: &AppState, code: &str) -> ApiResult<Option<VoucherInfo>> {
-    let _ = (state, code);
-    Ok(None)
+    Ok(state.store.voucher_by_code(code).await?.map(|v| VoucherInfo {
+        id: v.id,
+        code: v.code,
+        promotion_id: v.promotion_id,
+        usage: v.usage,
+        uses: v.uses,
+        customers: v.customers,
+    }))
 }
 
 async fn voucher_used_by(state: &AppState, voucher_id: i64, user_id: i64) -> ApiResult<bool> {
-    let _ = (state, voucher_id, user_id);
-    Ok(false)
+    Ok(state.store.voucher_used_by(voucher_id, user_id).await?)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -11,8 +11,11 @@
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
 //! - [`catalog`]: products, images, price lists, stock lists, product prices;
 //! - [`baskets`]: storefront baskets and their lines;
-//! - [`orders`]: the order ledger (placing orders, usage claims, order views);
-//! - [`checkout`]: the checkout transaction with idempotency keys.
+//! - [`checkout`]: the checkout transaction with idempotency keys;
+//! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
+//! - [`orders`]: placing an order (the ledger's write side), order views, item status and cancel;
+//! - [`ledger`]: reading orders, order items, discount items and a customer's offers.
+//! - [`ep`]: Elastic Path carts, custom items and discounts, and reading EP orders.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -30,8 +33,11 @@ pub mod baskets;
 pub mod catalog;
 pub mod checkout;
 pub mod db;
+pub mod ep;
+pub mod ledger;
 pub mod list;
 pub mod orders;
+pub mod promotions;
 
 pub use db::{Backend, Store};
 

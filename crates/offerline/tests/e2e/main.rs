@@ -6,4 +6,7 @@
 mod helpers;
 
 mod checkout;
+mod elasticpath;
 mod foundation;
+mod ledger;
+mod promotions;

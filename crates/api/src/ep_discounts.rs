@@ -1,0 +1,365 @@
+//! Elastic Path custom discounts on a cart and on a cart item:
+//! `/v2/carts/{cartID}/custom-discounts[/{id}]` and
+//! `/v2/carts/{cartID}/items/{cartitemID}/custom-discounts[/{id}]` (the JS SDK sends
+//! `items/{id}//custom-discounts`; path normalisation collapses the slashes).
+//!
+//! Checks, in this order: unknown cart or item → 404; malformed body or missing field →
+//! 400; custom discounts disabled (cart setting, else store setting) → 422; empty cart →
+//! 422; amount ≥ 0 → 422; more than [`MAX_CUSTOM_DISCOUNTS`] cart-level discounts per cart
+//! or per item → 422 (counted in the write transaction).
+//!
+//! POST takes one object (→ 201 `{data: discount}`) or an array with
+//! `options.add_all_or_nothing` (→ 200 `{data: [added], errors: [refusals]}`, each refusal
+//! pointing at its entry with `source.pointer`; with `add_all_or_nothing`, or when every
+//! entry is refused, nothing is written and the answer is 422 `{errors}`). The SDK's
+//! double-wrapped `{"data":{"data":[…]}}` (Bulk* called without options) is unwrapped.
+//! `DELETE /custom-discounts` removes every custom discount of the cart, both levels.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use offerline_store::ep::{DiscountFields, DiscountRefusal, EpCart, MAX_CUSTOM_DISCOUNTS};
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::docs::{Auth, Routes};
+use crate::elasticpath::{Client, EpError, EpResult};
+use crate::ep_carts::{
+    body_object, cart_currency, custom_discounts_enabled, data_object, discount_json, existing_cart, opt_bool, opt_int,
+    opt_string,
+};
+
+const MAX_TEXT: usize = 1024;
+
+/// One entry of a request: the item it targets (from the path or `relationships.item`)
+/// and its fields.
+struct Entry {
+    item_id: Option<String>,
+    fields: DiscountFields,
+}
+
+fn parse_type(obj: &Map<String, Value>) -> EpResult<()> {
+    match obj.get("type") {
+        Some(Value::String(t)) if t == "custom_discount" => Ok(()),
+        Some(_) => Err(EpError::bad_request("type must be custom_discount.")),
+        None => Err(EpError::bad_request("type is required (custom_discount).")),
+    }
+}
+
+fn required_text(obj: &Map<String, Value>, key: &str) -> EpResult<String> {
+    opt_string(obj, key, MAX_TEXT)?.ok_or_else(|| EpError::bad_request(format!("{key} is required.")))
+}
+
+/// Every field is required (Elastic Path's `CartsCustomDiscountsObject`).
+fn parse_fields(obj: &Map<String, Value>) -> EpResult<DiscountFields> {
+    parse_type(obj)?;
+    Ok(DiscountFields {
+        external_id: required_text(obj, "external_id")?,
+        discount_engine: required_text(obj, "discount_engine")?,
+        amount: opt_int(obj, "amount")?.ok_or_else(|| EpError::bad_request("amount is required."))?,
+        description: required_text(obj, "description")?,
+        discount_code: required_text(obj, "discount_code")?,
+    })
+}
+
+fn related_item(obj: &Map<String, Value>) -> EpResult<Option<String>> {
+    match obj.get("relationships") {
+        None | Some(Value::Null) => Ok(None),
+        Some(r) => match r.pointer("/item/data/id") {
+            Some(Value::String(id)) => Ok(Some(id.clone())),
+            None | Some(Value::Null) if r.get("item").is_none() => Ok(None),
+            _ => Err(EpError::bad_request("relationships.item.data.id must be a cart item id.")),
+        },
+    }
+}
+
+fn amount_refusal(amount: i64) -> Option<EpError> {
+    (amount >= 0).then(|| EpError::unprocessable("Invalid amount", "A custom discount amount must be less than zero."))
+}
+
+fn limit_error(item: Option<&str>) -> EpError {
+    match item {
+        Some(i) => EpError::unprocessable(
+            "Custom discount limit reached",
+            format!("Cart item {i} already has {MAX_CUSTOM_DISCOUNTS} custom discounts."),
+        ),
+        None => EpError::unprocessable(
+            "Custom discount limit reached",
+            format!("The cart already has {MAX_CUSTOM_DISCOUNTS} custom discounts."),
+        ),
+    }
+}
+
+fn refusal_error(r: &DiscountRefusal) -> EpError {
+    match r {
+        DiscountRefusal::UnknownItem(i) => EpError::not_found(format!("Cart item {i} does not exist.")),
+        DiscountRefusal::Limit { item_id } => limit_error(item_id.as_deref()),
+    }
+}
+
+/// Rules every add and update obeys: enabled, non-empty cart.
+async fn check_enabled_and_items(state: &AppState, cart: &EpCart) -> EpResult<()> {
+    if !custom_discounts_enabled(state, cart).await? {
+        return Err(EpError::unprocessable(
+            "Custom discounts disabled",
+            "Custom discounts are not enabled for this cart: set discount_settings.custom_discounts_enabled on the \
+             cart or discounts.custom_discounts_enabled in /v2/settings/cart.",
+        ));
+    }
+    if state.store.ep_cart_items(&cart.id).await?.is_empty() {
+        return Err(EpError::unprocessable("Cart is empty", "Custom discounts cannot be added to an empty cart."));
+    }
+    Ok(())
+}
+
+fn error_entry(e: &EpError, index: usize) -> Value {
+    json!({
+        "status": e.status.as_u16(),
+        "title": e.title,
+        "detail": e.detail,
+        "source": { "pointer": format!("/data/{index}") },
+    })
+}
+
+async fn add(state: AppState, cart_id: String, route_item: Option<String>, body: Bytes) -> EpResult<Response> {
+    let cart = existing_cart(&state, &cart_id).await?;
+    let items = state.store.ep_cart_items(&cart_id).await?;
+    if let Some(i) = &route_item
+        && !items.iter().any(|it| &it.id == i)
+    {
+        return Err(EpError::not_found(format!("Cart item {i} does not exist.")));
+    }
+    let body = body_object(&body)?;
+    let mut data = body.get("data").ok_or_else(|| EpError::bad_request("data is required."))?;
+    let mut options = body.get("options");
+    // The SDK's Bulk* without options sends {"data": {"data": [...]}}.
+    if let Value::Object(inner) = data
+        && inner.contains_key("data")
+        && !inner.contains_key("type")
+    {
+        options = options.or(inner.get("options"));
+        data = &inner["data"];
+    }
+    let all_or_nothing = match options {
+        None | Some(Value::Null) => false,
+        Some(Value::Object(o)) => opt_bool(o, "add_all_or_nothing")?.unwrap_or(false),
+        Some(_) => return Err(EpError::bad_request("options must be an object.")),
+    };
+    let (bulk, raw): (bool, Vec<&Map<String, Value>>) = match data {
+        Value::Object(o) => (false, vec![o]),
+        Value::Array(a) if !a.is_empty() => (
+            true,
+            a.iter()
+                .map(|v| v.as_object().ok_or_else(|| EpError::bad_request("Every entry of data must be an object.")))
+                .collect::<EpResult<_>>()?,
+        ),
+        Value::Array(_) => return Err(EpError::bad_request("data may not be an empty array.")),
+        _ => return Err(EpError::bad_request("data must be an object or an array.")),
+    };
+    let entries = raw
+        .iter()
+        .map(|o| {
+            let item_id = match &route_item {
+                Some(i) => Some(i.clone()),
+                None => related_item(o)?,
+            };
+            Ok(Entry { item_id, fields: parse_fields(o)? })
+        })
+        .collect::<EpResult<Vec<_>>>()?;
+    check_enabled_and_items(&state, &cart).await?;
+    let currency = cart_currency(&cart);
+
+    if !bulk {
+        let e = &entries[0];
+        if let Some(err) = amount_refusal(e.fields.amount) {
+            return Err(err);
+        }
+        let out = state.store.ep_add_discounts(&cart_id, &[(e.item_id.clone(), e.fields.clone())], true).await?;
+        return match out.entries.into_iter().next() {
+            Some(Ok(d)) if out.committed => {
+                Ok((StatusCode::CREATED, Json(json!({ "data": discount_json(&d, &currency) }))).into_response())
+            }
+            Some(Err(r)) => Err(refusal_error(&r)),
+            _ => Err(EpError::unprocessable("Not added", "The custom discount was not added.")),
+        };
+    }
+
+    // Bulk: amounts are checked here, the rest in the store's transaction.
+    let mut errors: Vec<Value> = Vec::new();
+    let mut to_store = Vec::new();
+    let mut index_of = Vec::new();
+    for (k, e) in entries.iter().enumerate() {
+        match amount_refusal(e.fields.amount) {
+            Some(err) => errors.push(error_entry(&err, k)),
+            None => {
+                to_store.push((e.item_id.clone(), e.fields.clone()));
+                index_of.push(k);
+            }
+        }
+    }
+    if all_or_nothing && !errors.is_empty() {
+        return Ok(refused(errors));
+    }
+    let mut added = Vec::new();
+    let committed = if to_store.is_empty() {
+        false
+    } else {
+        let out = state.store.ep_add_discounts(&cart_id, &to_store, all_or_nothing).await?;
+        for (r, &k) in out.entries.iter().zip(&index_of) {
+            match r {
+                Ok(d) => added.push(discount_json(d, &currency)),
+                Err(refusal) => errors.push(error_entry(&refusal_error(refusal), k)),
+            }
+        }
+        out.committed
+    };
+    if !committed {
+        errors.sort_by_key(|e| e["source"]["pointer"].as_str().map(str::to_owned));
+        return Ok(refused(errors));
+    }
+    let mut resp = json!({ "data": added });
+    if !errors.is_empty() {
+        resp["errors"] = Value::Array(errors);
+    }
+    Ok((StatusCode::OK, Json(resp)).into_response())
+}
+
+fn refused(errors: Vec<Value>) -> Response {
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "errors": errors }))).into_response()
+}
+
+async fn update(
+    state: AppState,
+    cart_id: String,
+    item: Option<String>,
+    id: String,
+    body: Bytes,
+) -> EpResult<Json<Value>> {
+    let cart = existing_cart(&state, &cart_id).await?;
+    let discounts = state.store.ep_cart_discounts(&cart_id).await?;
+    let Some(current) = discounts.iter().find(|d| d.id == id && d.item_id == item) else {
+        return Err(EpError::not_found(format!("Custom discount {id} does not exist.")));
+    };
+    let body = body_object(&body)?;
+    let data = data_object(&body)?;
+    // A partial update keeps the fields it does not name.
+    if data.contains_key("type") {
+        parse_type(data)?;
+    }
+    let text = |key: &str, cur: &str| -> EpResult<String> {
+        Ok(opt_string(data, key, MAX_TEXT)?.unwrap_or_else(|| cur.to_owned()))
+    };
+    let fields = DiscountFields {
+        external_id: text("external_id", &current.external_id)?,
+        discount_engine: text("discount_engine", &current.discount_engine)?,
+        amount: opt_int(data, "amount")?.unwrap_or(current.amount),
+        description: text("description", &current.description)?,
+        discount_code: text("discount_code", &current.discount_code)?,
+    };
+    check_enabled_and_items(&state, &cart).await?;
+    if let Some(err) = amount_refusal(fields.amount) {
+        return Err(err);
+    }
+    let d = state.store.ep_update_discount(&cart_id, item.as_deref(), &id, &fields).await.map_err(|e| match e {
+        offerline_store::StoreError::NotFound => EpError::not_found(format!("Custom discount {id} does not exist.")),
+        other => other.into(),
+    })?;
+    Ok(Json(json!({ "data": discount_json(&d, &cart_currency(&cart)) })))
+}
+
+async fn remove(state: AppState, cart_id: String, item: Option<String>, id: String) -> EpResult<StatusCode> {
+    existing_cart(&state, &cart_id).await?;
+    if state.store.ep_delete_discount(&cart_id, item.as_deref(), &id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(EpError::not_found(format!("Custom discount {id} does not exist.")))
+    }
+}
+
+async fn add_cart(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(cart): Path<String>,
+    body: Bytes,
+) -> EpResult<Response> {
+    add(state, cart, None, body).await
+}
+
+async fn delete_all(State(state): State<AppState>, _c: Client, Path(cart): Path<String>) -> EpResult<StatusCode> {
+    existing_cart(&state, &cart).await?;
+    state.store.ep_delete_all_discounts(&cart).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn update_cart_discount(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((cart, id)): Path<(String, String)>,
+    body: Bytes,
+) -> EpResult<Json<Value>> {
+    update(state, cart, None, id, body).await
+}
+
+async fn delete_cart_discount(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((cart, id)): Path<(String, String)>,
+) -> EpResult<StatusCode> {
+    remove(state, cart, None, id).await
+}
+
+async fn add_item(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((cart, item)): Path<(String, String)>,
+    body: Bytes,
+) -> EpResult<Response> {
+    add(state, cart, Some(item), body).await
+}
+
+async fn update_item_discount(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((cart, item, id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> EpResult<Json<Value>> {
+    update(state, cart, Some(item), id, body).await
+}
+
+async fn delete_item_discount(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((cart, item, id)): Path<(String, String, String)>,
+) -> EpResult<StatusCode> {
+    remove(state, cart, Some(item), id).await
+}
+
+pub fn routes() -> Routes {
+    Routes::new("elasticpath", Auth::Client)
+        .add(
+            "/v2/carts/{cartID}/custom-discounts",
+            post(add_cart).delete(delete_all),
+            &[
+                ("post", "Add one custom discount, or several (data as an array, options.add_all_or_nothing)"),
+                ("delete", "Delete every custom discount of the cart"),
+            ],
+        )
+        .add(
+            "/v2/carts/{cartID}/custom-discounts/{customdiscountID}",
+            put(update_cart_discount).delete(delete_cart_discount),
+            &[("put", "Update a cart custom discount"), ("delete", "Delete a cart custom discount")],
+        )
+        .add(
+            "/v2/carts/{cartID}/items/{cartitemID}/custom-discounts",
+            post(add_item),
+            &[("post", "Add a custom discount to a cart item")],
+        )
+        .add(
+            "/v2/carts/{cartID}/items/{cartitemID}/custom-discounts/{customdiscountID}",
+            put(update_item_discount).delete(delete_item_discount),
+            &[("put", "Update a cart item's custom discount"), ("delete", "Delete a cart item's custom discount")],
+        )
+}

@@ -1,0 +1,363 @@
+//! Elastic Path checkout and orders: `POST /v2/carts/{cartID}/checkout`,
+//! `GET /v2/orders/{orderID}[?include=custom_discounts,items]`, `GET /v2/orders/{orderID}/items`.
+//!
+//! An Elastic Path order is an ordinary ledger order (channel `elasticpath`) whose `number`
+//! is the EP order id, written by [`offerline_store::orders::place_order`]: one order item
+//! per unit (product = the catalogue product with the item's sku, created inactive from the
+//! item's name when absent), `line_key` = the cart item id, and one discount item per custom
+//! discount (offer_type `custom_discount`, no promotion, code = discount_code, amount
+//! positive, external_uuid = the discount id, line_key = the item for item-level ones),
+//! spread over units by the ledger's allocation rule — item-level discounts over their
+//! item's units first, then cart-level ones over what is left of every unit.
+//!
+//! Decisions: the ledger status is 200 (`waiting`): EP reports the order `incomplete` and
+//! `unpaid`. Checkout answers 201. Discounts larger than what they apply to, or an empty
+//! cart, are refused with 422 and write nothing. The cart stays after checkout, as on EP.
+//! The custom discounts a cart holds are applied even if custom discounts were disabled
+//! after they were added (the cart shows them in its totals too).
+//! Order items are one per cart line; an order item's id is the ledger `mapping_code` of
+//! the line's first unit, and its `meta.display_price.discount` includes its share of the
+//! cart-level discounts (from the ledger's benefit applicants).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use offerline_store::StoreError;
+use offerline_store::catalog::ProductInput;
+use offerline_store::ep::{EpOrder, EpOrderDiscount, EpOrderUnit};
+use offerline_store::orders::{NewDiscount, NewOrder, NewOrderItem, place_order};
+use serde_json::{Map, Value, json};
+
+use crate::AppState;
+use crate::docs::{Auth, Routes};
+use crate::elasticpath::{Client, EpError, EpResult};
+use crate::ep_carts::{body_object, cart_currency, data_object, ep_ts, existing_cart, includes, money, spread};
+
+/// The ledger status of an Elastic Path order (`waiting`).
+pub const LEDGER_STATUS: i64 = 200;
+
+fn object_field<'a>(data: &'a Map<String, Value>, key: &str) -> EpResult<&'a Map<String, Value>> {
+    match data.get(key) {
+        Some(Value::Object(o)) => Ok(o),
+        Some(_) => Err(EpError::bad_request(format!("{key} must be an object."))),
+        None => Err(EpError::bad_request(format!("{key} is required."))),
+    }
+}
+
+fn check_customer(c: &Map<String, Value>) -> EpResult<()> {
+    let text = |k: &str| c.get(k).and_then(Value::as_str).filter(|s| !s.trim().is_empty());
+    if text("id").is_some() || (text("email").is_some() && text("name").is_some()) {
+        Ok(())
+    } else {
+        Err(EpError::bad_request("customer needs name and email (or id)."))
+    }
+}
+
+async fn checkout(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(cart_id): Path<String>,
+    body: Bytes,
+) -> EpResult<Response> {
+    let cart = existing_cart(&state, &cart_id).await?;
+    let body = body_object(&body)?;
+    let data = data_object(&body)?;
+    let customer = object_field(data, "customer")?;
+    check_customer(customer)?;
+    let billing = object_field(data, "billing_address")?;
+    let shipping = match data.get("shipping_address") {
+        None | Some(Value::Null) => billing,
+        Some(_) => object_field(data, "shipping_address")?,
+    };
+    let items = state.store.ep_cart_items(&cart_id).await?;
+    if items.is_empty() {
+        return Err(EpError::unprocessable("Cart is empty", "An empty cart cannot be checked out."));
+    }
+    let discounts = state.store.ep_cart_discounts(&cart_id).await?;
+    let sp = spread(&items, &discounts);
+    if sp.short {
+        return Err(EpError::unprocessable(
+            "Discount exceeds total",
+            "The custom discounts exceed the value of the items they apply to.",
+        ));
+    }
+    // Products first: SQLite has one writer connection, so never inside the order's transaction.
+    let mut products = Vec::with_capacity(items.len());
+    for it in &items {
+        let p = match state.store.product_by_sku(&it.sku).await? {
+            Some(p) => p,
+            None => {
+                let input = ProductInput {
+                    name: Some(it.name.clone()),
+                    sku: Some(it.sku.clone()),
+                    is_active: Some(false),
+                    ..Default::default()
+                };
+                match state.store.create_product(input).await {
+                    Ok(p) => p,
+                    // Created meanwhile by another checkout.
+                    Err(StoreError::Conflict { .. }) => {
+                        state.store.product_by_sku(&it.sku).await?.ok_or(StoreError::NotFound)?
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        products.push(p);
+    }
+    let order_items: Vec<NewOrderItem> = sp
+        .units
+        .iter()
+        .map(|&(i, price)| NewOrderItem {
+            product_id: products[i].id,
+            line_key: items[i].id.clone(),
+            price,
+            retail_price: None,
+            tax_rate: 0,
+            price_list_id: None,
+            stock_list_id: None,
+            product_name: items[i].name.clone(),
+            product_sku: items[i].sku.clone(),
+        })
+        .collect();
+    let new_discounts: Vec<NewDiscount> = sp
+        .order
+        .iter()
+        .map(|&k| {
+            let d = &discounts[k];
+            NewDiscount {
+                name: d.description.clone(),
+                amount: -d.amount,
+                offer_type: "custom_discount".into(),
+                code: Some(d.discount_code.clone()),
+                external_id: Some(d.external_id.clone()),
+                discount_engine: Some(d.discount_engine.clone()),
+                description: Some(d.description.clone()),
+                external_uuid: Some(d.id.clone()),
+                line_key: d.item_id.clone(),
+                shares: sp.shares[k].clone(),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let order = NewOrder {
+        number: Some(uuid::Uuid::new_v4().to_string()),
+        user_id: None,
+        channel: "elasticpath".into(),
+        status: LEDGER_STATUS,
+        currency: cart_currency(&cart).to_ascii_lowercase(),
+        shipping_free: false,
+        customer: Some(Value::Object(customer.clone())),
+        shipping_address: Some(Value::Object(shipping.clone())),
+        billing_address: Some(Value::Object(billing.clone())),
+        items: order_items,
+        discounts: new_discounts,
+    };
+    let mut tx = state.store.begin().await?;
+    let placed = place_order(&mut tx, &order, &[]).await.map_err(|e| match e {
+        StoreError::Invalid(m) => EpError::unprocessable("Invalid order", m),
+        other => other.into(),
+    })?;
+    tx.commit().await.map_err(StoreError::from)?;
+    let stored = load(&state, &placed.number).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "data": order_json(&stored) }))).into_response())
+}
+
+/// An order with its units and discounts, read back from the ledger.
+struct Loaded {
+    order: EpOrder,
+    units: Vec<EpOrderUnit>,
+    discounts: Vec<EpOrderDiscount>,
+    /// (discount item id, order item id, share) of the order's benefit applicants.
+    shares: Vec<(i64, i64, i64)>,
+}
+
+async fn load(state: &AppState, number: &str) -> EpResult<Loaded> {
+    let order = state
+        .store
+        .ep_order_by_number(number)
+        .await?
+        .ok_or_else(|| EpError::not_found(format!("Order {number} does not exist.")))?;
+    let units = state.store.ep_order_units(order.id).await?;
+    let discounts = state.store.ep_order_discounts(order.id).await?;
+    let shares = state.store.ep_order_shares(order.id).await?;
+    Ok(Loaded { order, units, discounts, shares })
+}
+
+fn parse_json(s: &Option<String>) -> Value {
+    s.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_else(|| json!({}))
+}
+
+/// Lines of an order: units grouped by `line_key`, in first-unit order.
+fn lines(units: &[EpOrderUnit]) -> Vec<Vec<&EpOrderUnit>> {
+    let mut out: Vec<Vec<&EpOrderUnit>> = Vec::new();
+    for u in units {
+        match out.iter_mut().find(|l| l[0].line_key == u.line_key) {
+            Some(l) => l.push(u),
+            None => out.push(vec![u]),
+        }
+    }
+    out
+}
+
+fn order_json(l: &Loaded) -> Value {
+    let o = &l.order;
+    let cur = o.currency.to_ascii_uppercase();
+    let with_tax = o.amount;
+    let paid = 0;
+    let m = |v: i64| money(v, &cur);
+    json!({
+        "id": o.number,
+        "type": "order",
+        "status": "incomplete",
+        "payment": "unpaid",
+        "shipping": "unfulfilled",
+        "anonymized": false,
+        "customer": parse_json(&o.customer),
+        "shipping_address": parse_json(&o.shipping_address),
+        "billing_address": parse_json(&o.billing_address),
+        "links": {},
+        "meta": {
+            "display_price": {
+                "with_tax": m(with_tax),
+                "without_tax": m(with_tax),
+                "tax": m(0),
+                "discount": m(-o.discount_amount),
+                "balance_owing": m(with_tax - paid),
+                "paid": m(paid),
+                "authorized": m(0),
+                "without_discount": m(o.amount_without_discount),
+            },
+            "timestamps": { "created_at": ep_ts(o.created_at), "updated_at": ep_ts(o.modified_at) },
+        },
+        "relationships": {
+            "items": {
+                "data": lines(&l.units).iter().map(|line| json!({ "type": "item", "id": line[0].mapping_code })).collect::<Vec<_>>(),
+            },
+            "custom_discounts": {
+                "data": l.discounts.iter().filter(|d| d.line_key.is_none()).map(discount_ref).collect::<Vec<_>>(),
+            },
+        },
+    })
+}
+
+fn discount_ref(d: &EpOrderDiscount) -> Value {
+    json!({ "type": "custom_discount", "id": d.external_uuid })
+}
+
+/// A custom discount in `included.custom_discounts` (seed 004: amount without `formatted`).
+fn included_discount(d: &EpOrderDiscount, cur: &str) -> Value {
+    json!({
+        "amount": { "amount": -d.amount, "currency": cur },
+        "type": "custom_discount",
+        "id": d.external_uuid,
+        "external_id": d.external_id,
+        "discount_engine": d.discount_engine,
+        "description": d.description,
+        "discount_code": d.code,
+    })
+}
+
+fn order_items_json(l: &Loaded) -> Vec<Value> {
+    let cur = l.order.currency.to_ascii_uppercase();
+    let pair = |unit: i64, value: i64| json!({ "unit": money(unit, &cur), "value": money(value, &cur) });
+    lines(&l.units)
+        .iter()
+        .map(|line| {
+            let first = line[0];
+            let qty = line.len() as i64;
+            let value: i64 = line.iter().map(|u| u.price).sum();
+            let discount: i64 = line.iter().map(|u| u.discount_amount).sum();
+            let with = value - discount;
+            let item_discounts: Vec<Value> = l
+                .discounts
+                .iter()
+                .filter(|d| d.line_key.as_deref() == Some(first.line_key.as_str()))
+                .map(discount_ref)
+                .collect();
+            // Discount codes touching this line, with the line's share of each.
+            let mut by_code = Map::new();
+            for d in &l.discounts {
+                let share: i64 = l
+                    .shares
+                    .iter()
+                    .filter(|(di, oi, _)| *di == d.id && line.iter().any(|u| u.id == *oi))
+                    .map(|(_, _, s)| s)
+                    .sum();
+                if share > 0 {
+                    let key = d.code.clone().unwrap_or_else(|| d.name.clone());
+                    let prev = by_code.get(&key).and_then(|v: &Value| v["amount"].as_i64()).unwrap_or(0);
+                    by_code.insert(key, money(prev - share, &cur));
+                }
+            }
+            json!({
+                "type": "order_item",
+                "id": first.mapping_code,
+                "quantity": qty,
+                "product_id": first.product_uuid,
+                "name": first.product_name,
+                "sku": first.product_sku,
+                "unit_price": { "amount": first.price, "currency": cur, "includes_tax": true },
+                "value": { "amount": value, "currency": cur, "includes_tax": true },
+                "discounts": [],
+                "links": {},
+                "meta": {
+                    "display_price": {
+                        "with_tax": pair(with / qty, with),
+                        "without_tax": pair(with / qty, with),
+                        "tax": pair(0, 0),
+                        "discount": pair(-discount / qty, -discount),
+                        "without_discount": pair(first.price, value),
+                        "discounts": by_code,
+                    },
+                    "timestamps": { "created_at": ep_ts(first.created_at), "updated_at": ep_ts(first.created_at) },
+                },
+                "relationships": {
+                    "cart_item": { "data": { "type": "cart_item", "id": first.line_key } },
+                    "custom_discounts": { "data": item_discounts },
+                },
+            })
+        })
+        .collect()
+}
+
+async fn get_order(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> EpResult<Json<Value>> {
+    let l = load(&state, &id).await?;
+    let include = includes(q.as_deref());
+    let mut out = json!({ "data": order_json(&l) });
+    let mut included = Map::new();
+    if include.iter().any(|i| i == "custom_discounts") {
+        let cur = l.order.currency.to_ascii_uppercase();
+        included.insert(
+            "custom_discounts".into(),
+            Value::Array(l.discounts.iter().map(|d| included_discount(d, &cur)).collect()),
+        );
+    }
+    if include.iter().any(|i| i == "items") {
+        included.insert("items".into(), Value::Array(order_items_json(&l)));
+    }
+    if !included.is_empty() {
+        out["included"] = Value::Object(included);
+    }
+    Ok(Json(out))
+}
+
+async fn get_order_items(State(state): State<AppState>, _c: Client, Path(id): Path<String>) -> EpResult<Json<Value>> {
+    let l = load(&state, &id).await?;
+    Ok(Json(json!({ "data": order_items_json(&l) })))
+}
+
+pub fn routes() -> Routes {
+    Routes::new("elasticpath", Auth::Client)
+        .add("/v2/carts/{cartID}/checkout", post(checkout), &[("post", "Check out a cart into a ledger order")])
+        .add("/v2/orders/{orderID}", get(get_order), &[("get", "Get an order (include=custom_discounts,items)")])
+        .add("/v2/orders/{orderID}/items", get(get_order_items), &[("get", "Get an order's items")])
+}

@@ -1,0 +1,553 @@
+//! The Elastic Path dialect: carts, custom items, custom discounts (every refusal), checkout
+//! into the ledger (discount items and shares that sum exactly), the SDK's request quirks
+//! (double slash, empty JSON bodies, double-wrapped bulk body), and the real JS SDK.
+
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{Db, Server};
+
+both!(
+    js_sdk_flow,
+    cart_items_and_totals,
+    custom_discount_refusals,
+    bulk_and_sdk_quirks,
+    checkout_writes_exact_ledger,
+    auth_and_unknown_ids,
+);
+
+/// A client's access token.
+async fn token(s: &Server) -> String {
+    let c: Value = serde_json::from_str(s.cli(&["client", "create", "--name", "t"]).trim()).unwrap();
+    let resp = s
+        .http
+        .post(s.url("/oauth/access_token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", c["client_id"].as_str().unwrap()),
+            ("client_secret", c["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: Value = resp.json().await.unwrap();
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A request as the SDK sends it: Bearer, `Content-Type: application/json` always (also on
+/// GET/DELETE with no body).
+async fn ep(s: &Server, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = s
+        .http
+        .request(method.parse().unwrap(), s.url(path))
+        .header("Authorization", format!("Bearer {tok}"))
+        .header("Content-Type", "application/json")
+        .header("X-MOLTIN-CURRENCY", "USD");
+    if let Some(b) = body {
+        req = req.body(b.to_string());
+    }
+    let resp = req.send().await.unwrap();
+    let st = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (st, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+}
+
+fn disc(amount: i64, level: &str) -> Value {
+    json!({"type": "custom_discount", "external_id": format!("{level} custom discount"),
+           "discount_engine": "Custom Discount Engine", "amount": amount,
+           "description": "custom discount description", "discount_code": format!("{level} custom-code")})
+}
+
+fn item(name: &str, sku: &str, qty: i64, amount: i64) -> Value {
+    json!({"data": {"type": "custom_item", "name": name, "sku": sku, "quantity": qty,
+                    "price": {"amount": amount, "includes_tax": true}}})
+}
+
+/// A cart with custom discounts enabled holding 2 × 4000 (A) and 1 × 2000 (B); returns
+/// (cart id, item A id, item B id).
+async fn cart_ab(s: &Server, tok: &str) -> (String, String, String) {
+    let (st, c) = ep(
+        s,
+        "POST",
+        "/v2/carts",
+        tok,
+        Some(json!({"data": {"name": "c", "discount_settings": {"custom_discounts_enabled": true}}})),
+    )
+    .await;
+    assert_eq!(st, 200, "{c}");
+    let id = c["data"]["id"].as_str().unwrap().to_owned();
+    let (st, _) = ep(s, "POST", &format!("/v2/carts/{id}/items"), tok, Some(item("A", "sku-a", 2, 4000))).await;
+    assert_eq!(st, 201);
+    let (st, items) = ep(s, "POST", &format!("/v2/carts/{id}/items"), tok, Some(item("B", "sku-b", 1, 2000))).await;
+    assert_eq!(st, 201, "{items}");
+    let find = |sku: &str| {
+        items["data"].as_array().unwrap().iter().find(|i| i["sku"] == sku).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    (id.clone(), find("sku-a"), find("sku-b"))
+}
+
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn js_sdk_flow(db: Db) {
+    let s = Server::start(db).await;
+    let c: Value = serde_json::from_str(s.cli(&["client", "create", "--name", "sdk"]).trim()).unwrap();
+    let dir = std::env::var("OFFERLINE_TEST_NODE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| repo_root().join("tests/clients"));
+    assert!(
+        dir.join("node_modules/@elasticpath/js-sdk").is_dir(),
+        "the Elastic Path JS SDK is not installed in {}: run scripts/test (it runs npm install in tests/clients)",
+        dir.display()
+    );
+    let out = tokio::process::Command::new("node")
+        .current_dir(&dir)
+        .arg("ep_flow.mjs")
+        .arg(&s.base)
+        .arg(c["client_id"].as_str().unwrap())
+        .arg(c["client_secret"].as_str().unwrap())
+        .output()
+        .await
+        .expect("run node (Node.js 20 is required)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "SDK flow failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value = serde_json::from_str(stdout.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(summary["ok"], true);
+    assert_eq!(summary["with_tax"], 8500);
+    assert_eq!(summary["discount"], -1500);
+    // The SDK's order is in the ledger.
+    let store = offerline_store::Store::connect(&s.database_url).await.unwrap();
+    let order = store.ep_order_by_number(summary["order_id"].as_str().unwrap()).await.unwrap().unwrap();
+    assert_eq!((order.amount, order.discount_amount, order.currency.as_str()), (8500, 1500, "usd"));
+}
+
+async fn cart_items_and_totals(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    // An unknown reference creates an empty cart.
+    let (st, c) = ep(&s, "GET", "/v2/carts/my-ref-123", &tok, None).await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["data"]["id"], "my-ref-123");
+    assert_eq!(c["data"]["type"], "cart");
+    assert_eq!(c["data"]["discount_settings"]["custom_discounts_enabled"], false);
+    assert_eq!(
+        c["data"]["meta"]["display_price"]["with_tax"],
+        json!({"amount": 0, "currency": "USD", "formatted": "$0.00"})
+    );
+    for k in ["created_at", "updated_at", "expires_at"] {
+        assert!(c["data"]["meta"]["timestamps"][k].as_str().unwrap().ends_with('Z'));
+    }
+    let (st, _) = ep(&s, "POST", "/v2/carts/my-ref-123/items", &tok, Some(item("A", "a", 2, 4000))).await;
+    assert_eq!(st, 201);
+    // Same sku merges.
+    let (st, items) = ep(&s, "POST", "/v2/carts/my-ref-123/items", &tok, Some(item("A", "a", 1, 4000))).await;
+    assert_eq!(st, 201);
+    assert_eq!(items["data"].as_array().unwrap().len(), 1);
+    assert_eq!(items["data"][0]["quantity"], 3);
+    assert_eq!(items["data"][0]["value"]["amount"], 12000);
+    assert_eq!(items["meta"]["display_price"]["without_discount"]["formatted"], "$120.00");
+    let a = items["data"][0]["id"].as_str().unwrap().to_owned();
+    // Another currency than the cart's is refused.
+    let resp = s
+        .http
+        .post(s.url("/v2/carts/my-ref-123/items"))
+        .bearer_auth(&tok)
+        .header("X-MOLTIN-CURRENCY", "EUR")
+        .json(&item("B", "b", 1, 100))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    // PUT quantity, GET items, include=items.
+    let (st, items) =
+        ep(&s, "PUT", &format!("/v2/carts/my-ref-123/items/{a}"), &tok, Some(json!({"data": {"quantity": 1}}))).await;
+    assert_eq!(st, 200, "{items}");
+    assert_eq!(items["meta"]["display_price"]["with_tax"]["amount"], 4000);
+    let (st, c) = ep(&s, "GET", "/v2/carts/my-ref-123?include=items,custom_discounts", &tok, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(c["included"]["items"][0]["sku"], "a");
+    assert_eq!(c["included"]["custom_discounts"], json!([]));
+    assert_eq!(c["data"]["relationships"]["items"]["data"][0]["id"], a.as_str());
+    // PUT cart, DELETE item, DELETE cart.
+    let (st, c) = ep(&s, "PUT", "/v2/carts/my-ref-123", &tok, Some(json!({"data": {"name": "renamed"}}))).await;
+    assert_eq!((st, c["data"]["name"].as_str()), (200, Some("renamed")));
+    let (st, items) = ep(&s, "DELETE", &format!("/v2/carts/my-ref-123/items/{a}"), &tok, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(items["data"], json!([]));
+    let (st, _) = ep(&s, "DELETE", "/v2/carts/my-ref-123", &tok, None).await;
+    assert_eq!(st, 204);
+    let (st, _) = ep(&s, "PUT", "/v2/carts/my-ref-123", &tok, Some(json!({"data": {"name": "x"}}))).await;
+    assert_eq!(st, 404);
+    // Bad item bodies.
+    let (_, c) = ep(&s, "POST", "/v2/carts", &tok, Some(json!({"data": {"name": "c"}}))).await;
+    let id = c["data"]["id"].as_str().unwrap();
+    for bad in [
+        json!({"data": {"type": "custom_item", "name": "x", "sku": "x", "quantity": 0, "price": {"amount": 1}}}),
+        json!({"data": {"type": "custom_item", "name": "x", "sku": "x", "quantity": 1}}),
+        json!({"data": {"type": "cart_item", "id": "x", "quantity": 1}}),
+        json!([1, 2]),
+    ] {
+        let (st, e) = ep(&s, "POST", &format!("/v2/carts/{id}/items"), &tok, Some(bad)).await;
+        assert_eq!(st, 400, "{e}");
+        assert_eq!(e["errors"][0]["status"], 400);
+    }
+}
+
+async fn custom_discount_refusals(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    // Disabled: the store default, on a cart without its own setting.
+    let (_, c) = ep(&s, "POST", "/v2/carts", &tok, Some(json!({"data": {"name": "c"}}))).await;
+    let plain = c["data"]["id"].as_str().unwrap().to_owned();
+    ep(&s, "POST", &format!("/v2/carts/{plain}/items"), &tok, Some(item("A", "a", 1, 1000))).await;
+    let (st, e) =
+        ep(&s, "POST", &format!("/v2/carts/{plain}/custom-discounts"), &tok, Some(json!({"data": disc(-100, "c")})))
+            .await;
+    assert_eq!(st, 422, "{e}");
+    assert_eq!(e["errors"][0]["title"], "Custom discounts disabled");
+    // The store setting enables it.
+    let (st, set) = ep(
+        &s,
+        "PUT",
+        "/v2/settings/cart",
+        &tok,
+        Some(json!({"data": {"type": "settings", "discounts": {"custom_discounts_enabled": true}}})),
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(set["data"]["discounts"]["custom_discounts_enabled"], true);
+    let (_, got) = ep(&s, "GET", "/v2/settings/cart", &tok, None).await;
+    assert_eq!(got, set);
+    let (st, _) =
+        ep(&s, "POST", &format!("/v2/carts/{plain}/custom-discounts"), &tok, Some(json!({"data": disc(-100, "c")})))
+            .await;
+    assert_eq!(st, 201);
+    let (st, e) = ep(
+        &s,
+        "PUT",
+        "/v2/settings/cart",
+        &tok,
+        Some(json!({"data": {"discounts": {"custom_discounts_enabled": true, "use_rule_promotions": true}}})),
+    )
+    .await;
+    assert_eq!(st, 422);
+    assert_eq!(e["errors"][0]["detail"], "Only one discount setting can be set to true at a time.");
+    // A cart's own setting overrides the store's.
+    let (_, c) = ep(
+        &s,
+        "POST",
+        "/v2/carts",
+        &tok,
+        Some(json!({"data": {"name": "off", "discount_settings": {"custom_discounts_enabled": false}}})),
+    )
+    .await;
+    let off = c["data"]["id"].as_str().unwrap().to_owned();
+    ep(&s, "POST", &format!("/v2/carts/{off}/items"), &tok, Some(item("A", "a", 1, 1000))).await;
+    let (st, _) =
+        ep(&s, "POST", &format!("/v2/carts/{off}/custom-discounts"), &tok, Some(json!({"data": disc(-100, "c")})))
+            .await;
+    assert_eq!(st, 422);
+
+    let (cart, a, _) = cart_ab(&s, &tok).await;
+    let path = format!("/v2/carts/{cart}/custom-discounts");
+    let item_path = format!("/v2/carts/{cart}/items/{a}/custom-discounts");
+    // Empty cart.
+    let (_, c) = ep(
+        &s,
+        "POST",
+        "/v2/carts",
+        &tok,
+        Some(json!({"data": {"name": "e", "discount_settings": {"custom_discounts_enabled": true}}})),
+    )
+    .await;
+    let empty = c["data"]["id"].as_str().unwrap();
+    let (st, e) =
+        ep(&s, "POST", &format!("/v2/carts/{empty}/custom-discounts"), &tok, Some(json!({"data": disc(-1, "c")})))
+            .await;
+    assert_eq!((st, e["errors"][0]["title"].as_str()), (422, Some("Cart is empty")));
+    // Amount ≥ 0, on both levels.
+    for amount in [0, 100] {
+        for p in [&path, &item_path] {
+            let (st, e) = ep(&s, "POST", p, &tok, Some(json!({"data": disc(amount, "x")}))).await;
+            assert_eq!(st, 422, "{e}");
+        }
+    }
+    // Malformed bodies and missing fields → 400.
+    let mut missing = disc(-1, "x");
+    missing.as_object_mut().unwrap().remove("discount_code");
+    for bad in [
+        json!({"data": missing}),
+        json!({"data": "x"}),
+        json!({"nodata": 1}),
+        json!({"data": {"type": "custom_discount", "external_id": "e", "discount_engine": "d", "amount": "-1",
+                                "description": "d", "discount_code": "c"}}),
+    ] {
+        let (st, e) = ep(&s, "POST", &path, &tok, Some(bad.clone())).await;
+        assert_eq!(st, 400, "{bad} → {e}");
+        assert_eq!(e["errors"][0]["status"], 400);
+    }
+    let resp = s
+        .http
+        .post(s.url(&path))
+        .bearer_auth(&tok)
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    // Five per cart, the sixth refused; five per item, the sixth refused.
+    for k in 0..5 {
+        let (st, _) = ep(&s, "POST", &path, &tok, Some(json!({"data": disc(-10 - k, "cart")}))).await;
+        assert_eq!(st, 201);
+        let (st, _) = ep(&s, "POST", &item_path, &tok, Some(json!({"data": disc(-10 - k, "item")}))).await;
+        assert_eq!(st, 201);
+    }
+    let (st, e) = ep(&s, "POST", &path, &tok, Some(json!({"data": disc(-1, "cart")}))).await;
+    assert_eq!((st, e["errors"][0]["title"].as_str()), (422, Some("Custom discount limit reached")));
+    let (st, _) = ep(&s, "POST", &item_path, &tok, Some(json!({"data": disc(-1, "item")}))).await;
+    assert_eq!(st, 422);
+    let (_, c) = ep(&s, "GET", &format!("/v2/carts/{cart}?include=custom_discounts"), &tok, None).await;
+    assert_eq!(c["included"]["custom_discounts"].as_array().unwrap().len(), 10);
+    assert_eq!(c["data"]["relationships"]["custom_discounts"]["data"].as_array().unwrap().len(), 5);
+    assert_eq!(c["data"]["meta"]["display_price"]["discount"]["amount"], -2 * (10 + 11 + 12 + 13 + 14));
+}
+
+async fn bulk_and_sdk_quirks(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    let (cart, a, b) = cart_ab(&s, &tok).await;
+    // The SDK's double slash before custom-discounts.
+    let (st, d) = ep(
+        &s,
+        "POST",
+        &format!("/v2/carts/{cart}/items/{a}//custom-discounts"),
+        &tok,
+        Some(json!({"data": disc(-500, "item")})),
+    )
+    .await;
+    assert_eq!(st, 201, "{d}");
+    assert_eq!(d["data"]["amount"], json!({"amount": -500, "currency": "USD", "formatted": "-$5.00"}));
+    assert_eq!(d["data"]["relationships"]["item"]["data"]["id"], a.as_str());
+    let item_cd = d["data"]["id"].as_str().unwrap().to_owned();
+    // Bulk, SDK double-wrapped without options; one bad entry is reported, the rest added.
+    let mut on_b = disc(-200, "bulk-item");
+    on_b["relationships"] = json!({"item": {"data": {"type": "custom_item", "id": b}}});
+    let (st, r) = ep(
+        &s,
+        "POST",
+        &format!("/v2/carts/{cart}/custom-discounts"),
+        &tok,
+        Some(json!({"data": {"data": [disc(-100, "bulk"), disc(5, "bad"), on_b]}})),
+    )
+    .await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["data"].as_array().unwrap().len(), 2);
+    assert_eq!(r["errors"][0]["source"]["pointer"], "/data/1");
+    assert_eq!(r["data"][1]["relationships"]["item"]["data"]["id"], b.as_str());
+    // add_all_or_nothing: one bad entry → nothing written.
+    let (st, r) = ep(
+        &s,
+        "POST",
+        &format!("/v2/carts/{cart}/custom-discounts"),
+        &tok,
+        Some(json!({"data": [disc(-1, "x"), disc(1, "y")], "options": {"add_all_or_nothing": true}})),
+    )
+    .await;
+    assert_eq!(st, 422, "{r}");
+    let (_, c) = ep(&s, "GET", &format!("/v2/carts/{cart}?include=custom_discounts"), &tok, None).await;
+    assert_eq!(c["included"]["custom_discounts"].as_array().unwrap().len(), 3);
+    assert_eq!(c["data"]["meta"]["display_price"]["discount"]["amount"], -800);
+    // PUT and DELETE of discounts (empty JSON body on DELETE).
+    let cart_cd = c["data"]["relationships"]["custom_discounts"]["data"][0]["id"].as_str().unwrap().to_owned();
+    let (st, u) = ep(
+        &s,
+        "PUT",
+        &format!("/v2/carts/{cart}/custom-discounts/{cart_cd}"),
+        &tok,
+        Some(json!({"data": disc(-300, "cart")})),
+    )
+    .await;
+    assert_eq!((st, u["data"]["amount"]["amount"].as_i64()), (200, Some(-300)));
+    let (st, _) = ep(
+        &s,
+        "PUT",
+        &format!("/v2/carts/{cart}/custom-discounts/{cart_cd}"),
+        &tok,
+        Some(json!({"data": disc(1, "cart")})),
+    )
+    .await;
+    assert_eq!(st, 422);
+    let (st, u) = ep(
+        &s,
+        "PUT",
+        &format!("/v2/carts/{cart}/items/{a}/custom-discounts/{item_cd}"),
+        &tok,
+        Some(json!({"data": {"amount": -700}})),
+    )
+    .await;
+    assert_eq!((st, u["data"]["amount"]["amount"].as_i64()), (200, Some(-700)));
+    let resp = s
+        .http
+        .delete(s.url(&format!("/v2/carts/{cart}/items/{a}/custom-discounts/{item_cd}")))
+        .bearer_auth(&tok)
+        .header("Content-Type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 204);
+    assert_eq!(resp.text().await.unwrap(), "");
+    let (st, _) = ep(&s, "DELETE", &format!("/v2/carts/{cart}/custom-discounts/{cart_cd}"), &tok, None).await;
+    assert_eq!(st, 204);
+    let (st, _) = ep(&s, "DELETE", &format!("/v2/carts/{cart}/custom-discounts/{cart_cd}"), &tok, None).await;
+    assert_eq!(st, 404);
+    let (st, _) = ep(&s, "DELETE", &format!("/v2/carts/{cart}/custom-discounts"), &tok, None).await;
+    assert_eq!(st, 204);
+    let (_, c) = ep(&s, "GET", &format!("/v2/carts/{cart}?include=custom_discounts"), &tok, None).await;
+    assert_eq!(c["included"]["custom_discounts"], json!([]));
+}
+
+async fn checkout_writes_exact_ledger(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    let (cart, a, b) = cart_ab(&s, &tok).await;
+    // Amounts that do not divide evenly: −1001 over the cart, −333 on A, −7 on B.
+    ep(&s, "POST", &format!("/v2/carts/{cart}/custom-discounts"), &tok, Some(json!({"data": disc(-1001, "cart")})))
+        .await;
+    ep(
+        &s,
+        "POST",
+        &format!("/v2/carts/{cart}/items/{a}/custom-discounts"),
+        &tok,
+        Some(json!({"data": disc(-333, "item")})),
+    )
+    .await;
+    let (st, _) = ep(
+        &s,
+        "POST",
+        &format!("/v2/carts/{cart}/items/{b}/custom-discounts"),
+        &tok,
+        Some(json!({"data": disc(-7, "itemb")})),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let body = json!({"data": {"customer": {"name": "John Doe", "email": "j@example.com"},
+        "billing_address": {"first_name": "A", "last_name": "D", "line_1": "1", "postcode": "x", "country": "CA"},
+        "shipping_address": {"first_name": "A", "last_name": "D", "line_1": "1", "postcode": "x", "country": "CA"}}});
+    let (st, o) = ep(&s, "POST", &format!("/v2/carts/{cart}/checkout"), &tok, Some(body.clone())).await;
+    assert_eq!(st, 201, "{o}");
+    let id = o["data"]["id"].as_str().unwrap().to_owned();
+    let dp = &o["data"]["meta"]["display_price"];
+    assert_eq!(dp["without_discount"]["amount"], 10000);
+    assert_eq!(dp["discount"]["amount"], -1341);
+    assert_eq!(dp["with_tax"]["amount"], 8659);
+    assert_eq!(dp["balance_owing"]["formatted"], "$86.59");
+    // Order shape: only the cart-level discount on the order; both in included, item-level first.
+    let (st, o) = ep(&s, "GET", &format!("/v2/orders/{id}?include=custom_discounts"), &tok, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(o["data"]["relationships"]["custom_discounts"]["data"].as_array().unwrap().len(), 1);
+    let inc = o["included"]["custom_discounts"].as_array().unwrap();
+    assert_eq!(inc.iter().map(|d| d["amount"]["amount"].as_i64().unwrap()).collect::<Vec<_>>(), vec![-333, -7, -1001]);
+    assert!(inc[0]["amount"].get("formatted").is_none());
+    let (st, items) = ep(&s, "GET", &format!("/v2/orders/{id}/items"), &tok, None).await;
+    assert_eq!(st, 200);
+    let items = items["data"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let total: i64 =
+        items.iter().map(|i| i["meta"]["display_price"]["discount"]["value"]["amount"].as_i64().unwrap()).sum();
+    assert_eq!(total, -1341);
+    assert_eq!(items[0]["relationships"]["cart_item"]["data"]["id"], a.as_str());
+    assert_eq!(items[0]["relationships"]["custom_discounts"]["data"].as_array().unwrap().len(), 1);
+
+    // The ledger: one order item per unit, discount items with positive amounts whose
+    // benefit applicants sum exactly; item-level shares stay on their item.
+    let store = offerline_store::Store::connect(&s.database_url).await.unwrap();
+    let order = store.ep_order_by_number(&id).await.unwrap().unwrap();
+    assert_eq!((order.amount, order.discount_amount, order.amount_without_discount), (8659, 1341, 10000));
+    let units = store.ep_order_units(order.id).await.unwrap();
+    assert_eq!(units.len(), 3);
+    let discounts = store.ep_order_discounts(order.id).await.unwrap();
+    assert_eq!(discounts.len(), 3);
+    let shares = store.ep_order_shares(order.id).await.unwrap();
+    for d in &discounts {
+        assert_eq!(d.offer_type, "custom_discount");
+        assert!(d.amount > 0);
+        let sum: i64 = shares.iter().filter(|x| x.0 == d.id).map(|x| x.2).sum();
+        assert_eq!(sum, d.amount, "{d:?}");
+        if let Some(line) = &d.line_key {
+            for (_, oi, _) in shares.iter().filter(|x| x.0 == d.id) {
+                assert_eq!(&units.iter().find(|u| u.id == *oi).unwrap().line_key, line);
+            }
+        }
+    }
+    let unit_sum: i64 = units.iter().map(|u| u.discount_amount).sum();
+    assert_eq!(unit_sum, 1341);
+    let product = store.product_by_sku("sku-a").await.unwrap().unwrap();
+    assert!(!product.is_active);
+    assert_eq!(product.name, "A");
+    let row: (i64, Option<String>) = sqlx::query_as(
+        "SELECT CAST(SUM(ba.discount_share) AS BIGINT), MAX(di.code) FROM benefit_applicants ba \
+         JOIN discount_items di ON di.id = ba.discount_item_id WHERE di.order_id = $1",
+    )
+    .bind(order.id)
+    .fetch_one(store.reader())
+    .await
+    .unwrap();
+    assert_eq!(row.0, 1341);
+
+    // Discounts larger than the items → 422, nothing written; empty cart → 422.
+    let (_, c) = ep(&s, "GET", &format!("/v2/carts/{cart}"), &tok, None).await;
+    let cd = c["data"]["relationships"]["custom_discounts"]["data"][0]["id"].as_str().unwrap().to_owned();
+    ep(&s, "PUT", &format!("/v2/carts/{cart}/custom-discounts/{cd}"), &tok, Some(json!({"data": {"amount": -20000}})))
+        .await;
+    let (st, e) = ep(&s, "POST", &format!("/v2/carts/{cart}/checkout"), &tok, Some(body.clone())).await;
+    assert_eq!(st, 422, "{e}");
+    let (_, c) = ep(&s, "POST", "/v2/carts", &tok, Some(json!({"data": {"name": "e"}}))).await;
+    let (st, _) =
+        ep(&s, "POST", &format!("/v2/carts/{}/checkout", c["data"]["id"].as_str().unwrap()), &tok, Some(body)).await;
+    assert_eq!(st, 422);
+    let (st, _) =
+        ep(&s, "POST", &format!("/v2/carts/{cart}/checkout"), &tok, Some(json!({"data": {"customer": {}}}))).await;
+    assert_eq!(st, 400);
+    let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders").fetch_one(store.reader()).await.unwrap();
+    assert_eq!(n.0, 1);
+}
+
+async fn auth_and_unknown_ids(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    for (m, p) in
+        [("GET", "/v2/carts/abc"), ("POST", "/v2/carts"), ("GET", "/v2/orders/x"), ("GET", "/v2/settings/cart")]
+    {
+        let (st, e) = s.send(m, p, None, Some(json!({"data": {}}))).await;
+        assert_eq!(st, 401, "{m} {p}");
+        assert_eq!(e["errors"][0]["status"], 401);
+        let (st, _) = ep(&s, m, p, "not-a-token", None).await;
+        assert_eq!(st, 401);
+    }
+    let (cart, a, _) = cart_ab(&s, &tok).await;
+    let d = Some(json!({"data": disc(-1, "x")}));
+    for (m, p, body) in [
+        ("POST", "/v2/carts/nope/custom-discounts".to_owned(), d.clone()),
+        ("POST", format!("/v2/carts/{cart}/items/nope/custom-discounts"), d.clone()),
+        ("PUT", format!("/v2/carts/{cart}/custom-discounts/nope"), d.clone()),
+        ("DELETE", format!("/v2/carts/{cart}/items/{a}/custom-discounts/nope"), None),
+        ("PUT", format!("/v2/carts/{cart}/items/nope"), Some(json!({"data": {"quantity": 1}}))),
+        ("POST", "/v2/carts/nope/items".to_owned(), Some(item("A", "a", 1, 1))),
+        ("POST", "/v2/carts/nope/checkout".to_owned(), Some(json!({"data": {}}))),
+        ("GET", "/v2/orders/nope".to_owned(), None),
+        ("GET", "/v2/orders/nope/items".to_owned(), None),
+        ("DELETE", "/v2/carts/nope".to_owned(), None),
+    ] {
+        let (st, e) = ep(&s, m, &p, &tok, body).await;
+        assert_eq!(st, 404, "{m} {p} {e}");
+        assert_eq!(e["errors"][0]["status"], 404);
+    }
+    // The routes are documented.
+    let (_, doc) = s.send("GET", "/openapi.json", None, None).await;
+    for p in ["/v2/carts/{cartID}/items/{cartitemID}/custom-discounts", "/v2/orders/{orderID}", "/v2/settings/cart"] {
+        assert!(doc["paths"].get(p).is_some(), "{p}");
+    }
+}
