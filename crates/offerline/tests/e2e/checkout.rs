@@ -14,6 +14,7 @@ both!(
     idempotent_replay_gives_one_order,
     refused_checkout_writes_nothing,
     usage_claims_hold_under_races,
+    multibuy_checkout_and_voucher_races,
 );
 
 /// Creates an active product priced `price` in the default list; returns its pk.
@@ -405,4 +406,110 @@ async fn usage_claims_hold_under_races(db: Db) {
         .unwrap()
         .get(0);
     assert_eq!(uses, 1);
+}
+
+async fn promotion(s: &Server, staff: &str, body: Value) -> i64 {
+    let (st, p) = s.post("/api/v1/promotions/", staff, body).await;
+    assert_eq!(st, 201, "{p}");
+    p["pk"].as_i64().or_else(|| p["id"].as_i64()).expect("promotion id")
+}
+
+/// The seed's "3 al 2" through the whole stack, then 50 customers racing for a voucher whose
+/// offer allows 10 applications and for a single-use voucher.
+async fn multibuy_checkout_and_voucher_races(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "MB-1", "199.90").await;
+    let v = product(&s, &staff, "V-1", "100.00").await;
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "3 al 2 Öde", "slug": "3-al-2", "offer_type": "site", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z",
+               "condition": {"type": "count", "value": 3, "range": {"products": [a]}},
+               "benefit": {"type": "multibuy", "value": null, "range": {"products": [a]}}}),
+    )
+    .await;
+    let (_, cust) = s.customer();
+    s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 3})).await;
+    let (_, basket) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(basket["basket"]["total_discount_amount"], "199.90", "{basket}");
+    let (st, o) = s.post("/orders/checkout/", &cust, json!({})).await;
+    assert_eq!(st, 201, "{o}");
+    let order = &o["order"];
+    assert_eq!(order["amount"], "399.80");
+    assert_eq!(order["discount_amount"], "199.90");
+    let d = &order["discountitem_set"][0];
+    assert_eq!(d["amount"], "199.90");
+    assert_eq!(d["offer_type"], "basket_offer");
+    let mut shares: Vec<String> = d["benefitapplicant_set"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["discount_share"].as_str().unwrap().to_owned())
+        .collect();
+    shares.sort();
+    assert_eq!(shares, ["66.63", "66.63", "66.64"]);
+    let pk = order["pk"].as_i64().unwrap();
+    let (_, detail) = s.get(&format!("/api/v1/orders_integration/{pk}/detailed_integration/"), &staff).await;
+    assert_eq!(detail["discountitem_set"], order["discountitem_set"]);
+
+    // Vouchers: one multi-use code on an offer limited to 10 applications, one single-use code.
+    let limited = promotion(
+        &s,
+        &staff,
+        json!({"name": "10 off", "slug": "ten", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z", "max_global_applications": 10,
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "10.00", "range": {"products": [v]}}}),
+    )
+    .await;
+    let once = promotion(
+        &s,
+        &staff,
+        json!({"name": "5 off", "slug": "five", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z",
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "5.00", "range": {"products": [v]}}}),
+    )
+    .await;
+    for (code, p, usage) in [("TENOFF", limited, "multi_use"), ("ONCE5", once, "single_use")] {
+        let (st, b) = s.post("/api/v1/vouchers/", &staff, json!({"code": code, "promotion": p, "usage": usage})).await;
+        assert_eq!(st, 201, "{b}");
+    }
+    let store = Store::connect(&s.database_url).await.unwrap();
+    for (code, limit) in [("TENOFF", 10usize), ("ONCE5", 1)] {
+        let mut tokens = Vec::new();
+        for _ in 0..50 {
+            let (_, t) = s.customer();
+            let (st, b) = s.post("/baskets/basket/", &t, json!({"product": v, "quantity": 1})).await;
+            assert_eq!(st, 200, "{b}");
+            let (st, b) = s.send("PATCH", "/baskets/basket/", Some(&t), Some(json!({"voucher_code": code}))).await;
+            assert_eq!(st, 200, "{b}");
+            tokens.push(t);
+        }
+        let mut tasks = Vec::new();
+        for t in tokens {
+            let http = s.http.clone();
+            let url = s.url("/orders/checkout/");
+            tasks.push(tokio::spawn(async move {
+                let r =
+                    http.post(url).header("Authorization", format!("Token {t}")).json(&json!({})).send().await.unwrap();
+                r.status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), limit, "{code}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 50 - limit, "{code}: {statuses:?}");
+        let carried: i64 = sqlx::query("SELECT COUNT(*) FROM discount_items WHERE code = $1")
+            .bind(code)
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(carried as usize, limit, "{code}");
+    }
 }
