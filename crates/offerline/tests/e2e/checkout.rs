@@ -15,7 +15,93 @@ both!(
     refused_checkout_writes_nothing,
     usage_claims_hold_under_races,
     multibuy_checkout_and_voucher_races,
+    random_checkouts_keep_exact_ledgers,
 );
+
+async fn random_checkouts_keep_exact_ledgers(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut products = Vec::new();
+    for i in 0..6 {
+        let price = format!("{}.{:02}", 1 + next(300), next(100));
+        products.push(product(&s, &staff, &format!("R-{i}"), &price).await);
+    }
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "3 for 2", "slug": "m", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "count", "value": 3, "range": {"products": products[..3]}},
+        "benefit": {"type": "multibuy", "value": null, "range": {"products": products[..3]}}}),
+    )
+    .await;
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "12.5%", "slug": "p", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "amount", "value": "100.00", "range": {"all": true}},
+        "benefit": {"type": "percentage", "value": "12.5", "range": {"all": true}}}),
+    )
+    .await;
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "7.77 off", "slug": "f", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "none", "value": null},
+        "benefit": {"type": "fixed", "value": "7.77", "range": {"all": true}}}),
+    )
+    .await;
+    for _ in 0..8 {
+        let (_, t) = s.customer();
+        for &p in &products {
+            let q = next(5);
+            if q > 0 {
+                let (st, b) = s.post("/baskets/basket/", &t, json!({"product": p, "quantity": q})).await;
+                assert_eq!(st, 200, "{b}");
+            }
+        }
+        s.post("/baskets/basket/", &t, json!({"product": products[0], "quantity": 1})).await;
+        let (st, o) = s.post("/orders/checkout/", &t, json!({})).await;
+        assert_eq!(st, 201, "{o}");
+    }
+    let store = Store::connect(&s.database_url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT d.id, d.amount, CAST(COALESCE(SUM(b.discount_share), 0) AS BIGINT) FROM discount_items d \
+         LEFT JOIN benefit_applicants b ON b.discount_item_id = d.id GROUP BY d.id, d.amount",
+    )
+    .fetch_all(store.reader())
+    .await
+    .unwrap();
+    assert!(rows.len() >= 8, "offers applied: {}", rows.len());
+    for r in &rows {
+        assert_eq!(r.get::<i64, _>(1), r.get::<i64, _>(2), "discount item {}", r.get::<i64, _>(0));
+    }
+    let bad: i64 =
+        sqlx::query("SELECT COUNT(*) FROM order_items WHERE net_amount < 0 OR net_amount + discount_amount <> price")
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(bad, 0);
+    let mismatched: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM orders o WHERE o.discount_amount <> \
+         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM discount_items d WHERE d.order_id = o.id)",
+    )
+    .fetch_one(store.reader())
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(mismatched, 0);
+}
 
 /// Creates an active product priced `price` in the default list; returns its pk.
 async fn product(s: &Server, staff: &str, sku: &str, price: &str) -> i64 {
@@ -473,12 +559,23 @@ async fn multibuy_checkout_and_voucher_races(db: Db) {
                "benefit": {"type": "fixed", "value": "5.00", "range": {"products": [v]}}}),
     )
     .await;
-    for (code, p, usage) in [("TENOFF", limited, "multi_use"), ("ONCE5", once, "single_use")] {
+    let budget = promotion(
+        &s,
+        &staff,
+        json!({"name": "budget", "slug": "budget", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z", "max_discount": "100.00",
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "10.00", "range": {"products": [v]}}}),
+    )
+    .await;
+    for (code, p, usage) in
+        [("TENOFF", limited, "multi_use"), ("ONCE5", once, "single_use"), ("BUDGET", budget, "multi_use")]
+    {
         let (st, b) = s.post("/api/v1/vouchers/", &staff, json!({"code": code, "promotion": p, "usage": usage})).await;
         assert_eq!(st, 201, "{b}");
     }
     let store = Store::connect(&s.database_url).await.unwrap();
-    for (code, limit) in [("TENOFF", 10usize), ("ONCE5", 1)] {
+    for (code, limit) in [("TENOFF", 10usize), ("ONCE5", 1), ("BUDGET", 10)] {
         let mut tokens = Vec::new();
         for _ in 0..50 {
             let (_, t) = s.customer();
