@@ -10,8 +10,10 @@
 //! - [`list`]: filtered, sorted, paginated list queries shared by every list endpoint;
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
 //! - [`catalog`]: products, images, price lists, stock lists, product prices;
+//! - [`baskets`]: storefront baskets and their lines;
+//! - [`checkout`]: the checkout transaction with idempotency keys;
 //! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
-//! - [`orders`]: placing an order (the ledger's write side);
+//! - [`orders`]: placing an order (the ledger's write side), order views, item status and cancel;
 //! - [`ledger`]: reading orders, order items, discount items and a customer's offers.
 //! - [`ep`]: Elastic Path carts, custom items and discounts, and reading EP orders.
 
@@ -27,7 +29,9 @@ macro_rules! bind_all {
 }
 
 pub mod auth;
+pub mod baskets;
 pub mod catalog;
+pub mod checkout;
 pub mod db;
 pub mod ep;
 pub mod ledger;

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod checkout;
 mod elasticpath;
 mod foundation;
 mod ledger;

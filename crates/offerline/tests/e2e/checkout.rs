@@ -1,0 +1,612 @@
+//! Storefront basket and checkout, the order ledger it writes, idempotent replays, refused
+//! checkouts writing nothing, staff order views, and usage limits under concurrent claims.
+
+use offerline_store::Store;
+use offerline_store::orders::{NewDiscount, NewOrder, NewOrderItem, UsageClaim, place_order};
+use serde_json::{Value, json};
+use sqlx::Row;
+
+use crate::both;
+use crate::helpers::{Db, Server};
+
+both!(
+    basket_checkout_and_staff_views,
+    idempotent_replay_gives_one_order,
+    refused_checkout_writes_nothing,
+    usage_claims_hold_under_races,
+    multibuy_checkout_and_voucher_races,
+    random_checkouts_keep_exact_ledgers,
+);
+
+async fn random_checkouts_keep_exact_ledgers(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut products = Vec::new();
+    for i in 0..6 {
+        let price = format!("{}.{:02}", 1 + next(300), next(100));
+        products.push(product(&s, &staff, &format!("R-{i}"), &price).await);
+    }
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "3 for 2", "slug": "m", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "count", "value": 3, "range": {"products": products[..3]}},
+        "benefit": {"type": "multibuy", "value": null, "range": {"products": products[..3]}}}),
+    )
+    .await;
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "12.5%", "slug": "p", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "amount", "value": "100.00", "range": {"all": true}},
+        "benefit": {"type": "percentage", "value": "12.5", "range": {"all": true}}}),
+    )
+    .await;
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "7.77 off", "slug": "f", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "none", "value": null},
+        "benefit": {"type": "fixed", "value": "7.77", "range": {"all": true}}}),
+    )
+    .await;
+    for _ in 0..8 {
+        let (_, t) = s.customer();
+        for &p in &products {
+            let q = next(5);
+            if q > 0 {
+                let (st, b) = s.post("/baskets/basket/", &t, json!({"product": p, "quantity": q})).await;
+                assert_eq!(st, 200, "{b}");
+            }
+        }
+        s.post("/baskets/basket/", &t, json!({"product": products[0], "quantity": 1})).await;
+        let (st, o) = s.post("/orders/checkout/", &t, json!({})).await;
+        assert_eq!(st, 201, "{o}");
+    }
+    let store = Store::connect(&s.database_url).await.unwrap();
+    let rows = sqlx::query(
+        "SELECT d.id, d.amount, CAST(COALESCE(SUM(b.discount_share), 0) AS BIGINT) FROM discount_items d \
+         LEFT JOIN benefit_applicants b ON b.discount_item_id = d.id GROUP BY d.id, d.amount",
+    )
+    .fetch_all(store.reader())
+    .await
+    .unwrap();
+    assert!(rows.len() >= 8, "offers applied: {}", rows.len());
+    for r in &rows {
+        assert_eq!(r.get::<i64, _>(1), r.get::<i64, _>(2), "discount item {}", r.get::<i64, _>(0));
+    }
+    let bad: i64 =
+        sqlx::query("SELECT COUNT(*) FROM order_items WHERE net_amount < 0 OR net_amount + discount_amount <> price")
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+            .get(0);
+    assert_eq!(bad, 0);
+    let mismatched: i64 = sqlx::query(
+        "SELECT COUNT(*) FROM orders o WHERE o.discount_amount <> \
+         (SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM discount_items d WHERE d.order_id = o.id)",
+    )
+    .fetch_one(store.reader())
+    .await
+    .unwrap()
+    .get(0);
+    assert_eq!(mismatched, 0);
+}
+
+/// Creates an active product priced `price` in the default list; returns its pk.
+async fn product(s: &Server, staff: &str, sku: &str, price: &str) -> i64 {
+    let (st, p) = s.post("/api/v1/products/", staff, json!({"name": format!("Product {sku}"), "sku": sku})).await;
+    assert_eq!(st, 201, "{p}");
+    let pk = p["pk"].as_i64().unwrap();
+    let (st, b) =
+        s.post("/api/v1/product_prices/", staff, json!({"product": pk, "price": price, "tax_rate": "18"})).await;
+    assert_eq!(st, 201, "{b}");
+    pk
+}
+
+async fn count(store: &Store, table: &str) -> i64 {
+    sqlx::query(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(store.reader()).await.unwrap().try_get(0).unwrap()
+}
+
+async fn basket_checkout_and_staff_views(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let (uid, cust) = s.customer();
+    let a = product(&s, &staff, "A-1", "199.90").await;
+    let b = product(&s, &staff, "B-1", "10.05").await;
+    let (st, unpriced) = s.post("/api/v1/products/", &staff, json!({"name": "no price", "sku": "NP"})).await;
+    assert_eq!(st, 201);
+
+    let (st, body) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["basket"]["basketitem_set"], json!([]));
+    assert_eq!(body["basket"]["total_amount"], "0.00");
+
+    let (st, body) = s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 2})).await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 1})).await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = s.send("PUT", "/baskets/basket/", Some(&cust), Some(json!({"product": b, "quantity": 4}))).await;
+    assert_eq!(st, 200, "{body}");
+    let basket = &body["basket"];
+    assert_eq!(basket["total_quantity"], 7);
+    assert_eq!(basket["total_product_amount"], "639.90");
+    assert_eq!(basket["total_amount"], "639.90");
+    let items = basket["basketitem_set"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["product"]["sku"], "A-1");
+    assert_eq!(items[0]["quantity"], 3);
+    assert_eq!(items[0]["unit_price"], "199.90");
+    assert_eq!(items[0]["price"], "599.70");
+    assert_eq!(items[1]["total_amount"], "40.20");
+
+    // Bad input: unknown product, no price, bad quantities, unknown voucher.
+    let (st, e) = s.post("/baskets/basket/", &cust, json!({"product": 999999, "quantity": 1})).await;
+    assert_eq!(st, 400);
+    assert!(e["product"][0].as_str().unwrap().contains("does not exist"), "{e}");
+    let (st, e) = s.post("/baskets/basket/", &cust, json!({"product": unpriced["pk"], "quantity": 1})).await;
+    assert_eq!(st, 400, "{e}");
+    for q in [0, -1, 1001] {
+        let (st, e) = s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": q})).await;
+        assert_eq!(st, 400, "{q}: {e}");
+        assert!(e["quantity"].is_array(), "{e}");
+    }
+    let (st, e) = s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 998})).await;
+    assert_eq!(st, 400, "3 + 998 > 1000: {e}");
+    let (st, e) = s.send("PATCH", "/baskets/basket/", Some(&cust), Some(json!({"voucher_code": "NOPE10"}))).await;
+    assert_eq!(st, 400);
+    assert!(e["voucher_code"][0].as_str().unwrap().contains("not found"), "{e}");
+    let (st, _) = s.send("GET", "/baskets/basket/", None, None).await;
+    assert_eq!(st, 401);
+
+    // Checkout: prices from the price list at checkout time.
+    let (st, _) = s.post("/api/v1/product_prices/", &staff, json!({"product": b, "price": "10.00"})).await;
+    assert_eq!(st, 201);
+    let (st, body) = s
+        .post("/orders/checkout/", &cust, json!({"shipping_address": {"line": "Moda Cd. 1", "city": "İstanbul"}}))
+        .await;
+    assert_eq!(st, 201, "{body}");
+    let order = &body["order"];
+    assert_eq!(order["status"], "400");
+    assert_eq!(order["amount"], "639.70");
+    assert_eq!(order["discount_amount"], "0.00");
+    assert_eq!(order["currency"], "try");
+    let oi = order["orderitem_set"].as_array().unwrap();
+    assert_eq!(oi.len(), 7, "one order item per unit");
+    assert_eq!(oi.iter().filter(|i| i["product"] == a).count(), 3);
+    assert!(oi.iter().all(|i| i["status"] == "400" && i["stock_list"].is_i64()));
+    assert!(oi.iter().filter(|i| i["product"] == a).all(|i| i["tax_rate"] == "18.00" && i["price"] == "199.90"));
+    assert!(oi.iter().filter(|i| i["product"] == b).all(|i| i["price"] == "10.00"));
+    let pk = order["pk"].as_i64().unwrap();
+
+    // The basket is empty; an empty basket cannot be checked out.
+    let (_, body) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(body["basket"]["basketitem_set"], json!([]));
+    let (st, e) = s.post("/orders/checkout/", &cust, json!({})).await;
+    assert_eq!(st, 400);
+    assert_eq!(e, json!({"non_field_errors": ["The basket is empty."]}));
+
+    // Staff views.
+    let (st, _) = s.get("/api/v1/orders/", &cust).await;
+    assert_eq!(st, 403);
+    let (st, list) = s.get(&format!("/api/v1/orders/?user={uid}"), &staff).await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["results"][0]["pk"], pk);
+    assert_eq!(list["results"][0]["status"], "400");
+    assert_eq!(list["results"][0]["amount"], "639.70");
+    let (_, list) = s.get(&format!("/api/v1/orders/?number={}", order["number"].as_str().unwrap()), &staff).await;
+    assert_eq!(list["count"], 1);
+    let (_, list) = s.get("/api/v1/orders/?status=100", &staff).await;
+    assert_eq!(list["count"], 0);
+    let (st, detail) = s.get(&format!("/api/v1/orders_integration/{pk}/detailed_integration/"), &staff).await;
+    assert_eq!(st, 200, "{detail}");
+    assert_eq!(detail["orderitem_set"], order["orderitem_set"]);
+    assert_eq!(detail["shipping_address"]["city"], "İstanbul");
+    let (st, _) = s.get("/api/v1/orders_integration/999999/detailed_integration/", &staff).await;
+    assert_eq!(st, 404);
+
+    // Item status: validated against the Akinon codes.
+    let item = oi[0]["id"].as_i64().unwrap();
+    let (st, it) =
+        s.send("PATCH", &format!("/api/v1/order_item/{item}/"), Some(&staff), Some(json!({"status": "450"}))).await;
+    assert_eq!(st, 200, "{it}");
+    assert_eq!(it["status"], "450");
+    assert_eq!(it["status_display"], "preparing");
+    let (st, e) = s.post(&format!("/api/i1/order_items/{item}/update_status/"), &staff, json!({"status": "401"})).await;
+    assert_eq!(st, 400);
+    assert!(e["status"].is_array(), "{e}");
+
+    // Cancel two items; the others stay.
+    let ids = [oi[1]["id"].as_i64().unwrap(), oi[2]["id"].as_i64().unwrap()];
+    let (st, c) = s
+        .post(
+            &format!("/api/v1/orders/{pk}/cancel/"),
+            &staff,
+            json!({"order_items": ids, "cancel_status": "completed"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{c}");
+    let cancelled: Vec<&Value> =
+        c["orderitem_set"].as_array().unwrap().iter().filter(|i| i["status"] == "100").collect();
+    assert_eq!(cancelled.len(), 2);
+    assert!(cancelled.iter().all(|i| i["cancel_status"] == "completed"));
+    assert_eq!(c["status"], "400", "the order stays approved while items remain");
+    let (st, e) = s.post(&format!("/api/v1/orders/{pk}/cancel/"), &staff, json!({"order_items": [999999]})).await;
+    assert_eq!(st, 400, "{e}");
+    let (st, e) = s
+        .post(&format!("/api/v1/orders/{pk}/cancel/"), &staff, json!({"order_items": [ids[0]], "cancel_status": "x"}))
+        .await;
+    assert_eq!(st, 400, "{e}");
+}
+
+async fn idempotent_replay_gives_one_order(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let (_, cust) = s.customer();
+    let a = product(&s, &staff, "A-1", "5.00").await;
+    let (st, _) = s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 2})).await;
+    assert_eq!(st, 200);
+    let key = "2b9f4a3e-6a57-4f7c-9d0d-1f1f5f1d2c11";
+    let send = |k: &'static str| {
+        s.http
+            .post(s.url("/orders/checkout/"))
+            .header("Authorization", format!("Token {cust}"))
+            .header("Idempotency-Key", k)
+            .json(&json!({}))
+            .send()
+    };
+    // Concurrent duplicates: one order, every answer the same.
+    let answers = futures_join((0..8).map(|_| async { send(key).await.unwrap() }).collect::<Vec<_>>()).await;
+    let mut orders = Vec::new();
+    for r in answers {
+        assert_eq!(r.status().as_u16(), 201);
+        let v: Value = r.json().await.unwrap();
+        orders.push(v["order"]["pk"].as_i64().unwrap());
+    }
+    orders.dedup();
+    assert_eq!(orders.len(), 1, "one order for one key");
+    // A later replay, even with an empty basket, gets the same order.
+    let r = send(key).await.unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["order"]["pk"], orders[0]);
+    let store = Store::connect(&s.database_url).await.unwrap();
+    assert_eq!(count(&store, "orders").await, 1);
+    assert_eq!(count(&store, "order_items").await, 2);
+    // The key is per customer: another customer's same key is a new checkout.
+    let (_, other) = s.customer();
+    s.post("/baskets/basket/", &other, json!({"product": a, "quantity": 1})).await;
+    let r = s
+        .http
+        .post(s.url("/orders/checkout/"))
+        .header("Authorization", format!("Token {other}"))
+        .header("Idempotency-Key", key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    assert_eq!(count(&store, "orders").await, 2);
+}
+
+/// Runs futures concurrently (tokio tasks would need 'static borrows of the server).
+async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
+    let mut out = Vec::new();
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = fs.into_iter().map(Box::pin).collect();
+    let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (i, f) in pinned.iter_mut().enumerate() {
+            if results[i].is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => results[i] = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.extend(results.into_iter().map(|r| r.expect("ready")));
+    out
+}
+
+async fn refused_checkout_writes_nothing(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let (_, cust) = s.customer();
+    let a = product(&s, &staff, "A-1", "5.00").await;
+    let b = product(&s, &staff, "B-1", "7.00").await;
+    s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 2})).await;
+    s.post("/baskets/basket/", &cust, json!({"product": b, "quantity": 1})).await;
+    let store = Store::connect(&s.database_url).await.unwrap();
+    let tables = ["orders", "order_items", "discount_items", "benefit_applicants", "offer_usage", "idempotency_keys"];
+    let mut before = Vec::new();
+    for t in tables {
+        before.push(count(&store, t).await);
+    }
+    // The product is withdrawn after it went into the basket.
+    let (st, _) =
+        s.send("PATCH", &format!("/api/v1/products/{b}/"), Some(&staff), Some(json!({"is_active": false}))).await;
+    assert_eq!(st, 200);
+    let r = s
+        .http
+        .post(s.url("/orders/checkout/"))
+        .header("Authorization", format!("Token {cust}"))
+        .header("Idempotency-Key", "k-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let e: Value = r.json().await.unwrap();
+    assert!(e["non_field_errors"][0].as_str().unwrap().contains("B-1"), "{e}");
+    for (t, n) in tables.iter().zip(&before) {
+        assert_eq!(count(&store, t).await, *n, "{t}");
+    }
+    // The basket is intact: removing the product lets the checkout through.
+    s.send("PUT", "/baskets/basket/", Some(&cust), Some(json!({"product": b, "quantity": 0}))).await;
+    let (st, o) = s.post("/orders/checkout/", &cust, json!({})).await;
+    assert_eq!(st, 201, "{o}");
+    assert_eq!(o["order"]["amount"], "10.00");
+}
+
+/// Limits are enforced by the database: many concurrent `place_order` calls with claims on
+/// one offer, one single-use voucher and one budget honour the limit exactly.
+async fn usage_claims_hold_under_races(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "A-1", "5.00").await;
+    let store = Store::connect(&s.database_url).await.unwrap();
+    let now = 1_700_000_000_000_000i64;
+    for (id, max_global, max_discount) in [(1, Some(10i64), None), (2, None, None), (3, None, Some(1000i64))] {
+        sqlx::query(
+            "INSERT INTO promotions (id, name, slug, offer_type, currency, definition, max_global_applications, max_discount, created_at, modified_at) \
+             VALUES ($1, $2, $2, 'voucher_code', 'try', '{}', $3, $4, $5, $5)",
+        )
+        .bind(id)
+        .bind(format!("p{id}"))
+        .bind(max_global)
+        .bind(max_discount)
+        .bind(now)
+        .execute(store.writer())
+        .await
+        .unwrap();
+    }
+    sqlx::query("INSERT INTO vouchers (code, promotion_id, usage, uses, created_at, modified_at) VALUES ('ONCE', 2, 'single_use', 0, $1, $1)")
+        .bind(now)
+        .execute(store.writer())
+        .await
+        .unwrap();
+    let voucher: i64 =
+        sqlx::query("SELECT id FROM vouchers WHERE code = 'ONCE'").fetch_one(store.reader()).await.unwrap().get(0);
+
+    let order = |promotion: i64, amount: i64| NewOrder {
+        number: None,
+        user_id: None,
+        channel: "storefront".into(),
+        status: 400,
+        currency: "try".into(),
+        shipping_free: false,
+        customer: None,
+        shipping_address: None,
+        billing_address: None,
+        items: vec![NewOrderItem {
+            product_id: a,
+            line_key: "l".into(),
+            price: 500,
+            retail_price: None,
+            tax_rate: 0,
+            price_list_id: None,
+            stock_list_id: None,
+            product_name: "A".into(),
+            product_sku: "A-1".into(),
+        }],
+        discounts: vec![NewDiscount {
+            name: "d".into(),
+            amount,
+            offer_type: "basket_offer".into(),
+            promotion_id: Some(promotion),
+            shares: vec![(0, amount)],
+            ..Default::default()
+        }],
+    };
+    let cases: Vec<(i64, i64, UsageClaim, i64)> = vec![
+        (
+            1,
+            100,
+            UsageClaim::Offer {
+                promotion_id: 1,
+                applications: 1,
+                discount: 100,
+                max_applications: Some(10),
+                max_discount: None,
+            },
+            10,
+        ),
+        (2, 100, UsageClaim::Voucher { voucher_id: voucher, usage: "single_use".into(), user_id: None }, 1),
+        (
+            3,
+            100,
+            UsageClaim::Offer {
+                promotion_id: 3,
+                applications: 1,
+                discount: 100,
+                max_applications: None,
+                max_discount: Some(1000),
+            },
+            10,
+        ),
+    ];
+    for (promotion, amount, claim, limit) in cases {
+        let mut tasks = Vec::new();
+        for _ in 0..50 {
+            let store = store.clone();
+            let o = order(promotion, amount);
+            let claim = claim.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                match place_order(&mut tx, &o, &[claim]).await {
+                    Ok(_) => {
+                        tx.commit().await.unwrap();
+                        true
+                    }
+                    Err(offerline_store::StoreError::LimitReached(_)) => false,
+                    Err(e) => panic!("unexpected {e}"),
+                }
+            }));
+        }
+        let mut ok = 0;
+        for t in tasks {
+            if t.await.unwrap() {
+                ok += 1;
+            }
+        }
+        assert_eq!(ok, limit, "promotion {promotion}");
+        let written: i64 = sqlx::query("SELECT COUNT(*) FROM discount_items WHERE promotion_id = $1")
+            .bind(promotion)
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(written, limit, "discount items of promotion {promotion}");
+    }
+    let row = sqlx::query("SELECT applications, discount_spent FROM offer_usage WHERE promotion_id = 3")
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>(1), 1000);
+    let uses: i64 = sqlx::query("SELECT uses FROM vouchers WHERE id = $1")
+        .bind(voucher)
+        .fetch_one(store.reader())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(uses, 1);
+}
+
+async fn promotion(s: &Server, staff: &str, body: Value) -> i64 {
+    let (st, p) = s.post("/api/v1/promotions/", staff, body).await;
+    assert_eq!(st, 201, "{p}");
+    p["pk"].as_i64().or_else(|| p["id"].as_i64()).expect("promotion id")
+}
+
+/// The seed's "3 al 2" through the whole stack, then 50 customers racing for a voucher whose
+/// offer allows 10 applications and for a single-use voucher.
+async fn multibuy_checkout_and_voucher_races(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "MB-1", "199.90").await;
+    let v = product(&s, &staff, "V-1", "100.00").await;
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "3 al 2 Öde", "slug": "3-al-2", "offer_type": "site", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z",
+               "condition": {"type": "count", "value": 3, "range": {"products": [a]}},
+               "benefit": {"type": "multibuy", "value": null, "range": {"products": [a]}}}),
+    )
+    .await;
+    let (_, cust) = s.customer();
+    s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 3})).await;
+    let (_, basket) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(basket["basket"]["total_discount_amount"], "199.90", "{basket}");
+    let (st, o) = s.post("/orders/checkout/", &cust, json!({})).await;
+    assert_eq!(st, 201, "{o}");
+    let order = &o["order"];
+    assert_eq!(order["amount"], "399.80");
+    assert_eq!(order["discount_amount"], "199.90");
+    let d = &order["discountitem_set"][0];
+    assert_eq!(d["amount"], "199.90");
+    assert_eq!(d["offer_type"], "basket_offer");
+    let mut shares: Vec<String> = d["benefitapplicant_set"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["discount_share"].as_str().unwrap().to_owned())
+        .collect();
+    shares.sort();
+    assert_eq!(shares, ["66.63", "66.63", "66.64"]);
+    let pk = order["pk"].as_i64().unwrap();
+    let (_, detail) = s.get(&format!("/api/v1/orders_integration/{pk}/detailed_integration/"), &staff).await;
+    assert_eq!(detail["discountitem_set"], order["discountitem_set"]);
+
+    // Vouchers: one multi-use code on an offer limited to 10 applications, one single-use code.
+    let limited = promotion(
+        &s,
+        &staff,
+        json!({"name": "10 off", "slug": "ten", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z", "max_global_applications": 10,
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "10.00", "range": {"products": [v]}}}),
+    )
+    .await;
+    let once = promotion(
+        &s,
+        &staff,
+        json!({"name": "5 off", "slug": "five", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z",
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "5.00", "range": {"products": [v]}}}),
+    )
+    .await;
+    let budget = promotion(
+        &s,
+        &staff,
+        json!({"name": "budget", "slug": "budget", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z", "max_discount": "100.00",
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "10.00", "range": {"products": [v]}}}),
+    )
+    .await;
+    for (code, p, usage) in
+        [("TENOFF", limited, "multi_use"), ("ONCE5", once, "single_use"), ("BUDGET", budget, "multi_use")]
+    {
+        let (st, b) = s.post("/api/v1/vouchers/", &staff, json!({"code": code, "promotion": p, "usage": usage})).await;
+        assert_eq!(st, 201, "{b}");
+    }
+    let store = Store::connect(&s.database_url).await.unwrap();
+    for (code, limit) in [("TENOFF", 10usize), ("ONCE5", 1), ("BUDGET", 10)] {
+        let mut tokens = Vec::new();
+        for _ in 0..50 {
+            let (_, t) = s.customer();
+            let (st, b) = s.post("/baskets/basket/", &t, json!({"product": v, "quantity": 1})).await;
+            assert_eq!(st, 200, "{b}");
+            let (st, b) = s.send("PATCH", "/baskets/basket/", Some(&t), Some(json!({"voucher_code": code}))).await;
+            assert_eq!(st, 200, "{b}");
+            tokens.push(t);
+        }
+        let mut tasks = Vec::new();
+        for t in tokens {
+            let http = s.http.clone();
+            let url = s.url("/orders/checkout/");
+            tasks.push(tokio::spawn(async move {
+                let r =
+                    http.post(url).header("Authorization", format!("Token {t}")).json(&json!({})).send().await.unwrap();
+                r.status().as_u16()
+            }));
+        }
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 201).count(), limit, "{code}: {statuses:?}");
+        assert_eq!(statuses.iter().filter(|s| **s == 400).count(), 50 - limit, "{code}: {statuses:?}");
+        let carried: i64 = sqlx::query("SELECT COUNT(*) FROM discount_items WHERE code = $1")
+            .bind(code)
+            .fetch_one(store.reader())
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(carried as usize, limit, "{code}");
+    }
+}

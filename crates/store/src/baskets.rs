@@ -1,0 +1,161 @@
+//! Storefront baskets: one per customer, its lines (product and quantity) and the voucher
+//! code applied to it.
+//!
+//! A basket holds no prices: the storefront prices it from the default price list every
+//! time it is shown and again at checkout, so a client can never choose a price. The
+//! checkout transaction empties the basket (see [`crate::checkout`]).
+
+use sqlx::Row;
+
+use crate::{Result, Store, StoreError, now_micros};
+
+/// The most units of one product a basket line may hold.
+pub const MAX_LINE_QUANTITY: i64 = 1000;
+/// The most lines a basket may hold.
+pub const MAX_LINES: i64 = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasketLine {
+    pub id: i64,
+    pub product_id: i64,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Basket {
+    pub id: i64,
+    pub user_id: i64,
+    /// Upper-cased, as vouchers are stored.
+    pub voucher_code: Option<String>,
+    /// In the order they were added.
+    pub lines: Vec<BasketLine>,
+}
+
+impl Store {
+    /// The customer's basket, without creating it (`None` if the customer never had one).
+    pub async fn find_basket(&self, user_id: i64) -> Result<Option<Basket>> {
+        let Some(row) = sqlx::query("SELECT id, voucher_code FROM baskets WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(self.reader())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id: i64 = row.try_get(0)?;
+        let lines = sqlx::query("SELECT id, product_id, quantity FROM basket_lines WHERE basket_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(|r| Ok(BasketLine { id: r.try_get(0)?, product_id: r.try_get(1)?, quantity: r.try_get(2)? }))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Some(Basket { id, user_id, voucher_code: row.try_get(1)?, lines }))
+    }
+
+    /// The customer's basket, created empty on first use.
+    pub async fn basket(&self, user_id: i64) -> Result<Basket> {
+        if let Some(b) = self.find_basket(user_id).await? {
+            return Ok(b);
+        }
+        self.basket_id(user_id).await?;
+        self.find_basket(user_id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// The id of the customer's basket, creating it if needed (one write at most).
+    async fn basket_id(&self, user_id: i64) -> Result<i64> {
+        // Most calls find it: a read, without queueing for the (SQLite: single) writer.
+        if let Some(r) =
+            sqlx::query("SELECT id FROM baskets WHERE user_id = $1").bind(user_id).fetch_optional(self.reader()).await?
+        {
+            return Ok(r.try_get(0)?);
+        }
+        let now = now_micros();
+        sqlx::query(
+            "INSERT INTO baskets (user_id, created_at, modified_at) VALUES ($1, $2, $2) ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(self.writer())
+        .await?;
+        Ok(sqlx::query("SELECT id FROM baskets WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(self.writer())
+            .await?
+            .try_get(0)?)
+    }
+
+    /// Adds `quantity` units of a product (`add`), or sets the line to `quantity` (`!add`;
+    /// 0 removes the line). The resulting quantity must stay within
+    /// 0..=[`MAX_LINE_QUANTITY`], else `Invalid` and nothing changes.
+    pub async fn change_basket_line(&self, user_id: i64, product_id: i64, quantity: i64, add: bool) -> Result<()> {
+        let basket_id = self.basket_id(user_id).await?;
+        let now = now_micros();
+        let mut tx = self.begin().await?;
+        let current: i64 = sqlx::query("SELECT quantity FROM basket_lines WHERE basket_id = $1 AND product_id = $2")
+            .bind(basket_id)
+            .bind(product_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?
+            .unwrap_or(0);
+        let target = if add { current + quantity } else { quantity };
+        if !(0..=MAX_LINE_QUANTITY).contains(&target) {
+            return Err(StoreError::Invalid(format!(
+                "Ensure the quantity of a product is at most {MAX_LINE_QUANTITY} (it would be {target})."
+            )));
+        }
+        if target == 0 {
+            sqlx::query("DELETE FROM basket_lines WHERE basket_id = $1 AND product_id = $2")
+                .bind(basket_id)
+                .bind(product_id)
+                .execute(&mut *tx)
+                .await?;
+        } else if current > 0 {
+            sqlx::query("UPDATE basket_lines SET quantity = $3 WHERE basket_id = $1 AND product_id = $2")
+                .bind(basket_id)
+                .bind(product_id)
+                .bind(target)
+                .execute(&mut *tx)
+                .await?;
+        } else {
+            let lines: i64 = sqlx::query("SELECT COUNT(*) FROM basket_lines WHERE basket_id = $1")
+                .bind(basket_id)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            if lines >= MAX_LINES {
+                return Err(StoreError::Invalid(format!("A basket may hold at most {MAX_LINES} different products.")));
+            }
+            sqlx::query(
+                "INSERT INTO basket_lines (basket_id, product_id, quantity, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (basket_id, product_id) DO UPDATE SET quantity = excluded.quantity",
+            )
+            .bind(basket_id)
+            .bind(product_id)
+            .bind(target)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE baskets SET modified_at = $2 WHERE id = $1")
+            .bind(basket_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) the basket's voucher code. The caller validates it.
+    pub async fn set_basket_voucher(&self, user_id: i64, code: Option<&str>) -> Result<()> {
+        let basket_id = self.basket_id(user_id).await?;
+        sqlx::query("UPDATE baskets SET voucher_code = $2, modified_at = $3 WHERE id = $1")
+            .bind(basket_id)
+            .bind(code)
+            .bind(now_micros())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+}
