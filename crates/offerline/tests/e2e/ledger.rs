@@ -21,6 +21,7 @@ both!(
     staff_and_customer_boundaries,
     python_clients,
     large_pages_hydrate_in_batches,
+    demo_data_matches_the_seeds,
 );
 
 fn seed(name: &str) -> Value {
@@ -915,4 +916,83 @@ async fn large_pages_hydrate_in_batches(db: Db) {
     assert_eq!(page["results"][0]["amount"], "600.00");
     assert_eq!(page["results"][0]["benefitapplicant_set"].as_array().unwrap().len(), n);
     assert_eq!(page["results"][0]["conditionapplicant_set"].as_array().unwrap().len(), n);
+}
+
+/// `offerline demo` builds its orders through the real engine and checkout; the seed
+/// endpoints must then show the seeds' numbers and shapes for that data.
+async fn demo_data_matches_the_seeds(db: Db) {
+    let (url, dir, schema) = crate::helpers::fresh_database(db).await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_offerline"))
+        .arg("demo")
+        .env("OFFERLINE_DATABASE_URL", &url)
+        .env("OFFERLINE_LOG", "warn")
+        .output()
+        .expect("run offerline demo");
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    let tour = String::from_utf8(out.stdout).unwrap();
+    let tokens: Vec<&str> = tour.split("token: ").skip(1).map(|t| t.split_whitespace().next().unwrap()).collect();
+    let (staff, customer) = (tokens[0], tokens[1]);
+    let orders = tour.split("Ledger (orders ").nth(1).expect("the demo placed orders");
+    let o1: i64 = orders.split(':').next().unwrap().trim().parse().unwrap();
+    let o2: i64 = orders.split(", ").nth(1).unwrap().split(':').next().unwrap().trim().parse().unwrap();
+    // Running the demo again changes nothing.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_offerline"))
+        .arg("demo")
+        .env("OFFERLINE_DATABASE_URL", &url)
+        .env("OFFERLINE_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let s = Server::start_on(db, url, dir, schema);
+
+    let (st, d) = s.get(&format!("/api/v1/discount_items/detailed_integration/?order={o1}"), staff).await;
+    assert_eq!(st, 200);
+    assert_eq!(d["count"], 1);
+    let item = &d["results"][0];
+    assert_shape(&seed("000_discount_item.json"), item, "demo discount item");
+    assert_eq!(item["name"], "3 al 2 Öde");
+    assert_eq!(item["amount"], "199.90");
+    assert_eq!(item["promotion"]["slug"], "3-al-2-ode");
+    let shares: Vec<&str> = item["benefitapplicant_set"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["discount_share"].as_str().unwrap())
+        .collect();
+    assert_eq!(shares, ["66.63", "66.63", "66.64"]);
+
+    let (st, items) = s.get(&format!("/api/i1/order_item/detailed_integration/?order={o2}"), staff).await;
+    assert_eq!(st, 200);
+    assert_eq!(items["count"], 4);
+    assert_shape(&seed("002_order_item.json"), &items["results"][0], "demo order item");
+    let mut prices: Vec<&str> =
+        items["results"].as_array().unwrap().iter().map(|i| i["price"].as_str().unwrap()).collect();
+    prices.sort_unstable();
+    assert_eq!(prices, ["24.72", "24.72", "63.92", "63.92"]);
+    assert!(
+        items["results"].as_array().unwrap().iter().all(|i| i["status"] == "400" && i["discount_amount"] == "0.00")
+    );
+
+    let (st, oms) = s.get(&format!("/api/v1/oms/order_items/?order={o1}"), staff).await;
+    assert_eq!(st, 200);
+    assert_eq!(oms["count"], 3);
+    assert_shape(&seed("003_oms_order_item.json"), &oms["results"][0], "demo OMS order item");
+
+    let (st, offers) = s.get("/account/basket-offers/", customer).await;
+    assert_eq!(st, 200);
+    assert_shape(&seed("001_basket_offers.json"), &offers, "demo basket offers");
+    assert_eq!(offers["total_discount"], 50);
+    assert_eq!(offers["discounts"][0]["label"], "Special Offer");
+    for (path, pct) in [("/account/future-basket-offers/", 50), ("/account/expired-basket-offers/", 30)] {
+        let (st, page) = s.get(path, customer).await;
+        assert_eq!(st, 200, "{path}");
+        assert_eq!(page["count"], 1, "{path}");
+        assert_eq!(page["results"][0]["percentage"], pct, "{path}");
+        assert_shape(&seed("001_offer_item.json"), &page["results"][0], path);
+    }
+    let (st, used) = s.get("/account/discount-items/", customer).await;
+    assert_eq!(st, 200);
+    assert_eq!(used["count"], 1);
+    assert_eq!(used["results"][0]["amount"], "199.90");
+    assert_shape(&seed("001_discount_item.json"), &used["results"][0], "demo account discount item");
 }
