@@ -199,6 +199,16 @@ async fn list_products(_: Staff, State(state): State<AppState>, listing: Listing
     Ok(Json(listing.envelope(count, items.iter().map(product_json).collect())?))
 }
 
+/// Filters shared by the price-list and stock-list lists.
+const LIST_SPEC: Spec = Spec {
+    filters: &[
+        Filter { param: "code", column: "code", kind: Kind::Text },
+        Filter { param: "name", column: "name", kind: Kind::Text },
+    ],
+    sorts: &[],
+    default_sort: ("id", false),
+};
+
 async fn create_price_list(
     _: Staff,
     State(state): State<AppState>,
@@ -223,15 +233,7 @@ async fn create_price_list(
 }
 
 async fn list_price_lists(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    const SPEC: Spec = Spec {
-        filters: &[
-            Filter { param: "code", column: "code", kind: Kind::Text },
-            Filter { param: "name", column: "name", kind: Kind::Text },
-        ],
-        sorts: &[],
-        default_sort: ("id", false),
-    };
-    let (count, items) = state.store.list_price_lists(&listing.query(&SPEC)?).await?;
+    let (count, items) = state.store.list_price_lists(&listing.query(&LIST_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(price_list_json).collect())?))
 }
 
@@ -249,15 +251,7 @@ async fn create_stock_list(
 }
 
 async fn list_stock_lists(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    const SPEC: Spec = Spec {
-        filters: &[
-            Filter { param: "code", column: "code", kind: Kind::Text },
-            Filter { param: "name", column: "name", kind: Kind::Text },
-        ],
-        sorts: &[],
-        default_sort: ("id", false),
-    };
-    let (count, items) = state.store.list_stock_lists(&listing.query(&SPEC)?).await?;
+    let (count, items) = state.store.list_stock_lists(&listing.query(&LIST_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(stock_list_json).collect())?))
 }
 
