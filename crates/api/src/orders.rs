@@ -141,7 +141,8 @@ async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<
             .collect(),
     );
     input.customer = Some(offerline_core::CustomerId(user));
-    if !state.offers.is_empty() || code.is_some() {
+    let offers = state.offers.current();
+    if offers.needs_usage() {
         input.usage = usage_snapshot(state, user).await?;
     }
     if let Some(code) = code
@@ -151,7 +152,6 @@ async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<
         input.vouchers.push(VoucherGrant { code: vc, offer: offerline_core::OfferId(v.promotion_id) });
         voucher = Some(v);
     }
-    let offers = state.offers.current();
     let pricing = price(&input, &offers);
     Ok(PricedBasket { basket, currency: list.currency, price_list_id: list.id, lines, voucher, offers, pricing })
 }

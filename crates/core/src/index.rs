@@ -53,6 +53,9 @@ pub struct OfferIndex {
     all: Vec<Posting>,
     always: Vec<u32>,
     active: Vec<u32>,
+    /// Whether any active offer has a global, per-customer or budget limit: only then does
+    /// pricing need a usage snapshot, which costs the caller a database read.
+    usage_limited: bool,
 }
 
 /// One candidate offer for a basket: its position in the index and the (sorted) basket
@@ -85,6 +88,8 @@ impl OfferIndex {
                 continue;
             }
             ix.active.push(pos);
+            ix.usage_limited |=
+                o.max_global_applications.is_some() || o.max_user_applications.is_some() || o.max_discount.is_some();
             match (needs_cond, needs_ben) {
                 (false, false) => ix.always.push(pos),
                 (true, true) if o.condition.range == o.benefit.range => ix.post(&o.condition.range, pos, COND | BEN),
@@ -129,6 +134,13 @@ impl OfferIndex {
 
     pub fn is_empty(&self) -> bool {
         self.offers.is_empty()
+    }
+
+    /// Whether pricing against this index reads [`crate::UsageSnapshot`] at all (some
+    /// active offer has a global, per-customer or budget limit). When it does not, callers
+    /// may pass an empty snapshot and skip reading usage counters.
+    pub fn needs_usage(&self) -> bool {
+        self.usage_limited
     }
 
     pub fn get(&self, id: OfferId) -> Option<&Offer> {
@@ -337,5 +349,35 @@ mod tests {
         let line = Line::new(1, "Y", 1, 100);
         let mut buf = Vec::new();
         assert!(ix.candidates(&[&line], &mut buf).is_empty(), "a miss costs no evaluation");
+    }
+
+    #[test]
+    fn usage_is_needed_only_when_an_active_offer_has_a_limit() {
+        let t = Currency::parse("try").unwrap();
+        let mk = |id: i64| {
+            Offer::new(
+                id,
+                "o",
+                t,
+                Condition::none(),
+                Benefit { kind: BenefitKind::Fixed(100), max_affected_items: None, range: Range::skus(["X"]) },
+            )
+        };
+        assert!(!OfferIndex::build(vec![mk(1), mk(2)]).needs_usage());
+        let mut basket_only = mk(3);
+        basket_only.max_basket_applications = Some(1);
+        assert!(!OfferIndex::build(vec![mk(1), basket_only]).needs_usage(), "a basket limit needs no counters");
+        for limit in 0..3 {
+            let mut o = mk(4);
+            match limit {
+                0 => o.max_global_applications = Some(10),
+                1 => o.max_user_applications = Some(1),
+                _ => o.max_discount = Some(5_000),
+            }
+            let mut inactive = o.clone();
+            inactive.active = false;
+            assert!(OfferIndex::build(vec![mk(1), o]).needs_usage());
+            assert!(!OfferIndex::build(vec![mk(1), inactive]).needs_usage(), "inactive offers are never priced");
+        }
     }
 }

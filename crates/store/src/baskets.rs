@@ -34,22 +34,25 @@ pub struct Basket {
 impl Store {
     /// The customer's basket, without creating it (`None` if the customer never had one).
     pub async fn find_basket(&self, user_id: i64) -> Result<Option<Basket>> {
-        let Some(row) = sqlx::query("SELECT id, voucher_code FROM baskets WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(self.reader())
-            .await?
-        else {
+        // One round trip: the basket row repeated on each of its lines (or once, with NULL
+        // line columns, when it is empty).
+        let rows = sqlx::query(
+            "SELECT b.id, b.voucher_code, l.id, l.product_id, l.quantity FROM baskets b \
+             LEFT JOIN basket_lines l ON l.basket_id = b.id WHERE b.user_id = $1 ORDER BY l.id",
+        )
+        .bind(user_id)
+        .fetch_all(self.reader())
+        .await?;
+        let Some(first) = rows.first() else {
             return Ok(None);
         };
-        let id: i64 = row.try_get(0)?;
-        let lines = sqlx::query("SELECT id, product_id, quantity FROM basket_lines WHERE basket_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(self.reader())
-            .await?
-            .iter()
-            .map(|r| Ok(BasketLine { id: r.try_get(0)?, product_id: r.try_get(1)?, quantity: r.try_get(2)? }))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Some(Basket { id, user_id, voucher_code: row.try_get(1)?, lines }))
+        let mut lines = Vec::with_capacity(rows.len());
+        for r in &rows {
+            if let Some(id) = r.try_get::<Option<i64>, _>(2)? {
+                lines.push(BasketLine { id, product_id: r.try_get(3)?, quantity: r.try_get(4)? });
+            }
+        }
+        Ok(Some(Basket { id: first.try_get(0)?, user_id, voucher_code: first.try_get(1)?, lines }))
     }
 
     /// The customer's basket, created empty on first use.

@@ -111,17 +111,76 @@ const CHUNK: usize = 400;
 /// caller must roll back (dropping the transaction does).
 pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> Result<()> {
     let now = now_micros();
+    // Counters of offers without a limit only count: they go in one multi-row upsert per
+    // table, in promotion id order so that concurrent orders lock rows in the same order
+    // (no deadlock on PostgreSQL). Limited ones are claimed one by one, each checked.
+    let mut open_offers: Vec<(i64, i64, i64)> = Vec::new();
+    let mut open_customers: Vec<(i64, i64, i64)> = Vec::new();
     for claim in claims {
         match claim {
+            UsageClaim::Offer { promotion_id, applications, discount, max_applications: None, max_discount: None } => {
+                open_offers.push((*promotion_id, *applications, *discount))
+            }
+            UsageClaim::CustomerOffer { promotion_id, user_id, applications, max_applications: None } => {
+                open_customers.push((*promotion_id, *user_id, *applications))
+            }
+            _ => {}
+        }
+    }
+    open_offers.sort_unstable();
+    open_customers.sort_unstable();
+    if !open_offers.is_empty() {
+        let mut sql =
+            String::from("INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ");
+        sql.push_str(
+            &(0..open_offers.len())
+                .map(|k| format!("(${}, ${}, ${}, 1)", 3 * k + 1, 3 * k + 2, 3 * k + 3))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        sql.push_str(
+            " ON CONFLICT (promotion_id) DO UPDATE SET applications = offer_usage.applications + excluded.applications, \
+             discount_spent = offer_usage.discount_spent + excluded.discount_spent, orders_count = offer_usage.orders_count + 1",
+        );
+        let mut q = sqlx::query(&sql);
+        for (p, a, d) in &open_offers {
+            q = q.bind(p).bind(a).bind(d);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    if !open_customers.is_empty() {
+        let mut sql = String::from("INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ");
+        sql.push_str(
+            &(0..open_customers.len())
+                .map(|k| format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        sql.push_str(
+            " ON CONFLICT (promotion_id, user_id) DO UPDATE SET applications = offer_customer_usage.applications + excluded.applications",
+        );
+        let mut q = sqlx::query(&sql);
+        for (p, u, a) in &open_customers {
+            q = q.bind(p).bind(u).bind(a);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for claim in claims {
+        match claim {
+            UsageClaim::Offer { max_applications: None, max_discount: None, .. }
+            | UsageClaim::CustomerOffer { max_applications: None, .. } => {}
             UsageClaim::Offer { promotion_id, applications, discount, max_applications, max_discount } => {
-                sqlx::query("INSERT INTO offer_usage (promotion_id) VALUES ($1) ON CONFLICT (promotion_id) DO NOTHING")
-                    .bind(promotion_id)
-                    .execute(&mut **tx)
-                    .await?;
+                // One conditional upsert: a new row is checked here (the WHERE of DO UPDATE
+                // only guards existing rows), an existing one by the database.
+                let over_first =
+                    max_applications.is_some_and(|m| *applications > m) || max_discount.is_some_and(|m| *discount > m);
                 let row = sqlx::query(
-                    "UPDATE offer_usage SET applications = applications + $1, discount_spent = discount_spent + $2, \
-                     orders_count = orders_count + 1 \
-                     WHERE promotion_id = $3 AND ($4 < 0 OR applications + $1 <= $4) AND ($5 < 0 OR discount_spent + $2 <= $5) \
+                    "INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ($3, $1, $2, 1) \
+                     ON CONFLICT (promotion_id) DO UPDATE SET applications = offer_usage.applications + excluded.applications, \
+                     discount_spent = offer_usage.discount_spent + excluded.discount_spent, \
+                     orders_count = offer_usage.orders_count + 1 \
+                     WHERE ($4 < 0 OR offer_usage.applications + excluded.applications <= $4) \
+                     AND ($5 < 0 OR offer_usage.discount_spent + excluded.discount_spent <= $5) \
                      RETURNING applications",
                 )
                 .bind(applications)
@@ -131,7 +190,7 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
                 .bind(max_discount.unwrap_or(-1))
                 .fetch_optional(&mut **tx)
                 .await?;
-                if row.is_none() {
+                if row.is_none() || over_first {
                     return Err(StoreError::LimitReached(format!("offer {promotion_id}")));
                 }
             }
@@ -314,42 +373,65 @@ pub async fn place_order(tx: &mut Tx, order: &NewOrder, claims: &[UsageClaim]) -
         item_ids.extend(ids);
     }
 
+    // Discount items in one multi-row INSERT (ids sorted, as for the items), then every
+    // benefit applicant and every condition applicant of the order in one INSERT each.
     let mut discount_ids = Vec::with_capacity(order.discounts.len());
-    for d in &order.discounts {
-        let id: i64 = sqlx::query(
+    for chunk in order.discounts.chunks(CHUNK / 2) {
+        const COLS: usize = 13;
+        let mut sql = String::from(
             "INSERT INTO discount_items (order_id, name, amount, offer_type, session_offer_type, code, promotion_id, external_id, \
-             discount_engine, description, external_uuid, line_key, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) RETURNING id",
-        )
-        .bind(order_id)
-        .bind(&d.name)
-        .bind(d.amount)
-        .bind(&d.offer_type)
-        .bind(&d.session_offer_type)
-        .bind(&d.code)
-        .bind(d.promotion_id)
-        .bind(&d.external_id)
-        .bind(&d.discount_engine)
-        .bind(&d.description)
-        .bind(&d.external_uuid)
-        .bind(&d.line_key)
-        .bind(now)
-        .fetch_one(&mut **tx)
-        .await?
-        .try_get(0)?;
-        discount_ids.push(id);
-        insert_applicants(tx, id, d.shares.iter().map(|&(i, s)| (item_ids[i], Some(s))).collect(), now).await?;
-        insert_applicants(tx, id, d.condition_items.iter().map(|&i| (item_ids[i], None)).collect(), now).await?;
+             discount_engine, description, external_uuid, line_key, created_at, modified_at) VALUES ",
+        );
+        for k in 0..chunk.len() {
+            let b = k * COLS;
+            if k > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&(1..=COLS).map(|j| format!("${}", b + j)).collect::<Vec<_>>().join(", "));
+            sql.push_str(&format!(", ${})", b + COLS));
+        }
+        sql.push_str(" RETURNING id");
+        let mut q = sqlx::query(&sql);
+        for d in chunk {
+            q = q
+                .bind(order_id)
+                .bind(&d.name)
+                .bind(d.amount)
+                .bind(&d.offer_type)
+                .bind(&d.session_offer_type)
+                .bind(&d.code)
+                .bind(d.promotion_id)
+                .bind(&d.external_id)
+                .bind(&d.discount_engine)
+                .bind(&d.description)
+                .bind(&d.external_uuid)
+                .bind(&d.line_key)
+                .bind(now);
+        }
+        let mut ids =
+            q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        ids.sort_unstable();
+        discount_ids.extend(ids);
     }
+    let mut benefit = Vec::new();
+    let mut condition = Vec::new();
+    for (d, &id) in order.discounts.iter().zip(&discount_ids) {
+        benefit.extend(d.shares.iter().map(|&(i, s)| (id, item_ids[i], Some(s))));
+        condition.extend(d.condition_items.iter().map(|&i| (id, item_ids[i], None)));
+    }
+    insert_applicants(tx, &benefit, now).await?;
+    insert_applicants(tx, &condition, now).await?;
 
     claim_usage(tx, claims, order_id).await?;
     Ok(PlacedOrder { id: order_id, number, item_ids, discount_ids, created_at: now })
 }
 
-/// Benefit applicants (with a share) or condition applicants (without), multi-row.
-async fn insert_applicants(tx: &mut Tx, discount_id: i64, rows: Vec<(i64, Option<i64>)>, now: i64) -> Result<()> {
+/// Benefit applicants (with a share) or condition applicants (without), multi-row: rows are
+/// (discount item id, order item id, share).
+async fn insert_applicants(tx: &mut Tx, rows: &[(i64, i64, Option<i64>)], now: i64) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
-        let benefit = chunk[0].1.is_some();
+        let benefit = chunk[0].2.is_some();
         let cols = if benefit { 4 } else { 3 };
         let mut sql = if benefit {
             String::from(
@@ -369,7 +451,7 @@ async fn insert_applicants(tx: &mut Tx, discount_id: i64, rows: Vec<(i64, Option
             sql.push_str(&format!("({marks}, ${})", b + cols));
         }
         let mut q = sqlx::query(&sql);
-        for &(item, share) in chunk {
+        for &(discount_id, item, share) in chunk {
             q = q.bind(discount_id).bind(item);
             if let Some(s) = share {
                 q = q.bind(s);
