@@ -6,6 +6,7 @@
 mod helpers;
 
 mod checkout;
+mod durability;
 mod elasticpath;
 mod foundation;
 mod ledger;
