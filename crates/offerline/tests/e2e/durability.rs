@@ -221,7 +221,7 @@ async fn acknowledged_orders_survive_sigkill(db: Db) {
             })
             .collect();
         // The fault: SIGKILL with the rest of the round in flight, restart on the same data.
-        while answered.load(Ordering::SeqCst) < per_round / 3 {
+        while answered.load(Ordering::SeqCst) < per_round / 3 && !handles.iter().all(|h| h.is_finished()) {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         s.restart();
