@@ -88,9 +88,12 @@ async fn checkout(http: reqwest::Client, url: String, token: String, key: String
     Some((status, r.text().await.ok()?))
 }
 
+/// A customer's token, basket lines (product, quantity) and voucher code.
+type Plan = (String, Vec<(i64, i64)>, Option<String>);
+
 /// Fills each customer's basket with `lines` (product, quantity) and applies `code` if any
 /// (a code that cannot apply any more is refused with 400, which is fine here).
-async fn fill(s: &Server, plans: Vec<(String, Vec<(i64, i64)>, Option<String>)>) {
+async fn fill(s: &Server, plans: Vec<Plan>) {
     let (http, base) = (s.http.clone(), s.base.clone());
     par(plans, 32, move |(token, lines, code)| {
         let (http, base) = (http.clone(), base.clone());
