@@ -25,7 +25,12 @@ use crate::both;
 use crate::checkout::{product, promotion};
 use crate::helpers::{Db, Server, long_tests};
 
-both!(acknowledged_orders_survive_sigkill, contested_redemptions_never_overspend, concurrent_duplicates_make_one_order);
+both!(
+    acknowledged_orders_survive_sigkill,
+    contested_redemptions_never_overspend,
+    concurrent_duplicates_make_one_order,
+    colliding_order_numbers_are_drawn_again,
+);
 
 /// Runs `f` over `items` with at most `limit` in flight; results in input order.
 async fn par<T, R, F, Fut>(items: Vec<T>, limit: usize, f: F) -> Vec<R>
@@ -419,6 +424,65 @@ async fn concurrent_duplicates_make_one_order(db: Db) {
     }
     let figures = check_ledger(&store).await;
     assert_eq!(figures.orders, customers_n as i64);
+}
+
+/// A generated order number that is taken (two orders in one millisecond drawing the same
+/// four digits) is drawn again inside the same transaction, instead of refusing the
+/// checkout; an explicit number that is taken is still a conflict.
+async fn colliding_order_numbers_are_drawn_again(db: Db) {
+    use offerline_store::StoreError;
+    use offerline_store::orders::{NewOrder, NewOrderItem, place_order, place_order_numbered};
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "N-1", "5.00").await;
+    let store = Store::connect(&s.database_url).await.expect("store");
+    let order = |number: Option<&str>| NewOrder {
+        number: number.map(str::to_owned),
+        user_id: None,
+        channel: "storefront".into(),
+        status: 400,
+        currency: "try".into(),
+        shipping_free: false,
+        customer: None,
+        shipping_address: None,
+        billing_address: None,
+        items: vec![NewOrderItem {
+            product_id: a,
+            line_key: "l".into(),
+            price: 500,
+            retail_price: None,
+            tax_rate: 0,
+            price_list_id: None,
+            stock_list_id: None,
+            product_name: "N".into(),
+            product_sku: "N-1".into(),
+        }],
+        discounts: vec![],
+    };
+    let mut tx = store.begin().await.expect("begin");
+    place_order(&mut tx, &order(Some("17000000000001234")), &[]).await.expect("first order");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    let mut drawn = ["17000000000001234", "17000000000001234", "17000000000005678"].into_iter();
+    let placed = place_order_numbered(&mut tx, &order(None), &[], || drawn.next().expect("a number").to_owned())
+        .await
+        .expect("a colliding generated number is drawn again");
+    assert_eq!(placed.number, "17000000000005678");
+    // The transaction is still usable after the collisions (PostgreSQL aborts on an error).
+    place_order(&mut tx, &order(None), &[]).await.expect("same transaction");
+    tx.commit().await.expect("commit");
+
+    let mut tx = store.begin().await.expect("begin");
+    let taken = place_order(&mut tx, &order(Some("17000000000001234")), &[]).await;
+    assert!(matches!(taken, Err(StoreError::Conflict { field: "number", .. })), "{taken:?}");
+    tx.rollback().await.expect("rollback");
+    let mut tx = store.begin().await.expect("begin");
+    let always = place_order_numbered(&mut tx, &order(None), &[], || "17000000000001234".to_owned()).await;
+    assert!(matches!(always, Err(StoreError::Conflict { .. })), "gives up: {always:?}");
+    tx.rollback().await.expect("rollback");
+    assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders").await, 3);
+    check_ledger(&store).await;
 }
 
 async fn scalar(store: &Store, sql: &str) -> i64 {
