@@ -10,7 +10,9 @@
 //! Offers are generated without validation on purpose: the engine must keep the
 //! invariants and not panic even for offers the API would refuse.
 //!
-//! Cases: `PROPTEST_CASES` if set, else 2,000 per property.
+//! Cases: `PROPTEST_CASES` if set, else 2,000 per property. The fuzz at scale
+//! ([`random_baskets_at_scale_keep_every_money_invariant`]) runs 1,000,000 cases with
+//! `OFFERLINE_LONG_TESTS=1` (`OFFERLINE_FUZZ_CASES` overrides).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -431,4 +433,104 @@ proptest! {
         let _ = VoucherCode::parse(&s);
         let _ = Currency::parse(&s);
     }
+}
+
+/// One case of the fuzz at scale: a random basket and offer set, random usage already
+/// consumed, priced twice (the second time with lines, offers and codes permuted); every
+/// money invariant, exclusivity, determinism and every limit must hold.
+fn fuzz_case(
+    lines: Vec<Line>,
+    offers: Vec<Offer>,
+    customer: Option<CustomerId>,
+    used: Vec<(u64, u64, i64)>,
+    seed: Vec<usize>,
+    explain_all: bool,
+) -> Result<(), TestCaseError> {
+    let mut a = PricingInput::new(cur(), at(), lines.clone());
+    a.customer = customer;
+    a.explain_all = explain_all;
+    a.vouchers = grants(&offers);
+    for (o, &(global, mine, spent)) in offers.iter().zip(&used) {
+        a.usage.set(
+            o.id,
+            OfferUsage {
+                global_applications: global,
+                customer_applications: if customer.is_some() { mine } else { 0 },
+                discount_spent: spent,
+            },
+        );
+    }
+    let pa = price(&a, &OfferIndex::build(offers.clone()));
+    check_invariants(&a, &pa)?;
+    check_exclusive(&offers, &pa)?;
+    let by_id: HashMap<OfferId, (&Offer, (u64, u64, i64))> =
+        offers.iter().zip(&used).map(|(o, u)| (o.id, (o, *u))).collect();
+    for ap in &pa.applied {
+        let (o, (global, mine, spent)) = by_id[&ap.offer];
+        let n = u64::from(ap.applications);
+        if let Some(b) = o.max_basket_applications {
+            prop_assert!(ap.applications <= b, "basket limit of {:?}", o.id);
+        }
+        if let Some(g) = o.max_global_applications {
+            prop_assert!(global + n <= u64::from(g), "global limit of {:?}", o.id);
+        }
+        if let Some(m) = o.max_discount {
+            prop_assert!(spent + ap.amount <= m, "budget of {:?}", o.id);
+        }
+        if let (Some(u), Some(_)) = (o.max_user_applications, customer) {
+            prop_assert!(mine + n <= u64::from(u), "customer limit of {:?}", o.id);
+        }
+    }
+    let perm = shuffled(&(0..lines.len()).collect::<Vec<_>>(), &seed);
+    let mut b = a.clone();
+    b.lines = perm.iter().map(|&i| lines[i].clone()).collect();
+    b.vouchers.reverse();
+    let mut rev = offers.clone();
+    rev.reverse();
+    let pb = price(&b, &OfferIndex::build(shuffled(&rev, &seed)));
+    check_invariants(&b, &pb)?;
+    prop_assert_eq!(signature(&a, &pa), signature(&b, &pb));
+    Ok(())
+}
+
+/// The engine fuzz at scale: 1,000,000 random baskets and offer sets with
+/// `OFFERLINE_LONG_TESTS=1` (or `OFFERLINE_FUZZ_CASES=n`), 2,000 otherwise, split over the
+/// available cores, each thread with its own fixed seed so a failure reproduces.
+#[test]
+fn random_baskets_at_scale_keep_every_money_invariant() {
+    use proptest::test_runner::{RngAlgorithm, TestRng, TestRunner};
+    let long = std::env::var("OFFERLINE_LONG_TESTS").is_ok_and(|v| v == "1");
+    let total: u32 = std::env::var("OFFERLINE_FUZZ_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(if long {
+        1_000_000
+    } else {
+        2_000
+    });
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8) as u32;
+    let started = std::time::Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let cases = total / threads + u32::from(t < total % threads);
+            s.spawn(move || {
+                let mut config = ProptestConfig::with_cases(cases);
+                config.failure_persistence = None;
+                let mut seed = [7u8; 32];
+                seed[..4].copy_from_slice(&t.to_le_bytes());
+                let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed));
+                let strategy = (
+                    prop::collection::vec(prop_oneof![4 => line(), 1 => tie_line()], 0..8),
+                    offers(),
+                    customer(),
+                    prop::collection::vec((0u64..6, 0u64..4, 0i64..8_000), 7),
+                    prop::collection::vec(any::<usize>(), 8),
+                    any::<bool>(),
+                );
+                runner
+                    .run(&strategy, |(lines, offers, customer, used, seed, explain_all)| {
+                        fuzz_case(lines, offers, customer, used, seed, explain_all)
+                    })
+                    .unwrap_or_else(|e| panic!("thread {t}: {e}"));
+            });
+        }
+    });
+    println!("engine fuzz: {total} random baskets and offer sets, {threads} threads, {:.1?}", started.elapsed());
 }

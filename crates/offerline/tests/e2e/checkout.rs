@@ -104,7 +104,7 @@ async fn random_checkouts_keep_exact_ledgers(db: Db) {
 }
 
 /// Creates an active product priced `price` in the default list; returns its pk.
-async fn product(s: &Server, staff: &str, sku: &str, price: &str) -> i64 {
+pub(crate) async fn product(s: &Server, staff: &str, sku: &str, price: &str) -> i64 {
     let (st, p) = s.post("/api/v1/products/", staff, json!({"name": format!("Product {sku}"), "sku": sku})).await;
     assert_eq!(st, 201, "{p}");
     let pk = p["pk"].as_i64().unwrap();
@@ -494,7 +494,7 @@ async fn usage_claims_hold_under_races(db: Db) {
     assert_eq!(uses, 1);
 }
 
-async fn promotion(s: &Server, staff: &str, body: Value) -> i64 {
+pub(crate) async fn promotion(s: &Server, staff: &str, body: Value) -> i64 {
     let (st, p) = s.post("/api/v1/promotions/", staff, body).await;
     assert_eq!(st, 201, "{p}");
     p["pk"].as_i64().or_else(|| p["id"].as_i64()).expect("promotion id")

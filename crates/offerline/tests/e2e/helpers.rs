@@ -41,6 +41,48 @@ pub struct Server {
     dir: Option<PathBuf>,
     schema: Option<String>,
     pub http: reqwest::Client,
+    log: Option<PathBuf>,
+}
+
+/// Spawns `offerline serve` on a free port; returns the child and its base URL. With `log`,
+/// runs at that log level and sends stderr to that file.
+fn spawn(database_url: &str, log: Option<(&str, &PathBuf)>) -> (Child, String) {
+    let level = match log {
+        Some((level, _)) => level.to_owned(),
+        None => std::env::var("OFFERLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+    };
+    let stderr = match log {
+        Some((_, path)) => Stdio::from(std::fs::File::create(path).expect("log file")),
+        None => Stdio::inherit(),
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_offerline"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("OFFERLINE_DATABASE_URL", database_url)
+        .env("OFFERLINE_LOG", level)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("spawn offerline");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                if let Some(url) = line.strip_prefix("offerline listening on ") {
+                    break url.trim().to_owned();
+                }
+            }
+            _ => panic!("offerline exited before listening (database {database_url})"),
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base)
+}
+
+/// Whether the long variants run (`OFFERLINE_LONG_TESTS=1`).
+pub fn long_tests() -> bool {
+    std::env::var("OFFERLINE_LONG_TESTS").is_ok_and(|v| v == "1")
 }
 
 fn unique() -> String {
@@ -87,30 +129,72 @@ impl Server {
 
     /// Starts the binary on an existing database (used by restart tests too).
     pub fn start_on(db: Db, database_url: String, dir: Option<PathBuf>, schema: Option<String>) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_offerline"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .env("OFFERLINE_DATABASE_URL", &database_url)
-            .env("OFFERLINE_LOG", std::env::var("OFFERLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn offerline");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(url) = line.strip_prefix("offerline listening on ") {
-                        break url.trim().to_owned();
-                    }
-                }
-                _ => panic!("offerline exited before listening (database {database_url})"),
-            }
-        };
-        // Keep draining stdout so the child never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let (child, base) = spawn(&database_url, None);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
-        Server { base, db, database_url, child, dir, schema, http }
+        Server { base, db, database_url, child, dir, schema, http, log: None }
+    }
+
+    /// Starts a server on a fresh database with `OFFERLINE_LOG=level`, its stderr (where the
+    /// log goes) captured to a file that [`Server::logs`] reads.
+    pub async fn start_logged(db: Db, level: &str) -> Server {
+        let (database_url, dir, schema) = fresh_database(db).await;
+        let log = std::env::temp_dir().join(format!("offerline-log-{}.txt", unique()));
+        let (child, base) = spawn(&database_url, Some((level, &log)));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Server { base, db, database_url, child, dir, schema, http, log: Some(log) }
+    }
+
+    /// Everything the server has logged so far (only for [`Server::start_logged`]).
+    pub fn logs(&self) -> String {
+        self.log.as_ref().map(|p| std::fs::read_to_string(p).unwrap_or_default()).unwrap_or_default()
+    }
+
+    /// SIGKILLs the process and starts a new one on the same database (a crash and a
+    /// restart); `base` changes (a new free port).
+    pub fn restart(&mut self) {
+        self.kill();
+        let (child, base) = spawn(&self.database_url, None);
+        self.child = child;
+        self.base = base;
+    }
+
+    /// The process id, for tests that signal it themselves.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Creates `n` customers straight in the database (no argon2 per user: their password
+    /// is unusable) with one API token each; returns (pk, token). For tests that need
+    /// hundreds of customers; [`Server::customer`] goes through the CLI.
+    pub async fn customers(&self, n: usize) -> Vec<(i64, String)> {
+        use sqlx::Row;
+        let store = offerline_store::Store::connect(&self.database_url).await.expect("store");
+        let mut out = Vec::with_capacity(n);
+        let mut tx = store.begin().await.expect("begin");
+        for _ in 0..n {
+            let u = unique();
+            let id: i64 = sqlx::query(
+                "INSERT INTO users (username, email, password_hash, is_staff, is_active, date_joined) \
+                 VALUES ($1, $2, '!', 0, 1, 0) RETURNING id",
+            )
+            .bind(format!("bulk-{u}"))
+            .bind(format!("{u}@example.com"))
+            .fetch_one(&mut *tx)
+            .await
+            .expect("insert user")
+            .get(0);
+            let token = offerline_store::auth::random_hex(20);
+            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, 0)")
+                .bind(id)
+                .bind(offerline_store::auth::digest(&token))
+                .execute(&mut *tx)
+                .await
+                .expect("insert token");
+            out.push((id, token));
+        }
+        tx.commit().await.expect("commit");
+        store.close().await;
+        out
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -184,6 +268,9 @@ impl Drop for Server {
         self.kill();
         if let Some(dir) = &self.dir {
             std::fs::remove_dir_all(dir).ok();
+        }
+        if let Some(log) = &self.log {
+            std::fs::remove_file(log).ok();
         }
         if let Some(schema) = self.schema.take() {
             // Dropping needs async I/O; do it on a short-lived runtime of its own.

@@ -5,7 +5,9 @@
 
 mod helpers;
 
+mod auth;
 mod checkout;
+mod durability;
 mod elasticpath;
 mod foundation;
 mod ledger;
