@@ -8,5 +8,7 @@ mod helpers;
 mod checkout;
 mod elasticpath;
 mod foundation;
+mod hostile;
 mod ledger;
 mod promotions;
+mod schema_fuzz;
