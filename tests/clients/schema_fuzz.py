@@ -16,6 +16,7 @@ the e2e test fails with schemathesis' report in its output.
 """
 
 import json
+import os
 import sys
 
 import requests
@@ -70,6 +71,8 @@ class PerOperationAuth:
 
 
 args = [
+    "--config-file",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "schemathesis.toml"),
     "run",
     f"{base}/openapi.json",
     "--url",
