@@ -3,6 +3,10 @@
 //! Every handler of the Omnitron, Commerce and OMS dialects returns [`ApiError`]; the
 //! Elastic Path dialect has its own JSON:API error type in `elasticpath`. Internal errors are
 //! logged with their cause and answered with a bare 500, never with the cause.
+//!
+//! [`dialect_errors`] is the middleware that gives the errors axum produces itself (405,
+//! path and body rejections, unknown paths) and hostile requests refused before routing (NUL
+//! in the URL, 415) the same bodies, in the dialect of the request's path.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -143,9 +147,9 @@ pub fn not_found(path: &str) -> Response {
     }
 }
 
-/// A body in a media type no handler reads: anything but JSON, or the form
-/// `/oauth/access_token` takes (a form elsewhere still reaches the JSON parser and gets its
-/// 400, so `curl -d '{…}'` keeps working). Returns the offending type.
+/// A body in a media type no handler reads, i.e. neither JSON nor a form; returns the type.
+/// Forms pass: `/oauth/access_token` reads them, and elsewhere the body still reaches the
+/// JSON parser (400 unless it is JSON), so `curl -d '{…}'` keeps working.
 fn unsupported_media_type(req: &axum::extract::Request) -> Option<String> {
     let has_body = req
         .headers()
