@@ -504,9 +504,11 @@ fn header_currency(headers: &HeaderMap) -> EpResult<Option<String>> {
     match headers.get("x-moltin-currency").map(|v| v.to_str().unwrap_or("\u{fffd}")) {
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => Currency::parse(v)
-            .map(|c| Some(c.upper()))
-            .map_err(|_| EpError::bad_request(format!("X-MOLTIN-CURRENCY {v:?} is not a currency code."))),
+        // Three letters alone are not a currency: `ZZZ` is refused as promotions refuse it.
+        Some(v) => match Currency::parse(v) {
+            Ok(c) if crate::promotions::CURRENCIES.contains(&c.as_str()) => Ok(Some(c.upper())),
+            _ => Err(EpError::bad_request(format!("X-MOLTIN-CURRENCY {v:?} is not a currency code."))),
+        },
     }
 }
 
