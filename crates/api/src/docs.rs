@@ -90,6 +90,86 @@ fn param_schema(name: &str) -> Value {
     }
 }
 
+/// POST routes that read no body (so none is documented).
+const BODILESS: &[&str] = &["/users/logout/"];
+
+/// The DRF pagination and sort parameters of a list. `page` is a positive integer or empty
+/// (else 404 "Invalid page."); `limit`/`page_size` are read as DRF does: a positive integer, capped at
+/// 1000, and anything else falls back to the default of 10 — so any string is accepted.
+fn list_parameters() -> Vec<Value> {
+    let size = |name: &str| {
+        json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" },
+                "description": "Page size: a positive integer, capped at 1000; anything else means 10." })
+    };
+    vec![
+        // Empty reads as page 1, as in DRF.
+        json!({ "name": "page", "in": "query", "required": false,
+                "schema": { "anyOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "maxLength": 0 }] } }),
+        size("limit"),
+        size("page_size"),
+        json!({ "name": "sort", "in": "query", "required": false, "schema": { "type": "string" } }),
+    ]
+}
+
+/// The responses an operation can give, with the error body of its dialect.
+fn responses(op: &Op) -> Map<String, Value> {
+    let json_body = |description: &str, schema: Value| json!({ "description": description, "content": { "application/json": { "schema": schema } } });
+    let ep = op.path.starts_with("/v2/") || op.path.starts_with("/oauth/");
+    let error = if ep {
+        json!({
+            "type": "object", "required": ["errors"],
+            "properties": { "errors": { "type": "array", "minItems": 1, "items": {
+                "type": "object", "required": ["status", "title", "detail"],
+                "properties": { "status": { "type": "integer" }, "title": { "type": "string" },
+                                "detail": { "type": "string" } } } } }
+        })
+    } else {
+        // DRF: {"detail": …}, {"field": [..]} or {"non_field_errors": [..]}.
+        json!({ "type": "object", "minProperties": 1 })
+    };
+    let mut responses = Map::new();
+    if op.path == "/metrics" {
+        responses.insert(
+            "200".into(),
+            json!({ "description": "Prometheus text format", "content": { "text/plain": { "schema": { "type": "string" } } } }),
+        );
+        return responses;
+    }
+    match op.method {
+        "delete" => {
+            responses.insert("204".into(), json!({ "description": "Deleted (no body)" }));
+        }
+        "post" => {
+            responses.insert("201".into(), json_body("Created", json!({})));
+            responses.insert("200".into(), json_body("Success", json!({})));
+        }
+        _ => {
+            responses.insert("200".into(), json_body("Success", json!({})));
+        }
+    }
+    responses.insert("400".into(), json_body("Invalid input", error.clone()));
+    if op.auth != Auth::Public || op.path.contains("/login") || op.path == "/oauth/access_token" {
+        responses.insert("401".into(), json_body("Missing or bad credentials", error.clone()));
+    }
+    if op.auth != Auth::Public {
+        responses.insert("403".into(), json_body("Not allowed", error.clone()));
+    }
+    responses.insert("404".into(), json_body("Not found", error.clone()));
+    if matches!(op.method, "post" | "put" | "patch") {
+        responses.insert("413".into(), json_body("Body over 1 MiB", error.clone()));
+    }
+    if ep {
+        responses.insert("422".into(), json_body("Refused by a business rule", error.clone()));
+    }
+    if op.path.contains("/login") {
+        responses.insert("429".into(), json_body("Too many failed logins", error.clone()));
+    }
+    if op.path == "/readyz" {
+        responses.insert("503".into(), json_body("Database unreachable", json!({})));
+    }
+    responses
+}
+
 fn openapi(ops: &[Op]) -> Value {
     let mut paths: Map<String, Value> = Map::new();
     for op in ops {
@@ -102,33 +182,9 @@ fn openapi(ops: &[Op]) -> Value {
             .collect();
         let is_list = op.method == "get" && op.summary.starts_with("List");
         if is_list {
-            for (name, ty) in [("page", "integer"), ("limit", "integer"), ("page_size", "integer"), ("sort", "string")]
-            {
-                parameters.push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": ty } }));
-            }
+            parameters.extend(list_parameters());
         }
-        let mut responses = Map::new();
-        let ok = match op.method {
-            "post" => "201",
-            "delete" => "204",
-            _ => "200",
-        };
-        responses.insert(
-            ok.into(),
-            json!({ "description": "Success", "content": { "application/json": { "schema": {} } } }),
-        );
-        if op.method == "post" {
-            responses.insert(
-                "200".into(),
-                json!({ "description": "Success", "content": { "application/json": { "schema": {} } } }),
-            );
-        }
-        responses.insert("400".into(), json!({ "description": "Invalid input" }));
-        if op.auth != Auth::Public {
-            responses.insert("401".into(), json!({ "description": "Missing or bad credentials" }));
-            responses.insert("403".into(), json!({ "description": "Not allowed" }));
-        }
-        responses.insert("404".into(), json!({ "description": "Not found" }));
+        let responses = responses(op);
         let mut operation = json!({
             "summary": op.summary,
             "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}', '-'], "_")),
@@ -136,11 +192,14 @@ fn openapi(ops: &[Op]) -> Value {
             "parameters": parameters,
             "responses": responses,
         });
-        if matches!(op.method, "post" | "put" | "patch") {
-            operation["requestBody"] = json!({
-                "required": false,
-                "content": { "application/json": { "schema": { "type": ["object", "array"] } } }
-            });
+        if matches!(op.method, "post" | "put" | "patch") && !BODILESS.contains(&op.path.as_str()) {
+            // Every body read is a JSON object (`wire::parse_object`, the Elastic Path
+            // `{"data": …}` envelope); `/oauth/access_token` also takes a form.
+            let mut content = json!({ "application/json": { "schema": { "type": "object" } } });
+            if op.path == "/oauth/access_token" {
+                content["application/x-www-form-urlencoded"] = json!({ "schema": { "type": "object" } });
+            }
+            operation["requestBody"] = json!({ "required": false, "content": content });
         }
         let security = match op.auth {
             Auth::Public => None,

@@ -104,6 +104,9 @@ async fn access_token(State(state): State<AppState>, body: axum::body::Bytes) ->
                 .map(|m| m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned()))).collect())
         })
         .map_err(|_| EpError::bad_request("The body must be form-encoded: grant_type, client_id[, client_secret]."))?;
+    if form.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
+        return Err(EpError::bad_request("Null characters are not allowed."));
+    }
     let get = |k: &str| form.iter().find(|(p, _)| p == k).map(|(_, v)| v.as_str());
     let grant = get("grant_type").ok_or_else(|| EpError::bad_request("grant_type is required."))?;
     let client_id = get("client_id").ok_or_else(|| EpError::bad_request("client_id is required."))?;

@@ -88,6 +88,9 @@ pub fn body_object(bytes: &[u8]) -> EpResult<Map<String, Value>> {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) if m.iter().any(|(k, v)| k.contains('\0') || crate::wire::contains_nul(v)) => {
+            Err(EpError::bad_request("Null characters are not allowed in the request body."))
+        }
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(EpError::bad_request("The request body must be a JSON object.")),
         Err(e) => Err(EpError::bad_request(format!("The request body is not valid JSON: {e}"))),
@@ -176,6 +179,24 @@ pub async fn custom_discounts_enabled(state: &AppState, cart: &EpCart) -> EpResu
     }
 }
 
+/// The exclusive bound, in minor units of `currency`, of a cart's total and of each custom
+/// discount: 15 digits before the decimal point, as for every amount offerline accepts
+/// (`offerline_core::money::MAX_INTEGER_DIGITS`). It keeps every sum of a cart exact in
+/// `i64` (an unbounded `price.amount` × quantity overflowed).
+pub fn amount_limit(currency: &str) -> i64 {
+    let digits = Currency::parse(currency).map_or(2, |c| c.minor_digits());
+    10i64.pow(offerline_core::money::MAX_INTEGER_DIGITS + digits)
+}
+
+/// Refuses a cart whose items would total `amount_limit` or more.
+fn check_cart_total(items: impl Iterator<Item = (i64, i64)>, currency: &str) -> EpResult<()> {
+    let total: i128 = items.map(|(unit, qty)| i128::from(unit) * i128::from(qty)).sum();
+    if total >= i128::from(amount_limit(currency)) {
+        return Err(EpError::bad_request("The cart total may not have more than 15 digits before the decimal point."));
+    }
+    Ok(())
+}
+
 /// The currency a cart's amounts are shown in.
 pub fn cart_currency(cart: &EpCart) -> String {
     cart.currency.clone().unwrap_or_else(|| DEFAULT_CURRENCY.to_owned())
@@ -248,9 +269,12 @@ pub fn spread(items: &[EpItem], discounts: &[EpDiscount]) -> Spread {
 
 /// Cart-wide totals: `display_price` with tax 0.
 pub fn display_price(items: &[EpItem], discounts: &[EpDiscount], currency: &str) -> Value {
-    let without_discount: i64 = items.iter().map(|i| i.unit_amount * i.quantity).sum();
-    let discount: i64 = discounts.iter().map(|d| d.amount).sum();
-    let with_tax = without_discount + discount;
+    // Saturating: the inputs are bounded (`amount_limit`), this only keeps a cart written
+    // before those bounds from panicking the view.
+    let without_discount =
+        items.iter().fold(0i64, |acc, i| acc.saturating_add(i.unit_amount.saturating_mul(i.quantity)));
+    let discount = discounts.iter().fold(0i64, |acc, d| acc.saturating_add(d.amount));
+    let with_tax = without_discount.saturating_add(discount);
     json!({
         "with_tax": money(with_tax, currency),
         "without_tax": money(with_tax, currency),
@@ -475,12 +499,16 @@ async fn get_items(State(state): State<AppState>, _c: Client, Path(id): Path<Str
 
 /// The currency named by `X-MOLTIN-CURRENCY`, upper case.
 fn header_currency(headers: &HeaderMap) -> EpResult<Option<String>> {
-    match headers.get("x-moltin-currency").map(|v| v.to_str().unwrap_or("")) {
+    // A value that is not visible ASCII (`"€€€"`) is refused like any other non-code, not
+    // read as absent.
+    match headers.get("x-moltin-currency").map(|v| v.to_str().unwrap_or("\u{fffd}")) {
         None => Ok(None),
         Some(v) if v.trim().is_empty() => Ok(None),
-        Some(v) => Currency::parse(v)
-            .map(|c| Some(c.upper()))
-            .map_err(|_| EpError::bad_request(format!("X-MOLTIN-CURRENCY {v:?} is not a currency code."))),
+        // Three letters alone are not a currency: `ZZZ` is refused as promotions refuse it.
+        Some(v) => match Currency::parse(v) {
+            Ok(c) if crate::promotions::CURRENCIES.contains(&c.as_str()) => Ok(Some(c.upper())),
+            _ => Err(EpError::bad_request(format!("X-MOLTIN-CURRENCY {v:?} is not a currency code."))),
+        },
     }
 }
 
@@ -518,12 +546,16 @@ async fn add_item(
     if amount < 0 {
         return Err(EpError::bad_request("price.amount may not be negative."));
     }
-    let existing: i64 = state.store.ep_cart_items(&id).await?.iter().filter(|i| i.sku == sku).map(|i| i.quantity).sum();
-    if quantity < 1 || existing + quantity > MAX_LINE_QUANTITY {
+    let items = state.store.ep_cart_items(&id).await?;
+    let existing: i64 = items.iter().filter(|i| i.sku == sku).map(|i| i.quantity).sum();
+    if quantity < 1 || existing.saturating_add(quantity) > MAX_LINE_QUANTITY {
         return Err(EpError::bad_request(format!("quantity must be between 1 and {MAX_LINE_QUANTITY} per line.")));
     }
     let currency =
         header_currency(&headers)?.or_else(|| cart.currency.clone()).unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
+    // A merged line takes the new unit amount for all its units.
+    let kept = items.iter().filter(|i| i.sku != sku).map(|i| (i.unit_amount, i.quantity));
+    check_cart_total(kept.chain([(amount, existing + quantity)]), &currency)?;
     let item = NewEpItem { sku, name, description, quantity, unit_amount: amount, includes_tax };
     state.store.ep_add_item(&id, &currency, &item).await.map_err(|e| match e {
         StoreError::Invalid(m) => EpError::bad_request(m),
@@ -539,13 +571,16 @@ async fn update_item(
     Path((id, item)): Path<(String, String)>,
     body: Bytes,
 ) -> EpResult<Json<Value>> {
-    existing_cart(&state, &id).await?;
+    let cart = existing_cart(&state, &id).await?;
     let body = body_object(&body)?;
     let data = data_object(&body)?;
     let quantity = opt_int(data, "quantity")?.ok_or_else(|| EpError::bad_request("quantity is required."))?;
     if !(0..=MAX_LINE_QUANTITY).contains(&quantity) {
         return Err(EpError::bad_request(format!("quantity must be between 0 and {MAX_LINE_QUANTITY}.")));
     }
+    let items = state.store.ep_cart_items(&id).await?;
+    let cart_total = items.iter().map(|i| (i.unit_amount, if i.id == item { quantity } else { i.quantity }));
+    check_cart_total(cart_total, &cart_currency(&cart))?;
     state.store.ep_set_item_quantity(&id, &item, quantity).await.map_err(|e| match e {
         StoreError::NotFound => EpError::not_found(format!("Cart item {item} does not exist.")),
         other => other.into(),

@@ -76,8 +76,19 @@ fn related_item(obj: &Map<String, Value>) -> EpResult<Option<String>> {
     }
 }
 
-fn amount_refusal(amount: i64) -> Option<EpError> {
-    (amount >= 0).then(|| EpError::unprocessable("Invalid amount", "A custom discount amount must be less than zero."))
+/// An amount the cart cannot take: not negative, or (in minor units of `currency`) more
+/// than 15 digits before the decimal point, the bound every amount of a cart keeps so its
+/// sums stay exact in `i64`.
+fn amount_refusal(amount: i64, currency: &str) -> Option<EpError> {
+    if amount >= 0 {
+        return Some(EpError::unprocessable("Invalid amount", "A custom discount amount must be less than zero."));
+    }
+    (amount <= -crate::ep_carts::amount_limit(currency)).then(|| {
+        EpError::unprocessable(
+            "Invalid amount",
+            "A custom discount amount may not have more than 15 digits before the decimal point.",
+        )
+    })
 }
 
 fn limit_error(item: Option<&str>) -> EpError {
@@ -174,7 +185,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
 
     if !bulk {
         let e = &entries[0];
-        if let Some(err) = amount_refusal(e.fields.amount) {
+        if let Some(err) = amount_refusal(e.fields.amount, &currency) {
             return Err(err);
         }
         let out = state.store.ep_add_discounts(&cart_id, &[(e.item_id.clone(), e.fields.clone())], true).await?;
@@ -192,7 +203,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
     let mut to_store = Vec::new();
     let mut index_of = Vec::new();
     for (k, e) in entries.iter().enumerate() {
-        match amount_refusal(e.fields.amount) {
+        match amount_refusal(e.fields.amount, &currency) {
             Some(err) => errors.push(error_entry(&err, k)),
             None => {
                 to_store.push((e.item_id.clone(), e.fields.clone()));
@@ -260,7 +271,7 @@ async fn update(
         discount_code: text("discount_code", &current.discount_code)?,
     };
     check_enabled_and_items(&state, &cart).await?;
-    if let Some(err) = amount_refusal(fields.amount) {
+    if let Some(err) = amount_refusal(fields.amount, &cart_currency(&cart)) {
         return Err(err);
     }
     let d = state.store.ep_update_discount(&cart_id, item.as_deref(), &id, &fields).await.map_err(|e| match e {

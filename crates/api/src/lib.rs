@@ -129,7 +129,8 @@ pub async fn state(store: Store) -> Result<AppState, offerline_store::StoreError
 pub fn router(state: AppState) -> axum::Router {
     let (router, _) = routes().into_parts();
     router
-        .fallback(|| async { error::ApiError::NotFound })
+        .fallback(|uri: Uri| async move { error::not_found(uri.path()) })
+        .layer(axum::middleware::from_fn(error::dialect_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())

@@ -23,7 +23,12 @@ pub struct Metrics {
 }
 
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let method = req.method().to_string();
+    // Extension methods are any token a client likes: one label for all of them keeps the
+    // series (and this map) bounded.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m.to_owned(),
+        _ => "OTHER".to_owned(),
+    };
     let start = Instant::now();
     let resp = next.run(req).await;
     let secs = start.elapsed().as_secs_f64();

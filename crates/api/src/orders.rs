@@ -91,6 +91,9 @@ struct PricedBasket {
     voucher: Option<VoucherInfo>,
     offers: std::sync::Arc<offerline_core::OfferIndex>,
     pricing: Pricing,
+    /// Why the engine cannot price this basket meaningfully (a total over 15 integer
+    /// digits, …): the basket still shows, but checkout refuses it, as simulate does.
+    invalid: Option<String>,
 }
 
 /// Why a voucher cannot be used now, before pricing (`None`: usable so far).
@@ -153,7 +156,17 @@ async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<
         voucher = Some(v);
     }
     let pricing = price(&input, &offers);
-    Ok(PricedBasket { basket, currency: list.currency, price_list_id: list.id, lines, voucher, offers, pricing })
+    let invalid = input.validate().err().map(|e| e.to_string());
+    Ok(PricedBasket {
+        basket,
+        currency: list.currency,
+        price_list_id: list.id,
+        lines,
+        voucher,
+        offers,
+        pricing,
+        invalid,
+    })
 }
 
 /// Why the basket's voucher does not apply, or `None` when it does.
@@ -501,6 +514,9 @@ async fn try_checkout(
     }
     let code = basket.voucher_code.clone();
     let pb = price_basket(state, user, basket, None).await?;
+    if let Some(why) = &pb.invalid {
+        return Err(ApiError::BadRequest(why.clone()));
+    }
     if let Some(code) = code
         && let Some(why) = voucher_refusal(state, &pb, user, &code).await?
     {
@@ -717,6 +733,7 @@ mod tests {
             voucher: None,
             offers,
             pricing,
+            invalid: None,
         }
     }
 

@@ -227,7 +227,7 @@ fn nest_all(errors: &mut Map<String, Value>, e: &offerline_core::FieldErrors) {
 }
 
 /// ISO 4217 codes in use: a currency must be one of them (three letters alone are not).
-const CURRENCIES: &[&str] = &[
+pub(crate) const CURRENCIES: &[&str] = &[
     "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt", "bgn", "bhd", "bif",
     "bmd", "bnd", "bob", "brl", "bsd", "btn", "bwp", "byn", "bzd", "cad", "cdf", "chf", "clp", "cny", "cop", "crc",
     "cup", "cve", "czk", "djf", "dkk", "dop", "dzd", "egp", "ern", "etb", "eur", "fjd", "fkp", "gbp", "gel", "ghs",

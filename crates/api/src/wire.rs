@@ -72,9 +72,29 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(m)) => Ok(m),
+        Ok(Value::Object(m)) => {
+            if let Some(key) = m.iter().find(|(k, v)| k.contains('\0') || contains_nul(v)).map(|(k, _)| k) {
+                return Err(ApiError::field(&key.replace('\0', ""), NUL_MESSAGE));
+            }
+            Ok(m)
+        }
         Ok(_) => Err(ApiError::BadRequest("Invalid data. Expected a dictionary.".into())),
         Err(e) => Err(ApiError::Detail(format!("JSON parse error - {e}"))),
+    }
+}
+
+/// DRF's message for a string with a NUL character (`ProhibitNullCharactersValidator`).
+pub const NUL_MESSAGE: &str = "Null characters are not allowed.";
+
+/// Whether any string (or object key) in `v` holds a NUL character. PostgreSQL cannot store
+/// one in `text` (the insert or even a bound comparison fails), so bodies with one are
+/// refused at the door, on both engines alike.
+pub fn contains_nul(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(a) => a.iter().any(contains_nul),
+        Value::Object(m) => m.iter().any(|(k, v)| k.contains('\0') || contains_nul(v)),
+        _ => false,
     }
 }
 

@@ -224,6 +224,13 @@ impl Percent {
         if !valid || body.len() > 40 {
             return Err(DomainError::InvalidNumber);
         }
+        // Counted on the text: `Decimal` rounds digits past its 28-digit precision away, so
+        // "10.0000000000000000000000000001" would otherwise read as 10.
+        if let Some((_, f)) = body.split_once('.')
+            && f.trim_end_matches('0').len() > Self::MAX_DECIMAL_PLACES as usize
+        {
+            return Err(DomainError::TooManyDecimalPlaces(Self::MAX_DECIMAL_PLACES));
+        }
         let d = Decimal::from_str(t).map_err(|_| DomainError::InvalidNumber)?;
         Percent::from_decimal(d)
     }
@@ -405,6 +412,9 @@ mod tests {
         assert_eq!(Percent::parse("0"), Err(DomainError::NotPositive));
         assert_eq!(Percent::parse("-5"), Err(DomainError::NotPositive));
         assert_eq!(Percent::parse("1.23456"), Err(DomainError::TooManyDecimalPlaces(4)));
+        // Past `Decimal`'s precision the extra digits are refused, not rounded away.
+        assert_eq!(Percent::parse("10.0000000000000000000000000001"), Err(DomainError::TooManyDecimalPlaces(4)));
+        assert_eq!(Percent::parse("10.5000000000000000000000000000").unwrap().to_string(), "10.5");
         assert_eq!(Percent::parse("x"), Err(DomainError::InvalidNumber));
         assert_eq!(Percent::parse("1e2"), Err(DomainError::InvalidNumber));
         assert_eq!(Percent::from_int(101), Err(DomainError::TooLarge("100".into())));

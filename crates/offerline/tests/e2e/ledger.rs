@@ -824,7 +824,7 @@ async fn staff_and_customer_boundaries(db: Db) {
 }
 
 /// The interpreter for the client tests: `OFFERLINE_TEST_PYTHON`, else `<repo>/.venv`.
-fn python() -> String {
+pub(crate) fn python() -> String {
     if let Ok(p) = std::env::var("OFFERLINE_TEST_PYTHON") {
         return p;
     }

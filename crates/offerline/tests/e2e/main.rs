@@ -10,5 +10,7 @@ mod checkout;
 mod durability;
 mod elasticpath;
 mod foundation;
+mod hostile;
 mod ledger;
 mod promotions;
+mod schema_fuzz;
