@@ -8,5 +8,6 @@ mod helpers;
 mod checkout;
 mod elasticpath;
 mod foundation;
+mod generate;
 mod ledger;
 mod promotions;
