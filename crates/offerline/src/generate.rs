@@ -105,7 +105,8 @@ fn lit(s: &str) -> String {
 }
 
 async fn max_id(store: &Store, table: &str) -> anyhow::Result<i64> {
-    Ok(sqlx::query(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}")).fetch_one(store.writer()).await?.try_get(0)?)
+    // The reader: on SQLite the single writer connection may be held by the batch's transaction.
+    Ok(sqlx::query(&format!("SELECT COALESCE(MAX(id), 0) FROM {table}")).fetch_one(store.reader()).await?.try_get(0)?)
 }
 
 /// One progress line on stderr: rows done / total, rate, ETA.

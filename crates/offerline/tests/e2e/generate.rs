@@ -101,7 +101,7 @@ async fn generated_ledger_lists_and_adds_up(db: Db) {
         }
     }
     for it in &items {
-        let id = it["id"].as_i64().expect("id");
+        let id = it["pk"].as_i64().expect("pk");
         assert_eq!(minor(&it["discount_amount"]), carried.get(&id).copied().unwrap_or(0), "item {id} discount");
     }
 
@@ -162,6 +162,6 @@ async fn generated_ledger_lists_and_adds_up(db: Db) {
     assert_eq!(st, 200);
     let shipped = items.iter().filter(|i| i["status"] == "500").count() as i64;
     let moved =
-        changed.iter().filter(|id| items.iter().any(|i| i["id"] == **id && i["status"] != "500")).count() as i64;
+        changed.iter().filter(|id| items.iter().any(|i| i["pk"] == **id && i["status"] != "500")).count() as i64;
     assert_eq!(body["count"].as_i64(), Some(shipped + moved));
 }
