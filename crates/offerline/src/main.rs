@@ -98,9 +98,16 @@ enum ClientCommand {
     },
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFERLINE_LOG")
+fn init_logging(bulk: bool) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("OFFERLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    if bulk {
+        // `generate` sends statements of thousands of rows that take over a second on a busy
+        // machine by design; sqlx's slow-statement warning would print each one in full.
+        if let Ok(d) = "sqlx::query=error".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let json = std::env::var("OFFERLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
@@ -140,7 +147,7 @@ pub(crate) async fn serve(store: Store, addr: &str) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(matches!(cli.command, Command::Generate { .. }));
     let open = || async {
         Store::open(&cli.database_url).await.with_context(|| format!("opening database {}", redact(&cli.database_url)))
     };
