@@ -333,7 +333,9 @@ pub async fn run(store: &Store, plan: &Plan) -> anyhow::Result<Value> {
         let order_id = ids[0] + 1;
         ids[0] += 1;
         let n_units = (plan.order_items - items_done).min(k_items);
-        let created = EPOCH_2026 + o as i64 * 20_000_000; // an order every 20 s
+        // An order every 20 s, from its id: numbers (time + id digits) stay unique when the
+        // generator runs again on the same database.
+        let created = EPOCH_2026 + order_id * 20_000_000;
         let status = match rng.below(100) {
             0..60 => 400,
             60..85 => 550,
@@ -383,7 +385,7 @@ pub async fn run(store: &Store, plan: &Plan) -> anyhow::Result<Value> {
         orders.push(format!(
             "({order_id}, '{}{:04}', {user}, 'storefront', {status}, 'try', {}, {discount}, {gross}, 0, 0, {created}, {created})",
             created / 1000,
-            o % 10_000,
+            order_id % 10_000,
             gross - discount
         ));
         for (i, (item_id, p, line)) in units.iter().enumerate() {
