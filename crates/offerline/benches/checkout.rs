@@ -175,6 +175,16 @@ where
     (all, elapsed)
 }
 
+/// The server's peak resident set so far (VmHWM), in MiB; 0 where /proc is not there.
+fn peak_rss_mib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb / 1024)
+}
+
 fn pct(lat: &[Duration], q: f64) -> f64 {
     lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
@@ -279,12 +289,13 @@ async fn run_db(label: &str, database_url: &str, args: &Args) {
         .await;
         let orders = args.orders as f64 / el.as_secs_f64();
         println!(
-            "{label:<10} clients={clients:<3} orders={:<6} orders/s={orders:>7.0} p50={:>6.2}ms p99={:>6.2}ms \
-             healthz/s={healthz:>7.0} ratio={:.3} basket-writes/s={fills:>6.0}",
+            "{label:<10} clients={clients} orders={} orders/s={orders:.0} p50={:.2}ms p99={:.2}ms \
+             healthz/s={healthz:.0} ratio={:.3} basket-writes/s={fills:.0} server-peak-rss={}MiB",
             args.orders,
             pct(&lat, 0.5),
             pct(&lat, 0.99),
             orders / healthz,
+            peak_rss_mib(server.child.id()),
         );
     }
     store.close().await;

@@ -1,9 +1,10 @@
-//! The `offerline` binary: `serve`, `migrate`, `demo`, `user create`, `client create`.
+//! The `offerline` binary: `serve`, `migrate`, `demo`, `generate`, `user create`, `client create`.
 //!
 //! Configuration comes from the environment (`OFFERLINE_ADDR`, `OFFERLINE_DATABASE_URL`,
 //! `OFFERLINE_LOG`, `OFFERLINE_LOG_FORMAT`), and every variable has a flag that mirrors it.
 
 mod demo;
+mod generate;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -35,6 +36,27 @@ enum Command {
         /// Also serve on this address after loading (what the README's first command does).
         #[arg(long)]
         serve: Option<String>,
+    },
+    /// Migrate and generate a large deterministic ledger (customers, products, orders, order
+    /// items, discount items and applicants) for benchmarks; prints progress to stderr and a
+    /// JSON summary (counts, a middle order id, a staff token) to stdout.
+    Generate {
+        /// Total order items (one per unit) to write.
+        #[arg(long, default_value_t = 100_000)]
+        order_items: usize,
+        /// Order items per order (the last order takes the remainder).
+        #[arg(long, default_value_t = 10)]
+        items_per_order: usize,
+        #[arg(long, default_value_t = 1_000)]
+        customers: usize,
+        #[arg(long, default_value_t = 500)]
+        products: usize,
+        /// Seed of the generator: the same seed writes the same rows.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// No progress line.
+        #[arg(long)]
+        quiet: bool,
     },
     /// Manage users.
     User {
@@ -76,9 +98,16 @@ enum ClientCommand {
     },
 }
 
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("OFFERLINE_LOG")
+fn init_logging(bulk: bool) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("OFFERLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    if bulk {
+        // `generate` sends statements of thousands of rows that take over a second on a busy
+        // machine by design; sqlx's slow-statement warning would print each one in full.
+        if let Ok(d) = "sqlx::query=error".parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let json = std::env::var("OFFERLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
@@ -118,7 +147,7 @@ pub(crate) async fn serve(store: Store, addr: &str) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(matches!(cli.command, Command::Generate { .. }));
     let open = || async {
         Store::open(&cli.database_url).await.with_context(|| format!("opening database {}", redact(&cli.database_url)))
     };
@@ -137,6 +166,20 @@ async fn main() -> anyhow::Result<()> {
                 Some(a) => serve(store, a).await,
                 None => Ok(()),
             }
+        }
+        Command::Generate { order_items, items_per_order, customers, products, seed, quiet } => {
+            let store = open().await?;
+            let plan = generate::Plan {
+                customers: *customers,
+                products: *products,
+                order_items: *order_items,
+                items_per_order: *items_per_order,
+                seed: *seed,
+                quiet: *quiet,
+            };
+            let summary = generate::run(&store, &plan).await.context("generating")?;
+            println!("{summary}");
+            Ok(())
         }
         Command::User { command: UserCommand::Create { username, password, email, staff, token } } => {
             let store = open().await?;

@@ -10,6 +10,7 @@ mod checkout;
 mod durability;
 mod elasticpath;
 mod foundation;
+mod generate;
 mod hostile;
 mod ledger;
 mod promotions;
