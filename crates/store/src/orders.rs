@@ -107,6 +107,23 @@ pub fn new_order_number() -> String {
 /// Rows per multi-row INSERT: well under both engines' bound-parameter limits.
 const CHUNK: usize = 400;
 
+/// The `VALUES` tuples of a multi-row INSERT: `rows` tuples of `cols` placeholders numbered
+/// on from `$1`, each followed by `tail(its last placeholder number)` (e.g. `", $15"` to
+/// bind `created_at` to `modified_at` too, or `", 1"` for a constant).
+fn values_sql(rows: usize, cols: usize, tail: impl Fn(usize) -> String) -> String {
+    let mut sql = String::new();
+    for k in 0..rows {
+        if k > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        sql.push_str(&(1..=cols).map(|j| format!("${}", k * cols + j)).collect::<Vec<_>>().join(", "));
+        sql.push_str(&tail(k * cols + cols));
+        sql.push(')');
+    }
+    sql
+}
+
 /// Consumes usage claims. Any claim that would break its limit → `LimitReached`, and the
 /// caller must roll back (dropping the transaction does).
 pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> Result<()> {
@@ -132,12 +149,7 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
     if !open_offers.is_empty() {
         let mut sql =
             String::from("INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ");
-        sql.push_str(
-            &(0..open_offers.len())
-                .map(|k| format!("(${}, ${}, ${}, 1)", 3 * k + 1, 3 * k + 2, 3 * k + 3))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+        sql.push_str(&values_sql(open_offers.len(), 3, |_| ", 1".into()));
         sql.push_str(
             " ON CONFLICT (promotion_id) DO UPDATE SET applications = offer_usage.applications + excluded.applications, \
              discount_spent = offer_usage.discount_spent + excluded.discount_spent, orders_count = offer_usage.orders_count + 1",
@@ -150,12 +162,7 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
     }
     if !open_customers.is_empty() {
         let mut sql = String::from("INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ");
-        sql.push_str(
-            &(0..open_customers.len())
-                .map(|k| format!("(${}, ${}, ${})", 3 * k + 1, 3 * k + 2, 3 * k + 3))
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
+        sql.push_str(&values_sql(open_customers.len(), 3, |_| String::new()));
         sql.push_str(
             " ON CONFLICT (promotion_id, user_id) DO UPDATE SET applications = offer_customer_usage.applications + excluded.applications",
         );
@@ -362,15 +369,7 @@ pub async fn place_order_numbered(
             "INSERT INTO order_items (order_id, product_id, line_key, status, price, retail_price, tax_rate, price_list_id, \
              stock_list_id, net_amount, discount_amount, mapping_code, product_name, product_sku, created_at, modified_at) VALUES ",
         );
-        for k in 0..chunk.len() {
-            let b = k * COLS;
-            if k > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&(1..=COLS).map(|j| format!("${}", b + j)).collect::<Vec<_>>().join(", "));
-            sql.push_str(&format!(", ${})", b + COLS));
-        }
+        sql.push_str(&values_sql(chunk.len(), COLS, |last| format!(", ${last}")));
         sql.push_str(" RETURNING id");
         let mut q = sqlx::query(&sql);
         for (k, it) in chunk.iter().enumerate() {
@@ -407,15 +406,7 @@ pub async fn place_order_numbered(
             "INSERT INTO discount_items (order_id, name, amount, offer_type, session_offer_type, code, promotion_id, external_id, \
              discount_engine, description, external_uuid, line_key, created_at, modified_at) VALUES ",
         );
-        for k in 0..chunk.len() {
-            let b = k * COLS;
-            if k > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            sql.push_str(&(1..=COLS).map(|j| format!("${}", b + j)).collect::<Vec<_>>().join(", "));
-            sql.push_str(&format!(", ${})", b + COLS));
-        }
+        sql.push_str(&values_sql(chunk.len(), COLS, |last| format!(", ${last}")));
         sql.push_str(" RETURNING id");
         let mut q = sqlx::query(&sql);
         for d in chunk {
@@ -467,14 +458,7 @@ async fn insert_applicants(tx: &mut Tx, rows: &[(i64, i64, Option<i64>)], now: i
                 "INSERT INTO condition_applicants (discount_item_id, order_item_id, created_at, modified_at) VALUES ",
             )
         };
-        for k in 0..chunk.len() {
-            let b = k * cols;
-            if k > 0 {
-                sql.push_str(", ");
-            }
-            let marks = (1..=cols).map(|j| format!("${}", b + j)).collect::<Vec<_>>().join(", ");
-            sql.push_str(&format!("({marks}, ${})", b + cols));
-        }
+        sql.push_str(&values_sql(chunk.len(), cols, |last| format!(", ${last}")));
         let mut q = sqlx::query(&sql);
         for &(discount_id, item, share) in chunk {
             q = q.bind(discount_id).bind(item);
@@ -839,5 +823,18 @@ impl crate::Store {
             .fetch_in(format!("SELECT {ITEM_COLS} FROM order_items WHERE id IN ({ph}) ORDER BY id"), &distinct)
             .await?;
         rows.iter().map(item_from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_sql;
+
+    #[test]
+    fn values_tuples_number_placeholders_on_and_take_a_tail() {
+        assert_eq!(values_sql(2, 3, |last| format!(", ${last}")), "($1, $2, $3, $3), ($4, $5, $6, $6)");
+        assert_eq!(values_sql(2, 2, |_| ", 1".into()), "($1, $2, 1), ($3, $4, 1)");
+        assert_eq!(values_sql(1, 1, |_| String::new()), "($1)");
+        assert_eq!(values_sql(0, 4, |_| String::new()), "");
     }
 }
