@@ -532,13 +532,23 @@ async fn try_checkout(
         order,
         claims,
     };
-    let out =
-        state.store.checkout(&write, |d| json!({"order": detail_json(d)}).to_string()).await.map_err(|e| match e {
-            StoreError::LimitReached(_) => {
-                ApiError::BadRequest("An offer or voucher in this basket has reached its usage limit.".into())
-            }
-            other => other.into(),
-        })?;
+    // The transaction is driven by a thread of its own rather than by a runtime worker:
+    // while it runs it holds the (on SQLite: only) writer connection, and each of its
+    // statements is a round trip to the driver; polled by a worker, the task would wait
+    // behind every other request's work between two statements, and the writer with it.
+    let store = state.store.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let out = tokio::task::spawn_blocking(move || {
+        runtime.block_on(async move { store.checkout(&write, |d| json!({"order": detail_json(d)}).to_string()).await })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(|e| match e {
+        StoreError::LimitReached(_) => {
+            ApiError::BadRequest("An offer or voucher in this basket has reached its usage limit.".into())
+        }
+        other => other.into(),
+    })?;
     match out {
         CheckoutOutcome::Placed { placed, body } => {
             tracing::info!(order = placed.id, number = %placed.number, "order placed");
