@@ -33,6 +33,20 @@ macro_rules! both {
     )*};
 }
 
+/// A fresh database loaded by `offerline demo`: (url, dir, schema, the demo's printed tour,
+/// which holds the staff and customer tokens and the ids of the orders it placed).
+pub async fn demo_database(db: Db) -> (String, Option<PathBuf>, Option<String>, String) {
+    let (url, dir, schema) = fresh_database(db).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_offerline"))
+        .arg("demo")
+        .env("OFFERLINE_DATABASE_URL", &url)
+        .env("OFFERLINE_LOG", "warn")
+        .output()
+        .expect("run offerline demo");
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    (url, dir, schema, String::from_utf8(out.stdout).expect("utf-8"))
+}
+
 pub struct Server {
     pub base: String,
     pub db: Db,

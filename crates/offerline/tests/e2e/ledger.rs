@@ -921,15 +921,7 @@ async fn large_pages_hydrate_in_batches(db: Db) {
 /// `offerline demo` builds its orders through the real engine and checkout; the seed
 /// endpoints must then show the seeds' numbers and shapes for that data.
 async fn demo_data_matches_the_seeds(db: Db) {
-    let (url, dir, schema) = crate::helpers::fresh_database(db).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_offerline"))
-        .arg("demo")
-        .env("OFFERLINE_DATABASE_URL", &url)
-        .env("OFFERLINE_LOG", "warn")
-        .output()
-        .expect("run offerline demo");
-    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
-    let tour = String::from_utf8(out.stdout).unwrap();
+    let (url, dir, schema, tour) = crate::helpers::demo_database(db).await;
     let tokens: Vec<&str> = tour.split("token: ").skip(1).map(|t| t.split_whitespace().next().unwrap()).collect();
     let (staff, customer) = (tokens[0], tokens[1]);
     let orders = tour.split("Ledger (orders ").nth(1).expect("the demo placed orders");

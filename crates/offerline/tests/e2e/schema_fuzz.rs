@@ -11,7 +11,7 @@
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Db, Server, fresh_database};
+use crate::helpers::{Db, Server, demo_database};
 
 both!(schemathesis_every_operation);
 
@@ -27,15 +27,7 @@ fn budget() -> (u32, Option<u64>) {
 }
 
 async fn schemathesis_every_operation(db: Db) {
-    let (url, dir, schema) = fresh_database(db).await;
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_offerline"))
-        .arg("demo")
-        .env("OFFERLINE_DATABASE_URL", &url)
-        .env("OFFERLINE_LOG", "warn")
-        .output()
-        .expect("run offerline demo");
-    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
-    let tour = String::from_utf8(out.stdout).expect("utf-8");
+    let (url, dir, schema, tour) = demo_database(db).await;
     let tokens: Vec<&str> = tour.split("token: ").skip(1).filter_map(|t| t.split_whitespace().next()).collect();
     assert!(tokens.len() >= 2, "the demo printed a staff and a customer token:\n{tour}");
     let s = Server::start_on(db, url, dir, schema);
