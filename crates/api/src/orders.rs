@@ -87,6 +87,8 @@ struct PricedBasket {
     basket: Basket,
     currency: String,
     price_list_id: i64,
+    /// The default stock list, which checkout stamps on every order item.
+    stock_list_id: Option<i64>,
     lines: Vec<PricedLine>,
     voucher: Option<VoucherInfo>,
     offers: std::sync::Arc<offerline_core::OfferIndex>,
@@ -114,10 +116,9 @@ async fn voucher_problem(state: &AppState, v: &VoucherInfo, user: i64) -> ApiRes
 /// Loads the basket's products and prices and prices it against the live offers.
 /// `code` overrides the basket's voucher code (for PATCH, before it is saved).
 async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<&str>) -> ApiResult<PricedBasket> {
-    let list = state.store.default_price_list().await?;
     let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
-    let products = state.store.products_by_ids(&ids).await?;
-    let mut prices = state.store.prices_for(list.id, &ids).await?;
+    let catalog = state.store.pricing_catalog(&ids).await?;
+    let (list, products, mut prices) = (catalog.price_list, catalog.products, catalog.prices);
     let mut lines = Vec::with_capacity(basket.lines.len());
     for l in &basket.lines {
         let product = products.iter().find(|p| p.id == l.product_id).cloned().ok_or(ApiError::NotFound)?;
@@ -161,6 +162,7 @@ async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<
         basket,
         currency: list.currency,
         price_list_id: list.id,
+        stock_list_id: catalog.stock_list.map(|s| s.id),
         lines,
         voucher,
         offers,
@@ -522,7 +524,7 @@ async fn try_checkout(
     {
         return Err(ApiError::BadRequest(format!("Voucher {code}: {why}")));
     }
-    let stock_list = state.store.default_stock_list().await?.id;
+    let stock_list = pb.stock_list_id.ok_or(ApiError::NotFound)?;
     let (order, claims) = build_order(&pb, user, stock_list, shipping_address);
     let write = CheckoutWrite {
         user_id: user,
@@ -532,23 +534,13 @@ async fn try_checkout(
         order,
         claims,
     };
-    // The transaction is driven by a thread of its own rather than by a runtime worker:
-    // while it runs it holds the (on SQLite: only) writer connection, and each of its
-    // statements is a round trip to the driver; polled by a worker, the task would wait
-    // behind every other request's work between two statements, and the writer with it.
-    let store = state.store.clone();
-    let runtime = tokio::runtime::Handle::current();
-    let out = tokio::task::spawn_blocking(move || {
-        runtime.block_on(async move { store.checkout(&write, |d| json!({"order": detail_json(d)}).to_string()).await })
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(|e| match e {
-        StoreError::LimitReached(_) => {
-            ApiError::BadRequest("An offer or voucher in this basket has reached its usage limit.".into())
-        }
-        other => other.into(),
-    })?;
+    let out =
+        state.store.checkout(write, |d| json!({"order": detail_json(d)}).to_string()).await.map_err(|e| match e {
+            StoreError::LimitReached(_) => {
+                ApiError::BadRequest("An offer or voucher in this basket has reached its usage limit.".into())
+            }
+            other => other.into(),
+        })?;
     match out {
         CheckoutOutcome::Placed { placed, body } => {
             tracing::info!(order = placed.id, number = %placed.number, "order placed");
@@ -721,6 +713,7 @@ mod tests {
             },
             currency: "try".into(),
             price_list_id: 1,
+            stock_list_id: Some(1),
             lines: lines
                 .iter()
                 .enumerate()

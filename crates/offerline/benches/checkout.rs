@@ -185,6 +185,19 @@ fn peak_rss_mib(pid: u32) -> u64 {
         .map_or(0, |kb| kb / 1024)
 }
 
+/// CPU time (user + system) a process has used so far, in milliseconds; 0 where /proc is
+/// not there. Per order, it says what a checkout costs whatever else the machine is doing.
+fn cpu_ms(pid: &str) -> f64 {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| {
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+        let rest = s.rsplit_once(')')?.1;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+    });
+    // Linux reports in USER_HZ, 100 per second on every platform it runs on.
+    ticks.map_or(0.0, |t| t * 10.0)
+}
+
 fn pct(lat: &[Duration], q: f64) -> f64 {
     lat.get(((lat.len() as f64 * q) as usize).min(lat.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1e3)
 }
@@ -278,6 +291,8 @@ async fn run_db(label: &str, database_url: &str, args: &Args) {
 
         eprintln!("{label}: {clients} clients: checking out {} baskets", args.orders);
         let (c2, t2) = (ctx.clone(), tokens.clone());
+        let server_pid = server.child.id().to_string();
+        let (server_cpu, own_cpu) = (cpu_ms(&server_pid), cpu_ms("self"));
         let (lat, el) = drive(args.orders, clients, move |i| {
             let (c, t) = (c2.clone(), t2.clone());
             async move {
@@ -288,13 +303,17 @@ async fn run_db(label: &str, database_url: &str, args: &Args) {
         })
         .await;
         let orders = args.orders as f64 / el.as_secs_f64();
+        let per_order = |before: f64, pid: &str| (cpu_ms(pid) - before) / args.orders as f64;
         println!(
             "{label:<10} clients={clients} orders={} orders/s={orders:.0} p50={:.2}ms p99={:.2}ms \
-             healthz/s={healthz:.0} ratio={:.3} basket-writes/s={fills:.0} server-peak-rss={}MiB",
+             healthz/s={healthz:.0} ratio={:.3} basket-writes/s={fills:.0} server-cpu/order={:.2}ms \
+             client-cpu/order={:.2}ms server-peak-rss={}MiB",
             args.orders,
             pct(&lat, 0.5),
             pct(&lat, 0.99),
             orders / healthz,
+            per_order(server_cpu, &server_pid),
+            per_order(own_cpu, "self"),
             peak_rss_mib(server.child.id()),
         );
     }

@@ -144,6 +144,12 @@ pub(crate) async fn serve(store: Store, addr: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// mimalloc instead of glibc's malloc: a request allocates many small short-lived objects on
+/// several threads (JSON values, rows, strings), where glibc's arenas spent a quarter of the
+/// checkout path's CPU (docs/PERFORMANCE.md § Checkout).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

@@ -7,11 +7,24 @@
 use std::collections::HashMap;
 
 use serde_json::Value as Json;
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::list::{ListQuery, in_id_order, placeholders};
 use crate::{Result, Store, StoreError, is_unique_violation, now_micros};
+
+/// What pricing a basket reads from the catalogue ([`Store::pricing_catalog`]).
+#[derive(Debug, Clone)]
+pub struct PricingCatalog {
+    pub price_list: PriceList,
+    /// `None` if the default stock list is gone (only checkout needs it).
+    pub stock_list: Option<StockList>,
+    /// In the order of the ids asked for; missing ones are left out.
+    pub products: Vec<Product>,
+    /// Prices in `price_list`, by product id.
+    pub prices: HashMap<i64, ProductPrice>,
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductImage {
@@ -267,35 +280,22 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let ph = placeholders(0, ids.len());
-        let rows = self.fetch_in(format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({ph})"), ids).await?;
-        let mut products = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
-        let img_rows = self
-            .fetch_in(
-                format!(
-                    "SELECT id, product_id, image, status, position, created_at, modified_at FROM product_images \
-                 WHERE product_id IN ({ph}) ORDER BY product_id, position, id"
-                ),
-                ids,
-            )
-            .await?;
-        let mut by_product: HashMap<i64, Vec<ProductImage>> = HashMap::new();
-        for r in &img_rows {
-            let img = ProductImage {
-                id: r.try_get("id")?,
-                product_id: r.try_get("product_id")?,
-                image: r.try_get("image")?,
-                status: r.try_get("status")?,
-                position: r.try_get("position")?,
-                created_at: r.try_get("created_at")?,
-                modified_at: r.try_get("modified_at")?,
-            };
-            by_product.entry(img.product_id).or_default().push(img);
-        }
-        for p in &mut products {
-            p.images = by_product.remove(&p.id).unwrap_or_default();
-        }
-        Ok(in_id_order(ids, products, |p| p.id))
+        products_on(&mut *self.reader().acquire().await?, ids).await
+    }
+
+    /// What pricing a basket reads, on one connection (one hand-off back to the pool instead
+    /// of one per query): the default price list and stock list, the products with their
+    /// images, and their prices in the default price list.
+    pub async fn pricing_catalog(&self, product_ids: &[i64]) -> Result<PricingCatalog> {
+        let mut conn = self.reader().acquire().await?;
+        let price_list = default_price_list_on(&mut conn).await?;
+        let stock_list = match default_stock_list_on(&mut conn).await {
+            Err(StoreError::NotFound) => None,
+            other => Some(other?),
+        };
+        let products = if product_ids.is_empty() { Vec::new() } else { products_on(&mut conn, product_ids).await? };
+        let prices = prices_on(&mut conn, price_list.id, product_ids).await?;
+        Ok(PricingCatalog { price_list, stock_list, products, prices })
     }
 
     pub async fn list_products(&self, q: &ListQuery) -> Result<(i64, Vec<Product>)> {
@@ -336,14 +336,7 @@ impl Store {
 
     /// The price list created by the first migration.
     pub async fn default_price_list(&self) -> Result<PriceList> {
-        let row = sqlx::query(
-            "SELECT id, name, code, currency, is_auto_sync, created_at, modified_at FROM price_lists \
-             WHERE code = 'default_price_list' ORDER BY id LIMIT 1",
-        )
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        price_list_from_row(&row)
+        default_price_list_on(&mut *self.reader().acquire().await?).await
     }
 
     pub async fn list_price_lists(&self, q: &ListQuery) -> Result<(i64, Vec<PriceList>)> {
@@ -383,14 +376,7 @@ impl Store {
     }
 
     pub async fn default_stock_list(&self) -> Result<StockList> {
-        let row = sqlx::query(
-            "SELECT id, name, code, is_auto_sync, created_at, modified_at FROM stock_lists \
-             WHERE code = 'default_stock_list' ORDER BY id LIMIT 1",
-        )
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        stock_list_from_row(&row)
+        default_stock_list_on(&mut *self.reader().acquire().await?).await
     }
 
     pub async fn list_stock_lists(&self, q: &ListQuery) -> Result<(i64, Vec<StockList>)> {
@@ -431,13 +417,7 @@ impl Store {
         if product_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        let sql = format!(
-            "SELECT id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at \
-             FROM product_prices WHERE price_list_id = $1 AND product_id IN ({})",
-            placeholders(1, product_ids.len())
-        );
-        let rows = bind_all!(sqlx::query(&sql).bind(price_list_id), product_ids).fetch_all(self.reader()).await?;
-        rows.iter().map(|r| price_from_row(r).map(|p| (p.product_id, p))).collect()
+        prices_on(&mut *self.reader().acquire().await?, price_list_id, product_ids).await
     }
 
     pub async fn list_prices(&self, q: &ListQuery) -> Result<(i64, Vec<ProductPrice>)> {
@@ -490,4 +470,74 @@ async fn insert_images(
         });
     }
     Ok(out)
+}
+
+// The reads above that are also run together on one connection ([`Store::pricing_catalog`]).
+
+async fn products_on(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Product>> {
+    let ph = placeholders(0, ids.len());
+    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({ph})");
+    let rows = bind_all!(sqlx::query(&sql), ids).fetch_all(&mut *conn).await?;
+    let mut products = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
+    let sql = format!(
+        "SELECT id, product_id, image, status, position, created_at, modified_at FROM product_images \
+         WHERE product_id IN ({ph}) ORDER BY product_id, position, id"
+    );
+    let img_rows = bind_all!(sqlx::query(&sql), ids).fetch_all(&mut *conn).await?;
+    let mut by_product: HashMap<i64, Vec<ProductImage>> = HashMap::new();
+    for r in &img_rows {
+        let img = ProductImage {
+            id: r.try_get("id")?,
+            product_id: r.try_get("product_id")?,
+            image: r.try_get("image")?,
+            status: r.try_get("status")?,
+            position: r.try_get("position")?,
+            created_at: r.try_get("created_at")?,
+            modified_at: r.try_get("modified_at")?,
+        };
+        by_product.entry(img.product_id).or_default().push(img);
+    }
+    for p in &mut products {
+        p.images = by_product.remove(&p.id).unwrap_or_default();
+    }
+    Ok(in_id_order(ids, products, |p| p.id))
+}
+
+async fn default_price_list_on(conn: &mut AnyConnection) -> Result<PriceList> {
+    let row = sqlx::query(
+        "SELECT id, name, code, currency, is_auto_sync, created_at, modified_at FROM price_lists \
+         WHERE code = 'default_price_list' ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    price_list_from_row(&row)
+}
+
+async fn default_stock_list_on(conn: &mut AnyConnection) -> Result<StockList> {
+    let row = sqlx::query(
+        "SELECT id, name, code, is_auto_sync, created_at, modified_at FROM stock_lists \
+         WHERE code = 'default_stock_list' ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    stock_list_from_row(&row)
+}
+
+async fn prices_on(
+    conn: &mut AnyConnection,
+    price_list_id: i64,
+    product_ids: &[i64],
+) -> Result<HashMap<i64, ProductPrice>> {
+    if product_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at \
+         FROM product_prices WHERE price_list_id = $1 AND product_id IN ({})",
+        placeholders(1, product_ids.len())
+    );
+    let rows = bind_all!(sqlx::query(&sql).bind(price_list_id), product_ids).fetch_all(conn).await?;
+    rows.iter().map(|r| price_from_row(r).map(|p| (p.product_id, p))).collect()
 }

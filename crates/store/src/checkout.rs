@@ -18,13 +18,20 @@
 //! Refused checkouts store nothing, so retrying with the same key after fixing the basket
 //! is possible (only a successful order is replayed).
 //!
-//! All reads that pricing needs happen before [`Store::begin`]: on SQLite the writer pool
-//! has one connection, and awaiting the reader while holding it would only add latency.
+//! All reads that pricing needs happen before the transaction: on SQLite there is one
+//! writer, and awaiting a read while holding it would only add latency.
+//!
+//! The transaction is written once ([`checkout_tx`], over [`Exec`]) and run two ways: on
+//! SQLite by the group-commit writer ([`crate::writer`]), a savepoint per checkout; on
+//! PostgreSQL by sqlx, one transaction per checkout, driven by a thread of its own.
+
+use std::sync::Arc;
 
 use sqlx::Row;
 
-use crate::orders::{NewOrder, OrderDetail, PlacedOrder, Tx, UsageClaim, place_order};
-use crate::{Result, Store, StoreError, is_unique_violation, now_micros};
+use crate::exec::{Exec, Param};
+use crate::orders::{NewOrder, OrderDetail, PlacedOrder, UsageClaim, place_order};
+use crate::{Result, Store, StoreError, now_micros};
 
 /// Everything a checkout writes.
 #[derive(Debug, Clone)]
@@ -46,6 +53,18 @@ pub enum CheckoutOutcome {
     /// The key was used before: the original status and body.
     Replayed { status: u16, body: String },
 }
+
+/// What the transaction did. The body of a new order is rendered inside the transaction
+/// only when it must be stored with an idempotency key; otherwise the caller renders it
+/// after the commit, off the (SQLite: single) writer.
+#[derive(Debug)]
+pub(crate) enum Written {
+    Placed { placed: PlacedOrder, body: Option<String> },
+    Replayed { status: u16, body: String },
+}
+
+/// Turns the written order into the 201 body.
+pub type Render = fn(&OrderDetail) -> String;
 
 /// Status stored while the first request holding a key is still in its transaction. Never
 /// visible to others: the row commits only with its final body.
@@ -70,38 +89,38 @@ impl Store {
 
     /// Runs the checkout transaction (see the module docs). `render` turns the written
     /// order into the 201 body, which is stored with the key.
-    pub async fn checkout(
-        &self,
-        w: &CheckoutWrite,
-        render: impl FnOnce(&OrderDetail) -> String,
-    ) -> Result<CheckoutOutcome> {
-        let mut tx = self.begin().await?;
-        if let Some(key) = &w.idempotency_key {
-            let claimed = sqlx::query(
-                "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, '', $4)",
-            )
-            .bind(w.user_id)
-            .bind(key)
-            .bind(PENDING)
-            .bind(now_micros())
-            .execute(&mut *tx)
-            .await;
-            match claimed {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => {
-                    tx.rollback().await?;
-                    return match self.idempotent_response(w.user_id, key).await? {
-                        Some((status, body)) => Ok(CheckoutOutcome::Replayed { status, body }),
-                        None => Err(StoreError::Conflict {
-                            field: "idempotency_key",
-                            message: "A request with this key is still in progress.".into(),
-                        }),
-                    };
-                }
-                Err(e) => return Err(e.into()),
+    pub async fn checkout(&self, w: CheckoutWrite, render: Render) -> Result<CheckoutOutcome> {
+        let w = Arc::new(w);
+        let written = match self.checkout_writer() {
+            Some(writer) => writer.submit(w.clone(), render).await?,
+            None => {
+                // Driven by a thread of its own rather than by a runtime worker: each statement
+                // is a round trip to the database, and polled by a worker the task would wait
+                // behind every other request's work between two of them, holding its locks.
+                let (store, w) = (self.clone(), w.clone());
+                let runtime = tokio::runtime::Handle::current();
+                tokio::task::spawn_blocking(move || runtime.block_on(store.checkout_sqlx(&w, render)))
+                    .await
+                    .map_err(|e| StoreError::Unavailable(format!("checkout task failed: {e}")))??
             }
+        };
+        Ok(match written {
+            Written::Placed { body: Some(body), placed } => CheckoutOutcome::Placed { placed, body },
+            Written::Placed { body: None, placed } => {
+                CheckoutOutcome::Placed { body: render(&OrderDetail::from_placed(&w.order, &placed)), placed }
+            }
+            Written::Replayed { status, body } => CheckoutOutcome::Replayed { status, body },
+        })
+    }
+
+    async fn checkout_sqlx(&self, w: &CheckoutWrite, render: Render) -> Result<Written> {
+        let mut tx = self.begin().await?;
+        if !claim_key(&mut tx, w).await? {
+            tx.rollback().await?;
+            let key = w.idempotency_key.as_deref().unwrap_or_default();
+            return replayed(self.idempotent_response(w.user_id, key).await?);
         }
-        match self.checkout_in(&mut tx, w, render).await {
+        match checkout_tx(&mut tx, w, render).await {
             Ok(out) => {
                 tx.commit().await?;
                 Ok(out)
@@ -112,49 +131,85 @@ impl Store {
             }
         }
     }
+}
 
-    async fn checkout_in(
-        &self,
-        tx: &mut Tx,
-        w: &CheckoutWrite,
-        render: impl FnOnce(&OrderDetail) -> String,
-    ) -> Result<CheckoutOutcome> {
-        if w.lines.is_empty() {
-            return Err(StoreError::Invalid("The basket is empty.".into()));
-        }
-        let mut sql = String::from("DELETE FROM basket_lines WHERE basket_id = $1 AND (");
-        for i in 0..w.lines.len() {
-            if i > 0 {
-                sql.push_str(" OR ");
-            }
-            sql.push_str(&format!("(id = ${} AND quantity = ${})", 2 + 2 * i, 3 + 2 * i));
-        }
-        sql.push(')');
-        let mut q = sqlx::query(&sql).bind(w.basket_id);
-        for (id, qty) in &w.lines {
-            q = q.bind(*id).bind(*qty);
-        }
-        let deleted = q.execute(&mut **tx).await?.rows_affected();
-        if deleted != w.lines.len() as u64 {
-            return Err(StoreError::Invalid(
-                "The basket changed during checkout; please review it and check out again.".into(),
-            ));
-        }
-        sqlx::query("UPDATE baskets SET voucher_code = NULL, modified_at = $2 WHERE id = $1")
-            .bind(w.basket_id)
-            .bind(now_micros())
-            .execute(&mut **tx)
-            .await?;
-        let placed = place_order(tx, &w.order, &w.claims).await?;
-        let body = render(&OrderDetail::from_placed(&w.order, &placed));
-        if let Some(key) = &w.idempotency_key {
-            sqlx::query("UPDATE idempotency_keys SET status = 201, body = $3 WHERE user_id = $1 AND key = $2")
-                .bind(w.user_id)
-                .bind(key)
-                .bind(&body)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(CheckoutOutcome::Placed { placed, body })
+/// Claims the checkout's idempotency key, if it has one, by inserting it. `false`: the key
+/// is taken, and on PostgreSQL the transaction is now aborted and must be rolled back.
+pub(crate) async fn claim_key<E: Exec>(tx: &mut E, w: &CheckoutWrite) -> Result<bool> {
+    let Some(key) = &w.idempotency_key else { return Ok(true) };
+    let claimed = tx
+        .execute(
+            "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, '', $4)",
+            &[w.user_id.into(), key.into(), PENDING.into(), now_micros().into()],
+        )
+        .await;
+    match claimed {
+        Ok(_) => Ok(true),
+        Err(e) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
     }
+}
+
+/// The answer to a checkout whose key was taken: the stored response, or a conflict while
+/// the first request holding the key has not finished.
+pub(crate) fn replayed(stored: Option<(u16, String)>) -> Result<Written> {
+    match stored {
+        Some((status, body)) => Ok(Written::Replayed { status, body }),
+        None => Err(StoreError::Conflict {
+            field: "idempotency_key",
+            message: "A request with this key is still in progress.".into(),
+        }),
+    }
+}
+
+/// The stored response under a key, read inside the transaction (the SQLite writer's: a
+/// duplicate in the same batch sees the first one's row).
+pub(crate) async fn stored_response<E: Exec>(tx: &mut E, user_id: i64, key: &str) -> Result<Option<(u16, String)>> {
+    let rows = tx
+        .rows(
+            "SELECT status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+            &[user_id.into(), key.into()],
+        )
+        .await?;
+    Ok(rows.first().and_then(|r| match (r.first().and_then(Param::int), r.get(1).and_then(Param::text)) {
+        (Some(status), Some(body)) if status != PENDING => Some((status as u16, body.to_owned())),
+        _ => None,
+    }))
+}
+
+/// Steps 2–4 of the module docs, after the key is claimed.
+pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: Render) -> Result<Written> {
+    if w.lines.is_empty() {
+        return Err(StoreError::Invalid("The basket is empty.".into()));
+    }
+    let mut sql = String::from("DELETE FROM basket_lines WHERE basket_id = $1 AND (");
+    let mut params: Vec<Param<'_>> = vec![w.basket_id.into()];
+    for (i, (id, qty)) in w.lines.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(" OR ");
+        }
+        sql.push_str(&format!("(id = ${} AND quantity = ${})", 2 + 2 * i, 3 + 2 * i));
+        params.extend([(*id).into(), (*qty).into()]);
+    }
+    sql.push(')');
+    let deleted = tx.execute(&sql, &params).await?;
+    if deleted != w.lines.len() as u64 {
+        return Err(StoreError::Invalid(
+            "The basket changed during checkout; please review it and check out again.".into(),
+        ));
+    }
+    tx.execute(
+        "UPDATE baskets SET voucher_code = NULL, modified_at = $2 WHERE id = $1",
+        &[w.basket_id.into(), now_micros().into()],
+    )
+    .await?;
+    let placed = place_order(tx, &w.order, &w.claims).await?;
+    let Some(key) = &w.idempotency_key else { return Ok(Written::Placed { placed, body: None }) };
+    let body = render(&OrderDetail::from_placed(&w.order, &placed));
+    tx.execute(
+        "UPDATE idempotency_keys SET status = 201, body = $3 WHERE user_id = $1 AND key = $2",
+        &[w.user_id.into(), key.into(), (&body).into()],
+    )
+    .await?;
+    Ok(Written::Placed { placed, body: Some(body) })
 }

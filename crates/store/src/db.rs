@@ -9,12 +9,14 @@
 //! On PostgreSQL both handles are the same pool and the database's row locks do the work.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use crate::Result;
+use crate::writer::{CheckoutWriter, sqlite_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -29,6 +31,8 @@ pub struct Store {
     write: AnyPool,
     backend: Backend,
     url: String,
+    /// SQLite on a file: checkouts go through the group-commit writer ([`crate::writer`]).
+    checkout_writer: Option<Arc<CheckoutWriter>>,
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -53,8 +57,12 @@ impl Store {
         let opts = AnyConnectOptions::from_str(url)?;
         match backend {
             Backend::Sqlite => {
+                // No ping before handing out a connection: a SQLite connection is a file
+                // handle that cannot go away, and the ping is one more round trip to the
+                // connection's worker thread on every query.
                 let write = AnyPoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(sqlite_pragmas)
                     .connect_with(opts.clone())
@@ -63,11 +71,16 @@ impl Store {
                 let read = AnyPoolOptions::new()
                     .max_connections(readers)
                     .min_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .after_connect(sqlite_pragmas)
                     .connect_with(opts)
                     .await?;
-                Ok(Store { read, write, backend, url: url.to_owned() })
+                let checkout_writer = match sqlite_file(url)? {
+                    Some(path) => Some(Arc::new(CheckoutWriter::start(path, write.clone())?)),
+                    None => None,
+                };
+                Ok(Store { read, write, backend, url: url.to_owned(), checkout_writer })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -75,7 +88,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts)
                     .await?;
-                Ok(Store { read: pool.clone(), write: pool, backend, url: url.to_owned() })
+                Ok(Store { read: pool.clone(), write: pool, backend, url: url.to_owned(), checkout_writer: None })
             }
         }
     }
@@ -104,6 +117,11 @@ impl Store {
     /// failing with "database is locked".
     pub fn writer(&self) -> &AnyPool {
         &self.write
+    }
+
+    /// The group-commit checkout writer, on SQLite with a database file.
+    pub(crate) fn checkout_writer(&self) -> Option<&CheckoutWriter> {
+        self.checkout_writer.as_deref()
     }
 
     pub fn backend(&self) -> Backend {

@@ -12,6 +12,8 @@
 //! - [`catalog`]: products, images, price lists, stock lists, product prices;
 //! - [`baskets`]: storefront baskets and their lines;
 //! - [`checkout`]: the checkout transaction with idempotency keys;
+//! - [`exec`]: the statement runner the order write path is written against (sqlx or rusqlite);
+//! - [`writer`]: the SQLite checkout writer, group commit on a thread of its own;
 //! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
 //! - [`orders`]: placing an order (the ledger's write side), order views, item status and cancel;
 //! - [`ledger`]: reading orders, order items, discount items and a customer's offers.
@@ -34,10 +36,12 @@ pub mod catalog;
 pub mod checkout;
 pub mod db;
 pub mod ep;
+pub mod exec;
 pub mod ledger;
 pub mod list;
 pub mod orders;
 pub mod promotions;
+pub mod writer;
 
 pub use db::{Backend, Store};
 
@@ -54,10 +58,31 @@ pub enum StoreError {
     LimitReached(String),
     #[error("invalid: {0}")]
     Invalid(String),
+    /// The store cannot serve the request now (the checkout writer stopped or its batch
+    /// could not commit); nothing was written.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// From the SQLite checkout writer ([`writer`]), which runs on rusqlite.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+impl StoreError {
+    /// True when the database refused a row for a unique constraint (either driver).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db(e) => is_unique_violation(e),
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.extended_code,
+                rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+            ),
+            _ => false,
+        }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

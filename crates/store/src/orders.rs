@@ -12,6 +12,7 @@
 use serde_json::Value as Json;
 use sqlx::Row;
 
+use crate::exec::{Exec, Param, ints, opt_int};
 use crate::{Result, StoreError, now_micros};
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -111,13 +112,16 @@ const CHUNK: usize = 400;
 /// on from `$1`, each followed by `tail(its last placeholder number)` (e.g. `", $15"` to
 /// bind `created_at` to `modified_at` too, or `", 1"` for a constant).
 fn values_sql(rows: usize, cols: usize, tail: impl Fn(usize) -> String) -> String {
-    let mut sql = String::new();
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(rows * cols * 5);
     for k in 0..rows {
-        if k > 0 {
-            sql.push_str(", ");
+        sql.push_str(if k > 0 { ", (" } else { "(" });
+        for j in 1..=cols {
+            if j > 1 {
+                sql.push_str(", ");
+            }
+            write!(sql, "${}", k * cols + j).ok();
         }
-        sql.push('(');
-        sql.push_str(&(1..=cols).map(|j| format!("${}", k * cols + j)).collect::<Vec<_>>().join(", "));
         sql.push_str(&tail(k * cols + cols));
         sql.push(')');
     }
@@ -126,7 +130,7 @@ fn values_sql(rows: usize, cols: usize, tail: impl Fn(usize) -> String) -> Strin
 
 /// Consumes usage claims. Any claim that would break its limit → `LimitReached`, and the
 /// caller must roll back (dropping the transaction does).
-pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> Result<()> {
+pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i64) -> Result<()> {
     let now = now_micros();
     // Counters of offers without a limit only count: they go in one multi-row upsert per
     // table, in promotion id order so that concurrent orders lock rows in the same order
@@ -154,11 +158,8 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
             " ON CONFLICT (promotion_id) DO UPDATE SET applications = offer_usage.applications + excluded.applications, \
              discount_spent = offer_usage.discount_spent + excluded.discount_spent, orders_count = offer_usage.orders_count + 1",
         );
-        let mut q = sqlx::query(&sql);
-        for (p, a, d) in &open_offers {
-            q = q.bind(p).bind(a).bind(d);
-        }
-        q.execute(&mut **tx).await?;
+        let params: Vec<Param<'_>> = open_offers.iter().flat_map(|&(p, a, d)| [p.into(), a.into(), d.into()]).collect();
+        tx.execute(&sql, &params).await?;
     }
     if !open_customers.is_empty() {
         let mut sql = String::from("INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ");
@@ -166,11 +167,9 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
         sql.push_str(
             " ON CONFLICT (promotion_id, user_id) DO UPDATE SET applications = offer_customer_usage.applications + excluded.applications",
         );
-        let mut q = sqlx::query(&sql);
-        for (p, u, a) in &open_customers {
-            q = q.bind(p).bind(u).bind(a);
-        }
-        q.execute(&mut **tx).await?;
+        let params: Vec<Param<'_>> =
+            open_customers.iter().flat_map(|&(p, u, a)| [p.into(), u.into(), a.into()]).collect();
+        tx.execute(&sql, &params).await?;
     }
     for claim in claims {
         match claim {
@@ -181,7 +180,8 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
                 // only guards existing rows), an existing one by the database.
                 let over_first =
                     max_applications.is_some_and(|m| *applications > m) || max_discount.is_some_and(|m| *discount > m);
-                let row = sqlx::query(
+                let row = opt_int(
+                    tx,
                     "INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ($3, $1, $2, 1) \
                      ON CONFLICT (promotion_id) DO UPDATE SET applications = offer_usage.applications + excluded.applications, \
                      discount_spent = offer_usage.discount_spent + excluded.discount_spent, \
@@ -189,30 +189,33 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
                      WHERE ($4 < 0 OR offer_usage.applications + excluded.applications <= $4) \
                      AND ($5 < 0 OR offer_usage.discount_spent + excluded.discount_spent <= $5) \
                      RETURNING applications",
+                    &[
+                        (*applications).into(),
+                        (*discount).into(),
+                        (*promotion_id).into(),
+                        max_applications.unwrap_or(-1).into(),
+                        max_discount.unwrap_or(-1).into(),
+                    ],
                 )
-                .bind(applications)
-                .bind(discount)
-                .bind(promotion_id)
-                .bind(max_applications.unwrap_or(-1))
-                .bind(max_discount.unwrap_or(-1))
-                .fetch_optional(&mut **tx)
                 .await?;
                 if row.is_none() || over_first {
                     return Err(StoreError::LimitReached(format!("offer {promotion_id}")));
                 }
             }
             UsageClaim::CustomerOffer { promotion_id, user_id, applications, max_applications } => {
-                let row = sqlx::query(
+                let row = opt_int(
+                    tx,
                     "INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ($1, $2, $3) \
                      ON CONFLICT (promotion_id, user_id) DO UPDATE SET applications = offer_customer_usage.applications + excluded.applications \
                      WHERE $4 < 0 OR offer_customer_usage.applications + excluded.applications <= $4 \
                      RETURNING applications",
+                    &[
+                        (*promotion_id).into(),
+                        (*user_id).into(),
+                        (*applications).into(),
+                        max_applications.unwrap_or(-1).into(),
+                    ],
                 )
-                .bind(promotion_id)
-                .bind(user_id)
-                .bind(applications)
-                .bind(max_applications.unwrap_or(-1))
-                .fetch_optional(&mut **tx)
                 .await?;
                 let over_first = max_applications.is_some_and(|m| *applications > m);
                 if row.is_none() || over_first {
@@ -221,12 +224,11 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
             }
             UsageClaim::Voucher { voucher_id, usage, user_id } => {
                 let ok = match usage.as_str() {
-                    "single_use" => sqlx::query(
+                    "single_use" => opt_int(
+                        tx,
                         "UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1 AND uses = 0 RETURNING id",
+                        &[(*voucher_id).into(), now.into()],
                     )
-                    .bind(voucher_id)
-                    .bind(now)
-                    .fetch_optional(&mut **tx)
                     .await?
                     .is_some(),
                     "once_per_customer" => {
@@ -235,40 +237,35 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
                         };
                         // The unique (voucher_id, user_id, order_id) index does not stop a second
                         // order, so lock the voucher row first and then check.
-                        sqlx::query("UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1")
-                            .bind(voucher_id)
-                            .bind(now)
-                            .execute(&mut **tx)
-                            .await?;
-                        let used: i64 = sqlx::query(
-                            "SELECT COUNT(*) FROM voucher_applications WHERE voucher_id = $1 AND user_id = $2",
+                        tx.execute(
+                            "UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1",
+                            &[(*voucher_id).into(), now.into()],
                         )
-                        .bind(voucher_id)
-                        .bind(uid)
-                        .fetch_one(&mut **tx)
-                        .await?
-                        .try_get(0)?;
-                        used == 0
+                        .await?;
+                        let used = opt_int(
+                            tx,
+                            "SELECT COUNT(*) FROM voucher_applications WHERE voucher_id = $1 AND user_id = $2",
+                            &[(*voucher_id).into(), (*uid).into()],
+                        )
+                        .await?;
+                        used == Some(0)
                     }
-                    _ => {
-                        sqlx::query("UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1 RETURNING id")
-                            .bind(voucher_id)
-                            .bind(now)
-                            .fetch_optional(&mut **tx)
-                            .await?
-                            .is_some()
-                    }
+                    _ => opt_int(
+                        tx,
+                        "UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1 RETURNING id",
+                        &[(*voucher_id).into(), now.into()],
+                    )
+                    .await?
+                    .is_some(),
                 };
                 if !ok {
                     return Err(StoreError::LimitReached(format!("voucher {voucher_id} has been used")));
                 }
-                sqlx::query("INSERT INTO voucher_applications (voucher_id, user_id, order_id, created_at) VALUES ($1, $2, $3, $4)")
-                    .bind(voucher_id)
-                    .bind(user_id)
-                    .bind(order_id)
-                    .bind(now)
-                    .execute(&mut **tx)
-                    .await?;
+                tx.execute(
+                    "INSERT INTO voucher_applications (voucher_id, user_id, order_id, created_at) VALUES ($1, $2, $3, $4)",
+                    &[(*voucher_id).into(), (*user_id).into(), order_id.into(), now.into()],
+                )
+                .await?;
             }
         }
     }
@@ -278,7 +275,7 @@ pub async fn claim_usage(tx: &mut Tx, claims: &[UsageClaim], order_id: i64) -> R
 /// Writes an order and everything under it inside `tx`, then consumes `claims`.
 /// Returns `Invalid` if the discounts do not add up (Σ shares ≠ amount, a unit discounted
 /// below zero) — that is a bug upstream, and nothing is written.
-pub async fn place_order(tx: &mut Tx, order: &NewOrder, claims: &[UsageClaim]) -> Result<PlacedOrder> {
+pub async fn place_order<E: Exec>(tx: &mut E, order: &NewOrder, claims: &[UsageClaim]) -> Result<PlacedOrder> {
     place_order_numbered(tx, order, claims, new_order_number).await
 }
 
@@ -291,8 +288,8 @@ const NUMBER_ATTEMPTS: usize = 8;
 /// collides). A generated number that is taken is drawn again; the insert uses
 /// `ON CONFLICT DO NOTHING`, so the collision does not abort the transaction (PostgreSQL).
 /// An explicit [`NewOrder::number`] that is taken is a `Conflict`.
-pub async fn place_order_numbered(
-    tx: &mut Tx,
+pub async fn place_order_numbered<E: Exec>(
+    tx: &mut E,
     order: &NewOrder,
     claims: &[UsageClaim],
     mut next_number: impl FnMut() -> String,
@@ -321,35 +318,37 @@ pub async fn place_order_numbered(
     let gross: i64 = order.items.iter().map(|i| i.price).sum();
     let discount: i64 = order.discounts.iter().map(|d| d.amount).sum();
     let now = now_micros();
-    let to_text = |j: &Option<Json>| j.as_ref().map(|v| v.to_string());
+    let to_text = |j: &Option<Json>| Param::from(j.as_ref().map(|v| v.to_string()));
 
     let mut attempt = 0;
     let (order_id, number): (i64, String) = loop {
         attempt += 1;
         let number = order.number.clone().unwrap_or_else(&mut next_number);
-        let row = sqlx::query(
+        let id = opt_int(
+            tx,
             "INSERT INTO orders (number, user_id, channel, status, currency, amount, discount_amount, amount_without_discount, \
              shipping_free, customer, shipping_address, billing_address, created_at, modified_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
              ON CONFLICT (number) DO NOTHING RETURNING id",
+            &[
+                (&number).into(),
+                order.user_id.into(),
+                (&order.channel).into(),
+                order.status.into(),
+                (&order.currency).into(),
+                (gross - discount).into(),
+                discount.into(),
+                gross.into(),
+                i64::from(order.shipping_free).into(),
+                to_text(&order.customer),
+                to_text(&order.shipping_address),
+                to_text(&order.billing_address),
+                now.into(),
+            ],
         )
-        .bind(&number)
-        .bind(order.user_id)
-        .bind(&order.channel)
-        .bind(order.status)
-        .bind(&order.currency)
-        .bind(gross - discount)
-        .bind(discount)
-        .bind(gross)
-        .bind(i64::from(order.shipping_free))
-        .bind(to_text(&order.customer))
-        .bind(to_text(&order.shipping_address))
-        .bind(to_text(&order.billing_address))
-        .bind(now)
-        .fetch_optional(&mut **tx)
         .await?;
-        match row {
-            Some(r) => break (r.try_get(0)?, number),
+        match id {
+            Some(id) => break (id, number),
             None if order.number.is_none() && attempt < NUMBER_ATTEMPTS => continue,
             None => {
                 return Err(StoreError::Conflict {
@@ -371,28 +370,30 @@ pub async fn place_order_numbered(
         );
         sql.push_str(&values_sql(chunk.len(), COLS, |last| format!(", ${last}")));
         sql.push_str(" RETURNING id");
-        let mut q = sqlx::query(&sql);
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * COLS);
         for (k, it) in chunk.iter().enumerate() {
             let d = unit_discount[c * CHUNK + k];
-            q = q
-                .bind(order_id)
-                .bind(it.product_id)
-                .bind(&it.line_key)
-                .bind(order.status)
-                .bind(it.price)
-                .bind(it.retail_price)
-                .bind(it.tax_rate)
-                .bind(it.price_list_id)
-                .bind(it.stock_list_id)
-                .bind(it.price - d)
-                .bind(d)
-                .bind(uuid::Uuid::new_v4().to_string())
-                .bind(&it.product_name)
-                .bind(&it.product_sku)
-                .bind(now);
+            params.extend([
+                order_id.into(),
+                it.product_id.into(),
+                (&it.line_key).into(),
+                order.status.into(),
+                it.price.into(),
+                it.retail_price.into(),
+                it.tax_rate.into(),
+                it.price_list_id.into(),
+                it.stock_list_id.into(),
+                (it.price - d).into(),
+                d.into(),
+                // From the thread's generator, not the OS: `new_v4` is a getrandom system
+                // call per unit, on the (SQLite: single) writer.
+                uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string().into(),
+                (&it.product_name).into(),
+                (&it.product_sku).into(),
+                now.into(),
+            ]);
         }
-        let mut ids =
-            q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        let mut ids = ints(tx, &sql, &params).await?;
         ids.sort_unstable();
         item_ids.extend(ids);
     }
@@ -408,25 +409,25 @@ pub async fn place_order_numbered(
         );
         sql.push_str(&values_sql(chunk.len(), COLS, |last| format!(", ${last}")));
         sql.push_str(" RETURNING id");
-        let mut q = sqlx::query(&sql);
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * COLS);
         for d in chunk {
-            q = q
-                .bind(order_id)
-                .bind(&d.name)
-                .bind(d.amount)
-                .bind(&d.offer_type)
-                .bind(&d.session_offer_type)
-                .bind(&d.code)
-                .bind(d.promotion_id)
-                .bind(&d.external_id)
-                .bind(&d.discount_engine)
-                .bind(&d.description)
-                .bind(&d.external_uuid)
-                .bind(&d.line_key)
-                .bind(now);
+            params.extend([
+                order_id.into(),
+                (&d.name).into(),
+                d.amount.into(),
+                (&d.offer_type).into(),
+                (&d.session_offer_type).into(),
+                (&d.code).into(),
+                d.promotion_id.into(),
+                (&d.external_id).into(),
+                (&d.discount_engine).into(),
+                (&d.description).into(),
+                (&d.external_uuid).into(),
+                (&d.line_key).into(),
+                now.into(),
+            ]);
         }
-        let mut ids =
-            q.fetch_all(&mut **tx).await?.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        let mut ids = ints(tx, &sql, &params).await?;
         ids.sort_unstable();
         discount_ids.extend(ids);
     }
@@ -445,7 +446,7 @@ pub async fn place_order_numbered(
 
 /// Benefit applicants (with a share) or condition applicants (without), multi-row: rows are
 /// (discount item id, order item id, share).
-async fn insert_applicants(tx: &mut Tx, rows: &[(i64, i64, Option<i64>)], now: i64) -> Result<()> {
+async fn insert_applicants<E: Exec>(tx: &mut E, rows: &[(i64, i64, Option<i64>)], now: i64) -> Result<()> {
     for chunk in rows.chunks(CHUNK) {
         let benefit = chunk[0].2.is_some();
         let cols = if benefit { 4 } else { 3 };
@@ -459,15 +460,15 @@ async fn insert_applicants(tx: &mut Tx, rows: &[(i64, i64, Option<i64>)], now: i
             )
         };
         sql.push_str(&values_sql(chunk.len(), cols, |last| format!(", ${last}")));
-        let mut q = sqlx::query(&sql);
+        let mut params: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * cols);
         for &(discount_id, item, share) in chunk {
-            q = q.bind(discount_id).bind(item);
+            params.extend([discount_id.into(), item.into()]);
             if let Some(s) = share {
-                q = q.bind(s);
+                params.push(s.into());
             }
-            q = q.bind(now);
+            params.push(now.into());
         }
-        q.execute(&mut **tx).await?;
+        tx.execute(&sql, &params).await?;
     }
     Ok(())
 }

@@ -16,6 +16,7 @@ both!(
     usage_claims_hold_under_races,
     multibuy_checkout_and_voucher_races,
     random_checkouts_keep_exact_ledgers,
+    checkouts_mixed_with_other_writes,
 );
 
 async fn random_checkouts_keep_exact_ledgers(db: Db) {
@@ -608,5 +609,121 @@ async fn multibuy_checkout_and_voucher_races(db: Db) {
             .unwrap()
             .get(0);
         assert_eq!(carried as usize, limit, "{code}");
+    }
+}
+
+/// Checkouts that succeed, are refused (a single-use code: one wins) and repeat a key, all at
+/// once and interleaved with basket writes of other customers. On SQLite this mixes the
+/// group-commit writer (checkouts commit together, a savepoint each) with the sqlx writer
+/// (basket changes): no request fails with a server error or "database is locked", a refused
+/// checkout leaves nothing behind while its batch-mates commit, duplicates of a key get one
+/// order, and the ledger adds up.
+async fn checkouts_mixed_with_other_writes(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "MX-1", "10.00").await;
+    let once = promotion(
+        &s,
+        &staff,
+        json!({"name": "once", "slug": "once", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z",
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "1.00", "range": {"all": true}}}),
+    )
+    .await;
+    let (st, b) =
+        s.post("/api/v1/vouchers/", &staff, json!({"code": "ONLYONE", "promotion": once, "usage": "single_use"})).await;
+    assert_eq!(st, 201, "{b}");
+    let buyers = s.customers(24).await;
+    for (i, (_, t)) in buyers.iter().enumerate() {
+        let (st, b) = s.post("/baskets/basket/", t, json!({"product": a, "quantity": 1 + i % 3})).await;
+        assert_eq!(st, 200, "{b}");
+        if i % 3 == 0 {
+            let (st, b) = s.send("PATCH", "/baskets/basket/", Some(t), Some(json!({"voucher_code": "ONLYONE"}))).await;
+            assert_eq!(st, 200, "{b}");
+        }
+    }
+    let browsers = s.customers(24).await;
+    let mut tasks = Vec::new();
+    for (i, (_, t)) in buyers.iter().enumerate() {
+        // Every fourth buyer sends its checkout three times with one key.
+        let copies = if i % 4 == 1 { 3 } else { 1 };
+        for _ in 0..copies {
+            let (http, url, t) = (s.http.clone(), s.url("/orders/checkout/"), t.clone());
+            tasks.push(tokio::spawn(async move {
+                let r = http
+                    .post(url)
+                    .header("Authorization", format!("Token {t}"))
+                    .header("Idempotency-Key", format!("mixed-{i}"))
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .unwrap();
+                (i, r.status().as_u16(), r.text().await.unwrap())
+            }));
+        }
+    }
+    for (_, t) in &browsers {
+        let (http, url, t) = (s.http.clone(), s.url("/baskets/basket/"), t.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = http
+                .post(url)
+                .header("Authorization", format!("Token {t}"))
+                .json(&json!({"product": a, "quantity": 2}))
+                .send()
+                .await
+                .unwrap();
+            (usize::MAX, r.status().as_u16(), r.text().await.unwrap())
+        }));
+    }
+    let mut bodies: std::collections::HashMap<usize, Vec<String>> = std::collections::HashMap::new();
+    let mut refused = std::collections::HashSet::new();
+    for t in tasks {
+        let (i, st, body) = t.await.unwrap();
+        assert!(st == 200 || st == 201 || st == 400, "{st} {body}");
+        if i == usize::MAX {
+            assert_eq!(st, 200, "{body}");
+        } else if st == 400 {
+            assert!(body.contains("usage limit") || body.contains("already been used"), "{body}");
+            refused.insert(i);
+        } else {
+            bodies.entry(i).or_default().push(body);
+        }
+    }
+    // Of the 8 baskets with the single-use code, one checkout wins it; the other 7 are refused
+    // (every copy of a refused buyer's request is refused: no key is stored for a refusal).
+    assert_eq!(refused.len(), 7, "{bodies:?}");
+    assert!(refused.iter().all(|i| i % 3 == 0 && !bodies.contains_key(i)), "{refused:?}");
+    assert_eq!(bodies.len(), 24 - 7);
+    for copies in bodies.values() {
+        assert!(copies.iter().all(|b| b == &copies[0]), "one key, one answer: {copies:?}");
+    }
+    let store = Store::connect(&s.database_url).await.unwrap();
+    assert_eq!(count(&store, "orders").await, 17);
+    let units: i64 = bodies
+        .values()
+        .map(|c| {
+            serde_json::from_str::<Value>(&c[0]).unwrap()["order"]["orderitem_set"].as_array().unwrap().len() as i64
+        })
+        .sum();
+    assert_eq!(count(&store, "order_items").await, units);
+    let used: i64 = sqlx::query("SELECT uses FROM vouchers WHERE code = 'ONLYONE'")
+        .fetch_one(store.reader())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(used, 1);
+    assert_eq!(count(&store, "discount_items").await, 1);
+    // The refused baskets are intact (their lines were not deleted by a rolled-back savepoint
+    // that leaked), and every browser's basket write landed.
+    for (i, (_, t)) in buyers.iter().enumerate() {
+        let (_, b) = s.get("/baskets/basket/", t).await;
+        let lines = b["basket"]["basketitem_set"].as_array().map_or(0, Vec::len);
+        assert_eq!(lines, usize::from(!bodies.contains_key(&i)), "buyer {i}: {b}");
+    }
+    for (_, t) in &browsers {
+        let (_, b) = s.get("/baskets/basket/", t).await;
+        assert_eq!(b["basket"]["basketitem_set"].as_array().map_or(0, Vec::len), 1, "{b}");
     }
 }

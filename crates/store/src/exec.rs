@@ -1,0 +1,257 @@
+//! One way to run the statements of the order write path, so that it is written once and
+//! run two ways:
+//!
+//! - by sqlx inside a transaction (PostgreSQL, and the Elastic Path order path on both engines);
+//! - synchronously by rusqlite on the SQLite checkout writer's own thread
+//!   ([`crate::writer`]), where a statement is a function call. Through sqlx's SQLite driver
+//!   every statement is a round trip to the connection's worker thread, two thread wake-ups;
+//!   at fifteen statements an order those hand-offs, not SQLite, were what capped checkout.
+//!
+//! Statements use the store's `$1, $2, …` placeholders; a number may appear more than once
+//! and in any order (`VALUES ($3, $1, $2)`), as with sqlx. Values are 64-bit integers and
+//! text, either possibly NULL, and a NULL keeps its type, so PostgreSQL is never handed a
+//! `bigint` NULL for a text column.
+//!
+//! The methods return futures so that one `async fn` serves both runners; rusqlite's are
+//! already complete when returned (the work is done before), which keeps them `Send` even
+//! though a rusqlite connection is not `Sync`.
+
+use std::borrow::Cow;
+use std::future::Future;
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use sqlx::Row;
+
+use crate::{Result, StoreError};
+
+/// A bound value or a column read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param<'a> {
+    Int(Option<i64>),
+    Text(Option<Cow<'a, str>>),
+}
+
+impl Param<'_> {
+    /// The value as an integer (`None` for NULL or text).
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Param::Int(v) => *v,
+            Param::Text(_) => None,
+        }
+    }
+
+    /// The value as text (`None` for NULL or an integer).
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Param::Text(Some(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Param<'_> {
+    fn from(v: i64) -> Self {
+        Param::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Param<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Param::Int(v)
+    }
+}
+impl<'a> From<&'a str> for Param<'a> {
+    fn from(v: &'a str) -> Self {
+        Param::Text(Some(Cow::Borrowed(v)))
+    }
+}
+impl<'a> From<&'a String> for Param<'a> {
+    fn from(v: &'a String) -> Self {
+        Param::Text(Some(Cow::Borrowed(v)))
+    }
+}
+impl<'a> From<&'a Option<String>> for Param<'a> {
+    fn from(v: &'a Option<String>) -> Self {
+        Param::Text(v.as_deref().map(Cow::Borrowed))
+    }
+}
+impl From<String> for Param<'_> {
+    fn from(v: String) -> Self {
+        Param::Text(Some(Cow::Owned(v)))
+    }
+}
+impl From<Option<String>> for Param<'_> {
+    fn from(v: Option<String>) -> Self {
+        Param::Text(v.map(Cow::Owned))
+    }
+}
+
+/// A row read back: its columns in order.
+pub type Values = Vec<Param<'static>>;
+
+/// Runs statements inside an open transaction.
+pub trait Exec {
+    /// Runs one statement; returns how many rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<u64>> + Send;
+    /// Runs one statement and returns every row it yields (`SELECT`, `… RETURNING`).
+    fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<Vec<Values>>> + Send;
+}
+
+/// The first column of every row, as integers (`RETURNING id`).
+pub async fn ints<E: Exec>(e: &mut E, sql: &str, params: &[Param<'_>]) -> Result<Vec<i64>> {
+    e.rows(sql, params)
+        .await?
+        .iter()
+        .map(|r| r.first().and_then(Param::int).ok_or_else(|| StoreError::Invalid(format!("no integer from {sql}"))))
+        .collect()
+}
+
+/// The first column of the first row as an integer, if there is a row.
+pub async fn opt_int<E: Exec>(e: &mut E, sql: &str, params: &[Param<'_>]) -> Result<Option<i64>> {
+    Ok(ints(e, sql, params).await?.into_iter().next())
+}
+
+impl Exec for sqlx::Transaction<'_, sqlx::Any> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<u64>> + Send {
+        async move { Ok(bind_sqlx(sqlx::query(sql), params).execute(&mut **self).await?.rows_affected()) }
+    }
+
+    fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<Vec<Values>>> + Send {
+        async move {
+            let rows = bind_sqlx(sqlx::query(sql), params).fetch_all(&mut **self).await?;
+            rows.iter().map(values_of_any_row).collect()
+        }
+    }
+}
+
+fn bind_sqlx<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    params: &'q [Param<'_>],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for p in params {
+        q = match p {
+            Param::Int(v) => q.bind(*v),
+            Param::Text(v) => q.bind(v.as_deref()),
+        };
+    }
+    q
+}
+
+fn values_of_any_row(row: &sqlx::any::AnyRow) -> Result<Values> {
+    (0..row.len())
+        .map(|i| match row.try_get::<Option<i64>, _>(i) {
+            Ok(v) => Ok(Param::Int(v)),
+            Err(_) => Ok(Param::Text(row.try_get::<Option<String>, _>(i)?.map(Cow::Owned))),
+        })
+        .collect()
+}
+
+/// A rusqlite connection with a transaction open on it (the checkout writer's).
+pub struct SqliteExec<'c> {
+    pub conn: &'c rusqlite::Connection,
+}
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Int(Some(v)) => ToSqlOutput::Borrowed(ValueRef::Integer(*v)),
+            Param::Text(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Int(None) | Param::Text(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+        })
+    }
+}
+
+impl SqliteExec<'_> {
+    /// Prepares (from the connection's statement cache) and binds `$n` to `params[n - 1]`.
+    ///
+    /// The `$n` are rewritten to SQLite's own `?n`, whose parameter index is `n`: binding
+    /// by name would look every name up in a list, quadratic in a 300-value INSERT.
+    fn bound(&self, sql: &str, params: &[Param<'_>]) -> Result<rusqlite::CachedStatement<'_>> {
+        let mut stmt = self.conn.prepare_cached(&numbered(sql))?;
+        let count = stmt.parameter_count();
+        if count > params.len() {
+            return Err(StoreError::Invalid(format!("{sql:?} takes {count} values, {} given", params.len())));
+        }
+        for (i, p) in params.iter().enumerate().take(count) {
+            stmt.raw_bind_parameter(i + 1, p)?;
+        }
+        Ok(stmt)
+    }
+
+    fn execute_now(&self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        Ok(self.bound(sql, params)?.raw_execute()? as u64)
+    }
+
+    fn rows_now(&self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Values>> {
+        let mut stmt = self.bound(sql, params)?;
+        let mut rows = stmt.raw_query();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let n = row.as_ref().column_count();
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                values.push(match row.get_ref(i)? {
+                    ValueRef::Null => Param::Int(None),
+                    ValueRef::Integer(v) => Param::Int(Some(v)),
+                    ValueRef::Text(t) => Param::Text(Some(Cow::Owned(String::from_utf8_lossy(t).into_owned()))),
+                    other => {
+                        return Err(StoreError::Invalid(format!(
+                            "unexpected {:?} column from {sql:?}",
+                            other.data_type()
+                        )));
+                    }
+                });
+            }
+            out.push(values);
+        }
+        Ok(out)
+    }
+}
+
+/// `$n` → `?n` (the store's SQL has no `$` inside string literals).
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+impl Exec for SqliteExec<'_> {
+    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<u64>> + Send {
+        std::future::ready(self.execute_now(sql, params))
+    }
+
+    fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<Vec<Values>>> + Send {
+        std::future::ready(self.rows_now(sql, params))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conn() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER, b TEXT)").unwrap();
+        c
+    }
+
+    /// `$n` binds by number, in any order and repeated, as sqlx does; NULLs and text round-trip.
+    #[test]
+    fn numbered_placeholders_bind_by_number() {
+        let c = conn();
+        let e = SqliteExec { conn: &c };
+        let p: Vec<Param<'_>> = vec!["x".into(), 7.into(), Option::<String>::None.into()];
+        let n = e.execute_now("INSERT INTO t (a, b) VALUES ($2, $1), ($2, $3)", &p).unwrap();
+        assert_eq!(n, 2);
+        let rows = e.rows_now("SELECT id, a, b FROM t WHERE a = $1 ORDER BY id", &[7.into()]).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0][1], Param::Int(Some(7)));
+        assert_eq!(rows[0][2].text(), Some("x"));
+        assert_eq!(rows[1][2], Param::Int(None));
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error_not_a_null() {
+        let c = conn();
+        let e = SqliteExec { conn: &c };
+        let err = e.execute_now("INSERT INTO t (a) VALUES ($2)", &[1.into()]).unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+    }
+}
