@@ -9,12 +9,15 @@
 //! On PostgreSQL both handles are the same pool and the database's row locks do the work.
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use crate::Result;
+use crate::changes::Changes;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -22,13 +25,34 @@ pub enum Backend {
     Postgres,
 }
 
-/// The handle every repository works through.
+/// The handle every repository works through. Clones share the pools and the change
+/// tracking.
 #[derive(Clone, Debug)]
 pub struct Store {
     read: AnyPool,
     write: AnyPool,
     backend: Backend,
     url: String,
+    tracking: Arc<Tracking>,
+}
+
+/// The data generation, and the means to start and stop its watcher. The watcher holds
+/// only the [`Changes`] and a receiver, so dropping every `Store` clone stops it too.
+#[derive(Debug)]
+struct Tracking {
+    changes: Arc<Changes>,
+    started: AtomicBool,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Tracking {
+    fn new() -> Arc<Self> {
+        Arc::new(Tracking {
+            changes: Arc::new(Changes::default()),
+            started: AtomicBool::new(false),
+            stop: tokio::sync::watch::Sender::new(false),
+        })
+    }
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -67,7 +91,7 @@ impl Store {
                     .after_connect(sqlite_pragmas)
                     .connect_with(opts)
                     .await?;
-                Ok(Store { read, write, backend, url: url.to_owned() })
+                Ok(Store { read, write, backend, url: url.to_owned(), tracking: Tracking::new() })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -75,7 +99,7 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts)
                     .await?;
-                Ok(Store { read: pool.clone(), write: pool, backend, url: url.to_owned() })
+                Ok(Store { read: pool.clone(), write: pool, backend, url: url.to_owned(), tracking: Tracking::new() })
             }
         }
     }
@@ -126,7 +150,25 @@ impl Store {
         Ok(())
     }
 
+    /// The data generation caches compare against (see [`crate::changes`]).
+    pub fn changes(&self) -> &Arc<Changes> {
+        &self.tracking.changes
+    }
+
+    /// Starts the task that follows other connections' commits (once per store; later
+    /// calls do nothing). Until it has connected, [`Changes::snapshot`] is `None` and caches
+    /// are bypassed, so a store without a watcher (the CLI, `demo`) never serves stale data.
+    /// Needs a Tokio runtime. The task ends when the store is closed or dropped.
+    pub fn watch_changes(&self) {
+        if self.tracking.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let stop = self.tracking.stop.subscribe();
+        tokio::spawn(crate::changes::watch(self.backend, self.url.clone(), self.tracking.changes.clone(), stop));
+    }
+
     pub async fn close(&self) {
+        self.tracking.stop.send_replace(true);
         self.read.close().await;
         self.write.close().await;
     }
