@@ -129,6 +129,11 @@ async fn poll_sqlite(url: &str, changes: &Changes, stop: &mut watch::Receiver<bo
         Ok(c) => c,
         Err(e) => return Some(e),
     };
+    // Wait out a checkpoint or WAL recovery rather than drop the connection (which would
+    // bypass the caches until the reconnect).
+    if let Err(e) = sqlx::query("PRAGMA busy_timeout=1000").execute(&mut conn).await {
+        return Some(e);
+    }
     let mut last = match version(&mut conn).await {
         Ok(v) => v,
         Err(e) => return Some(e),
