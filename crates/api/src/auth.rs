@@ -4,9 +4,13 @@
 //!
 //! Missing or bad credentials are always 401 (omnisdk re-authenticates only on 401, and the
 //! storefront signs the user out on 401); valid credentials without the right are 403.
+//!
+//! Tokens found in the database are remembered in a [`TokenCache`] while the store's data
+//! generation does not move (any write request here, or any commit elsewhere, moves it; see
+//! `offerline_store::changes`), so a logout or revocation is seen by the very next request.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
@@ -47,13 +51,62 @@ pub fn session_from(parts: &Parts) -> Option<String> {
 }
 
 async fn user_from_token(state: &AppState, parts: &Parts) -> Result<Option<User>, ApiError> {
-    match token_from(parts) {
-        None => Ok(None),
-        Some(Err(e)) => Err(e),
-        Some(Ok(key)) => match state.store.user_by_token(&key).await? {
-            Some(u) => Ok(Some(u)),
-            None => Err(ApiError::Unauthenticated(BAD_TOKEN)),
-        },
+    let key = match token_from(parts) {
+        None => return Ok(None),
+        Some(Err(e)) => return Err(e),
+        Some(Ok(key)) => key,
+    };
+    let token_digest = offerline_store::auth::digest(&key);
+    let changes = state.store.changes();
+    let generation = changes.snapshot();
+    if let Some(g) = generation
+        && let Some(u) = state.tokens.get(&token_digest, g)
+    {
+        return Ok(Some(u));
+    }
+    match state.store.user_by_token_digest(&token_digest).await? {
+        Some(u) => {
+            if let Some(g) = generation {
+                state.tokens.insert(token_digest, g, u.clone(), changes.snapshot());
+            }
+            Ok(Some(u))
+        }
+        None => Err(ApiError::Unauthenticated(BAD_TOKEN)),
+    }
+}
+
+/// Token digest → user, each entry valid for the data generation it was read under. Only
+/// tokens that were found are kept (an unknown token always asks the database, so a token
+/// issued a moment ago by another process works at once). Keyed by the SHA-256 digest, so
+/// no raw token is held here nor could reach a log through it.
+#[derive(Default)]
+pub struct TokenCache {
+    map: RwLock<HashMap<String, (u64, User)>>,
+}
+
+impl TokenCache {
+    /// Entries kept at most; past it the cache is emptied and refills (tokens in use come
+    /// back on their next request).
+    pub const MAX_ENTRIES: usize = 10_000;
+
+    pub fn get(&self, token_digest: &str, generation: u64) -> Option<User> {
+        let map = self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(token_digest).filter(|(g, _)| *g == generation).map(|(_, u)| u.clone())
+    }
+
+    /// Keeps `user`, read under `generation`, unless `current` shows it is already stale.
+    pub fn insert(&self, token_digest: String, generation: u64, user: User, current: Option<u64>) {
+        if current != Some(generation) {
+            return;
+        }
+        let mut map = self.map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= Self::MAX_ENTRIES {
+            map.retain(|_, (g, _)| *g == generation);
+            if map.len() >= Self::MAX_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(token_digest, (generation, user));
     }
 }
 

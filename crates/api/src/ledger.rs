@@ -7,12 +7,14 @@
 //! (invoice dates, e-archive URL, shipment code, …) are `null`, or `{}` where the seed shows
 //! an object. Every request runs a fixed number of queries whatever the page size: count +
 //! ids, then batched hydration (see `offerline_store::ledger`), plus products (2), price
-//! lists (1) and stock lists (1) for order items.
+//! lists (1) and stock lists (1) for order items. Bodies are served from the response
+//! cache while the data has not changed (see [`crate::cache`]).
 
 use std::collections::HashMap;
 
-use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
 use axum::routing::get;
 use offerline_core::status::OrderStatus;
 use offerline_store::Store;
@@ -23,6 +25,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::Staff;
+use crate::cache::{cached, list_key, object_key};
 use crate::docs::{Auth, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::listing::{Filter, Kind, Listing, Spec};
@@ -189,33 +192,60 @@ pub const ORDER_ITEM_SPEC: Spec = Spec {
     default_sort: ("id", false),
 };
 
-async fn list_discount_items(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    let mut q = listing.query(&DISCOUNT_SPEC)?;
-    filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
-    let (count, items) = state.store.list_discount_items(&q).await?;
-    Ok(Json(listing.envelope(count, items.iter().map(discount_item_json).collect())?))
+async fn list_discount_items(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    listing: Listing,
+) -> ApiResult<Response> {
+    cached(&state, list_key(&listing, &uri), async {
+        let mut q = listing.query(&DISCOUNT_SPEC)?;
+        filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
+        let (count, items) = state.store.list_discount_items(&q).await?;
+        listing.envelope(count, items.iter().map(discount_item_json).collect())
+    })
+    .await
 }
 
-async fn get_discount_item(_: Staff, State(state): State<AppState>, Path(pk): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_discount_item(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(pk): Path<String>,
+) -> ApiResult<Response> {
     let id = path_id(&pk)?;
-    let d = state.store.discount_items_by_ids(&[id]).await?.pop().ok_or(ApiError::NotFound)?;
-    Ok(Json(discount_item_json(&d)))
+    cached(&state, object_key(&uri), async {
+        let d = state.store.discount_items_by_ids(&[id]).await?.pop().ok_or(ApiError::NotFound)?;
+        Ok(discount_item_json(&d))
+    })
+    .await
 }
 
-async fn list_order_items(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    let mut q = listing.query(&ORDER_ITEM_SPEC)?;
-    filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
-    let (count, items) = state.store.list_order_items(&q).await?;
-    let cat = ItemCatalog::load(&state.store, &items).await?;
-    Ok(Json(listing.envelope(count, items.iter().map(|i| order_item_json(i, &cat)).collect())?))
+async fn list_order_items(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+    cached(&state, list_key(&listing, &uri), async {
+        let mut q = listing.query(&ORDER_ITEM_SPEC)?;
+        filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
+        let (count, items) = state.store.list_order_items(&q).await?;
+        let cat = ItemCatalog::load(&state.store, &items).await?;
+        listing.envelope(count, items.iter().map(|i| order_item_json(i, &cat)).collect())
+    })
+    .await
 }
 
-async fn get_order_item(_: Staff, State(state): State<AppState>, Path(pk): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_order_item(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    Path(pk): Path<String>,
+) -> ApiResult<Response> {
     let id = path_id(&pk)?;
-    let items = state.store.order_items_by_ids(&[id]).await?;
-    let item = items.first().ok_or(ApiError::NotFound)?;
-    let cat = ItemCatalog::load(&state.store, &items).await?;
-    Ok(Json(order_item_json(item, &cat)))
+    cached(&state, object_key(&uri), async {
+        let items = state.store.order_items_by_ids(&[id]).await?;
+        let item = items.first().ok_or(ApiError::NotFound)?;
+        let cat = ItemCatalog::load(&state.store, &items).await?;
+        Ok(order_item_json(item, &cat))
+    })
+    .await
 }
 
 pub fn routes() -> Routes {

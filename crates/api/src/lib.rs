@@ -14,12 +14,15 @@
 //! - [`account`] — `/account/basket-offers/` and the other `/account/…` views;
 //! - [`elasticpath`] — `/oauth/access_token` and `/v2/…`.
 //!
-//! Cross-cutting pieces: [`auth`] (extractors, throttle), [`error`] (the DRF error body),
+//! Cross-cutting pieces: [`auth`] (extractors, throttle, token cache), [`cache`] (the
+//! response cache of the staff ledger reads and the write middleware that invalidates it),
+//! [`error`] (the DRF error body),
 //! [`listing`] (pagination, filters, sort), [`wire`] (money/time formatting, JSON bodies),
 //! [`docs`] (the route table and the OpenAPI document built from it).
 
 pub mod account;
 pub mod auth;
+pub mod cache;
 pub mod docs;
 pub mod elasticpath;
 pub mod ep_carts;
@@ -58,6 +61,8 @@ pub struct Shared {
     pub metrics: ops::Metrics,
     pub openapi: serde_json::Value,
     pub offers: promotions::OfferCache,
+    pub tokens: auth::TokenCache,
+    pub responses: cache::ResponseCache,
 }
 
 #[derive(Clone)]
@@ -121,6 +126,8 @@ pub async fn state(store: Store) -> Result<AppState, offerline_store::StoreError
         metrics: ops::Metrics::default(),
         openapi,
         offers,
+        tokens: auth::TokenCache::default(),
+        responses: cache::ResponseCache::default(),
     })))
 }
 
@@ -137,6 +144,8 @@ pub fn router(state: AppState) -> axum::Router {
         .layer(CatchPanicLayer::custom(|_| {
             axum::response::IntoResponse::into_response(error::ApiError::Internal("handler panicked".into()))
         }))
+        // Outermost, so it runs after everything a write request did, panics included.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cache::bump_after_writes))
         .with_state(state)
 }
 
@@ -157,6 +166,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
+    // Caches are used only once the watcher follows other processes' commits.
+    store.watch_changes();
     promotions::spawn_refresh(state.clone());
     let svc = app(state);
     axum::serve(listener, svc.into_make_service()).with_graceful_shutdown(shutdown).await?;

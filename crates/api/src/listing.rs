@@ -106,6 +106,11 @@ impl Listing {
         Ok(Listing { params, base, page, limit })
     }
 
+    /// `scheme://host/path/` the page links start with (part of a cached list's key).
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.params.iter().rev().find(|(p, _)| p == key).map(|(_, v)| v.as_str())
     }

@@ -7,10 +7,12 @@
 //! catalogue product id. The `state` object is the item's status rendered from
 //! [`OrderStatus`]: its `id` is the status's stable position in the Akinon table, its dates a
 //! fixed constant (the states are fixed data, not rows). Queries per request are those of the
-//! Omnitron order-item list (see `ledger`).
+//! Omnitron order-item list (see `ledger`); bodies are served from the response cache while
+//! the data has not changed (see [`crate::cache`]).
 
-use axum::Json;
 use axum::extract::{Path, State};
+use axum::http::Uri;
+use axum::response::Response;
 use axum::routing::get;
 use offerline_core::status::OrderStatus;
 use offerline_store::catalog::Product;
@@ -20,6 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::auth::Staff;
+use crate::cache::{cached, list_key, object_key};
 use crate::docs::{Auth, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::ledger::{ItemCatalog, ORDER_ITEM_SPEC, filter_order_number, path_id};
@@ -180,20 +183,23 @@ async fn load_lists(state: &AppState, items: &[OrderItem], mut cat: ItemCatalog)
     Ok(cat)
 }
 
-async fn list_detailed(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    Ok(Json(list(&state, &listing, false).await?))
+async fn list_detailed(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+    cached(&state, list_key(&listing, &uri), list(&state, &listing, false)).await
 }
 
-async fn list_simple(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    Ok(Json(list(&state, &listing, true).await?))
+async fn list_simple(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+    cached(&state, list_key(&listing, &uri), list(&state, &listing, true)).await
 }
 
-async fn get_item(_: Staff, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
+async fn get_item(_: Staff, State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> ApiResult<Response> {
     let id = path_id(&id)?;
-    let items = state.store.order_items_by_ids(&[id]).await?;
-    let item = items.first().ok_or(ApiError::NotFound)?;
-    let cat = ItemCatalog::load(&state.store, &items).await?;
-    Ok(Json(detailed_json(item, &cat)))
+    cached(&state, object_key(&uri), async {
+        let items = state.store.order_items_by_ids(&[id]).await?;
+        let item = items.first().ok_or(ApiError::NotFound)?;
+        let cat = ItemCatalog::load(&state.store, &items).await?;
+        Ok(detailed_json(item, &cat))
+    })
+    .await
 }
 
 pub fn routes() -> Routes {

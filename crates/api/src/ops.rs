@@ -72,6 +72,18 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "# HELP offerline_live_offers Offers in the in-memory index.\n# TYPE offerline_live_offers gauge\nofferline_live_offers {}\n",
         state.offers.len()
     ));
+    let c = state.responses.stats();
+    out.push_str(&format!(
+        "# HELP offerline_response_cache_hits_total Staff ledger reads served from the response cache.\n\
+         # TYPE offerline_response_cache_hits_total counter\nofferline_response_cache_hits_total {}\n\
+         # HELP offerline_response_cache_misses_total Staff ledger reads built from the database.\n\
+         # TYPE offerline_response_cache_misses_total counter\nofferline_response_cache_misses_total {}\n\
+         # HELP offerline_response_cache_entries Bodies in the response cache.\n\
+         # TYPE offerline_response_cache_entries gauge\nofferline_response_cache_entries {}\n\
+         # HELP offerline_response_cache_bytes Bytes of bodies and keys in the response cache.\n\
+         # TYPE offerline_response_cache_bytes gauge\nofferline_response_cache_bytes {}\n",
+        c.hits, c.misses, c.entries, c.bytes
+    ));
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }
 

@@ -186,24 +186,33 @@ impl Store {
     }
 
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
+        self.user_by_token_digest(&digest(token)).await
+    }
+
+    /// [`Store::user_by_token`] for a token already digested (callers that key a cache by
+    /// the digest hash the token once).
+    pub async fn user_by_token_digest(&self, token_digest: &str) -> Result<Option<User>> {
         let row = sqlx::query(&format!(
             "SELECT {} FROM users u JOIN api_tokens t ON t.user_id = u.id \
              WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.is_active = 1",
             USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
         ))
-        .bind(digest(token))
+        .bind(token_digest)
         .fetch_optional(self.reader())
         .await?;
         row.as_ref().map(user_from_row).transpose()
     }
 
-    /// Revokes a token; returns whether it existed.
+    /// Revokes a token; returns whether it existed. Moves the data generation itself, so
+    /// the revocation reaches token caches on the next request even when it is served on a
+    /// `GET` (`/users/logout/` accepts one), which the API's write middleware lets pass.
     pub async fn revoke_token(&self, token: &str) -> Result<bool> {
         let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
             .bind(now_micros())
             .bind(digest(token))
             .execute(self.writer())
             .await?;
+        self.changes().bump();
         Ok(r.rows_affected() > 0)
     }
 

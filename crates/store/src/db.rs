@@ -10,12 +10,14 @@
 
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 use crate::Result;
+use crate::changes::Changes;
 use crate::writer::{CheckoutWriter, sqlite_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +26,8 @@ pub enum Backend {
     Postgres,
 }
 
-/// The handle every repository works through.
+/// The handle every repository works through. Clones share the pools and the change
+/// tracking.
 #[derive(Clone, Debug)]
 pub struct Store {
     read: AnyPool,
@@ -33,6 +36,26 @@ pub struct Store {
     url: String,
     /// SQLite on a file: checkouts go through the group-commit writer ([`crate::writer`]).
     checkout_writer: Option<Arc<CheckoutWriter>>,
+    tracking: Arc<Tracking>,
+}
+
+/// The data generation, and the means to start and stop its watcher. The watcher holds
+/// only the [`Changes`] and a receiver, so dropping every `Store` clone stops it too.
+#[derive(Debug)]
+struct Tracking {
+    changes: Arc<Changes>,
+    started: AtomicBool,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Tracking {
+    fn new() -> Arc<Self> {
+        Arc::new(Tracking {
+            changes: Arc::new(Changes::default()),
+            started: AtomicBool::new(false),
+            stop: tokio::sync::watch::Sender::new(false),
+        })
+    }
 }
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -80,7 +103,7 @@ impl Store {
                     Some(path) => Some(Arc::new(CheckoutWriter::start(path, write.clone())?)),
                     None => None,
                 };
-                Ok(Store { read, write, backend, url: url.to_owned(), checkout_writer })
+                Ok(Store { read, write, backend, url: url.to_owned(), checkout_writer, tracking: Tracking::new() })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -88,7 +111,14 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts)
                     .await?;
-                Ok(Store { read: pool.clone(), write: pool, backend, url: url.to_owned(), checkout_writer: None })
+                Ok(Store {
+                    read: pool.clone(),
+                    write: pool,
+                    backend,
+                    url: url.to_owned(),
+                    checkout_writer: None,
+                    tracking: Tracking::new(),
+                })
             }
         }
     }
@@ -144,7 +174,25 @@ impl Store {
         Ok(())
     }
 
+    /// The data generation caches compare against (see [`crate::changes`]).
+    pub fn changes(&self) -> &Arc<Changes> {
+        &self.tracking.changes
+    }
+
+    /// Starts the task that follows other connections' commits (once per store; later
+    /// calls do nothing). Until it has connected, [`Changes::snapshot`] is `None` and caches
+    /// are bypassed, so a store without a watcher (the CLI, `demo`) never serves stale data.
+    /// Needs a Tokio runtime. The task ends when the store is closed or dropped.
+    pub fn watch_changes(&self) {
+        if self.tracking.started.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let stop = self.tracking.stop.subscribe();
+        tokio::spawn(crate::changes::watch(self.backend, self.url.clone(), self.tracking.changes.clone(), stop));
+    }
+
     pub async fn close(&self) {
+        self.tracking.stop.send_replace(true);
         self.read.close().await;
         self.write.close().await;
     }

@@ -7,6 +7,7 @@
 //!
 //! Layout:
 //! - [`db`]: connecting, the SQLite writer discipline, migrations;
+//! - [`changes`]: the data generation read caches are checked against, and its watcher;
 //! - [`list`]: filtered, sorted, paginated list queries shared by every list endpoint;
 //! - [`auth`]: users, API tokens, storefront sessions, API clients and their tokens;
 //! - [`catalog`]: products, images, price lists, stock lists, product prices;
@@ -33,6 +34,7 @@ macro_rules! bind_all {
 pub mod auth;
 pub mod baskets;
 pub mod catalog;
+pub mod changes;
 pub mod checkout;
 pub mod db;
 pub mod ep;

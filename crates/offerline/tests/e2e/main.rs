@@ -6,6 +6,7 @@
 mod helpers;
 
 mod auth;
+mod cache;
 mod checkout;
 mod durability;
 mod elasticpath;
