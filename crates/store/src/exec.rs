@@ -111,15 +111,13 @@ pub async fn opt_int<E: Exec>(e: &mut E, sql: &str, params: &[Param<'_>]) -> Res
 }
 
 impl Exec for sqlx::Transaction<'_, sqlx::Any> {
-    fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<u64>> + Send {
-        async move { Ok(bind_sqlx(sqlx::query(sql), params).execute(&mut **self).await?.rows_affected()) }
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        Ok(bind_sqlx(sqlx::query(sql), params).execute(&mut **self).await?.rows_affected())
     }
 
-    fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> impl Future<Output = Result<Vec<Values>>> + Send {
-        async move {
-            let rows = bind_sqlx(sqlx::query(sql), params).fetch_all(&mut **self).await?;
-            rows.iter().map(values_of_any_row).collect()
-        }
+    async fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Values>> {
+        let rows = bind_sqlx(sqlx::query(sql), params).fetch_all(&mut **self).await?;
+        rows.iter().map(values_of_any_row).collect()
     }
 }
 
