@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use serde_json::Value as Json;
 use sqlx::AnyConnection;
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
+use crate::exec::{Cols, Exec, Param, complete};
 use crate::list::{ListQuery, in_id_order, placeholders};
 use crate::{Result, Store, StoreError, is_unique_violation, now_micros};
 
@@ -120,72 +120,92 @@ pub struct ProductPrice {
     pub modified_at: i64,
 }
 
+const PRICE_LIST_COLS: &str = "id, name, code, currency, is_auto_sync, created_at, modified_at";
+const STOCK_LIST_COLS: &str = "id, name, code, is_auto_sync, created_at, modified_at";
+const PRICE_COLS: &str = "id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at";
+const IMAGE_COLS: &str = "id, product_id, image, status, position, created_at, modified_at";
 const PRODUCT_COLS: &str = "id, name, sku, base_code, barcode, product_type, is_active, parent_id, attributes, \
      attributes_kwargs, extra_attributes, attribute_set, uuid, productization_date, listing_code, data_source, \
      created_at, modified_at";
 
-fn json_col(r: &AnyRow, col: &str) -> Result<Json> {
-    let s: String = r.try_get(col)?;
-    Ok(serde_json::from_str(&s).unwrap_or(Json::Object(Default::default())))
+fn json_col(r: &(impl Cols + ?Sized), i: usize) -> Result<Json> {
+    Ok(serde_json::from_str(&r.text(i)?).unwrap_or(Json::Object(Default::default())))
 }
 
-fn product_from_row(r: &AnyRow) -> Result<Product> {
+/// A row of [`PRODUCT_COLS`], from either driver.
+fn product_from_row(r: &(impl Cols + ?Sized)) -> Result<Product> {
     Ok(Product {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        sku: r.try_get("sku")?,
-        base_code: r.try_get("base_code")?,
-        barcode: r.try_get("barcode")?,
-        product_type: r.try_get("product_type")?,
-        is_active: r.try_get::<i64, _>("is_active")? != 0,
-        parent_id: r.try_get("parent_id")?,
-        attributes: json_col(r, "attributes")?,
-        attributes_kwargs: json_col(r, "attributes_kwargs")?,
-        extra_attributes: json_col(r, "extra_attributes")?,
-        attribute_set: r.try_get("attribute_set")?,
-        uuid: r.try_get("uuid")?,
-        productization_date: r.try_get("productization_date")?,
-        listing_code: r.try_get("listing_code")?,
-        data_source: r.try_get("data_source")?,
-        created_at: r.try_get("created_at")?,
-        modified_at: r.try_get("modified_at")?,
+        id: r.int(0)?,
+        name: r.text(1)?,
+        sku: r.text(2)?,
+        base_code: r.opt_text(3)?,
+        barcode: r.opt_text(4)?,
+        product_type: r.text(5)?,
+        is_active: r.int(6)? != 0,
+        parent_id: r.opt_int(7)?,
+        attributes: json_col(r, 8)?,
+        attributes_kwargs: json_col(r, 9)?,
+        extra_attributes: json_col(r, 10)?,
+        attribute_set: r.opt_int(11)?,
+        uuid: r.text(12)?,
+        productization_date: r.opt_int(13)?,
+        listing_code: r.opt_text(14)?,
+        data_source: r.opt_text(15)?,
+        created_at: r.int(16)?,
+        modified_at: r.int(17)?,
         images: Vec::new(),
     })
 }
 
-fn price_list_from_row(r: &AnyRow) -> Result<PriceList> {
+/// A row of [`PRICE_LIST_COLS`].
+fn price_list_from_row(r: &(impl Cols + ?Sized)) -> Result<PriceList> {
     Ok(PriceList {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        code: r.try_get("code")?,
-        currency: r.try_get("currency")?,
-        is_auto_sync: r.try_get::<i64, _>("is_auto_sync")? != 0,
-        created_at: r.try_get("created_at")?,
-        modified_at: r.try_get("modified_at")?,
+        id: r.int(0)?,
+        name: r.text(1)?,
+        code: r.opt_text(2)?,
+        currency: r.text(3)?,
+        is_auto_sync: r.int(4)? != 0,
+        created_at: r.int(5)?,
+        modified_at: r.int(6)?,
     })
 }
 
-fn stock_list_from_row(r: &AnyRow) -> Result<StockList> {
+/// A row of [`STOCK_LIST_COLS`].
+fn stock_list_from_row(r: &(impl Cols + ?Sized)) -> Result<StockList> {
     Ok(StockList {
-        id: r.try_get("id")?,
-        name: r.try_get("name")?,
-        code: r.try_get("code")?,
-        is_auto_sync: r.try_get::<i64, _>("is_auto_sync")? != 0,
-        created_at: r.try_get("created_at")?,
-        modified_at: r.try_get("modified_at")?,
+        id: r.int(0)?,
+        name: r.text(1)?,
+        code: r.opt_text(2)?,
+        is_auto_sync: r.int(3)? != 0,
+        created_at: r.int(4)?,
+        modified_at: r.int(5)?,
     })
 }
 
-fn price_from_row(r: &AnyRow) -> Result<ProductPrice> {
+/// A row of [`PRICE_COLS`].
+fn price_from_row(r: &(impl Cols + ?Sized)) -> Result<ProductPrice> {
     Ok(ProductPrice {
-        id: r.try_get("id")?,
-        product_id: r.try_get("product_id")?,
-        price_list_id: r.try_get("price_list_id")?,
-        price: r.try_get("price")?,
-        retail_price: r.try_get("retail_price")?,
-        tax_rate: r.try_get("tax_rate")?,
-        created_at: r.try_get("created_at")?,
-        modified_at: r.try_get("modified_at")?,
+        id: r.int(0)?,
+        product_id: r.int(1)?,
+        price_list_id: r.int(2)?,
+        price: r.int(3)?,
+        retail_price: r.opt_int(4)?,
+        tax_rate: r.int(5)?,
+        created_at: r.int(6)?,
+        modified_at: r.int(7)?,
+    })
+}
+
+/// A row of [`IMAGE_COLS`].
+fn image_from_row(r: &(impl Cols + ?Sized)) -> Result<ProductImage> {
+    Ok(ProductImage {
+        id: r.int(0)?,
+        product_id: r.int(1)?,
+        image: r.text(2)?,
+        status: r.text(3)?,
+        position: r.int(4)?,
+        created_at: r.int(5)?,
+        modified_at: r.int(6)?,
     })
 }
 
@@ -287,15 +307,10 @@ impl Store {
     /// of one per query): the default price list and stock list, the products with their
     /// images, and their prices in the default price list.
     pub async fn pricing_catalog(&self, product_ids: &[i64]) -> Result<PricingCatalog> {
-        let mut conn = self.reader().acquire().await?;
-        let price_list = default_price_list_on(&mut conn).await?;
-        let stock_list = match default_stock_list_on(&mut conn).await {
-            Err(StoreError::NotFound) => None,
-            other => Some(other?),
-        };
-        let products = if product_ids.is_empty() { Vec::new() } else { products_on(&mut conn, product_ids).await? };
-        let prices = prices_on(&mut conn, price_list.id, product_ids).await?;
-        Ok(PricingCatalog { price_list, stock_list, products, prices })
+        match self.sqlite_readers() {
+            Some(readers) => readers.with(|ex| complete(pricing_catalog_on(ex, product_ids))),
+            None => pricing_catalog_on(&mut *self.reader().acquire().await?, product_ids).await,
+        }
     }
 
     pub async fn list_products(&self, q: &ListQuery) -> Result<(i64, Vec<Product>)> {
@@ -336,7 +351,13 @@ impl Store {
 
     /// The price list created by the first migration.
     pub async fn default_price_list(&self) -> Result<PriceList> {
-        default_price_list_on(&mut *self.reader().acquire().await?).await
+        let row = sqlx::query(&format!(
+            "SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1"
+        ))
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        price_list_from_row(&row)
     }
 
     pub async fn list_price_lists(&self, q: &ListQuery) -> Result<(i64, Vec<PriceList>)> {
@@ -376,7 +397,13 @@ impl Store {
     }
 
     pub async fn default_stock_list(&self) -> Result<StockList> {
-        default_stock_list_on(&mut *self.reader().acquire().await?).await
+        let row = sqlx::query(&format!(
+            "SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1"
+        ))
+        .fetch_optional(self.reader())
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        stock_list_from_row(&row)
     }
 
     pub async fn list_stock_lists(&self, q: &ListQuery) -> Result<(i64, Vec<StockList>)> {
@@ -417,7 +444,9 @@ impl Store {
         if product_ids.is_empty() {
             return Ok(HashMap::new());
         }
-        prices_on(&mut *self.reader().acquire().await?, price_list_id, product_ids).await
+        let sql = prices_sql(product_ids.len());
+        let rows = bind_all!(sqlx::query(&sql).bind(price_list_id), product_ids).fetch_all(self.reader()).await?;
+        rows.iter().map(|r| price_from_row(r).map(|p| (p.product_id, p))).collect()
     }
 
     pub async fn list_prices(&self, q: &ListQuery) -> Result<(i64, Vec<ProductPrice>)> {
@@ -472,72 +501,74 @@ async fn insert_images(
     Ok(out)
 }
 
-// The reads above that are also run together on one connection ([`Store::pricing_catalog`]).
+// The reads of [`Store::pricing_catalog`], over either driver ([`Exec`]), and the ones the
+// single-purpose methods above share.
 
-async fn products_on(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Product>> {
+async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<PricingCatalog> {
+    let lists = e
+        .rows(
+            &format!("SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1"),
+            &[],
+        )
+        .await?;
+    let price_list = price_list_from_row(lists.first().ok_or(StoreError::NotFound)?.as_slice())?;
+    let stocks = e
+        .rows(
+            &format!("SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1"),
+            &[],
+        )
+        .await?;
+    let stock_list = stocks.first().map(|r| stock_list_from_row(r.as_slice())).transpose()?;
+    if product_ids.is_empty() {
+        return Ok(PricingCatalog { price_list, stock_list, products: Vec::new(), prices: HashMap::new() });
+    }
+    let ids: Vec<Param<'_>> = product_ids.iter().map(|&id| id.into()).collect();
     let ph = placeholders(0, ids.len());
-    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({ph})");
-    let rows = bind_all!(sqlx::query(&sql), ids).fetch_all(&mut *conn).await?;
-    let mut products = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
-    let sql = format!(
-        "SELECT id, product_id, image, status, position, created_at, modified_at FROM product_images \
-         WHERE product_id IN ({ph}) ORDER BY product_id, position, id"
-    );
-    let img_rows = bind_all!(sqlx::query(&sql), ids).fetch_all(&mut *conn).await?;
+    let rows = e.rows(&format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({ph})"), &ids).await?;
+    let products = rows.iter().map(|r| product_from_row(r.as_slice())).collect::<Result<Vec<_>>>()?;
+    let images = e.rows(&images_sql(&ph), &ids).await?;
+    let images = images.iter().map(|r| image_from_row(r.as_slice())).collect::<Result<Vec<_>>>()?;
+    let products = with_images(product_ids, products, images);
+    let mut params: Vec<Param<'_>> = vec![price_list.id.into()];
+    params.extend(product_ids.iter().map(|&id| Param::from(id)));
+    let rows = e.rows(&prices_sql(product_ids.len()), &params).await?;
+    let prices = rows
+        .iter()
+        .map(|r| price_from_row(r.as_slice()).map(|p| (p.product_id, p)))
+        .collect::<Result<HashMap<_, _>>>()?;
+    Ok(PricingCatalog { price_list, stock_list, products, prices })
+}
+
+fn images_sql(ph: &str) -> String {
+    format!("SELECT {IMAGE_COLS} FROM product_images WHERE product_id IN ({ph}) ORDER BY product_id, position, id")
+}
+
+fn prices_sql(n: usize) -> String {
+    format!(
+        "SELECT {PRICE_COLS} FROM product_prices WHERE price_list_id = $1 AND product_id IN ({})",
+        placeholders(1, n)
+    )
+}
+
+/// Puts each image on its product, and the products in the order of `ids`.
+fn with_images(ids: &[i64], mut products: Vec<Product>, images: Vec<ProductImage>) -> Vec<Product> {
     let mut by_product: HashMap<i64, Vec<ProductImage>> = HashMap::new();
-    for r in &img_rows {
-        let img = ProductImage {
-            id: r.try_get("id")?,
-            product_id: r.try_get("product_id")?,
-            image: r.try_get("image")?,
-            status: r.try_get("status")?,
-            position: r.try_get("position")?,
-            created_at: r.try_get("created_at")?,
-            modified_at: r.try_get("modified_at")?,
-        };
+    for img in images {
         by_product.entry(img.product_id).or_default().push(img);
     }
     for p in &mut products {
         p.images = by_product.remove(&p.id).unwrap_or_default();
     }
-    Ok(in_id_order(ids, products, |p| p.id))
+    in_id_order(ids, products, |p| p.id)
 }
 
-async fn default_price_list_on(conn: &mut AnyConnection) -> Result<PriceList> {
-    let row = sqlx::query(
-        "SELECT id, name, code, currency, is_auto_sync, created_at, modified_at FROM price_lists \
-         WHERE code = 'default_price_list' ORDER BY id LIMIT 1",
-    )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    price_list_from_row(&row)
-}
-
-async fn default_stock_list_on(conn: &mut AnyConnection) -> Result<StockList> {
-    let row = sqlx::query(
-        "SELECT id, name, code, is_auto_sync, created_at, modified_at FROM stock_lists \
-         WHERE code = 'default_stock_list' ORDER BY id LIMIT 1",
-    )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(StoreError::NotFound)?;
-    stock_list_from_row(&row)
-}
-
-async fn prices_on(
-    conn: &mut AnyConnection,
-    price_list_id: i64,
-    product_ids: &[i64],
-) -> Result<HashMap<i64, ProductPrice>> {
-    if product_ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at \
-         FROM product_prices WHERE price_list_id = $1 AND product_id IN ({})",
-        placeholders(1, product_ids.len())
-    );
-    let rows = bind_all!(sqlx::query(&sql).bind(price_list_id), product_ids).fetch_all(conn).await?;
-    rows.iter().map(|r| price_from_row(r).map(|p| (p.product_id, p))).collect()
+async fn products_on(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Product>> {
+    let ph = placeholders(0, ids.len());
+    let sql = format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({ph})");
+    let rows = bind_all!(sqlx::query(&sql), ids).fetch_all(&mut *conn).await?;
+    let products = rows.iter().map(product_from_row).collect::<Result<Vec<_>>>()?;
+    let sql = images_sql(&ph);
+    let img_rows = bind_all!(sqlx::query(&sql), ids).fetch_all(&mut *conn).await?;
+    let images = img_rows.iter().map(image_from_row).collect::<Result<Vec<_>>>()?;
+    Ok(with_images(ids, products, images))
 }

@@ -18,6 +18,7 @@ use sqlx::{AnyPool, Executor};
 
 use crate::Result;
 use crate::changes::Changes;
+use crate::exec::SqliteReaders;
 use crate::writer::{CheckoutWriter, sqlite_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +37,8 @@ pub struct Store {
     url: String,
     /// SQLite on a file: checkouts go through the group-commit writer ([`crate::writer`]).
     checkout_writer: Option<Arc<CheckoutWriter>>,
+    /// SQLite on a file: small bounded reads run in place ([`SqliteReaders`]).
+    sqlite_readers: Option<Arc<SqliteReaders>>,
     tracking: Arc<Tracking>,
 }
 
@@ -99,11 +102,22 @@ impl Store {
                     .after_connect(sqlite_pragmas)
                     .connect_with(opts)
                     .await?;
-                let checkout_writer = match sqlite_file(url)? {
-                    Some(path) => Some(Arc::new(CheckoutWriter::start(path, write.clone())?)),
-                    None => None,
+                let (checkout_writer, sqlite_readers) = match sqlite_file(url)? {
+                    Some(path) => (
+                        Some(Arc::new(CheckoutWriter::start(path.clone(), write.clone())?)),
+                        Some(Arc::new(SqliteReaders::new(path))),
+                    ),
+                    None => (None, None),
                 };
-                Ok(Store { read, write, backend, url: url.to_owned(), checkout_writer, tracking: Tracking::new() })
+                Ok(Store {
+                    read,
+                    write,
+                    backend,
+                    url: url.to_owned(),
+                    checkout_writer,
+                    sqlite_readers,
+                    tracking: Tracking::new(),
+                })
             }
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
@@ -117,6 +131,7 @@ impl Store {
                     backend,
                     url: url.to_owned(),
                     checkout_writer: None,
+                    sqlite_readers: None,
                     tracking: Tracking::new(),
                 })
             }
@@ -152,6 +167,11 @@ impl Store {
     /// The group-commit checkout writer, on SQLite with a database file.
     pub(crate) fn checkout_writer(&self) -> Option<&CheckoutWriter> {
         self.checkout_writer.as_deref()
+    }
+
+    /// In-place SQLite readers, on SQLite with a database file.
+    pub(crate) fn sqlite_readers(&self) -> Option<&SqliteReaders> {
+        self.sqlite_readers.as_deref()
     }
 
     pub fn backend(&self) -> Backend {

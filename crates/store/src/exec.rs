@@ -110,6 +110,17 @@ pub async fn opt_int<E: Exec>(e: &mut E, sql: &str, params: &[Param<'_>]) -> Res
     Ok(ints(e, sql, params).await?.into_iter().next())
 }
 
+impl Exec for sqlx::AnyConnection {
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        Ok(bind_sqlx(sqlx::query(sql), params).execute(&mut *self).await?.rows_affected())
+    }
+
+    async fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Values>> {
+        let rows = bind_sqlx(sqlx::query(sql), params).fetch_all(&mut *self).await?;
+        rows.iter().map(values_of_any_row).collect()
+    }
+}
+
 impl Exec for sqlx::Transaction<'_, sqlx::Any> {
     async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
         Ok(bind_sqlx(sqlx::query(sql), params).execute(&mut **self).await?.rows_affected())
@@ -141,6 +152,108 @@ fn values_of_any_row(row: &sqlx::any::AnyRow) -> Result<Values> {
             Err(_) => Ok(Param::Text(row.try_get::<Option<String>, _>(i)?.map(Cow::Owned))),
         })
         .collect()
+}
+
+/// Reading a row's columns by position, from sqlx's rows and from [`Values`] alike, so
+/// that one mapper per type serves both drivers.
+pub trait Cols {
+    fn int(&self, i: usize) -> Result<i64>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+}
+
+impl Cols for sqlx::any::AnyRow {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+impl Cols for [Param<'static>] {
+    fn int(&self, i: usize) -> Result<i64> {
+        self.opt_int(i)?.ok_or_else(|| StoreError::Invalid(format!("column {i} is NULL")))
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        match self.get(i) {
+            Some(Param::Int(v)) => Ok(*v),
+            _ => Err(StoreError::Invalid(format!("column {i} is not an integer"))),
+        }
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        self.opt_text(i)?.ok_or_else(|| StoreError::Invalid(format!("column {i} is NULL")))
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        match self.get(i) {
+            Some(Param::Text(v)) => Ok(v.as_deref().map(str::to_owned)),
+            Some(Param::Int(None)) => Ok(None),
+            _ => Err(StoreError::Invalid(format!("column {i} is not text"))),
+        }
+    }
+}
+
+/// Runs a future over [`SqliteExec`] to its end. Its statements run synchronously when
+/// called, so it is complete at the first poll; a future that is not (which would be a bug:
+/// something awaited real I/O) fails instead of blocking.
+pub fn complete<T>(f: impl Future<Output = Result<T>>) -> Result<T> {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(v) => v,
+        std::task::Poll::Pending => Err(StoreError::Unavailable("a SQLite statement did not complete".into())),
+    }
+}
+
+/// Connections for small reads on the calling thread (SQLite files only).
+///
+/// Through sqlx a read is a round trip to a pooled connection's worker thread and another
+/// when the pool pings the connection on its return; the reads that price a basket for
+/// checkout are a handful of indexed lookups of a few rows, cheaper to run in place than to
+/// hand over. Only such bounded reads use this (never a list or a scan): they block the
+/// runtime worker for tens of microseconds. WAL readers never wait for the writer.
+#[derive(Debug)]
+pub struct SqliteReaders {
+    path: std::path::PathBuf,
+    idle: std::sync::Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// Idle reader connections kept; more are opened under load and closed after use.
+const IDLE_READERS: usize = 8;
+
+impl SqliteReaders {
+    pub fn new(path: std::path::PathBuf) -> Self {
+        SqliteReaders { path, idle: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// Runs `f` on an idle connection (opened if there is none), then keeps it for the next.
+    pub fn with<T>(&self, f: impl FnOnce(&mut SqliteExec<'_>) -> Result<T>) -> Result<T> {
+        let taken = self.idle.lock().map_err(|_| StoreError::Unavailable("reader pool poisoned".into()))?.pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => {
+                let c = rusqlite::Connection::open_with_flags(
+                    &self.path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )?;
+                c.execute_batch("PRAGMA query_only=1; PRAGMA busy_timeout=10000; PRAGMA cache_size=-8000;")?;
+                c
+            }
+        };
+        let out = f(&mut SqliteExec { conn: &conn });
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE_READERS
+        {
+            idle.push(conn);
+        }
+        out
+    }
 }
 
 /// A rusqlite connection with a transaction open on it (the checkout writer's).

@@ -25,18 +25,16 @@
 //! touch (index leaves, usage counters) go to the WAL once. Under no load a batch is one
 //! checkout, so latency does not wait for company.
 
-use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
 
 use sqlx::AnyPool;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::checkout::{CheckoutWrite, Render, Written, checkout_tx, claim_key, replayed, stored_response};
-use crate::exec::SqliteExec;
+use crate::exec::{SqliteExec, complete};
 use crate::{Result, StoreError};
 
 /// Most checkouts written in one transaction. Bounds how long one commit keeps the others
@@ -190,16 +188,5 @@ fn one(conn: &rusqlite::Connection, w: &CheckoutWrite, render: Render) -> Result
             conn.execute_batch("ROLLBACK TO checkout; RELEASE checkout")?;
             Ok(Err(e))
         }
-    }
-}
-
-/// Runs a future over [`SqliteExec`] to its end. Its statements run synchronously when
-/// called, so it is complete at the first poll; a future that is not (which would be a bug:
-/// something awaited real I/O on the writer thread) fails the checkout instead of blocking.
-fn complete<T>(f: impl Future<Output = Result<T>>) -> Result<T> {
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => Err(StoreError::Unavailable("a checkout statement did not complete".into())),
     }
 }
