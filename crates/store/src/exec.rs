@@ -358,6 +358,43 @@ mod tests {
         assert_eq!(rows[1][2], Param::Int(None));
     }
 
+    /// Columns read back by position: NULL text is `None`, a type mismatch is an error.
+    #[test]
+    fn cols_read_values_by_position() {
+        let row: Values = vec![Param::Int(Some(3)), Param::Int(None), "t".into(), Param::Text(None)];
+        let r = row.as_slice();
+        assert_eq!(r.int(0).unwrap(), 3);
+        assert_eq!(r.opt_int(1).unwrap(), None);
+        assert_eq!(r.opt_text(1).unwrap(), None);
+        assert_eq!(r.text(2).unwrap(), "t");
+        assert_eq!(r.opt_text(3).unwrap(), None);
+        assert!(r.int(1).is_err());
+        assert!(r.int(2).is_err());
+        assert!(r.text(0).is_err());
+        assert!(r.text(9).is_err());
+    }
+
+    /// The in-place readers give a connection back for the next read, and run the same
+    /// numbered statements as the writer.
+    #[test]
+    fn sqlite_readers_reuse_connections() {
+        let dir = std::env::temp_dir().join(format!("offerline-readers-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("r.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, a INTEGER); INSERT INTO t (a) VALUES (5), (6);")
+            .unwrap();
+        let readers = SqliteReaders::new(path);
+        for _ in 0..3 {
+            let n = readers.with(|ex| ex.rows_now("SELECT a FROM t WHERE a > $1 ORDER BY a", &[4.into()])).unwrap();
+            assert_eq!(n.len(), 2);
+        }
+        assert_eq!(readers.idle.lock().unwrap().len(), 1);
+        // query_only: a reader cannot write.
+        assert!(readers.with(|ex| ex.execute_now("DELETE FROM t", &[])).is_err());
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
     #[test]
     fn a_missing_value_is_an_error_not_a_null() {
         let c = conn();
