@@ -3,8 +3,8 @@
 //! every write request.
 //!
 //! Cached: the Omnitron `discount_items` and `order_item` detailed views (lists and single
-//! objects, `/api/v1` and `/api/i1`) and the OMS order items (`/api/v1/oms/order_items/`,
-//! `list-simple`, single). Their bodies depend only on the database and the request (path,
+//! objects, `/api/v1` and `/api/i1`), the OMS order items (`/api/v1/oms/order_items/`,
+//! `list-simple`, single) and the staff order list (`/api/v1/orders/`). Their bodies depend only on the database and the request (path,
 //! query string, and for lists the Host / `X-Forwarded-Host` / `X-Forwarded-Proto` that
 //! `next` / `previous` links are built from, all part of the key), never on the clock nor on
 //! which staff user asks, so one entry serves every staff caller. The caller still

@@ -16,7 +16,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use offerline_core::status::OrderStatus;
@@ -32,6 +32,7 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::auth::{Customer, Staff};
+use crate::cache::{cached, list_key};
 use crate::docs::{Auth, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::listing::{Filter, Kind, Listing, Spec};
@@ -564,9 +565,14 @@ const ORDER_SPEC: Spec = Spec {
     default_sort: ("id", true),
 };
 
-async fn list_orders(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    let (count, orders) = state.store.list_orders(&listing.query(&ORDER_SPEC)?).await?;
-    Ok(Json(listing.envelope(count, orders.iter().map(order_summary_json).collect())?))
+/// Cached like the ledger views (crate::cache): the body depends only on the database and
+/// the request.
+async fn list_orders(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+    cached(&state, list_key(&listing, &uri), async {
+        let (count, orders) = state.store.list_orders(&listing.query(&ORDER_SPEC)?).await?;
+        listing.envelope(count, orders.iter().map(order_summary_json).collect())
+    })
+    .await
 }
 
 fn pk(s: &str) -> ApiResult<i64> {
