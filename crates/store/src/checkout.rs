@@ -3,9 +3,10 @@
 //!
 //! In ONE transaction, in this order:
 //! 1. the `Idempotency-Key` (if any) is claimed first, by inserting it under the primary key
-//!    (user, key). A concurrent duplicate blocks on that key (PostgreSQL) or queues behind
-//!    the single writer (SQLite), then fails the insert once the first commits, and answers
-//!    with the stored response: one order, never two. If the first rolls back, the
+//!    (user, key). A concurrent duplicate blocks on that key (PostgreSQL) or comes after the
+//!    first on the single writer (SQLite), then fails the insert, and answers with the
+//!    stored response (on SQLite read inside the batch's transaction, so a duplicate in the
+//!    same batch sees it too): one order, never two. If the first rolls back, the
 //!    duplicate's insert succeeds and it tries for itself;
 //! 2. the priced basket lines are deleted, each only if it still has the id and quantity
 //!    that were priced — a basket changed (or checked out) in the meantime refuses the
