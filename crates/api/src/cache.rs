@@ -72,6 +72,24 @@ impl Default for ResponseCache {
     }
 }
 
+/// A request's share of a key's build lock ([`ResponseCache::flight`]).
+struct Flight<'a> {
+    cache: &'a ResponseCache,
+    key: &'a str,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for Flight<'_> {
+    /// Forgets the key's lock once no other request holds or waits for it.
+    fn drop(&mut self) {
+        let mut flights = self.cache.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The map's reference and this one: nobody else is waiting.
+        if Arc::strong_count(&self.lock) <= 2 {
+            flights.remove(self.key);
+        }
+    }
+}
+
 /// Counters and size, for `/metrics`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
@@ -93,19 +111,13 @@ impl ResponseCache {
         }
     }
 
-    /// The build lock of `key`, shared by every request missing it at the same time.
-    fn flight(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+    /// The build lock of `key`, shared by every request missing it at the same time. The
+    /// returned [`Flight`] forgets the lock when dropped, which also covers a request
+    /// cancelled while it waits or builds (a client gone away).
+    fn flight<'a>(&'a self, key: &'a str) -> Flight<'a> {
         let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        flights.entry(key.to_owned()).or_default().clone()
-    }
-
-    /// Forgets `key`'s build lock once no other request holds or waits for it.
-    fn land(&self, key: &str, flight: Arc<tokio::sync::Mutex<()>>) {
-        let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // The map's reference and ours: nobody else is waiting.
-        if Arc::strong_count(&flight) <= 2 {
-            flights.remove(key);
-        }
+        let lock = flights.entry(key.to_owned()).or_default().clone();
+        Flight { cache: self, key, lock }
     }
 
     /// Like [`Self::get`], without counting (the second look of a request that waited).
@@ -210,7 +222,7 @@ pub async fn cached(
         return Ok(json_body(Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?)));
     }
     let flight = state.responses.flight(&key);
-    let turn = flight.lock().await;
+    let _turn = flight.lock.lock().await;
     // Whoever held the lock before may have filled the entry; the generation is read again
     // (before this request's own database read) so that a write meanwhile is not missed.
     let generation = changes.snapshot();
@@ -225,8 +237,6 @@ pub async fn cached(
             Err(e) => Err(e),
         },
     };
-    drop(turn);
-    state.responses.land(&key, flight);
     out.map(json_body)
 }
 
@@ -266,11 +276,12 @@ mod tests {
         let c = ResponseCache::default();
         let a = c.flight("k");
         let b = c.flight("k");
-        assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &c.flight("other")));
-        c.land("k", a);
+        assert!(Arc::ptr_eq(&a.lock, &b.lock));
+        assert!(!Arc::ptr_eq(&a.lock, &c.flight("other").lock));
+        assert!(!c.flights.lock().unwrap().contains_key("other"), "forgotten when dropped");
+        drop(a);
         assert!(c.flights.lock().unwrap().contains_key("k"), "b still waits");
-        c.land("k", b);
+        drop(b);
         assert!(!c.flights.lock().unwrap().contains_key("k"));
     }
 
