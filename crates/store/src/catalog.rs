@@ -5,6 +5,7 @@
 //! of a percent (`18.00` % is 1800).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use serde_json::Value as Json;
 use sqlx::AnyConnection;
@@ -124,6 +125,13 @@ const PRICE_LIST_COLS: &str = "id, name, code, currency, is_auto_sync, created_a
 const STOCK_LIST_COLS: &str = "id, name, code, is_auto_sync, created_at, modified_at";
 const PRICE_COLS: &str = "id, product_id, price_list_id, price, retail_price, tax_rate, created_at, modified_at";
 const IMAGE_COLS: &str = "id, product_id, image, status, position, created_at, modified_at";
+/// The price list and the stock list created by the first migration.
+static DEFAULT_PRICE_LIST_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1")
+});
+static DEFAULT_STOCK_LIST_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1")
+});
 const PRODUCT_COLS: &str = "id, name, sku, base_code, barcode, product_type, is_active, parent_id, attributes, \
      attributes_kwargs, extra_attributes, attribute_set, uuid, productization_date, listing_code, data_source, \
      created_at, modified_at";
@@ -351,12 +359,8 @@ impl Store {
 
     /// The price list created by the first migration.
     pub async fn default_price_list(&self) -> Result<PriceList> {
-        let row = sqlx::query(&format!(
-            "SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1"
-        ))
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let row =
+            sqlx::query(&DEFAULT_PRICE_LIST_SQL).fetch_optional(self.reader()).await?.ok_or(StoreError::NotFound)?;
         price_list_from_row(&row)
     }
 
@@ -394,16 +398,6 @@ impl Store {
             .await?;
         let lists = rows.iter().map(stock_list_from_row).collect::<Result<Vec<_>>>()?;
         Ok(in_id_order(ids, lists, |l| l.id))
-    }
-
-    pub async fn default_stock_list(&self) -> Result<StockList> {
-        let row = sqlx::query(&format!(
-            "SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1"
-        ))
-        .fetch_optional(self.reader())
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        stock_list_from_row(&row)
     }
 
     pub async fn list_stock_lists(&self, q: &ListQuery) -> Result<(i64, Vec<StockList>)> {
@@ -505,19 +499,9 @@ async fn insert_images(
 // single-purpose methods above share.
 
 async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<PricingCatalog> {
-    let lists = e
-        .rows(
-            &format!("SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1"),
-            &[],
-        )
-        .await?;
+    let lists = e.rows(&DEFAULT_PRICE_LIST_SQL, &[]).await?;
     let price_list = price_list_from_row(lists.first().ok_or(StoreError::NotFound)?.as_slice())?;
-    let stocks = e
-        .rows(
-            &format!("SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1"),
-            &[],
-        )
-        .await?;
+    let stocks = e.rows(&DEFAULT_STOCK_LIST_SQL, &[]).await?;
     let stock_list = stocks.first().map(|r| stock_list_from_row(r.as_slice())).transpose()?;
     if product_ids.is_empty() {
         return Ok(PricingCatalog { price_list, stock_list, products: Vec::new(), prices: HashMap::new() });
