@@ -101,7 +101,7 @@ pub async fn ints<E: Exec>(e: &mut E, sql: &str, params: &[Param<'_>]) -> Result
     e.rows(sql, params)
         .await?
         .iter()
-        .map(|r| r.first().and_then(Param::int).ok_or_else(|| StoreError::Invalid(format!("no integer from {sql}"))))
+        .map(|r| r.first().and_then(Param::int).ok_or_else(|| StoreError::Internal(format!("no integer from {sql}"))))
         .collect()
 }
 
@@ -180,22 +180,22 @@ impl Cols for sqlx::any::AnyRow {
 
 impl Cols for [Param<'static>] {
     fn int(&self, i: usize) -> Result<i64> {
-        self.opt_int(i)?.ok_or_else(|| StoreError::Invalid(format!("column {i} is NULL")))
+        self.opt_int(i)?.ok_or_else(|| StoreError::Internal(format!("column {i} is NULL")))
     }
     fn opt_int(&self, i: usize) -> Result<Option<i64>> {
         match self.get(i) {
             Some(Param::Int(v)) => Ok(*v),
-            _ => Err(StoreError::Invalid(format!("column {i} is not an integer"))),
+            _ => Err(StoreError::Internal(format!("column {i} is not an integer"))),
         }
     }
     fn text(&self, i: usize) -> Result<String> {
-        self.opt_text(i)?.ok_or_else(|| StoreError::Invalid(format!("column {i} is NULL")))
+        self.opt_text(i)?.ok_or_else(|| StoreError::Internal(format!("column {i} is NULL")))
     }
     fn opt_text(&self, i: usize) -> Result<Option<String>> {
         match self.get(i) {
             Some(Param::Text(v)) => Ok(v.as_deref().map(str::to_owned)),
             Some(Param::Int(None)) => Ok(None),
-            _ => Err(StoreError::Invalid(format!("column {i} is not text"))),
+            _ => Err(StoreError::Internal(format!("column {i} is not text"))),
         }
     }
 }
@@ -280,7 +280,7 @@ impl SqliteExec<'_> {
         let mut stmt = self.conn.prepare_cached(&numbered(sql))?;
         let count = stmt.parameter_count();
         if count > params.len() {
-            return Err(StoreError::Invalid(format!("{sql:?} takes {count} values, {} given", params.len())));
+            return Err(StoreError::Internal(format!("{sql:?} takes {count} values, {} given", params.len())));
         }
         for (i, p) in params.iter().enumerate().take(count) {
             stmt.raw_bind_parameter(i + 1, p)?;
@@ -305,7 +305,7 @@ impl SqliteExec<'_> {
                     ValueRef::Integer(v) => Param::Int(Some(v)),
                     ValueRef::Text(t) => Param::Text(Some(Cow::Owned(String::from_utf8_lossy(t).into_owned()))),
                     other => {
-                        return Err(StoreError::Invalid(format!(
+                        return Err(StoreError::Internal(format!(
                             "unexpected {:?} column from {sql:?}",
                             other.data_type()
                         )));
@@ -396,10 +396,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_value_is_an_error_not_a_null() {
+    fn a_missing_value_is_an_internal_error_not_a_null() {
         let c = conn();
         let e = SqliteExec { conn: &c };
         let err = e.execute_now("INSERT INTO t (a) VALUES ($2)", &[1.into()]).unwrap_err();
-        assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
+        assert!(matches!(err, StoreError::Internal(_)), "{err:?}");
     }
 }

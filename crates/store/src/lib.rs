@@ -60,6 +60,10 @@ pub enum StoreError {
     LimitReached(String),
     #[error("invalid: {0}")]
     Invalid(String),
+    /// A statement or a row did not have the shape the code expects: a bug, never the
+    /// client's input (so the API answers 500, not 400).
+    #[error("internal: {0}")]
+    Internal(String),
     /// The store cannot serve the request now (the checkout writer stopped or its batch
     /// could not commit); nothing was written.
     #[error("unavailable: {0}")]
