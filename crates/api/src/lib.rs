@@ -22,6 +22,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod basket;
 pub mod cache;
 pub mod docs;
 pub mod elasticpath;
@@ -31,11 +32,13 @@ pub mod ep_orders;
 pub mod error;
 pub mod ledger;
 pub mod listing;
+pub mod offer_cache;
 pub mod omnitron;
 pub mod oms;
 pub mod ops;
 pub mod orders;
 pub mod promotions;
+pub mod simulate;
 pub mod storefront;
 pub mod wire;
 
@@ -60,7 +63,7 @@ pub struct Shared {
     pub throttle: auth::Throttle,
     pub metrics: ops::Metrics,
     pub openapi: serde_json::Value,
-    pub offers: promotions::OfferCache,
+    pub offers: offer_cache::OfferCache,
     pub tokens: auth::TokenCache,
     pub responses: cache::ResponseCache,
 }
@@ -79,6 +82,8 @@ fn routes() -> docs::Routes {
     ops::routes()
         .merge(omnitron::routes())
         .merge(promotions::routes())
+        .merge(simulate::routes())
+        .merge(basket::routes())
         .merge(orders::routes())
         .merge(ledger::routes())
         .merge(oms::routes())
@@ -119,7 +124,7 @@ pub fn normalize_path(mut req: Request) -> Request {
 /// Builds the state: the route table's OpenAPI document and a warm offer cache.
 pub async fn state(store: Store) -> Result<AppState, offerline_store::StoreError> {
     let (_, openapi) = routes().into_parts();
-    let offers = promotions::OfferCache::load(&store).await?;
+    let offers = offer_cache::OfferCache::load(&store).await?;
     Ok(AppState(Arc::new(Shared {
         store,
         throttle: auth::Throttle::default(),
@@ -168,7 +173,7 @@ pub async fn serve(
     let store = state.store.clone();
     // Caches are used only once the watcher follows other processes' commits.
     store.watch_changes();
-    promotions::spawn_refresh(state.clone());
+    offer_cache::spawn_refresh(state.clone());
     let svc = app(state);
     axum::serve(listener, svc.into_make_service()).with_graceful_shutdown(shutdown).await?;
     tokio::time::timeout(Duration::from_secs(5), store.close()).await.ok();

@@ -1,9 +1,8 @@
-//! Offers ("promotions"), vouchers, the dry-run pricing endpoint, and the in-memory offer
-//! cache the engine prices against (contract §4).
+//! Offers ("promotions") and vouchers administration (contract §4).
 //!
 //! Endpoints (staff token): `POST/GET /api/v1/promotions/`,
 //! `GET/PATCH/DELETE /api/v1/promotions/{id}/`, `POST /api/v1/promotions/{id}/generate_vouchers/`,
-//! `POST/GET /api/v1/vouchers/`, `POST /api/v1/pricing/simulate/`.
+//! `POST/GET /api/v1/vouchers/`.
 //!
 //! # Wire shape of a promotion
 //! The request shape of the contract plus `id`, `created_date` and `modified_date`:
@@ -25,32 +24,19 @@
 //!
 //! PATCH merges the body over the stored promotion (and `condition` / `benefit` key by key)
 //! and validates the result as a whole.
-//!
-//! # The offer cache
-//! [`OfferCache`] holds the compiled [`OfferIndex`] of every promotion that is not deleted.
-//! A write in this process rebuilds it before the response is sent, so the next request
-//! sees it. Other processes learn of changes through PostgreSQL `NOTIFY offerline_offers`
-//! (sent after every write, received by a `LISTEN` task), or on SQLite by polling
-//! `MAX(modified_at), COUNT(*)` of promotions every two seconds.
-
-use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use offerline_core::{
-    Currency, Line, OfferId, OfferIndex, PricingInput, Timestamp, VoucherCode, VoucherGrant, parse_minor, price,
-};
+use offerline_core::{Currency, VoucherCode, parse_minor};
+use offerline_store::StoreError;
 use offerline_store::list::Op;
 use offerline_store::promotions::{
     MAX_GENERATED_CODES, OFFER_TYPES, Promotion, PromotionInput, VOUCHER_USAGES, Voucher, parse_benefit,
     parse_condition,
 };
-use offerline_store::{Backend, Store, StoreError};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -59,132 +45,6 @@ use crate::docs::{Auth, Routes};
 use crate::error::{ApiError, ApiResult};
 use crate::listing::{Filter, Kind, Listing, Spec};
 use crate::wire::{Fields, JsonObject, as_int, ts, ts_opt};
-
-/// The PostgreSQL channel offer writes are announced on. It names no schema: a notify from
-/// any schema of the database makes every listener reload, which is merely redundant.
-pub const CHANNEL: &str = "offerline_offers";
-
-/// How often a SQLite node checks whether another process changed promotions.
-const POLL: Duration = Duration::from_secs(2);
-
-/// The compiled index of every offer, swapped whole when offers change.
-pub struct OfferCache {
-    index: RwLock<Arc<OfferIndex>>,
-    /// Serialises reloads (so a later reload never loses to an earlier one) and remembers
-    /// the promotions stamp the current index was built from.
-    reloading: tokio::sync::Mutex<Option<(Option<i64>, i64)>>,
-}
-
-impl OfferCache {
-    pub async fn load(store: &Store) -> Result<Self, StoreError> {
-        let cache = OfferCache {
-            index: RwLock::new(Arc::new(OfferIndex::build(Vec::new()))),
-            reloading: tokio::sync::Mutex::new(None),
-        };
-        cache.reload(store, "startup").await?;
-        Ok(cache)
-    }
-
-    pub fn current(&self) -> Arc<OfferIndex> {
-        match self.index.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.current().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Rebuilds the index from the database. Returns the number of offers.
-    pub async fn reload(&self, store: &Store, why: &str) -> Result<usize, StoreError> {
-        let mut stamp = self.reloading.lock().await;
-        let started = Instant::now();
-        let new_stamp = store.promotions_stamp().await?;
-        let index = OfferIndex::build(store.load_offers().await?);
-        let n = index.len();
-        match self.index.write() {
-            Ok(mut g) => *g = Arc::new(index),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
-        }
-        *stamp = Some(new_stamp);
-        tracing::info!(offers = n, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, why, "offer cache reloaded");
-        Ok(n)
-    }
-
-    /// After a write in this process: rebuild now, then tell the other nodes. The write is
-    /// committed either way, so a failed notify is logged, not reported.
-    pub async fn changed(&self, store: &Store) -> Result<(), ApiError> {
-        self.reload(store, "write").await?;
-        if let Err(e) = store.notify_offers_changed().await {
-            tracing::warn!(error = %e, "could not notify other nodes of an offer change");
-        }
-        Ok(())
-    }
-
-    /// Reloads if the promotions stamp moved since the last build (SQLite polling).
-    async fn poll(&self, store: &Store) -> Result<(), StoreError> {
-        let now = store.promotions_stamp().await?;
-        let last = *self.reloading.lock().await;
-        if last != Some(now) {
-            self.reload(store, "poll").await?;
-        }
-        Ok(())
-    }
-}
-
-/// Keeps the cache fresh across processes: PostgreSQL LISTEN/NOTIFY, SQLite polling.
-pub fn spawn_refresh(state: AppState) {
-    tokio::spawn(async move {
-        match state.store.backend() {
-            Backend::Sqlite => loop {
-                tokio::time::sleep(POLL).await;
-                if let Err(e) = state.offers.poll(&state.store).await {
-                    tracing::warn!(error = %e, "offer cache poll failed");
-                }
-            },
-            Backend::Postgres => listen(state).await,
-        }
-    });
-}
-
-async fn listen(state: AppState) {
-    loop {
-        match sqlx::postgres::PgListener::connect(state.store.url()).await {
-            Ok(mut l) => match l.listen(CHANNEL).await {
-                Ok(()) => {
-                    // Whatever changed while we were not listening.
-                    if let Err(e) = state.offers.reload(&state.store, "listen").await {
-                        tracing::warn!(error = %e, "offer cache reload failed");
-                    }
-                    loop {
-                        match l.try_recv().await {
-                            // `None`: the connection dropped and was re-established, so
-                            // notifications may have been missed: reload too.
-                            Ok(_) => {
-                                while l.next_buffered().is_some() {}
-                                if let Err(e) = state.offers.reload(&state.store, "notify").await {
-                                    tracing::warn!(error = %e, "offer cache reload failed");
-                                }
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "offer listener failed; reconnecting");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "LISTEN {CHANNEL} failed"),
-            },
-            Err(e) => tracing::warn!(error = %e, "offer listener could not connect"),
-        }
-        tokio::time::sleep(POLL).await;
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Validation helpers
@@ -241,7 +101,7 @@ pub(crate) const CURRENCIES: &[&str] = &[
 ];
 
 /// A known currency, or the DRF choice error.
-fn known_currency(v: &Value) -> Result<Currency, String> {
+pub(crate) fn known_currency(v: &Value) -> Result<Currency, String> {
     let s = match v {
         Value::String(s) => s.as_str(),
         other => return Err(format!("\"{other}\" is not a valid choice.")),
@@ -311,7 +171,7 @@ fn pk_list(f: &mut Fields<'_>, key: &str) -> Vec<i64> {
     }
 }
 
-fn json_type(v: &Value) -> &'static str {
+pub(crate) fn json_type(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",
@@ -323,7 +183,12 @@ fn json_type(v: &Value) -> &'static str {
 }
 
 /// Refuses users that do not exist, as DRF does for related pks.
-async fn check_users(state: &AppState, key: &str, ids: &[i64], errors: &mut Map<String, Value>) -> ApiResult<()> {
+pub(crate) async fn check_users(
+    state: &AppState,
+    key: &str,
+    ids: &[i64],
+    errors: &mut Map<String, Value>,
+) -> ApiResult<()> {
     for id in state.store.missing_users(ids).await? {
         nest(errors, key, &format!("Invalid pk \"{id}\" - object does not exist."));
     }
@@ -691,272 +556,6 @@ async fn generate_vouchers(
     Ok((StatusCode::CREATED, Json(json!({ "codes": codes }))))
 }
 
-// ---------------------------------------------------------------------------------------
-// Simulation
-
-/// The most lines and voucher codes one simulation takes (a basket, not a catalogue).
-const MAX_LINES: usize = 5_000;
-const MAX_CODES: usize = 50;
-
-/// One parsed request line.
-struct SimLine {
-    sku: String,
-    quantity: u32,
-    unit_price: Option<i64>,
-}
-
-fn sim_lines(body: &Map<String, Value>, cur: Currency, errors: &mut Map<String, Value>) -> Vec<SimLine> {
-    let items = match body.get("lines") {
-        None | Some(Value::Null) => {
-            errors.insert("lines".into(), json!(["This field is required."]));
-            return Vec::new();
-        }
-        Some(Value::Array(a)) if a.len() > MAX_LINES => {
-            errors.insert("lines".into(), json!([format!("Ensure this field has no more than {MAX_LINES} elements.")]));
-            return Vec::new();
-        }
-        Some(Value::Array(a)) => a,
-        Some(other) => {
-            errors.insert(
-                "lines".into(),
-                json!([format!("Expected a list of items but got type \"{}\".", json_type(other))]),
-            );
-            return Vec::new();
-        }
-    };
-    let mut out = Vec::with_capacity(items.len());
-    let mut line_errors = Vec::with_capacity(items.len());
-    for item in items {
-        let Value::Object(m) = item else {
-            line_errors.push(json!({"non_field_errors": [format!(
-                "Invalid data. Expected a dictionary, but got {}.", json_type(item))]}));
-            continue;
-        };
-        let mut f = Fields::new(m);
-        let sku = f.req_str("sku", 128);
-        let quantity = match m.get("quantity") {
-            None | Some(Value::Null) => Some(1),
-            Some(_) => f.opt_int("quantity"),
-        };
-        let max = offerline_core::basket::MAX_UNITS_PER_LINE;
-        let quantity = match quantity {
-            Some(q) if q < 1 => {
-                f.error("quantity", "Ensure this value is greater than or equal to 1.");
-                None
-            }
-            Some(q) if q > i64::from(max) => {
-                f.error("quantity", format!("Ensure this value is less than or equal to {max}."));
-                None
-            }
-            q => q.map(|q| q as u32),
-        };
-        let unit_price = f.opt_money("unit_price", cur.as_str());
-        let errs = f.errors.0;
-        if let (Some(sku), Some(quantity), true) = (sku, quantity, errs.is_empty()) {
-            out.push(SimLine { sku: sku.trim().to_owned(), quantity, unit_price });
-        }
-        line_errors.push(Value::Object(errs));
-    }
-    if line_errors.iter().any(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
-        errors.insert("lines".into(), Value::Array(line_errors));
-    }
-    out
-}
-
-fn not_applied_json(promotion: Option<i64>, name: &str, reason: &str, detail: &str) -> Value {
-    json!({ "promotion": promotion, "name": name, "reason": reason, "detail": detail })
-}
-
-async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
-    let default_list = state.store.default_price_list().await?;
-    let mut f = Fields::new(&body);
-    let currency = match body.get("currency") {
-        None | Some(Value::Null) => Currency::parse(&default_list.currency).ok(),
-        Some(v) => match known_currency(v) {
-            Ok(c) => Some(c),
-            Err(m) => {
-                f.error("currency", m);
-                None
-            }
-        },
-    };
-    let customer = f.opt_int("customer");
-    let at = f.opt_instant("at").flatten();
-    let codes: Vec<String> = match body.get("voucher_codes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(a)) if a.len() > MAX_CODES => {
-            f.error("voucher_codes", format!("Ensure this field has no more than {MAX_CODES} elements."));
-            Vec::new()
-        }
-        Some(Value::Array(a)) if a.iter().all(Value::is_string) => {
-            a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()
-        }
-        Some(_) => {
-            f.error("voucher_codes", "Expected a list of codes (strings).");
-            Vec::new()
-        }
-    };
-    let mut errors = f.errors.0;
-    let Some(cur) = currency else { return Err(ApiError::Fields(errors)) };
-    let lines = sim_lines(&body, cur, &mut errors);
-    if let Some(c) = customer {
-        check_users(&state, "customer", &[c], &mut errors).await?;
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Fields(errors));
-    }
-
-    // Products (one query per batch) and default prices.
-    let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
-    let products = state.store.products_by_skus(&skus).await?;
-    let by_sku: HashMap<&str, &offerline_store::catalog::Product> =
-        products.iter().map(|p| (p.sku.as_str(), p)).collect();
-    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
-    let prices = if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
-        state.store.prices_for(default_list.id, &ids).await?
-    } else {
-        HashMap::new()
-    };
-    let mut line_errors = Vec::with_capacity(lines.len());
-    let mut input_lines = Vec::with_capacity(lines.len());
-    for l in &lines {
-        let mut e = Map::new();
-        match by_sku.get(l.sku.as_str()) {
-            None => {
-                e.insert("sku".into(), json!([format!("Object with sku={} does not exist.", l.sku)]));
-            }
-            Some(p) => match l.unit_price.or_else(|| prices.get(&p.id).map(|pp| pp.price)) {
-                Some(unit_price) => input_lines.push(Line {
-                    product: offerline_core::ProductId(p.id),
-                    sku: p.sku.clone(),
-                    attributes: p.attribute_strings(),
-                    quantity: l.quantity,
-                    unit_price,
-                }),
-                None => {
-                    e.insert(
-                        "unit_price".into(),
-                        json!([format!(
-                            "The product has no price in the default price list ({}); give unit_price.",
-                            default_list.currency
-                        )]),
-                    );
-                }
-            },
-        }
-        line_errors.push(Value::Object(e));
-    }
-    if line_errors.iter().any(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
-        return Err(ApiError::Fields(Map::from_iter([("lines".to_owned(), Value::Array(line_errors))])));
-    }
-
-    // Voucher codes: resolved and checked here; the engine only sees usable grants.
-    let index = state.offers.current();
-    let mut voucher_problems = Vec::new();
-    let mut grants = Vec::new();
-    let mut seen = BTreeSet::new();
-    for raw in &codes {
-        let code = match VoucherCode::parse(raw) {
-            Ok(c) => c,
-            Err(e) => {
-                let detail = format!("\"{raw}\" is not a valid code: {e}");
-                voucher_problems.push(not_applied_json(None, "", "voucher_invalid", &detail));
-                continue;
-            }
-        };
-        if !seen.insert(code.clone()) {
-            continue;
-        }
-        let Some(v) = state.store.voucher_by_code(code.as_str()).await? else {
-            let detail = format!("no voucher with code {code}");
-            voucher_problems.push(not_applied_json(None, "", "voucher_invalid", &detail));
-            continue;
-        };
-        let problem = if !v.customers.is_empty() && !customer.is_some_and(|c| v.customers.contains(&c)) {
-            Some(format!("the code {code} is not assigned to this customer"))
-        } else {
-            match (v.usage.as_str(), customer) {
-                ("single_use", _) if v.uses > 0 => Some(format!("the code {code} has already been used")),
-                ("once_per_customer", None) => {
-                    Some(format!("the code {code} can be used once per customer and needs a customer"))
-                }
-                ("once_per_customer", Some(c)) if state.store.voucher_used_by(v.id, c).await? => {
-                    Some(format!("this customer has already used the code {code}"))
-                }
-                _ => None,
-            }
-        };
-        match problem {
-            Some(detail) => {
-                let name = index.get(OfferId(v.promotion_id)).map_or("", |o| o.name.as_str());
-                voucher_problems.push(not_applied_json(Some(v.promotion_id), name, "voucher_invalid", &detail));
-            }
-            None => grants.push(VoucherGrant { code, offer: OfferId(v.promotion_id) }),
-        }
-    }
-
-    let input = PricingInput {
-        currency: cur,
-        at: Timestamp(at.unwrap_or_else(offerline_store::now_micros)),
-        customer: customer.map(offerline_core::CustomerId),
-        lines: input_lines,
-        vouchers: grants,
-        usage: state.store.usage_snapshot(customer).await?,
-        explain_all: true,
-    };
-    input.validate().map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let p = price(&input, &index);
-    let fm = |m: i64| cur.format(m);
-    let lines_json: Vec<Value> = input
-        .lines
-        .iter()
-        .zip(&p.lines)
-        .map(|(l, r)| {
-            json!({
-                "sku": l.sku,
-                "quantity": l.quantity,
-                "unit_price": fm(l.unit_price),
-                "discount": fm(r.discount),
-                "net_amount": fm(r.net),
-                "units": r.units.iter().map(|u| json!({"discount": fm(u.discount), "net_amount": fm(u.net)}))
-                    .collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let applied: Vec<Value> = p
-        .applied
-        .iter()
-        .map(|a| {
-            json!({
-                "promotion": a.offer.0,
-                "name": a.name,
-                "amount": fm(a.amount),
-                "code": a.code.as_ref().map(VoucherCode::as_str),
-                "benefit_units": a.benefit_units.iter()
-                    .map(|(u, s)| json!({"line": u.line, "unit": u.unit, "share": fm(*s)})).collect::<Vec<_>>(),
-                "condition_units": a.condition_units.iter()
-                    .map(|u| json!({"line": u.line, "unit": u.unit})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    let mut not_applied: Vec<Value> = p
-        .not_applied
-        .iter()
-        .map(|n| not_applied_json(Some(n.offer.0), &n.name, n.reason.as_str(), &n.detail))
-        .collect();
-    not_applied.extend(voucher_problems);
-    Ok(Json(json!({
-        "currency": cur.as_str(),
-        "total_before_discount": fm(p.total_before_discount),
-        "total_discount": fm(p.total_discount),
-        "total": fm(p.total),
-        "shipping_discount": p.shipping_free,
-        "lines": lines_json,
-        "applied": applied,
-        "not_applied": not_applied,
-    })))
-}
-
 pub fn routes() -> Routes {
     Routes::new("promotions", Auth::Staff)
         .add(
@@ -978,10 +577,5 @@ pub fn routes() -> Routes {
             "/api/v1/vouchers/",
             get(list_vouchers).post(create_voucher),
             &[("get", "List vouchers"), ("post", "Create a voucher")],
-        )
-        .add(
-            "/api/v1/pricing/simulate/",
-            post(simulate),
-            &[("post", "Dry-run pricing with the explanation of every offer")],
         )
 }

@@ -1,0 +1,22 @@
+//! The application layer's error: what a use case can answer besides its result. Each
+//! dialect maps a variant to its own error body (DRF, JSON:API); storage errors pass through
+//! unchanged so the mapping of a database refusal stays in one place.
+
+use offerline_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The object does not exist (or the caller may not know it does).
+    #[error("not found")]
+    NotFound,
+    /// The request cannot be honoured as it stands; the message says why, for the caller.
+    #[error("{0}")]
+    Refused(String),
+    /// A named field of the request is wrong.
+    #[error("{field}: {message}")]
+    Field { field: String, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
