@@ -1,7 +1,6 @@
-//! The storefront basket and checkout (`/baskets/basket/`, `/orders/checkout/`).
-//!
-//! Prices always come from the default price list, on the server: the basket stores only
-//! products and quantities and is re-priced for every view and again at checkout.
+//! The storefront basket and checkout (`/baskets/basket/`, `/orders/checkout/`): requests
+//! parsed, the use cases of `offerline_app::basket` and `offerline_app::checkout` called, their
+//! results rendered in the Commerce shapes.
 //!
 //! Discount items: every applied offer or voucher becomes one discount item with
 //! `offer_type: "basket_offer"` (Akinon's type for offers applied to the basket). For
@@ -9,24 +8,15 @@
 //! `voucher_code`) `session_offer_type` carries the offer kind, so a reader can tell a
 //! voucher discount from a site offer without a second type vocabulary; site offers have
 //! `session_offer_type: null`. `promotion` is the offer id.
-//!
-//! Offer-dependent look-ups (usage counters, vouchers) go through the small functions in
-//! the "offer hooks" section, so the promotions storage is used in one place only.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use offerline_core::status::OrderStatus;
-use offerline_core::{
-    Currency, Line, Offer, OfferKind, Pricing, PricingInput, Timestamp, UsageSnapshot, VoucherCode, VoucherGrant, price,
-};
-use offerline_store::baskets::Basket;
-use offerline_store::catalog::{Product, ProductPrice};
-use offerline_store::checkout::{CheckoutOutcome, CheckoutWrite};
-use offerline_store::orders::{NewDiscount, NewOrder, NewOrderItem, UsageClaim};
-use offerline_store::{StoreError, now_micros};
+use offerline_app::basket::{self, Quote};
+use offerline_app::checkout;
+use offerline_core::VoucherCode;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -37,167 +27,7 @@ use crate::omnitron::product_json;
 use crate::orders::detail_json;
 use crate::wire::{Fields, JsonObject, money};
 
-// ---------------------------------------------------------------------------------------
-// Offer hooks: the only places that read promotions storage.
-
-/// A voucher as checkout needs it.
-#[derive(Debug, Clone)]
-pub struct VoucherInfo {
-    pub id: i64,
-    pub code: String,
-    pub promotion_id: i64,
-    pub usage: String,
-    pub uses: i64,
-    pub customers: Vec<i64>,
-}
-
-/// Usage counters of every offer (global, and this customer's).
-async fn usage_snapshot(state: &AppState, customer: i64) -> ApiResult<UsageSnapshot> {
-    Ok(state.store.usage_snapshot(Some(customer)).await?)
-}
-
-async fn voucher_by_code(state: &AppState, code: &str) -> ApiResult<Option<VoucherInfo>> {
-    Ok(state.store.voucher_by_code(code).await?.map(|v| VoucherInfo {
-        id: v.id,
-        code: v.code,
-        promotion_id: v.promotion_id,
-        usage: v.usage,
-        uses: v.uses,
-        customers: v.customers,
-    }))
-}
-
-async fn voucher_used_by(state: &AppState, voucher_id: i64, user_id: i64) -> ApiResult<bool> {
-    Ok(state.store.voucher_used_by(voucher_id, user_id).await?)
-}
-
-// ---------------------------------------------------------------------------------------
-// Pricing a basket.
-
-/// One basket line with its product and price.
-struct PricedLine {
-    line_id: i64,
-    quantity: i64,
-    product: Product,
-    price: ProductPrice,
-}
-
-struct PricedBasket {
-    basket: Basket,
-    currency: String,
-    price_list_id: i64,
-    /// The default stock list, which checkout stamps on every order item.
-    stock_list_id: Option<i64>,
-    lines: Vec<PricedLine>,
-    voucher: Option<VoucherInfo>,
-    offers: std::sync::Arc<offerline_core::OfferIndex>,
-    pricing: Pricing,
-    /// Why the engine cannot price this basket meaningfully (a total over 15 integer
-    /// digits, …): the basket still shows, but checkout refuses it, as simulate does.
-    invalid: Option<String>,
-}
-
-/// Why a voucher cannot be used now, before pricing (`None`: usable so far).
-async fn voucher_problem(state: &AppState, v: &VoucherInfo, user: i64) -> ApiResult<Option<String>> {
-    if !v.customers.is_empty() && !v.customers.contains(&user) {
-        return Ok(Some("This voucher is not available to you.".into()));
-    }
-    match v.usage.as_str() {
-        "single_use" if v.uses > 0 => return Ok(Some("This voucher has already been used.".into())),
-        "once_per_customer" if voucher_used_by(state, v.id, user).await? => {
-            return Ok(Some("You have already used this voucher.".into()));
-        }
-        _ => {}
-    }
-    Ok(None)
-}
-
-/// Loads the basket's products and prices and prices it against the live offers.
-/// `code` overrides the basket's voucher code (for PATCH, before it is saved).
-async fn price_basket(state: &AppState, user: i64, basket: Basket, code: Option<&str>) -> ApiResult<PricedBasket> {
-    let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
-    let catalog = state.store.pricing_catalog(&ids).await?;
-    let (list, products, mut prices) = (catalog.price_list, catalog.products, catalog.prices);
-    let mut lines = Vec::with_capacity(basket.lines.len());
-    for l in &basket.lines {
-        let product = products.iter().find(|p| p.id == l.product_id).cloned().ok_or(ApiError::NotFound)?;
-        if !product.is_active {
-            return Err(ApiError::BadRequest(format!("Product {} is no longer available.", product.sku)));
-        }
-        let Some(price) = prices.remove(&l.product_id) else {
-            return Err(ApiError::BadRequest(format!("Product {} has no price.", product.sku)));
-        };
-        lines.push(PricedLine { line_id: l.id, quantity: l.quantity, product, price });
-    }
-    let currency = Currency::parse(&list.currency).map_err(ApiError::internal)?;
-    let code = code.map(str::to_owned).or_else(|| basket.voucher_code.clone());
-    let mut voucher = None;
-    let mut input = PricingInput::new(
-        currency,
-        Timestamp(now_micros()),
-        lines
-            .iter()
-            .map(|l| Line {
-                attributes: l.product.attribute_strings(),
-                ..Line::new(l.product.id, &l.product.sku, l.quantity as u32, l.price.price)
-            })
-            .collect(),
-    );
-    input.customer = Some(offerline_core::CustomerId(user));
-    let offers = state.offers.current();
-    if offers.needs_usage() {
-        input.usage = usage_snapshot(state, user).await?;
-    }
-    if let Some(code) = code
-        && let Ok(vc) = VoucherCode::parse(&code)
-        && let Some(v) = voucher_by_code(state, vc.as_str()).await?
-    {
-        input.vouchers.push(VoucherGrant { code: vc, offer: offerline_core::OfferId(v.promotion_id) });
-        voucher = Some(v);
-    }
-    let pricing = price(&input, &offers);
-    let invalid = input.validate().err().map(|e| e.to_string());
-    Ok(PricedBasket {
-        basket,
-        currency: list.currency,
-        price_list_id: list.id,
-        stock_list_id: catalog.stock_list.map(|s| s.id),
-        lines,
-        voucher,
-        offers,
-        pricing,
-        invalid,
-    })
-}
-
-/// Why the basket's voucher does not apply, or `None` when it does.
-async fn voucher_refusal(state: &AppState, pb: &PricedBasket, user: i64, code: &str) -> ApiResult<Option<String>> {
-    let Some(v) = &pb.voucher else {
-        return Ok(Some(format!("Voucher code \"{code}\" was not found.")));
-    };
-    if let Some(p) = voucher_problem(state, v, user).await? {
-        return Ok(Some(p));
-    }
-    if pb.pricing.applied.iter().any(|a| a.offer.0 == v.promotion_id) {
-        return Ok(None);
-    }
-    let why = pb.pricing.not_applied.iter().find(|n| n.offer.0 == v.promotion_id);
-    Ok(Some(match why {
-        Some(n) if !n.detail.is_empty() => capitalize(&n.detail),
-        Some(n) => n.reason.as_str().replace('_', " "),
-        None => "This voucher cannot be applied to this basket.".into(),
-    }))
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
-fn basket_json(pb: &PricedBasket) -> Value {
+fn basket_json(pb: &Quote) -> Value {
     let cur = pb.currency.as_str();
     let items: Vec<Value> = pb
         .lines
@@ -249,20 +79,8 @@ fn basket_json(pb: &PricedBasket) -> Value {
     }})
 }
 
-/// Offsets of each line's first unit in the per-unit order item list.
-fn state_index(p: &Pricing) -> Vec<usize> {
-    let mut off = Vec::with_capacity(p.lines.len());
-    let mut n = 0;
-    for l in &p.lines {
-        off.push(n);
-        n += l.units.len();
-    }
-    off
-}
-
 async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    let basket = state.store.basket(u.id).await?;
-    Ok(Json(basket_json(&price_basket(&state, u.id, basket, None).await?)))
+    Ok(Json(basket_json(&basket::view(&state.store, state.offers.current(), u.id).await?)))
 }
 
 async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String, Value>, add: bool) -> ApiResult<()> {
@@ -277,19 +95,7 @@ async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String,
     }
     f.finish()?;
     let (product, quantity) = (product.unwrap_or_default(), quantity.unwrap_or_default());
-    let bad = || ApiError::field("product", format!("Invalid pk \"{product}\" - object does not exist."));
-    let p = state.store.product(product).await.map_err(|_| bad())?;
-    if quantity > 0 {
-        if !p.is_active {
-            return Err(bad());
-        }
-        let list = state.store.default_price_list().await?;
-        if state.store.prices_for(list.id, &[product]).await?.is_empty() {
-            return Err(ApiError::field("product", "This product has no price and cannot be bought."));
-        }
-    }
-    state.store.change_basket_line(user, product, quantity, add).await?;
-    Ok(())
+    Ok(basket::change_line(&state.store, user, product, quantity, add).await?)
 }
 
 async fn add_to_basket(
@@ -320,15 +126,10 @@ async fn patch_basket(
     let code = f.opt_str("voucher_code", VoucherCode::MAX_LEN);
     f.finish()?;
     if remove {
-        state.store.set_basket_voucher(u.id, None).await?;
+        basket::set_voucher(&state.store, state.offers.current(), u.id, None).await?;
     } else if let Some(code) = code {
         let vc = VoucherCode::parse(&code).map_err(|e| ApiError::field("voucher_code", e.to_string()))?;
-        let basket = state.store.basket(u.id).await?;
-        let pb = price_basket(&state, u.id, basket, Some(vc.as_str())).await?;
-        if let Some(why) = voucher_refusal(&state, &pb, u.id, vc.as_str()).await? {
-            return Err(ApiError::field("voucher_code", why));
-        }
-        state.store.set_basket_voucher(u.id, Some(vc.as_str())).await?;
+        basket::set_voucher(&state.store, state.offers.current(), u.id, Some(&vc)).await?;
     }
     get_basket(Customer(u), State(state)).await
 }
@@ -336,80 +137,6 @@ async fn patch_basket(
 fn replay(status: u16, body: String) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::CREATED);
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
-/// Builds the order, the discount items and the usage claims from a priced basket.
-fn build_order(
-    pb: &PricedBasket,
-    user: i64,
-    stock_list: i64,
-    shipping_address: Option<Value>,
-) -> (NewOrder, Vec<UsageClaim>) {
-    let offsets = state_index(&pb.pricing);
-    let mut items = Vec::new();
-    for l in &pb.lines {
-        for _ in 0..l.quantity {
-            items.push(NewOrderItem {
-                product_id: l.product.id,
-                line_key: l.line_id.to_string(),
-                price: l.price.price,
-                retail_price: l.price.retail_price,
-                tax_rate: l.price.tax_rate,
-                price_list_id: Some(pb.price_list_id),
-                stock_list_id: Some(stock_list),
-                product_name: l.product.name.clone(),
-                product_sku: l.product.sku.clone(),
-            });
-        }
-    }
-    let offers = &pb.offers;
-    let mut discounts = Vec::new();
-    let mut claims = Vec::new();
-    for a in &pb.pricing.applied {
-        let offer: Option<&Offer> = offers.get(a.offer);
-        let kind = offer.map_or(OfferKind::Site, |o| o.kind);
-        discounts.push(NewDiscount {
-            name: a.name.clone(),
-            amount: a.amount,
-            offer_type: "basket_offer".into(),
-            session_offer_type: (kind != OfferKind::Site).then(|| kind.as_str().to_owned()),
-            code: a.code.as_ref().map(|c| c.as_str().to_owned()),
-            promotion_id: Some(a.offer.0),
-            shares: a.benefit_units.iter().map(|(u, s)| (offsets[u.line] + u.unit, *s)).collect(),
-            condition_items: a.condition_units.iter().map(|u| offsets[u.line] + u.unit).collect(),
-            ..Default::default()
-        });
-        claims.push(UsageClaim::Offer {
-            promotion_id: a.offer.0,
-            applications: i64::from(a.applications),
-            discount: a.amount,
-            max_applications: offer.and_then(|o| o.max_global_applications).map(i64::from),
-            max_discount: offer.and_then(|o| o.max_discount),
-        });
-        claims.push(UsageClaim::CustomerOffer {
-            promotion_id: a.offer.0,
-            user_id: user,
-            applications: i64::from(a.applications),
-            max_applications: offer.and_then(|o| o.max_user_applications).map(i64::from),
-        });
-        if let Some(v) = pb.voucher.as_ref().filter(|v| v.promotion_id == a.offer.0) {
-            claims.push(UsageClaim::Voucher { voucher_id: v.id, usage: v.usage.clone(), user_id: Some(user) });
-        }
-    }
-    let order = NewOrder {
-        number: None,
-        user_id: Some(user),
-        channel: "storefront".into(),
-        status: i64::from(OrderStatus::APPROVED.code()),
-        currency: pb.currency.clone(),
-        shipping_free: pb.pricing.shipping_free,
-        customer: None,
-        shipping_address,
-        billing_address: None,
-        items,
-        discounts,
-    };
-    (order, claims)
 }
 
 async fn checkout(
@@ -425,75 +152,19 @@ async fn checkout(
             _ => return Err(ApiError::Detail("Idempotency-Key must be 1 to 255 visible characters.".into())),
         },
     };
-    if let Some(k) = &key
-        && let Some((status, body)) = state.store.idempotent_response(u.id, k).await?
-    {
-        return Ok(replay(status, body));
+    if let Some(a) = checkout::replayed(&state.store, u.id, key.as_deref()).await? {
+        return Ok(replay(a.status, a.body));
     }
-    match try_checkout(&state, u.id, key.clone(), &body).await {
-        Err(e) => {
-            // A duplicate that lost the race may have found the basket already emptied:
-            // answer with the winner's response.
-            if let Some(k) = &key
-                && let Some((status, body)) = state.store.idempotent_response(u.id, k).await?
-            {
-                return Ok(replay(status, body));
-            }
-            Err(e)
-        }
-        ok => ok,
-    }
-}
-
-async fn try_checkout(
-    state: &AppState,
-    user: i64,
-    key: Option<String>,
-    body: &serde_json::Map<String, Value>,
-) -> ApiResult<Response> {
     let shipping_address = match body.get("shipping_address") {
         None | Some(Value::Null) => None,
         Some(v @ Value::Object(_)) => Some(v.clone()),
         Some(_) => return Err(ApiError::field("shipping_address", "Expected a dictionary of items.")),
     };
-    let basket = state.store.basket(user).await?;
-    if basket.lines.is_empty() {
-        return Err(ApiError::BadRequest("The basket is empty.".into()));
-    }
-    let code = basket.voucher_code.clone();
-    let pb = price_basket(state, user, basket, None).await?;
-    if let Some(why) = &pb.invalid {
-        return Err(ApiError::BadRequest(why.clone()));
-    }
-    if let Some(code) = code
-        && let Some(why) = voucher_refusal(state, &pb, user, &code).await?
-    {
-        return Err(ApiError::BadRequest(format!("Voucher {code}: {why}")));
-    }
-    let stock_list = pb.stock_list_id.ok_or(ApiError::NotFound)?;
-    let (order, claims) = build_order(&pb, user, stock_list, shipping_address);
-    let write = CheckoutWrite {
-        user_id: user,
-        basket_id: pb.basket.id,
-        lines: pb.lines.iter().map(|l| (l.line_id, l.quantity)).collect(),
-        idempotency_key: key,
-        order,
-        claims,
-    };
-    let out =
-        state.store.checkout(write, |d| json!({"order": detail_json(d)}).to_string()).await.map_err(|e| match e {
-            StoreError::LimitReached(_) => {
-                ApiError::BadRequest("An offer or voucher in this basket has reached its usage limit.".into())
-            }
-            other => other.into(),
-        })?;
-    match out {
-        CheckoutOutcome::Placed { placed, body } => {
-            tracing::info!(order = placed.id, number = %placed.number, "order placed");
-            Ok(replay(201, body))
-        }
-        CheckoutOutcome::Replayed { status, body } => Ok(replay(status, body)),
-    }
+    let answer = checkout::place(&state.store, state.offers.current(), u.id, key, shipping_address, |d| {
+        json!({"order": detail_json(d)}).to_string()
+    })
+    .await?;
+    Ok(replay(answer.status, answer.body))
 }
 
 pub fn routes() -> Routes {
@@ -513,176 +184,4 @@ pub fn routes() -> Routes {
             post(checkout),
             &[("post", "Check out the basket (Idempotency-Key header supported)")],
         )
-}
-
-#[cfg(test)]
-mod tests {
-    //! The offer-dependent half of checkout, without HTTP: a priced basket with live offers
-    //! becomes discount items whose shares land on the right order items and sum exactly.
-
-    use std::sync::Arc;
-
-    use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, OfferIndex, Percent, Range};
-    use offerline_store::baskets::BasketLine;
-
-    use super::*;
-
-    fn product(id: i64) -> Product {
-        Product {
-            id,
-            name: format!("P{id}"),
-            sku: format!("SKU-{id}"),
-            base_code: None,
-            barcode: None,
-            product_type: "0".into(),
-            is_active: true,
-            parent_id: None,
-            attributes: json!({}),
-            attributes_kwargs: json!({}),
-            extra_attributes: json!({}),
-            attribute_set: None,
-            uuid: String::new(),
-            productization_date: None,
-            listing_code: None,
-            data_source: None,
-            created_at: 0,
-            modified_at: 0,
-            images: Vec::new(),
-        }
-    }
-
-    fn priced(lines: &[(i64, i64, i64)], offers: Vec<Offer>) -> PricedBasket {
-        let offers = Arc::new(OfferIndex::build(offers));
-        let try_ = Currency::parse("try").unwrap();
-        let input = PricingInput::new(
-            try_,
-            Timestamp(0),
-            lines.iter().map(|&(pid, q, p)| Line::new(pid, &format!("SKU-{pid}"), q as u32, p)).collect(),
-        );
-        let pricing = price(&input, &offers);
-        PricedBasket {
-            basket: Basket {
-                id: 1,
-                user_id: 9,
-                voucher_code: None,
-                lines: lines
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &(pid, q, _))| BasketLine { id: i as i64 + 1, product_id: pid, quantity: q })
-                    .collect(),
-            },
-            currency: "try".into(),
-            price_list_id: 1,
-            stock_list_id: Some(1),
-            lines: lines
-                .iter()
-                .enumerate()
-                .map(|(i, &(pid, q, p))| PricedLine {
-                    line_id: i as i64 + 1,
-                    quantity: q,
-                    product: product(pid),
-                    price: ProductPrice {
-                        id: pid,
-                        product_id: pid,
-                        price_list_id: 1,
-                        price: p,
-                        retail_price: None,
-                        tax_rate: 0,
-                        created_at: 0,
-                        modified_at: 0,
-                    },
-                })
-                .collect(),
-            voucher: None,
-            offers,
-            pricing,
-            invalid: None,
-        }
-    }
-
-    fn multibuy(id: i64) -> Offer {
-        let mut o = Offer::new(
-            id,
-            "3 al 2 Öde",
-            Currency::parse("try").unwrap(),
-            Condition { kind: ConditionKind::Count(3), range: Range::all() },
-            Benefit { kind: BenefitKind::Multibuy, max_affected_items: None, range: Range::all() },
-        );
-        o.max_global_applications = Some(10);
-        o
-    }
-
-    #[test]
-    fn multibuy_becomes_one_discount_item_with_exact_shares() {
-        let pb = priced(&[(414, 3, 19990)], vec![multibuy(7)]);
-        let (order, claims) = build_order(&pb, 9, 1, None);
-        assert_eq!(order.items.len(), 3);
-        assert_eq!(order.discounts.len(), 1);
-        let d = &order.discounts[0];
-        assert_eq!((d.amount, d.promotion_id, d.offer_type.as_str()), (19990, Some(7), "basket_offer"));
-        assert_eq!(d.session_offer_type, None, "a site offer");
-        let mut shares: Vec<i64> = d.shares.iter().map(|s| s.1).collect();
-        shares.sort_unstable();
-        assert_eq!(shares, vec![6663, 6663, 6664]);
-        assert!(claims.contains(&UsageClaim::Offer {
-            promotion_id: 7,
-            applications: 1,
-            discount: 19990,
-            max_applications: Some(10),
-            max_discount: None
-        }));
-    }
-
-    #[test]
-    fn random_baskets_give_exact_ledgers() {
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = |n: u64| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed % n
-        };
-        let mut discount_items = 0;
-        for _ in 0..300 {
-            let lines: Vec<(i64, i64, i64)> =
-                (0..1 + next(6)).map(|i| (100 + i as i64, 1 + next(5) as i64, 1 + next(50_000) as i64)).collect();
-            let mut pct = Offer::new(
-                2,
-                "pct",
-                Currency::parse("try").unwrap(),
-                Condition { kind: ConditionKind::Amount(10_000), range: Range::all() },
-                Benefit {
-                    kind: BenefitKind::Percentage(Percent::parse("12.5").unwrap()),
-                    max_affected_items: None,
-                    range: Range::all(),
-                },
-            );
-            pct.exclusive = false;
-            let mut fixed = Offer::new(
-                3,
-                "fixed",
-                Currency::parse("try").unwrap(),
-                Condition::none(),
-                Benefit { kind: BenefitKind::Fixed(777), max_affected_items: None, range: Range::all() },
-            );
-            fixed.exclusive = false;
-            let pb = priced(&lines, vec![multibuy(1), pct, fixed]);
-            let (order, _) = build_order(&pb, 9, 1, None);
-            let units: i64 = lines.iter().map(|l| l.1).sum();
-            assert_eq!(order.items.len() as i64, units);
-            let mut per_unit = vec![0i64; order.items.len()];
-            for d in &order.discounts {
-                assert_eq!(d.shares.iter().map(|s| s.1).sum::<i64>(), d.amount, "Σ shares = amount");
-                for &(i, s) in &d.shares {
-                    per_unit[i] += s;
-                }
-            }
-            for (it, d) in order.items.iter().zip(&per_unit) {
-                assert!(*d <= it.price, "no unit below zero");
-            }
-            assert_eq!(per_unit.iter().sum::<i64>(), pb.pricing.total_discount);
-            discount_items += order.discounts.len();
-        }
-        assert!(discount_items > 300, "the offers applied: {discount_items}");
-    }
 }

@@ -87,6 +87,40 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<offerline_app::AppError> for ApiError {
+    fn from(e: offerline_app::AppError) -> Self {
+        use offerline_app::AppError;
+        match e {
+            AppError::NotFound => ApiError::NotFound,
+            AppError::Refused(m) => ApiError::BadRequest(m),
+            AppError::Field { field, message } => ApiError::field(&field, message),
+            AppError::Unprocessable { detail, .. } => ApiError::BadRequest(detail),
+            AppError::Lines(problems) => line_errors(&problems),
+            AppError::Internal(m) => ApiError::Internal(m),
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
+
+/// `{"lines": [{}, {"sku": ["…"]}, …]}`: one object per requested line, empty for the good ones.
+fn line_errors(problems: &[Option<offerline_app::simulate::LineProblem>]) -> ApiError {
+    let items = problems
+        .iter()
+        .map(|p| match p {
+            None => json!({}),
+            Some(offerline_app::simulate::LineProblem::UnknownSku(sku)) => {
+                json!({"sku": [format!("Object with sku={sku} does not exist.")]})
+            }
+            Some(offerline_app::simulate::LineProblem::NoPrice { price_list_currency }) => {
+                json!({"unit_price": [format!(
+                    "The product has no price in the default price list ({price_list_currency}); give unit_price."
+                )]})
+            }
+        })
+        .collect();
+    ApiError::Fields(Map::from_iter([("lines".to_owned(), Value::Array(items))]))
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, body) = match self {

@@ -2,13 +2,13 @@
 //! skus priced against the live offers, with every applied offer's per-unit shares and the
 //! reason each other offer did not apply. Nothing is written.
 
-use std::collections::{BTreeSet, HashMap};
-
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use offerline_core::{Currency, Line, OfferId, PricingInput, Timestamp, VoucherCode, VoucherGrant, price};
+use offerline_core::{Currency, VoucherCode};
 use serde_json::{Map, Value, json};
+
+use offerline_app::simulate::{self, SimLine, Simulation};
 
 use crate::AppState;
 use crate::auth::Staff;
@@ -23,13 +23,6 @@ use crate::wire::{Fields, JsonObject};
 /// The most lines and voucher codes one simulation takes (a basket, not a catalogue).
 const MAX_LINES: usize = 5_000;
 const MAX_CODES: usize = 50;
-
-/// One parsed request line.
-struct SimLine {
-    sku: String,
-    quantity: u32,
-    unit_price: Option<i64>,
-}
 
 fn sim_lines(body: &Map<String, Value>, cur: Currency, errors: &mut Map<String, Value>) -> Vec<SimLine> {
     let items = match body.get("lines") {
@@ -94,10 +87,10 @@ fn not_applied_json(promotion: Option<i64>, name: &str, reason: &str, detail: &s
 }
 
 async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
-    let default_list = state.store.default_price_list().await?;
+    let defaults = simulate::Defaults::load(&state.store).await?;
     let mut f = Fields::new(&body);
     let currency = match body.get("currency") {
-        None | Some(Value::Null) => Currency::parse(&default_list.currency).ok(),
+        None | Some(Value::Null) => Currency::parse(defaults.currency()).ok(),
         Some(v) => match known_currency(v) {
             Ok(c) => Some(c),
             Err(m) => {
@@ -131,107 +124,15 @@ async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): Jso
     if !errors.is_empty() {
         return Err(ApiError::Fields(errors));
     }
-
-    // Products (one query per batch) and default prices.
-    let skus: Vec<String> = lines.iter().map(|l| l.sku.clone()).collect();
-    let products = state.store.products_by_skus(&skus).await?;
-    let by_sku: HashMap<&str, &offerline_store::catalog::Product> =
-        products.iter().map(|p| (p.sku.as_str(), p)).collect();
-    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
-    let prices = if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
-        state.store.prices_for(default_list.id, &ids).await?
-    } else {
-        HashMap::new()
-    };
-    let mut line_errors = Vec::with_capacity(lines.len());
-    let mut input_lines = Vec::with_capacity(lines.len());
-    for l in &lines {
-        let mut e = Map::new();
-        match by_sku.get(l.sku.as_str()) {
-            None => {
-                e.insert("sku".into(), json!([format!("Object with sku={} does not exist.", l.sku)]));
-            }
-            Some(p) => match l.unit_price.or_else(|| prices.get(&p.id).map(|pp| pp.price)) {
-                Some(unit_price) => input_lines.push(Line {
-                    product: offerline_core::ProductId(p.id),
-                    sku: p.sku.clone(),
-                    attributes: p.attribute_strings(),
-                    quantity: l.quantity,
-                    unit_price,
-                }),
-                None => {
-                    e.insert(
-                        "unit_price".into(),
-                        json!([format!(
-                            "The product has no price in the default price list ({}); give unit_price.",
-                            default_list.currency
-                        )]),
-                    );
-                }
-            },
-        }
-        line_errors.push(Value::Object(e));
-    }
-    if line_errors.iter().any(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
-        return Err(ApiError::Fields(Map::from_iter([("lines".to_owned(), Value::Array(line_errors))])));
-    }
-
-    // Voucher codes: resolved and checked here; the engine only sees usable grants.
+    let req = simulate::Request { currency: cur, customer, at, codes, lines };
     let index = state.offers.current();
-    let mut voucher_problems = Vec::new();
-    let mut grants = Vec::new();
-    let mut seen = BTreeSet::new();
-    for raw in &codes {
-        let code = match VoucherCode::parse(raw) {
-            Ok(c) => c,
-            Err(e) => {
-                let detail = format!("\"{raw}\" is not a valid code: {e}");
-                voucher_problems.push(not_applied_json(None, "", "voucher_invalid", &detail));
-                continue;
-            }
-        };
-        if !seen.insert(code.clone()) {
-            continue;
-        }
-        let Some(v) = state.store.voucher_by_code(code.as_str()).await? else {
-            let detail = format!("no voucher with code {code}");
-            voucher_problems.push(not_applied_json(None, "", "voucher_invalid", &detail));
-            continue;
-        };
-        let problem = if !v.customers.is_empty() && !customer.is_some_and(|c| v.customers.contains(&c)) {
-            Some(format!("the code {code} is not assigned to this customer"))
-        } else {
-            match (v.usage.as_str(), customer) {
-                ("single_use", _) if v.uses > 0 => Some(format!("the code {code} has already been used")),
-                ("once_per_customer", None) => {
-                    Some(format!("the code {code} can be used once per customer and needs a customer"))
-                }
-                ("once_per_customer", Some(c)) if state.store.voucher_used_by(v.id, c).await? => {
-                    Some(format!("this customer has already used the code {code}"))
-                }
-                _ => None,
-            }
-        };
-        match problem {
-            Some(detail) => {
-                let name = index.get(OfferId(v.promotion_id)).map_or("", |o| o.name.as_str());
-                voucher_problems.push(not_applied_json(Some(v.promotion_id), name, "voucher_invalid", &detail));
-            }
-            None => grants.push(VoucherGrant { code, offer: OfferId(v.promotion_id) }),
-        }
-    }
+    let sim = simulate::simulate(&state.store, &index, &defaults, req).await?;
+    Ok(Json(simulation_json(&sim)))
+}
 
-    let input = PricingInput {
-        currency: cur,
-        at: Timestamp(at.unwrap_or_else(offerline_store::now_micros)),
-        customer: customer.map(offerline_core::CustomerId),
-        lines: input_lines,
-        vouchers: grants,
-        usage: state.store.usage_snapshot(customer).await?,
-        explain_all: true,
-    };
-    input.validate().map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let p = price(&input, &index);
+fn simulation_json(sim: &Simulation) -> Value {
+    let (input, p) = (&sim.input, &sim.pricing);
+    let cur = input.currency;
     let fm = |m: i64| cur.format(m);
     let lines_json: Vec<Value> = input
         .lines
@@ -270,8 +171,9 @@ async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): Jso
         .iter()
         .map(|n| not_applied_json(Some(n.offer.0), &n.name, n.reason.as_str(), &n.detail))
         .collect();
-    not_applied.extend(voucher_problems);
-    Ok(Json(json!({
+    not_applied
+        .extend(sim.refused_codes.iter().map(|r| not_applied_json(r.promotion, &r.name, "voucher_invalid", &r.detail)));
+    json!({
         "currency": cur.as_str(),
         "total_before_discount": fm(p.total_before_discount),
         "total_discount": fm(p.total_discount),
@@ -280,7 +182,7 @@ async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): Jso
         "lines": lines_json,
         "applied": applied,
         "not_applied": not_applied,
-    })))
+    })
 }
 
 pub fn routes() -> Routes {

@@ -15,6 +15,17 @@ pub enum AppError {
     /// A named field of the request is wrong.
     #[error("{field}: {message}")]
     Field { field: String, message: String },
+    /// Some lines of a request cannot be priced: one entry per requested line, `None` for the
+    /// good ones.
+    #[error("lines cannot be priced")]
+    Lines(Vec<Option<crate::simulate::LineProblem>>),
+    /// A rule of the domain refused the request (an Elastic Path 422): a short title and the
+    /// detail for the caller.
+    #[error("{title}: {detail}")]
+    Unprocessable { title: String, detail: String },
+    /// A bug or a broken invariant, never the caller's input.
+    #[error("internal: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

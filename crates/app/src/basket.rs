@@ -1,0 +1,195 @@
+//! The storefront basket: quoting it (pricing it against the live offers with the server's
+//! prices) and changing it (lines, the voucher code).
+//!
+//! Prices always come from the default price list, on the server: the basket stores only
+//! products and quantities and is quoted again for every view and at checkout
+//! ([`crate::checkout`]), so what the customer sees is what the order will say.
+
+use std::sync::Arc;
+
+use offerline_core::{
+    Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, Timestamp, VoucherCode, VoucherGrant, price,
+};
+use offerline_store::baskets::Basket;
+use offerline_store::catalog::{Product, ProductPrice};
+use offerline_store::promotions::Voucher;
+use offerline_store::{Store, StoreError, now_micros};
+
+use crate::error::{AppError, AppResult};
+use crate::vouchers::{self, Refusal};
+
+/// One basket line with its product and the price it is quoted at.
+#[derive(Debug, Clone)]
+pub struct QuotedLine {
+    pub line_id: i64,
+    pub quantity: i64,
+    pub product: Product,
+    pub price: ProductPrice,
+}
+
+/// A basket priced against the live offers.
+#[derive(Debug, Clone)]
+pub struct Quote {
+    pub basket: Basket,
+    pub currency: String,
+    pub price_list_id: i64,
+    /// The default stock list, which checkout stamps on every order item.
+    pub stock_list_id: Option<i64>,
+    pub lines: Vec<QuotedLine>,
+    /// The voucher the basket's (or the candidate) code names, if it exists.
+    pub voucher: Option<Voucher>,
+    /// The offers the basket was priced against (checkout reads their limits).
+    pub offers: Arc<OfferIndex>,
+    pub pricing: Pricing,
+    /// Why the engine cannot price this basket meaningfully (a total over 15 integer
+    /// digits, …): the basket still shows, but checkout refuses it, as simulate does.
+    pub invalid: Option<String>,
+}
+
+/// The customer's basket, quoted.
+pub async fn view(store: &Store, offers: Arc<OfferIndex>, user: i64) -> AppResult<Quote> {
+    let basket = store.basket(user).await?;
+    quote(store, offers, user, basket, None).await
+}
+
+/// Loads the basket's products and prices and prices it against `offers`. `code` overrides
+/// the basket's voucher code (to try a code before it is saved).
+pub async fn quote(
+    store: &Store,
+    offers: Arc<OfferIndex>,
+    user: i64,
+    basket: Basket,
+    code: Option<&str>,
+) -> AppResult<Quote> {
+    let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
+    let catalog = store.pricing_catalog(&ids).await?;
+    let (list, products, mut prices) = (catalog.price_list, catalog.products, catalog.prices);
+    let mut lines = Vec::with_capacity(basket.lines.len());
+    for l in &basket.lines {
+        let product = products.iter().find(|p| p.id == l.product_id).cloned().ok_or(AppError::NotFound)?;
+        if !product.is_active {
+            return Err(AppError::Refused(format!("Product {} is no longer available.", product.sku)));
+        }
+        let Some(price) = prices.remove(&l.product_id) else {
+            return Err(AppError::Refused(format!("Product {} has no price.", product.sku)));
+        };
+        lines.push(QuotedLine { line_id: l.id, quantity: l.quantity, product, price });
+    }
+    let currency = Currency::parse(&list.currency).map_err(|e| AppError::Internal(e.to_string()))?;
+    let code = code.map(str::to_owned).or_else(|| basket.voucher_code.clone());
+    let mut voucher = None;
+    let mut input = PricingInput::new(
+        currency,
+        Timestamp(now_micros()),
+        lines
+            .iter()
+            .map(|l| Line {
+                attributes: l.product.attribute_strings(),
+                ..Line::new(l.product.id, &l.product.sku, l.quantity as u32, l.price.price)
+            })
+            .collect(),
+    );
+    input.customer = Some(CustomerId(user));
+    if offers.needs_usage() {
+        input.usage = store.usage_snapshot(Some(user)).await?;
+    }
+    if let Some(code) = code
+        && let Ok(vc) = VoucherCode::parse(&code)
+        && let Some(v) = store.voucher_by_code(vc.as_str()).await?
+    {
+        input.vouchers.push(VoucherGrant { code: vc, offer: OfferId(v.promotion_id) });
+        voucher = Some(v);
+    }
+    let pricing = price(&input, &offers);
+    let invalid = input.validate().err().map(|e| e.to_string());
+    Ok(Quote {
+        basket,
+        currency: list.currency,
+        price_list_id: list.id,
+        stock_list_id: catalog.stock_list.map(|s| s.id),
+        lines,
+        voucher,
+        offers,
+        pricing,
+        invalid,
+    })
+}
+
+/// Why the quote's voucher does not apply, or `None` when it does.
+pub async fn voucher_refusal(store: &Store, q: &Quote, user: i64, code: &str) -> AppResult<Option<String>> {
+    let Some(v) = &q.voucher else {
+        return Ok(Some(format!("Voucher code \"{code}\" was not found.")));
+    };
+    if let Some(r) = vouchers::refusal(store, v, Some(user)).await? {
+        return Ok(Some(
+            match r {
+                Refusal::NotAssigned => "This voucher is not available to you.",
+                Refusal::AlreadyUsed => "This voucher has already been used.",
+                Refusal::AlreadyUsedByCustomer | Refusal::NeedsCustomer => "You have already used this voucher.",
+            }
+            .into(),
+        ));
+    }
+    if q.pricing.applied.iter().any(|a| a.offer.0 == v.promotion_id) {
+        return Ok(None);
+    }
+    let why = q.pricing.not_applied.iter().find(|n| n.offer.0 == v.promotion_id);
+    Ok(Some(match why {
+        Some(n) if !n.detail.is_empty() => capitalize(&n.detail),
+        Some(n) => n.reason.as_str().replace('_', " "),
+        None => "This voucher cannot be applied to this basket.".into(),
+    }))
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Adds units of a product (`add`) or sets its quantity (0 removes it). The product must
+/// exist, be active and have a price when units are added. The quantity's bounds are the
+/// caller's to check (they are part of the request's syntax, reported with its other fields).
+pub async fn change_line(store: &Store, user: i64, product: i64, quantity: i64, add: bool) -> AppResult<()> {
+    let bad = || AppError::Field {
+        field: "product".into(),
+        message: format!("Invalid pk \"{product}\" - object does not exist."),
+    };
+    let p = store.product(product).await.map_err(|_| bad())?;
+    if quantity > 0 {
+        if !p.is_active {
+            return Err(bad());
+        }
+        let list = store.default_price_list().await?;
+        if store.prices_for(list.id, &[product]).await?.is_empty() {
+            return Err(AppError::Field {
+                field: "product".into(),
+                message: "This product has no price and cannot be bought.".into(),
+            });
+        }
+    }
+    store.change_basket_line(user, product, quantity, add).await?;
+    Ok(())
+}
+
+/// Applies a voucher code to the basket if it applies now (otherwise says why), or removes
+/// the basket's code (`None`).
+pub async fn set_voucher(
+    store: &Store,
+    offers: Arc<OfferIndex>,
+    user: i64,
+    code: Option<&VoucherCode>,
+) -> AppResult<()> {
+    let Some(code) = code else {
+        store.set_basket_voucher(user, None).await?;
+        return Ok(());
+    };
+    let basket = store.basket(user).await?;
+    let q = quote(store, offers, user, basket, Some(code.as_str())).await?;
+    if let Some(why) = voucher_refusal(store, &q, user, code.as_str()).await? {
+        return Err(AppError::Field { field: "voucher_code".into(), message: why });
+    }
+    store.set_basket_voucher(user, Some(code.as_str())).await.map_err(StoreError::into)
+}

@@ -1,0 +1,177 @@
+//! The staff dry run (contract §4, `POST /api/v1/pricing/simulate/`): a basket of skus priced
+//! against the live offers at a chosen instant for a chosen customer and codes, with the
+//! engine's explanation of every offer. Nothing is written.
+//!
+//! Voucher codes are resolved and checked here with the same rule the storefront uses
+//! ([`crate::vouchers::refusal`]); the engine only sees the usable ones, and each refused
+//! code is reported beside the engine's `not_applied` list.
+
+use std::collections::{BTreeSet, HashMap};
+
+use offerline_core::{
+    Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, ProductId, Timestamp, VoucherCode,
+    VoucherGrant, price,
+};
+use offerline_store::catalog::{PriceList, Product};
+use offerline_store::{Store, now_micros};
+
+use crate::error::{AppError, AppResult};
+use crate::vouchers::{self, Refusal};
+
+/// One requested line: a sku, a quantity, and optionally the price to use instead of the
+/// default price list's.
+#[derive(Debug, Clone)]
+pub struct SimLine {
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: Option<i64>,
+}
+
+/// A simulation request, already parsed.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub currency: Currency,
+    pub customer: Option<i64>,
+    /// The instant to price at (microseconds); now when absent.
+    pub at: Option<i64>,
+    pub codes: Vec<String>,
+    pub lines: Vec<SimLine>,
+}
+
+/// Why a requested line cannot be priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    UnknownSku(String),
+    /// The product has no price in the default price list (whose currency is given) and the
+    /// request gave none.
+    NoPrice {
+        price_list_currency: String,
+    },
+}
+
+/// A voucher code that was not given to the engine, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedCode {
+    /// The code's promotion, when the code exists.
+    pub promotion: Option<i64>,
+    pub name: String,
+    pub detail: String,
+}
+
+/// The priced dry run: the engine's input (lines as priced) and result, and the codes
+/// refused before pricing.
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub input: PricingInput,
+    pub pricing: Pricing,
+    pub refused_codes: Vec<RefusedCode>,
+}
+
+/// What a simulation falls back on: the default price list (its currency when the request
+/// names none, its prices when a line gives none). Read once per request, before the
+/// request is parsed, since the currency decides how its money is read.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    price_list: PriceList,
+}
+
+impl Defaults {
+    pub async fn load(store: &Store) -> AppResult<Self> {
+        Ok(Defaults { price_list: store.default_price_list().await? })
+    }
+
+    /// The default price list's currency code, as stored.
+    pub fn currency(&self) -> &str {
+        &self.price_list.currency
+    }
+}
+
+/// Prices `req` against `offers`. Lines whose sku is unknown or unpriced are refused
+/// together ([`AppError::Lines`], one entry per requested line).
+pub async fn simulate(store: &Store, offers: &OfferIndex, defaults: &Defaults, req: Request) -> AppResult<Simulation> {
+    let default_list = &defaults.price_list;
+    let cur = req.currency;
+    let skus: Vec<String> = req.lines.iter().map(|l| l.sku.clone()).collect();
+    let products = store.products_by_skus(&skus).await?;
+    let by_sku: HashMap<&str, &Product> = products.iter().map(|p| (p.sku.as_str(), p)).collect();
+    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
+    let prices = if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
+        store.prices_for(default_list.id, &ids).await?
+    } else {
+        HashMap::new()
+    };
+    let mut problems = Vec::with_capacity(req.lines.len());
+    let mut lines = Vec::with_capacity(req.lines.len());
+    for l in &req.lines {
+        let problem = match by_sku.get(l.sku.as_str()) {
+            None => Some(LineProblem::UnknownSku(l.sku.clone())),
+            Some(p) => match l.unit_price.or_else(|| prices.get(&p.id).map(|pp| pp.price)) {
+                Some(unit_price) => {
+                    lines.push(Line {
+                        product: ProductId(p.id),
+                        sku: p.sku.clone(),
+                        attributes: p.attribute_strings(),
+                        quantity: l.quantity,
+                        unit_price,
+                    });
+                    None
+                }
+                None => Some(LineProblem::NoPrice { price_list_currency: default_list.currency.clone() }),
+            },
+        };
+        problems.push(problem);
+    }
+    if problems.iter().any(Option::is_some) {
+        return Err(AppError::Lines(problems));
+    }
+
+    let mut refused_codes = Vec::new();
+    let mut grants = Vec::new();
+    let mut seen = BTreeSet::new();
+    for raw in &req.codes {
+        let code = match VoucherCode::parse(raw) {
+            Ok(c) => c,
+            Err(e) => {
+                let detail = format!("\"{raw}\" is not a valid code: {e}");
+                refused_codes.push(RefusedCode { promotion: None, name: String::new(), detail });
+                continue;
+            }
+        };
+        if !seen.insert(code.clone()) {
+            continue;
+        }
+        let Some(v) = store.voucher_by_code(code.as_str()).await? else {
+            let detail = format!("no voucher with code {code}");
+            refused_codes.push(RefusedCode { promotion: None, name: String::new(), detail });
+            continue;
+        };
+        match vouchers::refusal(store, &v, req.customer).await? {
+            Some(r) => {
+                let detail = match r {
+                    Refusal::NotAssigned => format!("the code {code} is not assigned to this customer"),
+                    Refusal::AlreadyUsed => format!("the code {code} has already been used"),
+                    Refusal::NeedsCustomer => {
+                        format!("the code {code} can be used once per customer and needs a customer")
+                    }
+                    Refusal::AlreadyUsedByCustomer => format!("this customer has already used the code {code}"),
+                };
+                let name = offers.get(OfferId(v.promotion_id)).map_or("", |o| o.name.as_str()).to_owned();
+                refused_codes.push(RefusedCode { promotion: Some(v.promotion_id), name, detail });
+            }
+            None => grants.push(VoucherGrant { code, offer: OfferId(v.promotion_id) }),
+        }
+    }
+
+    let input = PricingInput {
+        currency: cur,
+        at: Timestamp(req.at.unwrap_or_else(now_micros)),
+        customer: req.customer.map(CustomerId),
+        lines,
+        vouchers: grants,
+        usage: store.usage_snapshot(req.customer).await?,
+        explain_all: true,
+    };
+    input.validate().map_err(|e| AppError::Refused(e.to_string()))?;
+    let pricing = price(&input, offers);
+    Ok(Simulation { input, pricing, refused_codes })
+}
