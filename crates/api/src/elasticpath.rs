@@ -4,73 +4,17 @@
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header::AUTHORIZATION};
-use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use offerline_store::StoreError;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::docs::{Auth, Routes};
+pub use crate::http::ep_error::{EpError, EpResult};
 
 /// Access tokens live an hour, as Elastic Path's do.
 pub const TOKEN_TTL_SECS: i64 = 3600;
-
-/// An error in the JSON:API shape.
-#[derive(Debug)]
-pub struct EpError {
-    pub status: StatusCode,
-    pub title: String,
-    pub detail: String,
-}
-
-impl EpError {
-    pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        EpError { status, title: title.into(), detail: detail.into() }
-    }
-    pub fn unauthorized(detail: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
-    }
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "Bad Request", detail)
-    }
-    pub fn unprocessable(title: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, title, detail)
-    }
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "Not Found", detail)
-    }
-}
-
-impl From<StoreError> for EpError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => EpError::not_found("The requested resource could not be found."),
-            StoreError::Conflict { field, message } => {
-                EpError::unprocessable("Conflict", format!("{field}: {message}"))
-            }
-            StoreError::LimitReached(m) => EpError::unprocessable("Limit reached", m),
-            StoreError::Invalid(m) => EpError::unprocessable("Invalid", m),
-            other => {
-                tracing::error!(cause = %other, "internal error");
-                EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")
-            }
-        }
-    }
-}
-
-impl IntoResponse for EpError {
-    fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({ "errors": [{ "status": self.status.as_u16(), "title": self.title, "detail": self.detail }] })),
-        )
-            .into_response()
-    }
-}
-
-pub type EpResult<T> = Result<T, EpError>;
 
 /// An API client authenticated with `Authorization: Bearer <access_token>`.
 pub struct Client {

@@ -21,17 +21,13 @@
 //! [`docs`] (the route table and the OpenAPI document built from it).
 
 pub mod account;
-pub mod auth;
 pub mod basket;
-pub mod cache;
-pub mod docs;
 pub mod elasticpath;
 pub mod ep_carts;
 pub mod ep_discounts;
 pub mod ep_orders;
-pub mod error;
+pub mod http;
 pub mod ledger;
-pub mod listing;
 pub mod offer_cache;
 pub mod omnitron;
 pub mod oms;
@@ -40,7 +36,8 @@ pub mod orders;
 pub mod promotions;
 pub mod simulate;
 pub mod storefront;
-pub mod wire;
+
+pub use http::{auth, cache, docs, error, listing, wire};
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -141,8 +138,8 @@ pub async fn state(store: Store) -> Result<AppState, offerline_store::StoreError
 pub fn router(state: AppState) -> axum::Router {
     let (router, _) = routes().into_parts();
     router
-        .fallback(|uri: Uri| async move { error::not_found(uri.path()) })
-        .layer(axum::middleware::from_fn(error::dialect_errors))
+        .fallback(|uri: Uri| async move { http::dialect::not_found(uri.path()) })
+        .layer(axum::middleware::from_fn(http::dialect::dialect_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())

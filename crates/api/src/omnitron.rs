@@ -3,7 +3,7 @@
 //! shapes. Served under both `/api/v1/` and `/api/i1/`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -15,6 +15,7 @@ use crate::AppState;
 use crate::auth::{Authenticated, Staff};
 use crate::docs::{Auth, Routes};
 use crate::error::{ApiError, ApiResult};
+use crate::http::path::PathId;
 use crate::listing::{Filter, Kind, Listing, Spec};
 use crate::wire::{Fields, JsonObject, money, rate, ts, ts_opt};
 
@@ -165,18 +166,16 @@ async fn create_product(
     Ok((StatusCode::CREATED, Json(product_json(&p))))
 }
 
-async fn get_product(_: Staff, State(state): State<AppState>, Path(pk): Path<String>) -> ApiResult<Json<Value>> {
-    let pk = pk.parse::<i64>().map_err(|_| ApiError::NotFound)?;
+async fn get_product(_: Staff, State(state): State<AppState>, PathId(pk): PathId) -> ApiResult<Json<Value>> {
     Ok(Json(product_json(&state.store.product(pk).await?)))
 }
 
 async fn patch_product(
     _: Staff,
     State(state): State<AppState>,
-    Path(pk): Path<String>,
+    PathId(pk): PathId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let pk = pk.parse::<i64>().map_err(|_| ApiError::NotFound)?;
     let mut f = Fields::new(&body);
     let input = product_input(&mut f, false);
     f.finish()?;

@@ -7,7 +7,7 @@ use axum::extract::{FromRequest, Request};
 use offerline_core::{Currency, Timestamp, format_minor};
 use serde_json::{Map, Value};
 
-use crate::error::{ApiError, FieldErrors};
+use super::error::{ApiError, FieldErrors, NUL_MESSAGE};
 
 /// `"199.90"` for 19990 minor units of a two-digit currency.
 pub fn money(minor: i64, currency: &str) -> String {
@@ -82,9 +82,6 @@ pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
         Err(e) => Err(ApiError::Detail(format!("JSON parse error - {e}"))),
     }
 }
-
-/// DRF's message for a string with a NUL character (`ProhibitNullCharactersValidator`).
-pub const NUL_MESSAGE: &str = "Null characters are not allowed.";
 
 /// Whether any string (or object key) in `v` holds a NUL character. PostgreSQL cannot store
 /// one in `text` (the insert or even a bound comparison fails), so bodies with one are

@@ -1,0 +1,82 @@
+//! The Elastic Path dialect's error body, JSON:API `{"errors": [{status, title, detail}]}`,
+//! and how the lower layers' errors map to it. Beside the DRF body ([`super::error`]) because
+//! the middleware that rewrites axum's own errors ([`super::dialect`]) needs both.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use offerline_app::AppError;
+use offerline_store::StoreError;
+use serde_json::json;
+
+/// An error in the JSON:API shape.
+#[derive(Debug)]
+pub struct EpError {
+    pub status: StatusCode,
+    pub title: String,
+    pub detail: String,
+}
+
+impl EpError {
+    pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
+        EpError { status, title: title.into(), detail: detail.into() }
+    }
+    pub fn unauthorized(detail: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Bad Request", detail)
+    }
+    pub fn unprocessable(title: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, title, detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not Found", detail)
+    }
+}
+
+impl From<StoreError> for EpError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => EpError::not_found("The requested resource could not be found."),
+            StoreError::Conflict { field, message } => {
+                EpError::unprocessable("Conflict", format!("{field}: {message}"))
+            }
+            StoreError::LimitReached(m) => EpError::unprocessable("Limit reached", m),
+            StoreError::Invalid(m) => EpError::unprocessable("Invalid", m),
+            other => {
+                tracing::error!(cause = %other, "internal error");
+                EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")
+            }
+        }
+    }
+}
+
+impl IntoResponse for EpError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            Json(json!({ "errors": [{ "status": self.status.as_u16(), "title": self.title, "detail": self.detail }] })),
+        )
+            .into_response()
+    }
+}
+
+pub type EpResult<T> = Result<T, EpError>;
+
+impl From<AppError> for EpError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound => EpError::not_found("The requested resource could not be found."),
+            AppError::Unprocessable { title, detail } => EpError::unprocessable(title, detail),
+            AppError::Refused(m) => EpError::unprocessable("Invalid", m),
+            AppError::Field { field, message } => EpError::bad_request(format!("{field}: {message}")),
+            AppError::Lines(_) => EpError::bad_request("Some lines cannot be priced."),
+            AppError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")
+            }
+            AppError::Store(e) => e.into(),
+        }
+    }
+}
