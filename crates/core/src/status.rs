@@ -44,6 +44,7 @@ pub struct UnknownStatus(pub String);
 
 impl OrderStatus {
     pub const CANCELLED: Self = Self(100);
+    pub const WAITING: Self = Self(200);
     pub const APPROVED: Self = Self(400);
     pub const PREPARING: Self = Self(450);
 

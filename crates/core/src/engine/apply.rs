@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::allocation::allocate;
 use crate::basket::{Line, OfferUsage, PricingInput};
-use crate::ledger::allocate;
 use crate::money::Currency;
 use crate::offer::{BenefitKind, ConditionKind, Offer};
 

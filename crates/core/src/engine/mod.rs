@@ -86,7 +86,7 @@
 //! # Rounding and allocation
 //! An application's discount is a whole number of minor units, rounded **down** where it
 //! has a fraction (percentage), then trimmed to the budget. It is spread over the units it
-//! touched in proportion to their remaining price by [`crate::ledger::allocate`]: floors
+//! touched in proportion to their remaining price by [`crate::allocation::allocate`]: floors
 //! first, leftover minor units by largest remainder, ties to the later unit in
 //! cheapest-first order, never beyond a unit's remaining price. (`fixed_per_unit` spreads
 //! only when the budget trims it, in proportion to the per-unit amounts.) So every applied
@@ -104,9 +104,10 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::basket::{MAX_UNITS, MAX_UNITS_PER_LINE, PricingInput, VoucherGrant};
+use crate::ids::OfferId;
 use crate::index::{Candidate, OfferIndex};
 use crate::money::{Currency, VoucherCode};
-use crate::offer::{Offer, OfferId, OfferKind};
+use crate::offer::{Offer, OfferKind};
 
 use apply::{Fail, State};
 
