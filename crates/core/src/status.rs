@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// One Akinon order status. Only the codes in [`OrderStatus::ALL`] can be built.
+/// One Akinon order status. Only the codes of the table ([`OrderStatus::all`]) can be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OrderStatus(u16);
 

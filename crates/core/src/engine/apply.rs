@@ -8,7 +8,7 @@ use crate::basket::{Line, OfferUsage, PricingInput};
 use crate::money::Currency;
 use crate::offer::{BenefitKind, ConditionKind, Offer};
 
-use super::{LineResult, Output, Pricing, UnitRef, UnitResult, clamp};
+use super::result::{LineResult, Output, Pricing, UnitRef, UnitResult, clamp};
 
 const NONE: u32 = u32::MAX;
 
