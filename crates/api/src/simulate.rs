@@ -7,7 +7,10 @@ use std::collections::{BTreeSet, HashMap};
 use axum::Json;
 use axum::extract::State;
 use axum::routing::post;
-use offerline_core::{Currency, Line, OfferId, PricingInput, Timestamp, VoucherCode, VoucherGrant, price};
+use offerline_core::{
+    Currency, CustomerId, Line, OfferId, PricingInput, Timestamp, VoucherCode, VoucherFacts, VoucherGrant,
+    VoucherRefusal, price, refusal,
+};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -198,20 +201,25 @@ async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): Jso
             voucher_problems.push(not_applied_json(None, "", "voucher_invalid", &detail));
             continue;
         };
-        let problem = if !v.customers.is_empty() && !customer.is_some_and(|c| v.customers.contains(&c)) {
-            Some(format!("the code {code} is not assigned to this customer"))
-        } else {
-            match (v.usage.as_str(), customer) {
-                ("single_use", _) if v.uses > 0 => Some(format!("the code {code} has already been used")),
-                ("once_per_customer", None) => {
-                    Some(format!("the code {code} can be used once per customer and needs a customer"))
-                }
-                ("once_per_customer", Some(c)) if state.store.voucher_used_by(v.id, c).await? => {
-                    Some(format!("this customer has already used the code {code}"))
-                }
-                _ => None,
-            }
+        // The core's rule, in the simulator's words.
+        let who = customer.map(CustomerId);
+        let mut facts = VoucherFacts {
+            usage: v.usage,
+            uses: v.uses,
+            assigned: v.customers.iter().map(|&c| CustomerId(c)).collect(),
+            used_by_customer: false,
         };
+        if let Some(c) = facts.history_needed(who) {
+            facts.used_by_customer = state.store.voucher_used_by(v.id, c.0).await?;
+        }
+        let problem = refusal(&facts, who).map(|r| match r {
+            VoucherRefusal::NotAssigned => format!("the code {code} is not assigned to this customer"),
+            VoucherRefusal::AlreadyUsed => format!("the code {code} has already been used"),
+            VoucherRefusal::NeedsCustomer => {
+                format!("the code {code} can be used once per customer and needs a customer")
+            }
+            VoucherRefusal::AlreadyUsedByCustomer => format!("this customer has already used the code {code}"),
+        });
         match problem {
             Some(detail) => {
                 let name = index.get(OfferId(v.promotion_id)).map_or("", |o| o.name.as_str());
