@@ -1,6 +1,7 @@
 //! Elastic Path carts: `/v2/carts…` (carts and custom items), `/v2/settings/cart`, and the
 //! wire pieces the other `ep_*` modules share (money with `formatted`, timestamps, body
-//! reading, the cart's totals and the allocation of custom discounts over units).
+//! reading, the cart's totals, and the cart as the core's custom-discount allocation reads
+//! it).
 //!
 //! Custom discounts live in [`crate::ep_discounts`], checkout and orders in
 //! [`crate::ep_orders`]. Every route needs a Bearer access token ([`Client`]).
@@ -12,8 +13,9 @@
 //!   it); quantities are 1..=[`MAX_LINE_QUANTITY`] per line (one ledger order item per unit);
 //! - tax is always 0 (no tax items), so `with_tax` = `without_tax`;
 //! - a cart item's `meta.display_price.discount` holds its item-level discounts plus its
-//!   share of the cart-level ones, spread by the ledger's rule (the same shares checkout
-//!   writes); the unit figure is the value divided by the quantity, truncated.
+//!   share of the cart-level ones, spread by the ledger's rule
+//!   ([`offerline_core::spread_custom`], the same shares checkout writes); the unit figure is
+//!   the value divided by the quantity, truncated.
 
 use std::collections::HashMap;
 
@@ -23,7 +25,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use offerline_core::{Currency, allocate};
+use offerline_core::{Currency, CustomDiscount, CustomLine, CustomTarget, spread_custom};
 use offerline_store::StoreError;
 use offerline_store::ep::{EpCart, EpDiscount, EpItem, NewEpItem};
 use serde_json::{Map, Value, json};
@@ -203,65 +205,28 @@ pub fn cart_currency(cart: &EpCart) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
-// Allocation of custom discounts over units (shared with checkout).
+// The cart as the core's allocation reads it (shared with checkout).
 
-/// Custom discounts spread over a cart's units: item-level discounts first over their
-/// item's units, then cart-level ones over what is left of every unit, each by
-/// [`allocate`] (weights = unit prices, caps = what remains of each unit).
-pub struct Spread {
-    /// `(item index, unit price)` per unit, items in cart order, units consecutive.
-    pub units: Vec<(usize, i64)>,
-    /// Per discount (in the order given): `(unit index, share)` with share > 0.
-    pub shares: Vec<Vec<(usize, i64)>>,
-    /// Discount indexes in the order they were applied (item-level first).
-    pub order: Vec<usize>,
-    /// True when some discount could not be placed in full (it exceeds what is left).
-    pub short: bool,
-}
-
-pub fn spread(items: &[EpItem], discounts: &[EpDiscount]) -> Spread {
-    let mut units = Vec::new();
-    for (i, it) in items.iter().enumerate() {
-        for _ in 0..it.quantity.max(0) {
-            units.push((i, it.unit_amount));
-        }
-    }
-    let mut left: Vec<i64> = units.iter().map(|u| u.1).collect();
-    let mut shares = vec![Vec::new(); discounts.len()];
-    let mut order: Vec<usize> = Vec::with_capacity(discounts.len());
-    // Item-level ones in item order, then cart-level ones, each group oldest first.
-    for it in items {
-        order.extend(
-            discounts.iter().enumerate().filter(|(_, d)| d.item_id.as_deref() == Some(it.id.as_str())).map(|(k, _)| k),
-        );
-    }
-    order.extend(discounts.iter().enumerate().filter(|(_, d)| d.item_id.is_none()).map(|(k, _)| k));
-    let mut short = false;
-    for &k in &order {
-        let d = &discounts[k];
-        let target: Vec<usize> = match &d.item_id {
-            Some(item) => match items.iter().position(|it| &it.id == item) {
-                Some(pos) => (0..units.len()).filter(|&u| units[u].0 == pos).collect(),
-                None => Vec::new(),
+/// A cart's items and custom discounts as [`offerline_core::spread_custom`] reads them, in
+/// the same order. Elastic Path amounts are negative; the core's are what is taken off. A
+/// discount whose item is not among `items` targets a line that does not exist, so it is not
+/// placed (and not written at checkout).
+pub fn custom_cart(items: &[EpItem], discounts: &[EpDiscount]) -> (Vec<CustomLine>, Vec<CustomDiscount>) {
+    let lines = items
+        .iter()
+        .map(|it| CustomLine { unit_price: it.unit_amount, quantity: u32::try_from(it.quantity).unwrap_or(0) })
+        .collect();
+    let discounts = discounts
+        .iter()
+        .map(|d| CustomDiscount {
+            amount: d.amount.saturating_neg().max(0),
+            target: match &d.item_id {
+                None => CustomTarget::Cart,
+                Some(item) => CustomTarget::Line(items.iter().position(|it| &it.id == item).unwrap_or(usize::MAX)),
             },
-            None => (0..units.len()).collect(),
-        };
-        let amount = d.amount.saturating_neg().max(0);
-        let weights: Vec<i64> = target.iter().map(|&u| units[u].1).collect();
-        let caps: Vec<i64> = target.iter().map(|&u| left[u]).collect();
-        let got = allocate(amount, &weights, &caps);
-        let placed: i64 = got.iter().sum();
-        if placed != amount {
-            short = true;
-        }
-        for (j, &u) in target.iter().enumerate() {
-            if got[j] > 0 {
-                left[u] -= got[j];
-                shares[k].push((u, got[j]));
-            }
-        }
-    }
-    Spread { units, shares, order, short }
+        })
+        .collect();
+    (lines, discounts)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -324,13 +289,8 @@ fn unit_value(unit: i64, value: i64, currency: &str) -> Value {
 }
 
 fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) -> Vec<Value> {
-    let sp = spread(items, discounts);
-    let mut item_discount = vec![0i64; items.len()];
-    for shares in &sp.shares {
-        for &(u, s) in shares {
-            item_discount[sp.units[u].0] += s;
-        }
-    }
+    let (lines, allocations) = custom_cart(items, discounts);
+    let item_discount = spread_custom(&lines, &allocations).line_totals(items.len());
     items
         .iter()
         .zip(item_discount)

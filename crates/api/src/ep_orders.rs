@@ -8,7 +8,8 @@
 //! discount (offer_type `custom_discount`, no promotion, code = discount_code, amount
 //! positive, external_uuid = the discount id, line_key = the item for item-level ones),
 //! spread over units by the ledger's allocation rule — item-level discounts over their
-//! item's units first, then cart-level ones over what is left of every unit.
+//! item's units first, then cart-level ones over what is left of every unit (the core's
+//! [`offerline_core::custom_order_draft`] builds it).
 //!
 //! Decisions: the ledger status is 200 (`waiting`): EP reports the order `incomplete` and
 //! `unpaid`. Checkout answers 201. Discounts larger than what they apply to, or an empty
@@ -25,19 +26,22 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use offerline_core::{
+    Currency, CustomItem, ExternalDiscount, ExternalRef, OrderStatus, ProductId, custom_order_draft, spread_custom,
+};
 use offerline_store::StoreError;
 use offerline_store::catalog::ProductInput;
 use offerline_store::ep::{EpOrder, EpOrderDiscount, EpOrderUnit};
-use offerline_store::orders::{NewDiscount, NewOrder, NewOrderItem, place_order};
+use offerline_store::orders::{NewOrder, place_order};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
 use crate::docs::{Auth, Routes};
 use crate::elasticpath::{Client, EpError, EpResult};
-use crate::ep_carts::{body_object, cart_currency, data_object, ep_ts, existing_cart, includes, money, spread};
+use crate::ep_carts::{body_object, cart_currency, custom_cart, data_object, ep_ts, existing_cart, includes, money};
 
 /// The ledger status of an Elastic Path order (`waiting`).
-pub const LEDGER_STATUS: i64 = 200;
+pub const LEDGER_STATUS: OrderStatus = OrderStatus::WAITING;
 
 fn object_field<'a>(data: &'a Map<String, Value>, key: &str) -> EpResult<&'a Map<String, Value>> {
     match data.get(key) {
@@ -77,12 +81,16 @@ async fn checkout(
         return Err(EpError::unprocessable("Cart is empty", "An empty cart cannot be checked out."));
     }
     let discounts = state.store.ep_cart_discounts(&cart_id).await?;
-    let sp = spread(&items, &discounts);
-    if sp.short {
-        return Err(EpError::unprocessable(
+    let exceeds = || {
+        EpError::unprocessable(
             "Discount exceeds total",
             "The custom discounts exceed the value of the items they apply to.",
-        ));
+        )
+    };
+    let (lines, allocations) = custom_cart(&items, &discounts);
+    // Checked before any product is created for the cart's skus.
+    if spread_custom(&lines, &allocations).short {
+        return Err(exceeds());
     }
     // Products first: SQLite has one writer connection, so never inside the order's transaction.
     let mut products = Vec::with_capacity(items.len());
@@ -108,56 +116,47 @@ async fn checkout(
         };
         products.push(p);
     }
-    let order_items: Vec<NewOrderItem> = sp
-        .units
+    let custom_items: Vec<CustomItem> = items
         .iter()
-        .map(|&(i, price)| NewOrderItem {
-            product_id: products[i].id,
-            line_key: items[i].id.clone(),
-            price,
-            retail_price: None,
-            tax_rate: 0,
-            price_list_id: None,
-            stock_list_id: None,
-            product_name: items[i].name.clone(),
-            product_sku: items[i].sku.clone(),
+        .zip(&products)
+        .zip(lines)
+        .map(|((it, p), line)| CustomItem {
+            key: it.id.clone(),
+            product: ProductId(p.id),
+            name: it.name.clone(),
+            sku: it.sku.clone(),
+            line,
         })
         .collect();
-    let new_discounts: Vec<NewDiscount> = sp
-        .order
+    let externals: Vec<ExternalDiscount> = discounts
         .iter()
-        .map(|&k| {
-            let d = &discounts[k];
-            NewDiscount {
-                name: d.description.clone(),
-                amount: -d.amount,
-                offer_type: "custom_discount".into(),
-                code: Some(d.discount_code.clone()),
-                external_id: Some(d.external_id.clone()),
-                discount_engine: Some(d.discount_engine.clone()),
-                description: Some(d.description.clone()),
-                external_uuid: Some(d.id.clone()),
-                line_key: d.item_id.clone(),
-                shares: sp.shares[k].clone(),
-                ..Default::default()
-            }
+        .zip(allocations)
+        .map(|(d, allocation)| ExternalDiscount {
+            allocation,
+            code: d.discount_code.clone(),
+            external: ExternalRef {
+                uuid: d.id.clone(),
+                external_id: d.external_id.clone(),
+                discount_engine: d.discount_engine.clone(),
+                description: d.description.clone(),
+            },
         })
         .collect();
+    let currency = cart_currency(&cart);
     let order = NewOrder {
         number: Some(uuid::Uuid::new_v4().to_string()),
         user_id: None,
         channel: "elasticpath".into(),
         status: LEDGER_STATUS,
-        currency: cart_currency(&cart).to_ascii_lowercase(),
-        shipping_free: false,
+        currency: Currency::parse(&currency)
+            .map_err(|e| StoreError::Internal(format!("cart {cart_id} currency {currency:?}: {e}")))?,
         customer: Some(Value::Object(customer.clone())),
         shipping_address: Some(Value::Object(shipping.clone())),
         billing_address: Some(Value::Object(billing.clone())),
-        items: order_items,
-        discounts: new_discounts,
+        draft: custom_order_draft(&custom_items, &externals).map_err(|_| exceeds())?,
     };
     let mut tx = state.store.begin().await?;
-    let placed = place_order(&mut tx, &order, &[]).await.map_err(|e| match e {
+    let placed = place_order(&mut tx, &order).await.map_err(|e| match e {
         StoreError::Invalid(m) => EpError::unprocessable("Invalid order", m),
         other => other.into(),
     })?;

@@ -402,7 +402,7 @@ pub fn voucher_json(v: &Voucher) -> Value {
         "id": v.id,
         "code": v.code,
         "promotion": v.promotion_id,
-        "usage": v.usage,
+        "usage": v.usage.as_str(),
         "uses": v.uses,
         "customers": v.customers,
         "created_date": ts(v.created_at),

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use offerline_core::{
-    Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, Timestamp, VoucherCode, VoucherGrant, price,
+    Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, Timestamp, VoucherCode, VoucherGrant,
+    VoucherRefusal, price,
 };
 use offerline_store::baskets::Basket;
 use offerline_store::catalog::{Product, ProductPrice};
@@ -16,7 +17,7 @@ use offerline_store::promotions::Voucher;
 use offerline_store::{Store, StoreError, now_micros};
 
 use crate::error::{AppError, AppResult};
-use crate::vouchers::{self, Refusal};
+use crate::vouchers;
 
 /// One basket line with its product and the price it is quoted at.
 #[derive(Debug, Clone)]
@@ -123,9 +124,11 @@ pub async fn voucher_refusal(store: &Store, q: &Quote, user: i64, code: &str) ->
     if let Some(r) = vouchers::refusal(store, v, Some(user)).await? {
         return Ok(Some(
             match r {
-                Refusal::NotAssigned => "This voucher is not available to you.",
-                Refusal::AlreadyUsed => "This voucher has already been used.",
-                Refusal::AlreadyUsedByCustomer | Refusal::NeedsCustomer => "You have already used this voucher.",
+                VoucherRefusal::NotAssigned => "This voucher is not available to you.",
+                VoucherRefusal::AlreadyUsed => "This voucher has already been used.",
+                VoucherRefusal::AlreadyUsedByCustomer => "You have already used this voucher.",
+                // A storefront customer is always known; kept for completeness.
+                VoucherRefusal::NeedsCustomer => "This voucher needs a signed-in customer.",
             }
             .into(),
         ));

@@ -10,13 +10,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use offerline_core::{
     Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, ProductId, Timestamp, VoucherCode,
-    VoucherGrant, price,
+    VoucherGrant, VoucherRefusal, price,
 };
 use offerline_store::catalog::{PriceList, Product};
 use offerline_store::{Store, now_micros};
 
 use crate::error::{AppError, AppResult};
-use crate::vouchers::{self, Refusal};
+use crate::vouchers;
 
 /// One requested line: a sku, a quantity, and optionally the price to use instead of the
 /// default price list's.
@@ -148,12 +148,12 @@ pub async fn simulate(store: &Store, offers: &OfferIndex, defaults: &Defaults, r
         match vouchers::refusal(store, &v, req.customer).await? {
             Some(r) => {
                 let detail = match r {
-                    Refusal::NotAssigned => format!("the code {code} is not assigned to this customer"),
-                    Refusal::AlreadyUsed => format!("the code {code} has already been used"),
-                    Refusal::NeedsCustomer => {
+                    VoucherRefusal::NotAssigned => format!("the code {code} is not assigned to this customer"),
+                    VoucherRefusal::AlreadyUsed => format!("the code {code} has already been used"),
+                    VoucherRefusal::NeedsCustomer => {
                         format!("the code {code} can be used once per customer and needs a customer")
                     }
-                    Refusal::AlreadyUsedByCustomer => format!("this customer has already used the code {code}"),
+                    VoucherRefusal::AlreadyUsedByCustomer => format!("this customer has already used the code {code}"),
                 };
                 let name = offers.get(OfferId(v.promotion_id)).map_or("", |o| o.name.as_str()).to_owned();
                 refused_codes.push(RefusedCode { promotion: Some(v.promotion_id), name, detail });

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::error::DomainError;
+use crate::ids::{CustomerId, OfferId, ProductId};
 use crate::money::{Currency, MAX_INTEGER_DIGITS, VoucherCode};
-use crate::offer::{CustomerId, OfferId, ProductId};
 use crate::time::Timestamp;
 
 /// The most units one line may have, and the most units a basket may have. The engine's

@@ -31,6 +31,9 @@ pub enum DomainError {
     TooLong(usize),
     #[error("Enter a valid code: letters, digits, \"-\" and \"_\" only.")]
     InvalidCode,
+    /// A value outside a fixed set of choices (a voucher usage, …).
+    #[error("\"{0}\" is not a valid choice.")]
+    NotAChoice(String),
     #[error("Currencies differ: {0} and {1}.")]
     CurrencyMismatch(String, String),
     /// A basket line that the engine cannot price (see `PricingInput::validate`).

@@ -23,7 +23,8 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range as Span;
 
 use crate::basket::Line;
-use crate::offer::{BenefitKind, ConditionKind, Offer, OfferId, ProductId, Range};
+use crate::ids::{OfferId, ProductId};
+use crate::offer::{BenefitKind, ConditionKind, Offer, Range};
 
 pub(crate) const COND: u8 = 1;
 pub(crate) const BEN: u8 = 2;

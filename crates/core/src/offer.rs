@@ -13,20 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::basket::Line;
 use crate::error::{DomainError, FieldErrors};
+use crate::ids::{CustomerId, OfferId, ProductId};
 use crate::money::{Currency, Percent};
 use crate::time::Timestamp;
-
-/// The store's primary key of an offer ("promotion").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct OfferId(pub i64);
-
-/// The catalogue's primary key of a product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ProductId(pub i64);
-
-/// A customer's user pk (as `/current_user/` gives it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct CustomerId(pub i64);
 
 /// A set of products, described the way the promotions API describes it.
 ///

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// One Akinon order status. Only the codes in [`OrderStatus::ALL`] can be built.
+/// One Akinon order status. Only the codes of the table ([`OrderStatus::all`]) can be built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OrderStatus(u16);
 
@@ -44,6 +44,7 @@ pub struct UnknownStatus(pub String);
 
 impl OrderStatus {
     pub const CANCELLED: Self = Self(100);
+    pub const WAITING: Self = Self(200);
     pub const APPROVED: Self = Self(400);
     pub const PREPARING: Self = Self(450);
 

@@ -31,7 +31,7 @@ use std::sync::Arc;
 use sqlx::Row;
 
 use crate::exec::{Exec, Param};
-use crate::orders::{NewOrder, OrderDetail, PlacedOrder, UsageClaim, place_order};
+use crate::orders::{NewOrder, OrderDetail, PlacedOrder, place_order};
 use crate::{Result, Store, StoreError, now_micros};
 
 /// Everything a checkout writes.
@@ -42,8 +42,8 @@ pub struct CheckoutWrite {
     /// (basket line id, quantity) as priced.
     pub lines: Vec<(i64, i64)>,
     pub idempotency_key: Option<String>,
+    /// The order, its draft carrying the usage claims.
     pub order: NewOrder,
-    pub claims: Vec<UsageClaim>,
 }
 
 /// What a checkout did.
@@ -204,7 +204,7 @@ pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: 
         &[w.basket_id.into(), now_micros().into()],
     )
     .await?;
-    let placed = place_order(tx, &w.order, &w.claims).await?;
+    let placed = place_order(tx, &w.order).await?;
     let Some(key) = &w.idempotency_key else { return Ok(Written::Placed { placed, body: None }) };
     let body = render(&OrderDetail::from_placed(&w.order, &placed));
     tx.execute(

@@ -9,6 +9,9 @@
 //! connection. Either way a claim that would pass a limit matches no row, the transaction
 //! rolls back, and the caller refuses the checkout with 400.
 
+use std::borrow::Cow;
+
+use offerline_core::{Currency, CustomerId, OfferKind, OrderDraft, OrderStatus, UsageClaim, VoucherUsage};
 use serde_json::Value as Json;
 use sqlx::Row;
 
@@ -17,75 +20,21 @@ use crate::{Result, StoreError, now_micros};
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
-/// One unit of an order.
-#[derive(Debug, Clone)]
-pub struct NewOrderItem {
-    pub product_id: i64,
-    /// Groups the units of one basket line / cart item (the Elastic Path item id).
-    pub line_key: String,
-    pub price: i64,
-    pub retail_price: Option<i64>,
-    pub tax_rate: i64,
-    pub price_list_id: Option<i64>,
-    pub stock_list_id: Option<i64>,
-    pub product_name: String,
-    pub product_sku: String,
-}
-
-/// One discount on an order: an applied offer, a voucher or an external custom discount.
-#[derive(Debug, Clone, Default)]
-pub struct NewDiscount {
-    pub name: String,
-    /// Positive, minor units; must equal the sum of `shares`.
-    pub amount: i64,
-    pub offer_type: String,
-    pub session_offer_type: Option<String>,
-    pub code: Option<String>,
-    pub promotion_id: Option<i64>,
-    pub external_id: Option<String>,
-    pub discount_engine: Option<String>,
-    pub description: Option<String>,
-    pub external_uuid: Option<String>,
-    /// For an item-level external discount: the line it belongs to.
-    pub line_key: Option<String>,
-    /// (index into `NewOrder::items`, share in minor units).
-    pub shares: Vec<(usize, i64)>,
-    /// Indexes into `NewOrder::items` of the units that satisfied the condition.
-    pub condition_items: Vec<usize>,
-}
-
+/// An order to write: its envelope (number, customer, channel, status, currency, the
+/// customer and address blobs a client sent) around the domain's draft (units, discounts,
+/// usage claims; see [`offerline_core::draft`]).
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     /// `None`: a fresh Akinon-style numeric order number is generated.
     pub number: Option<String>,
-    pub user_id: Option<i64>,
+    pub user_id: Option<CustomerId>,
     pub channel: String,
-    pub status: i64,
-    pub currency: String,
-    pub shipping_free: bool,
+    pub status: OrderStatus,
+    pub currency: Currency,
     pub customer: Option<Json>,
     pub shipping_address: Option<Json>,
     pub billing_address: Option<Json>,
-    pub items: Vec<NewOrderItem>,
-    pub discounts: Vec<NewDiscount>,
-}
-
-/// Usage an order consumes, checked against its limit in the same transaction.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsageClaim {
-    /// Global applications and budget of an offer.
-    Offer {
-        promotion_id: i64,
-        applications: i64,
-        discount: i64,
-        max_applications: Option<i64>,
-        max_discount: Option<i64>,
-    },
-    /// A customer's applications of an offer.
-    CustomerOffer { promotion_id: i64, user_id: i64, applications: i64, max_applications: Option<i64> },
-    /// One use of a voucher code. `single_use`: at most once ever; `once_per_customer`: once
-    /// per user; `multi_use`: no limit.
-    Voucher { voucher_id: i64, usage: String, user_id: Option<i64> },
+    pub draft: OrderDraft,
 }
 
 /// What was written.
@@ -139,11 +88,11 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
     let mut open_customers: Vec<(i64, i64, i64)> = Vec::new();
     for claim in claims {
         match claim {
-            UsageClaim::Offer { promotion_id, applications, discount, max_applications: None, max_discount: None } => {
-                open_offers.push((*promotion_id, *applications, *discount))
+            UsageClaim::Offer { offer, applications, discount, max_applications: None, max_discount: None } => {
+                open_offers.push((offer.0, i64::from(*applications), *discount))
             }
-            UsageClaim::CustomerOffer { promotion_id, user_id, applications, max_applications: None } => {
-                open_customers.push((*promotion_id, *user_id, *applications))
+            UsageClaim::CustomerOffer { offer, customer, applications, max_applications: None } => {
+                open_customers.push((offer.0, customer.0, i64::from(*applications)))
             }
             _ => {}
         }
@@ -175,11 +124,13 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
         match claim {
             UsageClaim::Offer { max_applications: None, max_discount: None, .. }
             | UsageClaim::CustomerOffer { max_applications: None, .. } => {}
-            UsageClaim::Offer { promotion_id, applications, discount, max_applications, max_discount } => {
+            UsageClaim::Offer { offer, applications, discount, max_applications, max_discount } => {
+                let (promotion_id, applications) = (offer.0, i64::from(*applications));
+                let max_applications = max_applications.map(i64::from);
                 // One conditional upsert: a new row is checked here (the WHERE of DO UPDATE
                 // only guards existing rows), an existing one by the database.
                 let over_first =
-                    max_applications.is_some_and(|m| *applications > m) || max_discount.is_some_and(|m| *discount > m);
+                    max_applications.is_some_and(|m| applications > m) || max_discount.is_some_and(|m| *discount > m);
                 let row = opt_int(
                     tx,
                     "INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ($3, $1, $2, 1) \
@@ -190,9 +141,9 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
                      AND ($5 < 0 OR offer_usage.discount_spent + excluded.discount_spent <= $5) \
                      RETURNING applications",
                     &[
-                        (*applications).into(),
+                        applications.into(),
                         (*discount).into(),
-                        (*promotion_id).into(),
+                        promotion_id.into(),
                         max_applications.unwrap_or(-1).into(),
                         max_discount.unwrap_or(-1).into(),
                     ],
@@ -202,7 +153,9 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
                     return Err(StoreError::LimitReached(format!("offer {promotion_id}")));
                 }
             }
-            UsageClaim::CustomerOffer { promotion_id, user_id, applications, max_applications } => {
+            UsageClaim::CustomerOffer { offer, customer, applications, max_applications } => {
+                let (promotion_id, applications) = (offer.0, i64::from(*applications));
+                let max_applications = max_applications.map(i64::from);
                 let row = opt_int(
                     tx,
                     "INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ($1, $2, $3) \
@@ -210,28 +163,30 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
                      WHERE $4 < 0 OR offer_customer_usage.applications + excluded.applications <= $4 \
                      RETURNING applications",
                     &[
-                        (*promotion_id).into(),
-                        (*user_id).into(),
-                        (*applications).into(),
+                        promotion_id.into(),
+                        customer.0.into(),
+                        applications.into(),
                         max_applications.unwrap_or(-1).into(),
                     ],
                 )
                 .await?;
-                let over_first = max_applications.is_some_and(|m| *applications > m);
+                let over_first = max_applications.is_some_and(|m| applications > m);
                 if row.is_none() || over_first {
                     return Err(StoreError::LimitReached(format!("offer {promotion_id} for this customer")));
                 }
             }
-            UsageClaim::Voucher { voucher_id, usage, user_id } => {
-                let ok = match usage.as_str() {
-                    "single_use" => opt_int(
+            UsageClaim::Voucher { voucher, usage, customer } => {
+                let voucher_id = voucher.0;
+                let user_id = customer.map(|c| c.0);
+                let ok = match usage {
+                    VoucherUsage::SingleUse => opt_int(
                         tx,
                         "UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1 AND uses = 0 RETURNING id",
-                        &[(*voucher_id).into(), now.into()],
+                        &[voucher_id.into(), now.into()],
                     )
                     .await?
                     .is_some(),
-                    "once_per_customer" => {
+                    VoucherUsage::OncePerCustomer => {
                         let Some(uid) = user_id else {
                             return Err(StoreError::LimitReached("this voucher needs a signed-in customer".into()));
                         };
@@ -239,21 +194,21 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
                         // order, so lock the voucher row first and then check.
                         tx.execute(
                             "UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1",
-                            &[(*voucher_id).into(), now.into()],
+                            &[voucher_id.into(), now.into()],
                         )
                         .await?;
                         let used = opt_int(
                             tx,
                             "SELECT COUNT(*) FROM voucher_applications WHERE voucher_id = $1 AND user_id = $2",
-                            &[(*voucher_id).into(), (*uid).into()],
+                            &[voucher_id.into(), uid.into()],
                         )
                         .await?;
                         used == Some(0)
                     }
-                    _ => opt_int(
+                    VoucherUsage::MultiUse => opt_int(
                         tx,
                         "UPDATE vouchers SET uses = uses + 1, modified_at = $2 WHERE id = $1 RETURNING id",
-                        &[(*voucher_id).into(), now.into()],
+                        &[voucher_id.into(), now.into()],
                     )
                     .await?
                     .is_some(),
@@ -263,7 +218,7 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
                 }
                 tx.execute(
                     "INSERT INTO voucher_applications (voucher_id, user_id, order_id, created_at) VALUES ($1, $2, $3, $4)",
-                    &[(*voucher_id).into(), (*user_id).into(), order_id.into(), now.into()],
+                    &[voucher_id.into(), user_id.into(), order_id.into(), now.into()],
                 )
                 .await?;
             }
@@ -272,11 +227,11 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
     Ok(())
 }
 
-/// Writes an order and everything under it inside `tx`, then consumes `claims`.
-/// Returns `Invalid` if the discounts do not add up (Σ shares ≠ amount, a unit discounted
-/// below zero) — that is a bug upstream, and nothing is written.
-pub async fn place_order<E: Exec>(tx: &mut E, order: &NewOrder, claims: &[UsageClaim]) -> Result<PlacedOrder> {
-    place_order_numbered(tx, order, claims, new_order_number).await
+/// Writes an order and everything under it inside `tx`, then consumes the draft's usage
+/// claims. Returns `Invalid` if the discounts do not add up (Σ shares ≠ amount, a unit
+/// discounted below zero) — that is a bug upstream, and nothing is written.
+pub async fn place_order<E: Exec>(tx: &mut E, order: &NewOrder) -> Result<PlacedOrder> {
+    place_order_numbered(tx, order, new_order_number).await
 }
 
 /// Tries for a generated order number before giving up: two orders in the same millisecond
@@ -291,15 +246,15 @@ const NUMBER_ATTEMPTS: usize = 8;
 pub async fn place_order_numbered<E: Exec>(
     tx: &mut E,
     order: &NewOrder,
-    claims: &[UsageClaim],
     mut next_number: impl FnMut() -> String,
 ) -> Result<PlacedOrder> {
-    let n = order.items.len();
+    let draft = &order.draft;
+    let n = draft.units.len();
     if n == 0 {
         return Err(StoreError::Invalid("an order needs at least one item".into()));
     }
     let mut unit_discount = vec![0i64; n];
-    for d in &order.discounts {
+    for d in &draft.discounts {
         let mut sum = 0i64;
         for &(i, share) in &d.shares {
             if i >= n || share < 0 {
@@ -312,11 +267,12 @@ pub async fn place_order_numbered<E: Exec>(
             return Err(StoreError::Invalid(format!("discount {:?}: shares {sum} != amount {}", d.name, d.amount)));
         }
     }
-    if order.items.iter().zip(&unit_discount).any(|(it, d)| *d > it.price) {
+    if draft.units.iter().zip(&unit_discount).any(|(it, d)| *d > it.price) {
         return Err(StoreError::Invalid("a unit's discount exceeds its price".into()));
     }
-    let gross: i64 = order.items.iter().map(|i| i.price).sum();
-    let discount: i64 = order.discounts.iter().map(|d| d.amount).sum();
+    let gross: i64 = draft.units.iter().map(|i| i.price).sum();
+    let discount: i64 = draft.discounts.iter().map(|d| d.amount).sum();
+    let status = i64::from(order.status.code());
     let now = now_micros();
     let to_text = |j: &Option<Json>| Param::from(j.as_ref().map(|v| v.to_string()));
 
@@ -332,14 +288,14 @@ pub async fn place_order_numbered<E: Exec>(
              ON CONFLICT (number) DO NOTHING RETURNING id",
             &[
                 (&number).into(),
-                order.user_id.into(),
+                order.user_id.map(|c| c.0).into(),
                 (&order.channel).into(),
-                order.status.into(),
-                (&order.currency).into(),
+                status.into(),
+                order.currency.as_str().into(),
                 (gross - discount).into(),
                 discount.into(),
                 gross.into(),
-                i64::from(order.shipping_free).into(),
+                i64::from(draft.shipping_free).into(),
                 to_text(&order.customer),
                 to_text(&order.shipping_address),
                 to_text(&order.billing_address),
@@ -362,7 +318,7 @@ pub async fn place_order_numbered<E: Exec>(
     // Order items, in chunks of multi-row INSERTs. Ids are assigned in VALUES order, so the
     // sorted returned ids line up with the input units.
     let mut item_ids = Vec::with_capacity(n);
-    for (c, chunk) in order.items.chunks(CHUNK).enumerate() {
+    for (c, chunk) in draft.units.chunks(CHUNK).enumerate() {
         const COLS: usize = 15;
         let mut sql = String::from(
             "INSERT INTO order_items (order_id, product_id, line_key, status, price, retail_price, tax_rate, price_list_id, \
@@ -375,9 +331,9 @@ pub async fn place_order_numbered<E: Exec>(
             let d = unit_discount[c * CHUNK + k];
             params.extend([
                 order_id.into(),
-                it.product_id.into(),
+                it.product.0.into(),
                 (&it.line_key).into(),
-                order.status.into(),
+                status.into(),
                 it.price.into(),
                 it.retail_price.into(),
                 it.tax_rate.into(),
@@ -400,8 +356,8 @@ pub async fn place_order_numbered<E: Exec>(
 
     // Discount items in one multi-row INSERT (ids sorted, as for the items), then every
     // benefit applicant and every condition applicant of the order in one INSERT each.
-    let mut discount_ids = Vec::with_capacity(order.discounts.len());
-    for chunk in order.discounts.chunks(CHUNK / 2) {
+    let mut discount_ids = Vec::with_capacity(draft.discounts.len());
+    for chunk in draft.discounts.chunks(CHUNK / 2) {
         const COLS: usize = 13;
         let mut sql = String::from(
             "INSERT INTO discount_items (order_id, name, amount, offer_type, session_offer_type, code, promotion_id, external_id, \
@@ -411,18 +367,19 @@ pub async fn place_order_numbered<E: Exec>(
         sql.push_str(" RETURNING id");
         let mut params: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * COLS);
         for d in chunk {
+            let ext = d.external.as_ref();
             params.extend([
                 order_id.into(),
                 (&d.name).into(),
                 d.amount.into(),
-                (&d.offer_type).into(),
-                (&d.session_offer_type).into(),
+                d.source.as_str().into(),
+                text(d.offer_kind.map(OfferKind::as_str)),
                 (&d.code).into(),
-                d.promotion_id.into(),
-                (&d.external_id).into(),
-                (&d.discount_engine).into(),
-                (&d.description).into(),
-                (&d.external_uuid).into(),
+                d.offer.map(|o| o.0).into(),
+                text(ext.map(|e| e.external_id.as_str())),
+                text(ext.map(|e| e.discount_engine.as_str())),
+                text(ext.map(|e| e.description.as_str())),
+                text(ext.map(|e| e.uuid.as_str())),
                 (&d.line_key).into(),
                 now.into(),
             ]);
@@ -433,15 +390,20 @@ pub async fn place_order_numbered<E: Exec>(
     }
     let mut benefit = Vec::new();
     let mut condition = Vec::new();
-    for (d, &id) in order.discounts.iter().zip(&discount_ids) {
+    for (d, &id) in draft.discounts.iter().zip(&discount_ids) {
         benefit.extend(d.shares.iter().map(|&(i, s)| (id, item_ids[i], Some(s))));
-        condition.extend(d.condition_items.iter().map(|&i| (id, item_ids[i], None)));
+        condition.extend(d.condition_units.iter().map(|&i| (id, item_ids[i], None)));
     }
     insert_applicants(tx, &benefit, now).await?;
     insert_applicants(tx, &condition, now).await?;
 
-    claim_usage(tx, claims, order_id).await?;
+    claim_usage(tx, &draft.claims, order_id).await?;
     Ok(PlacedOrder { id: order_id, number, item_ids, discount_ids, created_at: now })
+}
+
+/// A text column that may be NULL, borrowed.
+fn text(v: Option<&str>) -> Param<'_> {
+    Param::Text(v.map(Cow::Borrowed))
 }
 
 /// Benefit applicants (with a share) or condition applicants (without), multi-row: rows are
@@ -548,41 +510,43 @@ impl OrderDetail {
     /// back (the checkout renders its response, and stores it for idempotent replays,
     /// inside the transaction that writes the order).
     pub fn from_placed(o: &NewOrder, p: &PlacedOrder) -> OrderDetail {
-        let n = o.items.len();
+        let draft = &o.draft;
+        let status = i64::from(o.status.code());
+        let n = draft.units.len();
         let mut unit_discount = vec![0i64; n];
-        for d in &o.discounts {
+        for d in &draft.discounts {
             for &(i, s) in &d.shares {
                 unit_discount[i] += s;
             }
         }
-        let gross: i64 = o.items.iter().map(|i| i.price).sum();
-        let discount: i64 = o.discounts.iter().map(|d| d.amount).sum();
+        let gross: i64 = draft.units.iter().map(|i| i.price).sum();
+        let discount: i64 = draft.discounts.iter().map(|d| d.amount).sum();
         OrderDetail {
             order: Order {
                 id: p.id,
                 number: p.number.clone(),
-                user_id: o.user_id,
+                user_id: o.user_id.map(|c| c.0),
                 channel: o.channel.clone(),
-                status: o.status,
-                currency: o.currency.clone(),
+                status,
+                currency: o.currency.as_str().to_owned(),
                 amount: gross - discount,
                 discount_amount: discount,
                 amount_without_discount: gross,
-                shipping_free: o.shipping_free,
+                shipping_free: draft.shipping_free,
                 shipping_address: o.shipping_address.clone(),
                 created_at: p.created_at,
                 modified_at: p.created_at,
             },
-            items: o
-                .items
+            items: draft
+                .units
                 .iter()
                 .enumerate()
                 .map(|(i, it)| OrderItem {
                     id: p.item_ids[i],
                     order_id: p.id,
-                    product_id: it.product_id,
+                    product_id: it.product.0,
                     line_key: it.line_key.clone(),
-                    status: o.status,
+                    status,
                     price: it.price,
                     retail_price: it.retail_price,
                     tax_rate: it.tax_rate,
@@ -597,7 +561,7 @@ impl OrderDetail {
                     modified_at: p.created_at,
                 })
                 .collect(),
-            discounts: o
+            discounts: draft
                 .discounts
                 .iter()
                 .zip(&p.discount_ids)
@@ -606,14 +570,14 @@ impl OrderDetail {
                     order_id: p.id,
                     name: d.name.clone(),
                     amount: d.amount,
-                    offer_type: d.offer_type.clone(),
-                    session_offer_type: d.session_offer_type.clone(),
+                    offer_type: d.source.as_str().to_owned(),
+                    session_offer_type: d.offer_kind.map(|k| k.as_str().to_owned()),
                     code: d.code.clone(),
-                    promotion_id: d.promotion_id,
+                    promotion_id: d.offer.map(|o| o.0),
                     created_at: p.created_at,
                     modified_at: p.created_at,
                     shares: d.shares.iter().map(|&(i, s)| (p.item_ids[i], s)).collect(),
-                    condition_items: d.condition_items.iter().map(|&i| p.item_ids[i]).collect(),
+                    condition_items: d.condition_units.iter().map(|&i| p.item_ids[i]).collect(),
                 })
                 .collect(),
         }

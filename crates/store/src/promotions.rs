@@ -20,7 +20,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use offerline_core::{
     Benefit, BenefitKind, Condition, ConditionKind, Currency, CustomerId, FieldErrors, Offer, OfferId, OfferKind,
-    OfferUsage, Percent, ProductId, Range, Timestamp, UsageSnapshot, VoucherCode, parse_minor,
+    OfferUsage, Percent, ProductId, Range, Timestamp, UsageSnapshot, VoucherCode, VoucherUsage, parse_minor,
 };
 use rand::Rng;
 use serde_json::{Map, Value as Json, json};
@@ -88,8 +88,7 @@ pub struct Voucher {
     /// Upper case (see [`VoucherCode`]).
     pub code: String,
     pub promotion_id: i64,
-    /// `single_use`, `multi_use` or `once_per_customer`.
-    pub usage: String,
+    pub usage: VoucherUsage,
     /// Orders that used it so far.
     pub uses: i64,
     /// When non-empty, only these users may use it.
@@ -551,7 +550,8 @@ fn voucher_from_row(r: &AnyRow) -> Result<Voucher> {
         id: r.try_get("id")?,
         code: r.try_get("code")?,
         promotion_id: r.try_get("promotion_id")?,
-        usage: r.try_get("usage")?,
+        usage: VoucherUsage::parse(&r.try_get::<String, _>("usage")?)
+            .map_err(|e| StoreError::Internal(format!("vouchers.usage: {e}")))?,
         uses: r.try_get("uses")?,
         customers: Vec::new(),
         created_at: r.try_get("created_at")?,

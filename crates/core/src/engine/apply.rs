@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use crate::allocation::allocate;
 use crate::basket::{Line, OfferUsage, PricingInput};
-use crate::ledger::allocate;
 use crate::money::Currency;
 use crate::offer::{BenefitKind, ConditionKind, Offer};
 
-use super::{LineResult, Output, Pricing, UnitRef, UnitResult, clamp};
+use super::result::{LineResult, Output, Pricing, UnitRef, UnitResult, clamp};
 
 const NONE: u32 = u32::MAX;
 

@@ -86,7 +86,7 @@
 //! # Rounding and allocation
 //! An application's discount is a whole number of minor units, rounded **down** where it
 //! has a fraction (percentage), then trimmed to the budget. It is spread over the units it
-//! touched in proportion to their remaining price by [`crate::ledger::allocate`]: floors
+//! touched in proportion to their remaining price by [`crate::allocation::allocate`]: floors
 //! first, leftover minor units by largest remainder, ties to the later unit in
 //! cheapest-first order, never beyond a unit's remaining price. (`fixed_per_unit` spreads
 //! only when the budget trims it, in proportion to the per-unit amounts.) So every applied
@@ -99,118 +99,19 @@
 //! units, totals beyond 15 integer digits) gets no discounts at all.
 
 mod apply;
+mod result;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use crate::basket::{MAX_UNITS, MAX_UNITS_PER_LINE, PricingInput, VoucherGrant};
+use crate::ids::OfferId;
 use crate::index::{Candidate, OfferIndex};
-use crate::money::{Currency, VoucherCode};
-use crate::offer::{Offer, OfferId, OfferKind};
+use crate::money::VoucherCode;
+use crate::offer::{Offer, OfferKind};
 
 use apply::{Fail, State};
-
-/// One unit of one input line: `line` indexes [`PricingInput::lines`], `unit` counts from 0
-/// to quantity − 1.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct UnitRef {
-    pub line: usize,
-    pub unit: usize,
-}
-
-/// A unit's price, the discount it got from all offers, and what is left (`price − discount`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnitResult {
-    pub price: i64,
-    pub discount: i64,
-    pub net: i64,
-}
-
-/// The units of one input line, in unit order, with the line's sums.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LineResult {
-    pub units: Vec<UnitResult>,
-    pub discount: i64,
-    pub net: i64,
-}
-
-/// An offer that applied (all its applications together).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
-    pub offer: OfferId,
-    pub name: String,
-    /// The voucher code it came through, for code offers.
-    pub code: Option<VoucherCode>,
-    /// Σ of `benefit_units` shares; 0 for free shipping.
-    pub amount: i64,
-    /// How many times it applied (what limits count).
-    pub applications: u32,
-    pub shipping_free: bool,
-    /// Units that got a share (> 0) of the discount, sorted by [`UnitRef`].
-    pub benefit_units: Vec<(UnitRef, i64)>,
-    /// Units used to satisfy the condition that got no share, sorted by [`UnitRef`].
-    pub condition_units: Vec<UnitRef>,
-}
-
-/// Why an offer did not apply (the API's `reason` strings are [`Reason::as_str`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Reason {
-    ConditionNotMet,
-    NotStarted,
-    Expired,
-    LimitReached,
-    ExcludedByExclusive,
-    NotEligibleCustomer,
-    VoucherInvalid,
-}
-
-impl Reason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::ConditionNotMet => "condition_not_met",
-            Reason::NotStarted => "not_started",
-            Reason::Expired => "expired",
-            Reason::LimitReached => "limit_reached",
-            Reason::ExcludedByExclusive => "excluded_by_exclusive",
-            Reason::NotEligibleCustomer => "not_eligible_customer",
-            Reason::VoucherInvalid => "voucher_invalid",
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// An offer that did not apply, with a reason and a human detail
-/// ("add 120.00 more from the range").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NotApplied {
-    pub offer: OfferId,
-    /// Empty when a voucher grant names an offer the index does not have.
-    pub name: String,
-    pub code: Option<VoucherCode>,
-    pub reason: Reason,
-    pub detail: String,
-}
-
-/// The priced basket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pricing {
-    pub currency: Currency,
-    pub total_before_discount: i64,
-    pub total_discount: i64,
-    pub total: i64,
-    pub shipping_free: bool,
-    /// One per input line, in input order.
-    pub lines: Vec<LineResult>,
-    /// In processing order (priority descending, id ascending).
-    pub applied: Vec<Applied>,
-    /// In processing order; voucher problems that name no known offer come last.
-    pub not_applied: Vec<NotApplied>,
-}
+pub use result::{Applied, LineResult, NotApplied, Pricing, Reason, UnitRef, UnitResult};
+use result::{Output, clamp};
 
 /// Prices `input` against `offers`. See the [module docs](self) for the rules.
 ///
@@ -354,12 +255,6 @@ fn walk_order<'a>(candidates: &'a [Candidate], extra: &[u32]) -> Vec<(u32, Optio
     out
 }
 
-pub(crate) struct Output {
-    pub applied: Vec<Applied>,
-    pub not_applied: Vec<NotApplied>,
-    pub shipping_free: bool,
-}
-
 /// Eligibility, currency and window. `None`: go on. `Some(None)`: skip silently.
 /// `Some(Some(..))`: report.
 fn gate(input: &PricingInput, o: &Offer, code: Option<&VoucherCode>) -> Option<Option<(Reason, String)>> {
@@ -445,8 +340,4 @@ fn unpriced(input: &PricingInput) -> Pricing {
         applied: Vec::new(),
         not_applied: Vec::new(),
     }
-}
-
-pub(crate) fn clamp(v: i128) -> i64 {
-    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }

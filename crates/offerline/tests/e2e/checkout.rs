@@ -1,8 +1,12 @@
 //! Storefront basket and checkout, the order ledger it writes, idempotent replays, refused
 //! checkouts writing nothing, staff order views, and usage limits under concurrent claims.
 
+use offerline_core::{
+    Currency, DiscountDraft, OfferId, OrderDraft, OrderStatus, ProductId, UnitDraft, UsageClaim, VoucherId,
+    VoucherUsage,
+};
 use offerline_store::Store;
-use offerline_store::orders::{NewDiscount, NewOrder, NewOrderItem, UsageClaim, place_order};
+use offerline_store::orders::{NewOrder, place_order};
 use serde_json::{Value, json};
 use sqlx::Row;
 
@@ -391,42 +395,44 @@ async fn usage_claims_hold_under_races(db: Db) {
     let voucher: i64 =
         sqlx::query("SELECT id FROM vouchers WHERE code = 'ONCE'").fetch_one(store.reader()).await.unwrap().get(0);
 
-    let order = |promotion: i64, amount: i64| NewOrder {
+    let order = |promotion: i64, amount: i64, claim: UsageClaim| NewOrder {
         number: None,
         user_id: None,
         channel: "storefront".into(),
-        status: 400,
-        currency: "try".into(),
-        shipping_free: false,
+        status: OrderStatus::APPROVED,
+        currency: Currency::parse("try").unwrap(),
         customer: None,
         shipping_address: None,
         billing_address: None,
-        items: vec![NewOrderItem {
-            product_id: a,
-            line_key: "l".into(),
-            price: 500,
-            retail_price: None,
-            tax_rate: 0,
-            price_list_id: None,
-            stock_list_id: None,
-            product_name: "A".into(),
-            product_sku: "A-1".into(),
-        }],
-        discounts: vec![NewDiscount {
-            name: "d".into(),
-            amount,
-            offer_type: "basket_offer".into(),
-            promotion_id: Some(promotion),
-            shares: vec![(0, amount)],
-            ..Default::default()
-        }],
+        draft: OrderDraft {
+            shipping_free: false,
+            units: vec![UnitDraft {
+                product: ProductId(a),
+                line_key: "l".into(),
+                price: 500,
+                retail_price: None,
+                tax_rate: 0,
+                price_list_id: None,
+                stock_list_id: None,
+                product_name: "A".into(),
+                product_sku: "A-1".into(),
+            }],
+            discounts: vec![DiscountDraft {
+                name: "d".into(),
+                amount,
+                offer: Some(OfferId(promotion)),
+                shares: vec![(0, amount)],
+                ..Default::default()
+            }],
+            claims: vec![claim],
+        },
     };
     let cases: Vec<(i64, i64, UsageClaim, i64)> = vec![
         (
             1,
             100,
             UsageClaim::Offer {
-                promotion_id: 1,
+                offer: OfferId(1),
                 applications: 1,
                 discount: 100,
                 max_applications: Some(10),
@@ -434,12 +440,17 @@ async fn usage_claims_hold_under_races(db: Db) {
             },
             10,
         ),
-        (2, 100, UsageClaim::Voucher { voucher_id: voucher, usage: "single_use".into(), user_id: None }, 1),
+        (
+            2,
+            100,
+            UsageClaim::Voucher { voucher: VoucherId(voucher), usage: VoucherUsage::SingleUse, customer: None },
+            1,
+        ),
         (
             3,
             100,
             UsageClaim::Offer {
-                promotion_id: 3,
+                offer: OfferId(3),
                 applications: 1,
                 discount: 100,
                 max_applications: None,
@@ -452,11 +463,10 @@ async fn usage_claims_hold_under_races(db: Db) {
         let mut tasks = Vec::new();
         for _ in 0..50 {
             let store = store.clone();
-            let o = order(promotion, amount);
-            let claim = claim.clone();
+            let o = order(promotion, amount, claim.clone());
             tasks.push(tokio::spawn(async move {
                 let mut tx = store.begin().await.unwrap();
-                match place_order(&mut tx, &o, &[claim]).await {
+                match place_order(&mut tx, &o).await {
                     Ok(_) => {
                         tx.commit().await.unwrap();
                         true

@@ -430,8 +430,9 @@ async fn concurrent_duplicates_make_one_order(db: Db) {
 /// four digits) is drawn again inside the same transaction, instead of refusing the
 /// checkout; an explicit number that is taken is still a conflict.
 async fn colliding_order_numbers_are_drawn_again(db: Db) {
+    use offerline_core::{Currency, OrderDraft, OrderStatus, ProductId, UnitDraft};
     use offerline_store::StoreError;
-    use offerline_store::orders::{NewOrder, NewOrderItem, place_order, place_order_numbered};
+    use offerline_store::orders::{NewOrder, place_order, place_order_numbered};
     let s = Server::start(db).await;
     let staff = s.staff();
     let a = product(&s, &staff, "N-1", "5.00").await;
@@ -440,45 +441,46 @@ async fn colliding_order_numbers_are_drawn_again(db: Db) {
         number: number.map(str::to_owned),
         user_id: None,
         channel: "storefront".into(),
-        status: 400,
-        currency: "try".into(),
-        shipping_free: false,
+        status: OrderStatus::APPROVED,
+        currency: Currency::parse("try").unwrap(),
         customer: None,
         shipping_address: None,
         billing_address: None,
-        items: vec![NewOrderItem {
-            product_id: a,
-            line_key: "l".into(),
-            price: 500,
-            retail_price: None,
-            tax_rate: 0,
-            price_list_id: None,
-            stock_list_id: None,
-            product_name: "N".into(),
-            product_sku: "N-1".into(),
-        }],
-        discounts: vec![],
+        draft: OrderDraft {
+            units: vec![UnitDraft {
+                product: ProductId(a),
+                line_key: "l".into(),
+                price: 500,
+                retail_price: None,
+                tax_rate: 0,
+                price_list_id: None,
+                stock_list_id: None,
+                product_name: "N".into(),
+                product_sku: "N-1".into(),
+            }],
+            ..OrderDraft::default()
+        },
     };
     let mut tx = store.begin().await.expect("begin");
-    place_order(&mut tx, &order(Some("17000000000001234")), &[]).await.expect("first order");
+    place_order(&mut tx, &order(Some("17000000000001234"))).await.expect("first order");
     tx.commit().await.expect("commit");
 
     let mut tx = store.begin().await.expect("begin");
     let mut drawn = ["17000000000001234", "17000000000001234", "17000000000005678"].into_iter();
-    let placed = place_order_numbered(&mut tx, &order(None), &[], || drawn.next().expect("a number").to_owned())
+    let placed = place_order_numbered(&mut tx, &order(None), || drawn.next().expect("a number").to_owned())
         .await
         .expect("a colliding generated number is drawn again");
     assert_eq!(placed.number, "17000000000005678");
     // The transaction is still usable after the collisions (PostgreSQL aborts on an error).
-    place_order(&mut tx, &order(None), &[]).await.expect("same transaction");
+    place_order(&mut tx, &order(None)).await.expect("same transaction");
     tx.commit().await.expect("commit");
 
     let mut tx = store.begin().await.expect("begin");
-    let taken = place_order(&mut tx, &order(Some("17000000000001234")), &[]).await;
+    let taken = place_order(&mut tx, &order(Some("17000000000001234"))).await;
     assert!(matches!(taken, Err(StoreError::Conflict { field: "number", .. })), "{taken:?}");
     tx.rollback().await.expect("rollback");
     let mut tx = store.begin().await.expect("begin");
-    let always = place_order_numbered(&mut tx, &order(None), &[], || "17000000000001234".to_owned()).await;
+    let always = place_order_numbered(&mut tx, &order(None), || "17000000000001234".to_owned()).await;
     assert!(matches!(always, Err(StoreError::Conflict { .. })), "gives up: {always:?}");
     tx.rollback().await.expect("rollback");
     assert_eq!(scalar(&store, "SELECT COUNT(*) FROM orders").await, 3);

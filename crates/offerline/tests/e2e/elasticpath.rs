@@ -13,6 +13,7 @@ both!(
     custom_discount_refusals,
     bulk_and_sdk_quirks,
     checkout_writes_exact_ledger,
+    custom_discount_ties_go_to_the_dearer_unit,
     auth_and_unknown_ids,
 );
 
@@ -513,6 +514,106 @@ async fn checkout_writes_exact_ledger(db: Db) {
     assert_eq!(st, 400);
     let n: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM orders").fetch_one(store.reader()).await.unwrap();
     assert_eq!(n.0, 1);
+}
+
+/// The contract's tie rule (§4, §6) holds for custom discounts as for offers: a cart-level
+/// 0.02 over units of 3.00 and 1.00 (exact shares 0.015 and 0.005, equal remainders) goes
+/// wholly to the 3.00 unit, the later one cheapest first, whichever item was added first —
+/// in the cart's view, the Elastic Path order and the ledger's benefit applicants.
+async fn custom_discount_ties_go_to_the_dearer_unit(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    let staff = s.staff();
+    let dear = ("Dear", "tie-dear", 300);
+    let cheap = ("Cheap", "tie-cheap", 100);
+    for (first, second) in [(dear, cheap), (cheap, dear)] {
+        let (st, c) = ep(
+            &s,
+            "POST",
+            "/v2/carts",
+            &tok,
+            Some(json!({"data": {"name": "tie", "discount_settings": {"custom_discounts_enabled": true}}})),
+        )
+        .await;
+        assert_eq!(st, 200, "{c}");
+        let cart = c["data"]["id"].as_str().unwrap().to_owned();
+        for (name, sku, amount) in [first, second] {
+            let (st, e) =
+                ep(&s, "POST", &format!("/v2/carts/{cart}/items"), &tok, Some(item(name, sku, 1, amount))).await;
+            assert_eq!(st, 201, "{e}");
+        }
+        let (st, e) = ep(
+            &s,
+            "POST",
+            &format!("/v2/carts/{cart}/custom-discounts"),
+            &tok,
+            Some(json!({"data": disc(-2, "cart")})),
+        )
+        .await;
+        assert_eq!(st, 201, "{e}");
+
+        // The cart's items show the share each will get.
+        let (st, items) = ep(&s, "GET", &format!("/v2/carts/{cart}/items"), &tok, None).await;
+        assert_eq!(st, 200, "{items}");
+        let shown: Vec<(String, i64)> = items["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let d = i["meta"]["display_price"]["discount"]["value"]["amount"].as_i64().unwrap();
+                (i["sku"].as_str().unwrap().to_owned(), d)
+            })
+            .collect();
+        let expected = |a: &str, b: &str| {
+            let of = |sku: &str| if sku == "tie-dear" { -2 } else { 0 };
+            vec![(a.to_owned(), of(a)), (b.to_owned(), of(b))]
+        };
+        assert_eq!(shown, expected(first.1, second.1));
+
+        let body = json!({"data": {"customer": {"name": "John Doe", "email": "j@example.com"},
+            "billing_address": {"first_name": "A", "last_name": "D", "line_1": "1", "postcode": "x", "country": "CA"}}});
+        let (st, o) = ep(&s, "POST", &format!("/v2/carts/{cart}/checkout"), &tok, Some(body)).await;
+        assert_eq!(st, 201, "{o}");
+        let number = o["data"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(o["data"]["meta"]["display_price"]["discount"]["amount"], -2);
+        let (st, items) = ep(&s, "GET", &format!("/v2/orders/{number}/items"), &tok, None).await;
+        assert_eq!(st, 200, "{items}");
+        let shown: Vec<(String, i64)> = items["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                let d = i["meta"]["display_price"]["discount"]["value"]["amount"].as_i64().unwrap();
+                (i["sku"].as_str().unwrap().to_owned(), d)
+            })
+            .collect();
+        assert_eq!(shown, expected(first.1, second.1));
+
+        // The ledger: one benefit applicant, 0.02 on the 3.00 unit.
+        let (st, orders) = s.get(&format!("/api/v1/orders/?number={number}"), &staff).await;
+        assert_eq!((st, orders["count"].as_i64()), (200, Some(1)), "{orders}");
+        let pk = orders["results"][0]["pk"].as_i64().unwrap();
+        let (st, units) = s.get(&format!("/api/v1/order_item/detailed_integration/?order={pk}"), &staff).await;
+        assert_eq!(st, 200, "{units}");
+        let dear_unit = units["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["price"] == "3.00")
+            .unwrap_or_else(|| panic!("a 3.00 unit: {units}"))["pk"]
+            .clone();
+        let (st, page) = s.get(&format!("/api/v1/discount_items/detailed_integration/?order={pk}"), &staff).await;
+        assert_eq!((st, page["count"].as_i64()), (200, Some(1)), "{page}");
+        let d = &page["results"][0];
+        assert_eq!((d["amount"].as_str(), d["offer_type"].as_str()), (Some("0.02"), Some("custom_discount")));
+        let shares: Vec<(Value, Value)> = d["benefitapplicant_set"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| (b["order_item"].clone(), b["discount_share"].clone()))
+            .collect();
+        assert_eq!(shares, vec![(dear_unit, json!("0.02"))]);
+    }
 }
 
 async fn auth_and_unknown_ids(db: Db) {

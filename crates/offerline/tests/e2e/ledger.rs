@@ -5,9 +5,12 @@
 //! Fixture orders are written with `place_order` directly on the test's database, the way
 //! checkout writes them.
 
+use offerline_core::{
+    Currency, CustomerId, DiscountDraft, OfferId, OfferKind, OrderDraft, OrderStatus, ProductId, UnitDraft,
+};
 use offerline_store::Store;
 use offerline_store::catalog::ProductInput;
-use offerline_store::orders::{NewDiscount, NewOrder, NewOrderItem, place_order};
+use offerline_store::orders::{NewOrder, place_order};
 use serde_json::{Value, json};
 
 use crate::both;
@@ -187,9 +190,9 @@ async fn product(store: &Store, name: &str, sku: &str, price: i64, images: usize
     p.id
 }
 
-fn unit(product: i64, line: &str, price: i64) -> NewOrderItem {
-    NewOrderItem {
-        product_id: product,
+fn unit(product: i64, line: &str, price: i64) -> UnitDraft {
+    UnitDraft {
+        product: ProductId(product),
         line_key: line.into(),
         price,
         retail_price: Some(price * 2),
@@ -204,26 +207,23 @@ fn unit(product: i64, line: &str, price: i64) -> NewOrderItem {
 async fn order(
     store: &Store,
     user: i64,
-    items: Vec<NewOrderItem>,
-    discounts: Vec<NewDiscount>,
+    items: Vec<UnitDraft>,
+    discounts: Vec<DiscountDraft>,
 ) -> offerline_store::orders::PlacedOrder {
     let mut tx = store.begin().await.expect("begin");
     let placed = place_order(
         &mut tx,
         &NewOrder {
             number: None,
-            user_id: Some(user),
+            user_id: Some(CustomerId(user)),
             channel: "storefront".into(),
-            status: 400,
-            currency: "try".into(),
-            shipping_free: false,
+            status: OrderStatus::APPROVED,
+            currency: Currency::parse("try").unwrap(),
             customer: None,
             shipping_address: None,
             billing_address: None,
-            items,
-            discounts,
+            draft: OrderDraft { units: items, discounts, ..OrderDraft::default() },
         },
-        &[],
     )
     .await
     .expect("place order");
@@ -288,13 +288,12 @@ pub async fn fixture(s: &Server) -> Fixture {
         json!({"condition": {"type": "count", "value": 3}, "benefit": {"type": "multibuy", "value": null}}),
     )
     .await;
-    let multibuy = NewDiscount {
+    let multibuy = DiscountDraft {
         name: "3 al 2 Öde".into(),
         amount: 19990,
-        offer_type: "basket_offer".into(),
-        promotion_id: Some(promotion_id),
+        offer: Some(OfferId(promotion_id)),
         shares: vec![(0, 6663), (1, 6663), (2, 6664)],
-        condition_items: vec![0, 1, 2],
+        condition_units: vec![0, 1, 2],
         ..Default::default()
     };
     let placed =
@@ -310,11 +309,10 @@ pub async fn fixture(s: &Server) -> Fixture {
         &store,
         other.0,
         vec![unit(pot, "l1", 2472)],
-        vec![NewDiscount {
+        vec![DiscountDraft {
             name: "Other's coupon".into(),
             amount: 500,
-            offer_type: "basket_offer".into(),
-            session_offer_type: Some("voucher_code".into()),
+            offer_kind: Some(OfferKind::VoucherCode),
             code: Some("OTHER10".into()),
             shares: vec![(0, 500)],
             ..Default::default()
@@ -883,12 +881,11 @@ async fn large_pages_hydrate_in_batches(db: Db) {
     let f = fixture(&s).await;
     let p = product(&f.store, "Bulk", "bulk-1", 1000, 1).await;
     let n = 600;
-    let discount = NewDiscount {
+    let discount = DiscountDraft {
         name: "Bulk 1.00 off each".into(),
         amount: 100 * n as i64,
-        offer_type: "basket_offer".into(),
         shares: (0..n).map(|i| (i, 100)).collect(),
-        condition_items: (0..n).collect(),
+        condition_units: (0..n).collect(),
         ..Default::default()
     };
     let placed = order(&f.store, f.customer.0, (0..n).map(|_| unit(p, "l1", 1000)).collect(), vec![discount]).await;
