@@ -25,7 +25,8 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use offerline_core::{Currency, CustomDiscount, CustomLine, CustomTarget, spread_custom};
+use offerline_app::carts::{DEFAULT_CURRENCY, cart_currency, custom_cart};
+use offerline_core::{Currency, spread_custom};
 use offerline_store::StoreError;
 use offerline_store::ep::{EpCart, EpDiscount, EpItem, NewEpItem};
 use serde_json::{Map, Value, json};
@@ -38,8 +39,6 @@ use crate::elasticpath::{Client, EpError, EpResult};
 pub const MAX_LINE_QUANTITY: i64 = 1000;
 /// Carts expire this many days after their last change (Elastic Path's default).
 pub const CART_EXPIRY_DAYS: i64 = 7;
-/// The store currency when the client names none.
-pub const DEFAULT_CURRENCY: &str = "USD";
 /// Longest cart reference accepted.
 const MAX_REF_LEN: usize = 128;
 
@@ -197,36 +196,6 @@ fn check_cart_total(items: impl Iterator<Item = (i64, i64)>, currency: &str) -> 
         return Err(EpError::bad_request("The cart total may not have more than 15 digits before the decimal point."));
     }
     Ok(())
-}
-
-/// The currency a cart's amounts are shown in.
-pub fn cart_currency(cart: &EpCart) -> String {
-    cart.currency.clone().unwrap_or_else(|| DEFAULT_CURRENCY.to_owned())
-}
-
-// ---------------------------------------------------------------------------------------
-// The cart as the core's allocation reads it (shared with checkout).
-
-/// A cart's items and custom discounts as [`offerline_core::spread_custom`] reads them, in
-/// the same order. Elastic Path amounts are negative; the core's are what is taken off. A
-/// discount whose item is not among `items` targets a line that does not exist, so it is not
-/// placed (and not written at checkout).
-pub fn custom_cart(items: &[EpItem], discounts: &[EpDiscount]) -> (Vec<CustomLine>, Vec<CustomDiscount>) {
-    let lines = items
-        .iter()
-        .map(|it| CustomLine { unit_price: it.unit_amount, quantity: u32::try_from(it.quantity).unwrap_or(0) })
-        .collect();
-    let discounts = discounts
-        .iter()
-        .map(|d| CustomDiscount {
-            amount: d.amount.saturating_neg().max(0),
-            target: match &d.item_id {
-                None => CustomTarget::Cart,
-                Some(item) => CustomTarget::Line(items.iter().position(|it| &it.id == item).unwrap_or(usize::MAX)),
-            },
-        })
-        .collect();
-    (lines, discounts)
 }
 
 // ---------------------------------------------------------------------------------------

@@ -24,12 +24,13 @@ use axum::routing::{post, put};
 use offerline_store::ep::{DiscountFields, DiscountRefusal, EpCart, MAX_CUSTOM_DISCOUNTS};
 use serde_json::{Map, Value, json};
 
+use offerline_app::carts::cart_currency;
+
 use crate::AppState;
 use crate::docs::{Auth, Routes};
 use crate::elasticpath::{Client, EpError, EpResult};
 use crate::ep_carts::{
-    body_object, cart_currency, custom_discounts_enabled, data_object, discount_json, existing_cart, opt_bool, opt_int,
-    opt_string,
+    body_object, custom_discounts_enabled, data_object, discount_json, existing_cart, opt_bool, opt_int, opt_string,
 };
 
 const MAX_TEXT: usize = 1024;

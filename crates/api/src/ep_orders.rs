@@ -26,19 +26,16 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use offerline_core::{
-    Currency, CustomItem, ExternalDiscount, ExternalRef, OrderStatus, ProductId, custom_order_draft, spread_custom,
-};
-use offerline_store::StoreError;
-use offerline_store::catalog::ProductInput;
+use offerline_core::OrderStatus;
 use offerline_store::ep::{EpOrder, EpOrderDiscount, EpOrderUnit};
-use offerline_store::orders::{NewOrder, place_order};
 use serde_json::{Map, Value, json};
+
+use offerline_app::carts::{self, Recipient};
 
 use crate::AppState;
 use crate::docs::{Auth, Routes};
 use crate::elasticpath::{Client, EpError, EpResult};
-use crate::ep_carts::{body_object, cart_currency, custom_cart, data_object, ep_ts, existing_cart, includes, money};
+use crate::ep_carts::{body_object, data_object, ep_ts, existing_cart, includes, money};
 
 /// The ledger status of an Elastic Path order (`waiting`).
 pub const LEDGER_STATUS: OrderStatus = OrderStatus::WAITING;
@@ -76,92 +73,13 @@ async fn checkout(
         None | Some(Value::Null) => billing,
         Some(_) => object_field(data, "shipping_address")?,
     };
-    let items = state.store.ep_cart_items(&cart_id).await?;
-    if items.is_empty() {
-        return Err(EpError::unprocessable("Cart is empty", "An empty cart cannot be checked out."));
-    }
-    let discounts = state.store.ep_cart_discounts(&cart_id).await?;
-    let exceeds = || {
-        EpError::unprocessable(
-            "Discount exceeds total",
-            "The custom discounts exceed the value of the items they apply to.",
-        )
+    let to = Recipient {
+        customer: Value::Object(customer.clone()),
+        shipping_address: Value::Object(shipping.clone()),
+        billing_address: Value::Object(billing.clone()),
     };
-    let (lines, allocations) = custom_cart(&items, &discounts);
-    // Checked before any product is created for the cart's skus.
-    if spread_custom(&lines, &allocations).short {
-        return Err(exceeds());
-    }
-    // Products first: SQLite has one writer connection, so never inside the order's transaction.
-    let mut products = Vec::with_capacity(items.len());
-    for it in &items {
-        let p = match state.store.product_by_sku(&it.sku).await? {
-            Some(p) => p,
-            None => {
-                let input = ProductInput {
-                    name: Some(it.name.clone()),
-                    sku: Some(it.sku.clone()),
-                    is_active: Some(false),
-                    ..Default::default()
-                };
-                match state.store.create_product(input).await {
-                    Ok(p) => p,
-                    // Created meanwhile by another checkout.
-                    Err(StoreError::Conflict { .. }) => {
-                        state.store.product_by_sku(&it.sku).await?.ok_or(StoreError::NotFound)?
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        };
-        products.push(p);
-    }
-    let custom_items: Vec<CustomItem> = items
-        .iter()
-        .zip(&products)
-        .zip(lines)
-        .map(|((it, p), line)| CustomItem {
-            key: it.id.clone(),
-            product: ProductId(p.id),
-            name: it.name.clone(),
-            sku: it.sku.clone(),
-            line,
-        })
-        .collect();
-    let externals: Vec<ExternalDiscount> = discounts
-        .iter()
-        .zip(allocations)
-        .map(|(d, allocation)| ExternalDiscount {
-            allocation,
-            code: d.discount_code.clone(),
-            external: ExternalRef {
-                uuid: d.id.clone(),
-                external_id: d.external_id.clone(),
-                discount_engine: d.discount_engine.clone(),
-                description: d.description.clone(),
-            },
-        })
-        .collect();
-    let currency = cart_currency(&cart);
-    let order = NewOrder {
-        number: Some(uuid::Uuid::new_v4().to_string()),
-        user_id: None,
-        channel: "elasticpath".into(),
-        status: LEDGER_STATUS,
-        currency: Currency::parse(&currency)
-            .map_err(|e| StoreError::Internal(format!("cart {cart_id} currency {currency:?}: {e}")))?,
-        customer: Some(Value::Object(customer.clone())),
-        shipping_address: Some(Value::Object(shipping.clone())),
-        billing_address: Some(Value::Object(billing.clone())),
-        draft: custom_order_draft(&custom_items, &externals).map_err(|_| exceeds())?,
-    };
-    let mut tx = state.store.begin().await?;
-    let placed = place_order(&mut tx, &order).await.map_err(|e| match e {
-        StoreError::Invalid(m) => EpError::unprocessable("Invalid order", m),
-        other => other.into(),
-    })?;
-    tx.commit().await.map_err(StoreError::from)?;
-    let stored = load(&state, &placed.number).await?;
+    let number = carts::place_order(&state.store, &cart, to).await?;
+    let stored = load(&state, &number).await?;
     Ok((StatusCode::CREATED, Json(json!({ "data": order_json(&stored) }))).into_response())
 }
 

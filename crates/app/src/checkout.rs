@@ -1,6 +1,7 @@
 //! Placing an order: the storefront checkout of a customer's basket, written with its
 //! usage claims and idempotency key in one transaction (`offerline_store::checkout`, the
-//! SQLite group-commit writer or a PostgreSQL transaction).
+//! SQLite group-commit writer or a PostgreSQL transaction). The Elastic Path checkout of a
+//! cart ([`crate::carts::place_order`]) is written by the same transaction.
 //!
 //! The basket is quoted again here ([`crate::basket::quote`]): prices come from the price
 //! list at checkout time, the voucher must still be usable, and the limits the quote read
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use offerline_core::status::OrderStatus;
 use offerline_core::{CustomerId, DraftLine, DraftVoucher, OfferId, OfferIndex, ProductId, VoucherId, order_draft};
-use offerline_store::checkout::{CheckoutOutcome, CheckoutWrite, Render};
+use offerline_store::checkout::{BasketLines, CheckoutOutcome, CheckoutWrite, IdempotencyKey, Render};
 use offerline_store::orders::NewOrder;
 use offerline_store::{Store, StoreError};
 use serde_json::Value as Json;
@@ -84,13 +85,14 @@ async fn try_place(
     let stock_list = q.stock_list_id.ok_or(AppError::NotFound)?;
     let order = build_order(&q, user, stock_list, shipping_address);
     let write = CheckoutWrite {
-        user_id: user,
-        basket_id: q.basket.id,
-        lines: q.lines.iter().map(|l| (l.line_id, l.quantity)).collect(),
-        idempotency_key: key,
+        idempotency: key.map(|key| IdempotencyKey { user_id: user, key }),
+        basket: Some(BasketLines {
+            basket_id: q.basket.id,
+            lines: q.lines.iter().map(|l| (l.line_id, l.quantity)).collect(),
+        }),
         order,
     };
-    let out = store.checkout(write, render).await.map_err(|e| match e {
+    let out = store.checkout(write, Some(render)).await.map_err(|e| match e {
         StoreError::LimitReached(_) => {
             AppError::Refused("An offer or voucher in this basket has reached its usage limit.".into())
         }
@@ -99,7 +101,7 @@ async fn try_place(
     Ok(match out {
         CheckoutOutcome::Placed { placed, body } => {
             tracing::info!(order = placed.id, number = %placed.number, "order placed");
-            Answer { status: 201, body }
+            Answer { status: 201, body: body.unwrap_or_default() }
         }
         CheckoutOutcome::Replayed { status, body } => Answer { status, body },
     })

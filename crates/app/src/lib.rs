@@ -7,6 +7,7 @@
 //! it. Nothing here knows HTTP: no axum, no status codes, no dialect's error bodies.
 
 pub mod basket;
+pub mod carts;
 pub mod checkout;
 pub mod error;
 pub mod simulate;

@@ -37,20 +37,36 @@ use crate::{Result, Store, StoreError, now_micros};
 /// Everything a checkout writes.
 #[derive(Debug, Clone)]
 pub struct CheckoutWrite {
-    pub user_id: i64,
-    pub basket_id: i64,
-    /// (basket line id, quantity) as priced.
-    pub lines: Vec<(i64, i64)>,
-    pub idempotency_key: Option<String>,
+    /// The customer's `Idempotency-Key`, if the request carried one.
+    pub idempotency: Option<IdempotencyKey>,
+    /// The storefront basket lines the order consumes, as priced; `None` for an order from
+    /// an external cart (Elastic Path), which stays as it is.
+    pub basket: Option<BasketLines>,
     /// The order, its draft carrying the usage claims.
     pub order: NewOrder,
+}
+
+/// An idempotency key, scoped to the customer who sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub user_id: i64,
+    pub key: String,
+}
+
+/// A basket's lines as they were priced: each is deleted only if it still has that id and
+/// quantity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasketLines {
+    pub basket_id: i64,
+    /// (basket line id, quantity).
+    pub lines: Vec<(i64, i64)>,
 }
 
 /// What a checkout did.
 #[derive(Debug, Clone)]
 pub enum CheckoutOutcome {
-    /// A new order; `body` is the response stored for replays.
-    Placed { placed: PlacedOrder, body: String },
+    /// A new order; `body` is the response (stored for replays), when a renderer was given.
+    Placed { placed: PlacedOrder, body: Option<String> },
     /// The key was used before: the original status and body.
     Replayed { status: u16, body: String },
 }
@@ -89,8 +105,9 @@ impl Store {
     }
 
     /// Runs the checkout transaction (see the module docs). `render` turns the written
-    /// order into the 201 body, which is stored with the key.
-    pub async fn checkout(&self, w: CheckoutWrite, render: Render) -> Result<CheckoutOutcome> {
+    /// order into the 201 body, which is stored with the key; without it (an order whose
+    /// caller reads it back) nothing is rendered and no key may be given.
+    pub async fn checkout(&self, w: CheckoutWrite, render: Option<Render>) -> Result<CheckoutOutcome> {
         let w = Arc::new(w);
         let written = match self.checkout_writer() {
             Some(writer) => writer.submit(w.clone(), render).await?,
@@ -106,20 +123,23 @@ impl Store {
             }
         };
         Ok(match written {
-            Written::Placed { body: Some(body), placed } => CheckoutOutcome::Placed { placed, body },
+            Written::Placed { body: Some(body), placed } => CheckoutOutcome::Placed { placed, body: Some(body) },
             Written::Placed { body: None, placed } => {
-                CheckoutOutcome::Placed { body: render(&OrderDetail::from_placed(&w.order, &placed)), placed }
+                let body = render.map(|r| r(&OrderDetail::from_placed(&w.order, &placed)));
+                CheckoutOutcome::Placed { body, placed }
             }
             Written::Replayed { status, body } => CheckoutOutcome::Replayed { status, body },
         })
     }
 
-    async fn checkout_sqlx(&self, w: &CheckoutWrite, render: Render) -> Result<Written> {
+    async fn checkout_sqlx(&self, w: &CheckoutWrite, render: Option<Render>) -> Result<Written> {
         let mut tx = self.begin().await?;
         if !claim_key(&mut tx, w).await? {
             tx.rollback().await?;
-            let key = w.idempotency_key.as_deref().unwrap_or_default();
-            return replayed(self.idempotent_response(w.user_id, key).await?);
+            let Some(k) = &w.idempotency else {
+                return Err(StoreError::Internal("a key was refused without one".into()));
+            };
+            return replayed(self.idempotent_response(k.user_id, &k.key).await?);
         }
         match checkout_tx(&mut tx, w, render).await {
             Ok(out) => {
@@ -137,11 +157,11 @@ impl Store {
 /// Claims the checkout's idempotency key, if it has one, by inserting it. `false`: the key
 /// is taken, and on PostgreSQL the transaction is now aborted and must be rolled back.
 pub(crate) async fn claim_key<E: Exec>(tx: &mut E, w: &CheckoutWrite) -> Result<bool> {
-    let Some(key) = &w.idempotency_key else { return Ok(true) };
+    let Some(k) = &w.idempotency else { return Ok(true) };
     let claimed = tx
         .execute(
             "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, '', $4)",
-            &[w.user_id.into(), key.into(), PENDING.into(), now_micros().into()],
+            &[k.user_id.into(), (&k.key).into(), PENDING.into(), now_micros().into()],
         )
         .await;
     match claimed {
@@ -179,13 +199,29 @@ pub(crate) async fn stored_response<E: Exec>(tx: &mut E, user_id: i64, key: &str
 }
 
 /// Steps 2–4 of the module docs, after the key is claimed.
-pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: Render) -> Result<Written> {
-    if w.lines.is_empty() {
+pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: Option<Render>) -> Result<Written> {
+    if let Some(b) = &w.basket {
+        take_basket(tx, b).await?;
+    }
+    let placed = place_order(tx, &w.order).await?;
+    let (Some(k), Some(render)) = (&w.idempotency, render) else { return Ok(Written::Placed { placed, body: None }) };
+    let body = render(&OrderDetail::from_placed(&w.order, &placed));
+    tx.execute(
+        "UPDATE idempotency_keys SET status = 201, body = $3 WHERE user_id = $1 AND key = $2",
+        &[k.user_id.into(), (&k.key).into(), (&body).into()],
+    )
+    .await?;
+    Ok(Written::Placed { placed, body: Some(body) })
+}
+
+/// Step 2: the priced lines leave the basket, each only if unchanged, and its code is cleared.
+async fn take_basket<E: Exec>(tx: &mut E, b: &BasketLines) -> Result<()> {
+    if b.lines.is_empty() {
         return Err(StoreError::Invalid("The basket is empty.".into()));
     }
     let mut sql = String::from("DELETE FROM basket_lines WHERE basket_id = $1 AND (");
-    let mut params: Vec<Param<'_>> = vec![w.basket_id.into()];
-    for (i, (id, qty)) in w.lines.iter().enumerate() {
+    let mut params: Vec<Param<'_>> = vec![b.basket_id.into()];
+    for (i, (id, qty)) in b.lines.iter().enumerate() {
         if i > 0 {
             sql.push_str(" OR ");
         }
@@ -194,23 +230,15 @@ pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: 
     }
     sql.push(')');
     let deleted = tx.execute(&sql, &params).await?;
-    if deleted != w.lines.len() as u64 {
+    if deleted != b.lines.len() as u64 {
         return Err(StoreError::Invalid(
             "The basket changed during checkout; please review it and check out again.".into(),
         ));
     }
     tx.execute(
         "UPDATE baskets SET voucher_code = NULL, modified_at = $2 WHERE id = $1",
-        &[w.basket_id.into(), now_micros().into()],
+        &[b.basket_id.into(), now_micros().into()],
     )
     .await?;
-    let placed = place_order(tx, &w.order).await?;
-    let Some(key) = &w.idempotency_key else { return Ok(Written::Placed { placed, body: None }) };
-    let body = render(&OrderDetail::from_placed(&w.order, &placed));
-    tx.execute(
-        "UPDATE idempotency_keys SET status = 201, body = $3 WHERE user_id = $1 AND key = $2",
-        &[w.user_id.into(), key.into(), (&body).into()],
-    )
-    .await?;
-    Ok(Written::Placed { placed, body: Some(body) })
+    Ok(())
 }

@@ -43,7 +43,7 @@ pub const MAX_BATCH: usize = 64;
 
 struct Job {
     write: Arc<CheckoutWrite>,
-    render: Render,
+    render: Option<Render>,
     reply: oneshot::Sender<Result<Written>>,
 }
 
@@ -80,7 +80,7 @@ impl CheckoutWriter {
     }
 
     /// Queues a checkout and waits for its batch to commit.
-    pub(crate) async fn submit(&self, write: Arc<CheckoutWrite>, render: Render) -> Result<Written> {
+    pub(crate) async fn submit(&self, write: Arc<CheckoutWrite>, render: Option<Render>) -> Result<Written> {
         let (reply, answer) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the checkout writer has stopped".into());
         self.jobs.send(Job { write, render, reply }).map_err(|_| stopped())?;
@@ -144,7 +144,10 @@ fn open(path: &Path) -> Result<rusqlite::Connection> {
 
 /// Writes a batch in one transaction. `Err`: the batch as a whole failed (nothing written);
 /// `Ok`: one result per checkout, in order, all committed that succeeded.
-fn write_batch(conn: &rusqlite::Connection, work: Vec<(Arc<CheckoutWrite>, Render)>) -> Result<Vec<Result<Written>>> {
+fn write_batch(
+    conn: &rusqlite::Connection,
+    work: Vec<(Arc<CheckoutWrite>, Option<Render>)>,
+) -> Result<Vec<Result<Written>>> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     let mut results = Vec::with_capacity(work.len());
     for (w, render) in work {
@@ -165,7 +168,7 @@ fn write_batch(conn: &rusqlite::Connection, work: Vec<(Arc<CheckoutWrite>, Rende
 
 /// One checkout inside its savepoint. The outer `Err` means the transaction itself is in
 /// doubt (a savepoint could not be taken or undone) and the batch must be abandoned.
-fn one(conn: &rusqlite::Connection, w: &CheckoutWrite, render: Render) -> Result<Result<Written>> {
+fn one(conn: &rusqlite::Connection, w: &CheckoutWrite, render: Option<Render>) -> Result<Result<Written>> {
     conn.execute_batch("SAVEPOINT checkout")?;
     let mut ex = SqliteExec { conn };
     let done = complete(async {
@@ -181,8 +184,10 @@ fn one(conn: &rusqlite::Connection, w: &CheckoutWrite, render: Render) -> Result
         }
         Ok(None) => {
             conn.execute_batch("ROLLBACK TO checkout; RELEASE checkout")?;
-            let key = w.idempotency_key.as_deref().unwrap_or_default();
-            Ok(complete(stored_response(&mut ex, w.user_id, key)).and_then(replayed))
+            let Some(k) = &w.idempotency else {
+                return Ok(Err(StoreError::Internal("a key was refused without one".into())));
+            };
+            Ok(complete(stored_response(&mut ex, k.user_id, &k.key)).and_then(replayed))
         }
         Err(e) => {
             conn.execute_batch("ROLLBACK TO checkout; RELEASE checkout")?;
