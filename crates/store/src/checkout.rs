@@ -108,7 +108,7 @@ impl Store {
         Ok(match written {
             Written::Placed { body: Some(body), placed } => CheckoutOutcome::Placed { placed, body },
             Written::Placed { body: None, placed } => {
-                CheckoutOutcome::Placed { body: render(&OrderDetail::from_placed(&w.order, &placed)), placed }
+                CheckoutOutcome::Placed { body: render(&OrderDetail::from_placed(&w.order, &placed)?), placed }
             }
             Written::Replayed { status, body } => CheckoutOutcome::Replayed { status, body },
         })
@@ -206,7 +206,7 @@ pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: 
     .await?;
     let placed = place_order(tx, &w.order, &w.claims).await?;
     let Some(key) = &w.idempotency_key else { return Ok(Written::Placed { placed, body: None }) };
-    let body = render(&OrderDetail::from_placed(&w.order, &placed));
+    let body = render(&OrderDetail::from_placed(&w.order, &placed)?);
     tx.execute(
         "UPDATE idempotency_keys SET status = 201, body = $3 WHERE user_id = $1 AND key = $2",
         &[w.user_id.into(), key.into(), (&body).into()],
