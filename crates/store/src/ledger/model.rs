@@ -159,13 +159,13 @@ impl<'a> LedgerOrder<'a> {
     }
 
     /// Its order items, in id order.
-    pub fn items(&self) -> impl Iterator<Item = LedgerItem<'a>> + 'a {
+    pub fn items(&self) -> impl Iterator<Item = LedgerItem<'a>> + use<'a> {
         let l = self.ledger;
         Ledger::at(&l.rows.items, &l.items_of_order, self.row.id).map(move |row| l.item_view(row))
     }
 
     /// Its discount items, in id order.
-    pub fn discounts(&self) -> impl Iterator<Item = LedgerDiscount<'a>> + 'a {
+    pub fn discounts(&self) -> impl Iterator<Item = LedgerDiscount<'a>> + use<'a> {
         let l = self.ledger;
         Ledger::at(&l.rows.discounts, &l.discounts_of_order, self.row.id).map(move |row| l.discount_view(row))
     }
@@ -204,7 +204,7 @@ impl<'a> LedgerItem<'a> {
     }
 
     /// The benefit applicants on this item, in id order.
-    pub fn benefits(&self) -> impl Iterator<Item = &'a BenefitApplicantRow> + 'a {
+    pub fn benefits(&self) -> impl Iterator<Item = &'a BenefitApplicantRow> + use<'a> {
         Ledger::at(&self.ledger.rows.benefits, &self.ledger.benefits_of_item, self.row.id)
     }
 
@@ -254,12 +254,12 @@ impl<'a> LedgerDiscount<'a> {
     }
 
     /// Its benefit applicants (the shares that sum to its amount), in id order.
-    pub fn benefits(&self) -> impl Iterator<Item = &'a BenefitApplicantRow> + 'a {
+    pub fn benefits(&self) -> impl Iterator<Item = &'a BenefitApplicantRow> + use<'a> {
         Ledger::at(&self.ledger.rows.benefits, &self.ledger.benefits_of_discount, self.row.id)
     }
 
     /// Its condition applicants, in id order.
-    pub fn conditions(&self) -> impl Iterator<Item = &'a ConditionApplicantRow> + 'a {
+    pub fn conditions(&self) -> impl Iterator<Item = &'a ConditionApplicantRow> + use<'a> {
         Ledger::at(&self.ledger.rows.conditions, &self.ledger.conditions_of_discount, self.row.id)
     }
 
