@@ -8,16 +8,15 @@
 //! not listed, as the contract says. The `x-currency` header (the storefront sends it)
 //! keeps only offers in that currency. A customer only ever sees their own rows.
 //!
-//! Queries per request: offers 1 (open) or 2 (count + page); discount items 6 (count, ids,
-//! rows joined to their orders, applicants and promotions in batches); plus the credential
-//! lookup.
+//! Queries per request: offers 1 (open) or 2 (count + page); discount items 4 (count, ids,
+//! then the ledger loader's discount rows and their orders); plus the credential lookup.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::get;
 use offerline_core::Currency;
-use offerline_store::ledger::{CustomerOffer, OfferWindow};
+use offerline_store::ledger::{CustomerOffer, LedgerFilter, OfferWindow, Parts};
 use offerline_store::now_micros;
 use serde_json::{Value, json};
 
@@ -173,18 +172,19 @@ async fn discount_items(
     listing: Listing,
 ) -> ApiResult<Json<Value>> {
     const SPEC: Spec = Spec { filters: &[], sorts: &[], default_sort: ("created_at", true) };
-    let mut q = listing.query(&SPEC)?;
-    q.raw("order_id IN (SELECT id FROM orders WHERE user_id = ?)", vec![u.id.into()]);
-    let (count, items) = state.store.list_discount_items(&q).await?;
-    let results = items
-        .iter()
+    let q = listing.query(&SPEC)?;
+    let mine = LedgerFilter { customer: Some(u.id), ..LedgerFilter::default() };
+    let (count, ledger) = state.store.list_discount_items(&q, &mine, Parts::NONE).await?;
+    let results = ledger
+        .discounts()
         .map(|d| {
+            let c = d.order().currency.as_str();
             json!({
-                "amount": money(d.amount, &d.currency),
+                "amount": money(d.amount, c),
                 "created_date": ts(d.created_at),
-                "currency": currency_json(&d.currency),
+                "currency": currency_json(c),
                 "name": d.name,
-                "order_number": d.order_number,
+                "order_number": d.order().number,
             })
         })
         .collect();

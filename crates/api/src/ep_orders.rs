@@ -27,7 +27,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use offerline_core::OrderStatus;
-use offerline_store::ep::{EpOrder, EpOrderDiscount, EpOrderUnit};
+use offerline_store::ledger::{DiscountItemRow, LedgerItem, LedgerOrder, OrderDetail, Parts, Roots};
 use serde_json::{Map, Value, json};
 
 use offerline_app::carts::{self, Recipient};
@@ -83,35 +83,26 @@ async fn checkout(
     Ok((StatusCode::CREATED, Json(json!({ "data": order_json(&stored) }))).into_response())
 }
 
-/// An order with its units and discounts, read back from the ledger.
-struct Loaded {
-    order: EpOrder,
-    units: Vec<EpOrderUnit>,
-    discounts: Vec<EpOrderDiscount>,
-    /// (discount item id, order item id, share) of the order's benefit applicants.
-    shares: Vec<(i64, i64, i64)>,
+/// The ledger channel of an Elastic Path order.
+const CHANNEL: &str = "elasticpath";
+
+/// The Elastic Path order with this id (the ledger order's number) with its units, discount
+/// items, their shares and the units' products.
+async fn load(state: &AppState, number: &str) -> EpResult<OrderDetail> {
+    let parts = Parts { items: true, discounts: true, benefits: true, products: true, ..Parts::NONE };
+    let ledger = state.store.ledger(Roots::OrderNumber { number, channel: CHANNEL }, parts).await?;
+    OrderDetail::new(ledger).ok_or_else(|| EpError::not_found(format!("Order {number} does not exist.")))
 }
 
-async fn load(state: &AppState, number: &str) -> EpResult<Loaded> {
-    let order = state
-        .store
-        .ep_order_by_number(number)
-        .await?
-        .ok_or_else(|| EpError::not_found(format!("Order {number} does not exist.")))?;
-    let units = state.store.ep_order_units(order.id).await?;
-    let discounts = state.store.ep_order_discounts(order.id).await?;
-    let shares = state.store.ep_order_shares(order.id).await?;
-    Ok(Loaded { order, units, discounts, shares })
-}
-
-fn parse_json(s: &Option<String>) -> Value {
-    s.as_deref().and_then(|t| serde_json::from_str(t).ok()).unwrap_or_else(|| json!({}))
+/// A JSON document of the order; `{}` when there is none.
+fn document(v: &Option<Value>) -> Value {
+    v.clone().unwrap_or_else(|| json!({}))
 }
 
 /// Lines of an order: units grouped by `line_key`, in first-unit order.
-fn lines(units: &[EpOrderUnit]) -> Vec<Vec<&EpOrderUnit>> {
-    let mut out: Vec<Vec<&EpOrderUnit>> = Vec::new();
-    for u in units {
+fn lines<'a>(order: &LedgerOrder<'a>) -> Vec<Vec<LedgerItem<'a>>> {
+    let mut out: Vec<Vec<LedgerItem<'a>>> = Vec::new();
+    for u in order.items() {
         match out.iter_mut().find(|l| l[0].line_key == u.line_key) {
             Some(l) => l.push(u),
             None => out.push(vec![u]),
@@ -120,9 +111,9 @@ fn lines(units: &[EpOrderUnit]) -> Vec<Vec<&EpOrderUnit>> {
     out
 }
 
-fn order_json(l: &Loaded) -> Value {
-    let o = &l.order;
-    let cur = o.currency.to_ascii_uppercase();
+fn order_json(d: &OrderDetail) -> Value {
+    let o = d.order();
+    let cur = o.currency.upper();
     let with_tax = o.amount;
     let paid = 0;
     let m = |v: i64| money(v, &cur);
@@ -133,9 +124,9 @@ fn order_json(l: &Loaded) -> Value {
         "payment": "unpaid",
         "shipping": "unfulfilled",
         "anonymized": false,
-        "customer": parse_json(&o.customer),
-        "shipping_address": parse_json(&o.shipping_address),
-        "billing_address": parse_json(&o.billing_address),
+        "customer": document(&o.customer),
+        "shipping_address": document(&o.shipping_address),
+        "billing_address": document(&o.billing_address),
         "links": {},
         "meta": {
             "display_price": {
@@ -152,21 +143,21 @@ fn order_json(l: &Loaded) -> Value {
         },
         "relationships": {
             "items": {
-                "data": lines(&l.units).iter().map(|line| json!({ "type": "item", "id": line[0].mapping_code })).collect::<Vec<_>>(),
+                "data": lines(&o).iter().map(|line| json!({ "type": "item", "id": line[0].mapping_code })).collect::<Vec<_>>(),
             },
             "custom_discounts": {
-                "data": l.discounts.iter().filter(|d| d.line_key.is_none()).map(discount_ref).collect::<Vec<_>>(),
+                "data": o.discounts().filter(|d| d.line_key.is_none()).map(|d| discount_ref(&d)).collect::<Vec<_>>(),
             },
         },
     })
 }
 
-fn discount_ref(d: &EpOrderDiscount) -> Value {
+fn discount_ref(d: &DiscountItemRow) -> Value {
     json!({ "type": "custom_discount", "id": d.external_uuid })
 }
 
 /// A custom discount in `included.custom_discounts` (seed 004: amount without `formatted`).
-fn included_discount(d: &EpOrderDiscount, cur: &str) -> Value {
+fn included_discount(d: &DiscountItemRow, cur: &str) -> Value {
     json!({
         "amount": { "amount": -d.amount, "currency": cur },
         "type": "custom_discount",
@@ -178,31 +169,30 @@ fn included_discount(d: &EpOrderDiscount, cur: &str) -> Value {
     })
 }
 
-fn order_items_json(l: &Loaded) -> Vec<Value> {
-    let cur = l.order.currency.to_ascii_uppercase();
+fn order_items_json(d: &OrderDetail) -> Vec<Value> {
+    let o = d.order();
+    let cur = o.currency.upper();
     let pair = |unit: i64, value: i64| json!({ "unit": money(unit, &cur), "value": money(value, &cur) });
-    lines(&l.units)
+    lines(&o)
         .iter()
         .map(|line| {
-            let first = line[0];
+            let first = &line[0];
             let qty = line.len() as i64;
             let value: i64 = line.iter().map(|u| u.price).sum();
             let discount: i64 = line.iter().map(|u| u.discount_amount).sum();
             let with = value - discount;
-            let item_discounts: Vec<Value> = l
-                .discounts
-                .iter()
+            let item_discounts: Vec<Value> = o
+                .discounts()
                 .filter(|d| d.line_key.as_deref() == Some(first.line_key.as_str()))
-                .map(discount_ref)
+                .map(|d| discount_ref(&d))
                 .collect();
             // Discount codes touching this line, with the line's share of each.
             let mut by_code = Map::new();
-            for d in &l.discounts {
-                let share: i64 = l
-                    .shares
-                    .iter()
-                    .filter(|(di, oi, _)| *di == d.id && line.iter().any(|u| u.id == *oi))
-                    .map(|(_, _, s)| s)
+            for d in o.discounts() {
+                let share: i64 = d
+                    .benefits()
+                    .filter(|b| line.iter().any(|u| u.id == b.order_item_id))
+                    .map(|b| b.discount_share)
                     .sum();
                 if share > 0 {
                     let key = d.code.clone().unwrap_or_else(|| d.name.clone());
@@ -214,7 +204,7 @@ fn order_items_json(l: &Loaded) -> Vec<Value> {
                 "type": "order_item",
                 "id": first.mapping_code,
                 "quantity": qty,
-                "product_id": first.product_uuid,
+                "product_id": first.product().map(|p| p.uuid.as_str()),
                 "name": first.product_name,
                 "sku": first.product_sku,
                 "unit_price": { "amount": first.price, "currency": cur, "includes_tax": true },
@@ -252,10 +242,11 @@ async fn get_order(
     let mut out = json!({ "data": order_json(&l) });
     let mut included = Map::new();
     if include.iter().any(|i| i == "custom_discounts") {
-        let cur = l.order.currency.to_ascii_uppercase();
+        let order = l.order();
+        let cur = order.currency.upper();
         included.insert(
             "custom_discounts".into(),
-            Value::Array(l.discounts.iter().map(|d| included_discount(d, &cur)).collect()),
+            Value::Array(order.discounts().map(|d| included_discount(&d, &cur)).collect()),
         );
     }
     if include.iter().any(|i| i == "items") {

@@ -5,22 +5,19 @@
 //!
 //! Shapes follow the seeds key for key. Fields Akinon has and offerline does not hold
 //! (invoice dates, e-archive URL, shipment code, …) are `null`, or `{}` where the seed shows
-//! an object. Every request runs a fixed number of queries whatever the page size: count +
-//! ids, then batched hydration (see `offerline_store::ledger`), plus products (2), price
-//! lists (1) and stock lists (1) for order items. Bodies are served from the response
-//! cache while the data has not changed (see [`crate::cache`]).
-
-use std::collections::HashMap;
+//! an object. Both render the store's one ledger read model; every request runs a fixed
+//! number of queries whatever the page size: count + ids, then the batched loader
+//! (`offerline_store::ledger::load`) — discount items: rows, orders, benefit and condition
+//! applicants, promotions; order items: rows, orders, benefit applicants, products (2),
+//! price lists, stock lists. Bodies are served from the response cache while the data has
+//! not changed (see [`crate::cache`]).
 
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 use offerline_core::status::OrderStatus;
-use offerline_store::Store;
-use offerline_store::catalog::{PriceList, Product, StockList};
-use offerline_store::ledger::{BenefitApplicant, DiscountItem, OrderItem};
-use offerline_store::list::ListQuery;
+use offerline_store::ledger::{BenefitApplicantRow, LedgerDiscount, LedgerFilter, LedgerItem, Parts, Roots};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -35,13 +32,12 @@ use crate::wire::{money, rate, ts};
 /// Django's content-type id of the order item model in the seed's `mapping` entries.
 pub const ORDER_ITEM_CONTENT_TYPE: i64 = 44;
 
-/// `?order__number=` / `?order_number=`: the items of the order with that number (served by
-/// the unique index on `orders.number` and the `(order_id, id)` index of the item table).
-pub fn filter_order_number(listing: &Listing, q: &mut ListQuery, params: &[&str]) {
-    for p in params {
-        if let Some(n) = listing.get(p) {
-            q.raw("order_id IN (SELECT id FROM orders WHERE number = ?)", vec![n.into()]);
-        }
+/// `?order__number=` / `?order_number=` (each of `params` given): the rows of the order
+/// with that number.
+pub fn order_number_filter(listing: &Listing, params: &[&str]) -> LedgerFilter {
+    LedgerFilter {
+        order_numbers: params.iter().filter_map(|p| listing.get(p)).map(str::to_owned).collect(),
+        ..LedgerFilter::default()
     }
 }
 
@@ -50,7 +46,7 @@ pub fn path_id(s: &str) -> ApiResult<i64> {
     s.trim().parse::<i64>().map_err(|_| ApiError::NotFound)
 }
 
-pub fn benefit_json(b: &BenefitApplicant, currency: &str) -> Value {
+pub fn benefit_json(b: &BenefitApplicantRow, currency: &str) -> Value {
     json!({
         "id": b.id,
         "created_date": ts(b.created_at),
@@ -62,17 +58,18 @@ pub fn benefit_json(b: &BenefitApplicant, currency: &str) -> Value {
 }
 
 /// Seed 000's discount item.
-pub fn discount_item_json(d: &DiscountItem) -> Value {
+pub fn discount_item_json(d: &LedgerDiscount<'_>) -> Value {
+    let c = d.order().currency.as_str();
     json!({
         "pk": d.id,
         "name": d.name,
-        "amount": money(d.amount, &d.currency),
+        "amount": money(d.amount, c),
         "order": d.order_id,
         "offer_type": d.offer_type,
         "session_offer_type": d.session_offer_type,
         "code": d.code,
         "modified_date": ts(d.modified_at),
-        "promotion": d.promotion.as_ref().map(|p| json!({
+        "promotion": d.promotion().map(|p| json!({
             "id": p.id,
             "created_date": ts(p.created_at),
             "modified_date": ts(p.modified_at),
@@ -80,8 +77,8 @@ pub fn discount_item_json(d: &DiscountItem) -> Value {
             "slug": p.slug,
         })),
         "created_date": ts(d.created_at),
-        "benefitapplicant_set": d.benefits.iter().map(|b| benefit_json(b, &d.currency)).collect::<Vec<_>>(),
-        "conditionapplicant_set": d.conditions.iter().map(|c| json!({
+        "benefitapplicant_set": d.benefits().map(|b| benefit_json(b, c)).collect::<Vec<_>>(),
+        "conditionapplicant_set": d.conditions().map(|c| json!({
             "id": c.id,
             "created_date": ts(c.created_at),
             "modified_date": ts(c.modified_at),
@@ -91,57 +88,25 @@ pub fn discount_item_json(d: &DiscountItem) -> Value {
     })
 }
 
-/// The catalogue rows a page of order items refers to, read in four batched queries.
-#[derive(Default)]
-pub struct ItemCatalog {
-    pub products: HashMap<i64, Product>,
-    pub price_lists: HashMap<i64, PriceList>,
-    pub stock_lists: HashMap<i64, StockList>,
-}
-
-impl ItemCatalog {
-    pub async fn load(store: &Store, items: &[OrderItem]) -> ApiResult<Self> {
-        fn uniq(mut v: Vec<i64>) -> Vec<i64> {
-            v.sort_unstable();
-            v.dedup();
-            v
-        }
-        let products = uniq(items.iter().map(|i| i.product_id).collect());
-        let pls = uniq(items.iter().filter_map(|i| i.price_list_id).collect());
-        let sls = uniq(items.iter().filter_map(|i| i.stock_list_id).collect());
-        let mut cat = ItemCatalog::default();
-        if !products.is_empty() {
-            cat.products = store.products_by_ids(&products).await?.into_iter().map(|p| (p.id, p)).collect();
-        }
-        if !pls.is_empty() {
-            cat.price_lists = store.price_lists_by_ids(&pls).await?.into_iter().map(|l| (l.id, l)).collect();
-        }
-        if !sls.is_empty() {
-            cat.stock_lists = store.stock_lists_by_ids(&sls).await?.into_iter().map(|l| (l.id, l)).collect();
-        }
-        Ok(cat)
-    }
-}
-
-/// `status_display`: the Akinon snake-case name of a status code.
-pub fn status_name(code: i64) -> Value {
-    OrderStatus::from_code(code).map_or(Value::Null, |s| Value::String(s.name().to_owned()))
+/// `status_display`: the Akinon snake-case name of a status.
+pub fn status_name(status: OrderStatus) -> Value {
+    Value::String(status.name().to_owned())
 }
 
 /// Seed 002's order item.
-pub fn order_item_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
-    let c = i.currency.as_str();
+pub fn order_item_json(i: &LedgerItem<'_>) -> Value {
+    let c = i.order().currency.as_str();
     json!({
         "pk": i.id,
         "order": i.order_id,
-        "product": cat.products.get(&i.product_id).map_or(Value::Null, product_json),
+        "product": i.product().map_or(Value::Null, product_json),
         "status": i.status.to_string(),
         "price_currency": c,
         "price": money(i.price, c),
         "tax_rate": rate(i.tax_rate),
         "extra_field": {},
-        "price_list": i.price_list_id.and_then(|id| cat.price_lists.get(&id)).map_or(Value::Null, price_list_json),
-        "stock_list": i.stock_list_id.and_then(|id| cat.stock_lists.get(&id)).map_or(Value::Null, stock_list_json),
+        "price_list": i.price_list().map_or(Value::Null, price_list_json),
+        "stock_list": i.stock_list().map_or(Value::Null, stock_list_json),
         "invoice_number": i.invoice_number,
         "invoice_date": null,
         "e_archive_url": null,
@@ -153,7 +118,7 @@ pub fn order_item_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
         "shipping_company": i.shipping_company,
         "discount_amount": money(i.discount_amount, c),
         "shipment_code": null,
-        "benefitapplicant_set": i.benefits.iter().map(|b| benefit_json(b, c)).collect::<Vec<_>>(),
+        "benefitapplicant_set": i.benefits().map(|b| benefit_json(b, c)).collect::<Vec<_>>(),
         "external_status": i.external_status,
         "retail_price": i.retail_price.map(|r| money(r, c)),
         "attributes": {},
@@ -199,10 +164,10 @@ async fn list_discount_items(
     listing: Listing,
 ) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), async {
-        let mut q = listing.query(&DISCOUNT_SPEC)?;
-        filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
-        let (count, items) = state.store.list_discount_items(&q).await?;
-        listing.envelope(count, items.iter().map(discount_item_json).collect())
+        let q = listing.query(&DISCOUNT_SPEC)?;
+        let filter = order_number_filter(&listing, &["order__number", "order_number"]);
+        let (count, ledger) = state.store.list_discount_items(&q, &filter, Parts::DISCOUNT_DETAIL).await?;
+        listing.envelope(count, ledger.discounts().map(|d| discount_item_json(&d)).collect())
     })
     .await
 }
@@ -215,7 +180,8 @@ async fn get_discount_item(
 ) -> ApiResult<Response> {
     let id = path_id(&pk)?;
     cached(&state, object_key(&uri), async {
-        let d = state.store.discount_items_by_ids(&[id]).await?.pop().ok_or(ApiError::NotFound)?;
+        let ledger = state.store.ledger(Roots::DiscountItems(&[id]), Parts::DISCOUNT_DETAIL).await?;
+        let d = ledger.discounts().next().ok_or(ApiError::NotFound)?;
         Ok(discount_item_json(&d))
     })
     .await
@@ -223,11 +189,10 @@ async fn get_discount_item(
 
 async fn list_order_items(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), async {
-        let mut q = listing.query(&ORDER_ITEM_SPEC)?;
-        filter_order_number(&listing, &mut q, &["order__number", "order_number"]);
-        let (count, items) = state.store.list_order_items(&q).await?;
-        let cat = ItemCatalog::load(&state.store, &items).await?;
-        listing.envelope(count, items.iter().map(|i| order_item_json(i, &cat)).collect())
+        let q = listing.query(&ORDER_ITEM_SPEC)?;
+        let filter = order_number_filter(&listing, &["order__number", "order_number"]);
+        let (count, ledger) = state.store.list_order_items(&q, &filter, Parts::ITEM_DETAIL).await?;
+        listing.envelope(count, ledger.items().map(|i| order_item_json(&i)).collect())
     })
     .await
 }
@@ -240,10 +205,9 @@ async fn get_order_item(
 ) -> ApiResult<Response> {
     let id = path_id(&pk)?;
     cached(&state, object_key(&uri), async {
-        let items = state.store.order_items_by_ids(&[id]).await?;
-        let item = items.first().ok_or(ApiError::NotFound)?;
-        let cat = ItemCatalog::load(&state.store, &items).await?;
-        Ok(order_item_json(item, &cat))
+        let ledger = state.store.ledger(Roots::OrderItems(&[id]), Parts::ITEM_DETAIL).await?;
+        let item = ledger.items().next().ok_or(ApiError::NotFound)?;
+        Ok(order_item_json(&item))
     })
     .await
 }

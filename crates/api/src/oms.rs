@@ -6,17 +6,19 @@
 //! `omnitron_id` are the same order item id, and the product's `id` and `omnitron_id` the
 //! catalogue product id. The `state` object is the item's status rendered from
 //! [`OrderStatus`]: its `id` is the status's stable position in the Akinon table, its dates a
-//! fixed constant (the states are fixed data, not rows). Queries per request are those of the
-//! Omnitron order-item list (see `ledger`); bodies are served from the response cache while
-//! the data has not changed (see [`crate::cache`]).
+//! fixed constant (the states are fixed data, not rows). Items render the store's one ledger
+//! read model; a request runs a fixed number of queries whatever the page size: count + ids,
+//! then the batched loader — rows, orders, price lists, stock lists, and products (2) in the
+//! detailed shape. Bodies are served from the response cache while the data has not changed
+//! (see [`crate::cache`]).
 
 use axum::extract::{Path, State};
 use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::get;
 use offerline_core::status::OrderStatus;
-use offerline_store::catalog::Product;
-use offerline_store::ledger::OrderItem;
+use offerline_store::catalog::{PriceList, Product, StockList};
+use offerline_store::ledger::{LedgerItem, Parts, Roots};
 use offerline_store::list::Op;
 use serde_json::{Map, Value, json};
 
@@ -25,7 +27,7 @@ use crate::auth::Staff;
 use crate::cache::{cached, list_key, object_key};
 use crate::docs::{Auth, Routes};
 use crate::error::{ApiError, ApiResult};
-use crate::ledger::{ItemCatalog, ORDER_ITEM_SPEC, filter_order_number, path_id};
+use crate::ledger::{ORDER_ITEM_SPEC, order_number_filter, path_id};
 use crate::listing::Listing;
 use crate::wire::{money, rate, ts};
 
@@ -34,29 +36,22 @@ const STATE_CREATED: i64 = 1_625_064_206_000_000;
 /// Django's content-type id OMS shows on a state object.
 const STATE_CONTENT_TYPE: i64 = 1;
 
-/// The OMS `state` object of a status code.
-pub fn state_json(code: i64) -> Value {
-    match OrderStatus::from_code(code) {
-        Ok(s) => json!({
-            "id": s.state_id(),
-            "created_date": ts(STATE_CREATED),
-            "modified_date": ts(STATE_CREATED),
-            "translations": {
-                "en-us": {"name": s.label_en()},
-                "tr-tr": {"name": s.label_tr()},
-            },
-            "name": s.label_en(),
-            "config": {},
-            "enum_class": "OrderStatus",
-            "enum_value": s.code().to_string(),
-            "content_type": STATE_CONTENT_TYPE,
-        }),
-        Err(_) => Value::Null,
-    }
-}
-
-fn state_id(code: i64) -> Value {
-    OrderStatus::from_code(code).map_or(Value::Null, |s| json!(s.state_id()))
+/// The OMS `state` object of a status.
+pub fn state_json(s: OrderStatus) -> Value {
+    json!({
+        "id": s.state_id(),
+        "created_date": ts(STATE_CREATED),
+        "modified_date": ts(STATE_CREATED),
+        "translations": {
+            "en-us": {"name": s.label_en()},
+            "tr-tr": {"name": s.label_tr()},
+        },
+        "name": s.label_en(),
+        "config": {},
+        "enum_class": "OrderStatus",
+        "enum_value": s.code().to_string(),
+        "content_type": STATE_CONTENT_TYPE,
+    })
 }
 
 /// The OMS product object.
@@ -83,6 +78,14 @@ pub fn oms_product_json(p: &Product) -> Value {
     })
 }
 
+fn price_list_json(l: &PriceList) -> Value {
+    list_json(l.id, &l.name, &l.code, l.created_at, l.is_auto_sync, l.modified_at)
+}
+
+fn stock_list_json(l: &StockList) -> Value {
+    list_json(l.id, &l.name, &l.code, l.created_at, l.is_auto_sync, l.modified_at)
+}
+
 fn list_json(pk: i64, name: &str, code: &Option<String>, created: i64, auto: bool, modified: i64) -> Value {
     json!({
         "pk": pk, "code": code, "name": name, "created_date": ts(created),
@@ -91,8 +94,8 @@ fn list_json(pk: i64, name: &str, code: &Option<String>, created: i64, auto: boo
 }
 
 /// The fields common to the detailed and the simple shapes, in seed order.
-fn common(i: &OrderItem, cat: &ItemCatalog) -> Map<String, Value> {
-    let c = i.currency.as_str();
+fn common(i: &LedgerItem<'_>) -> Map<String, Value> {
+    let c = i.order().currency.as_str();
     let v = json!({
         "created_date": ts(i.created_at),
         "modified_date": ts(i.modified_at),
@@ -109,10 +112,8 @@ fn common(i: &OrderItem, cat: &ItemCatalog) -> Map<String, Value> {
         "attributes": {},
         "attributes_kwargs": {},
         "image": null,
-        "price_list": i.price_list_id.and_then(|id| cat.price_lists.get(&id))
-            .map_or(Value::Null, |l| list_json(l.id, &l.name, &l.code, l.created_at, l.is_auto_sync, l.modified_at)),
-        "stock_list": i.stock_list_id.and_then(|id| cat.stock_lists.get(&id))
-            .map_or(Value::Null, |l| list_json(l.id, &l.name, &l.code, l.created_at, l.is_auto_sync, l.modified_at)),
+        "price_list": i.price_list().map_or(Value::Null, price_list_json),
+        "stock_list": i.stock_list().map_or(Value::Null, stock_list_json),
         "extra_field": {"price_extra_field": {}, "stock_extra_field": {}},
         "parent_omnitron_id": null,
     });
@@ -123,22 +124,22 @@ fn common(i: &OrderItem, cat: &ItemCatalog) -> Map<String, Value> {
 }
 
 /// Seed 003's detailed order item.
-pub fn detailed_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
+pub fn detailed_json(i: &LedgerItem<'_>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(i.id));
     m.insert("state".into(), state_json(i.status));
-    m.insert("product".into(), cat.products.get(&i.product_id).map_or(Value::Null, oms_product_json));
-    m.extend(common(i, cat));
+    m.insert("product".into(), i.product().map_or(Value::Null, oms_product_json));
+    m.extend(common(i));
     m.insert("order".into(), json!(i.order_id));
     Value::Object(m)
 }
 
 /// Seed 003's simple order item (`state`, `order`, `product` as ids).
-pub fn simple_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
+pub fn simple_json(i: &LedgerItem<'_>) -> Value {
     let mut m = Map::new();
     m.insert("id".into(), json!(i.id));
-    m.extend(common(i, cat));
-    m.insert("state".into(), state_id(i.status));
+    m.extend(common(i));
+    m.insert("state".into(), json!(i.status.state_id()));
     m.insert("order".into(), json!(i.order_id));
     m.insert("product".into(), json!(i.product_id));
     Value::Object(m)
@@ -148,39 +149,18 @@ pub fn simple_json(i: &OrderItem, cat: &ItemCatalog) -> Value {
 /// `state` (state id), plus the common ones.
 async fn list(state: &AppState, listing: &Listing, simple: bool) -> ApiResult<Value> {
     let mut q = listing.query(&ORDER_ITEM_SPEC)?;
-    filter_order_number(listing, &mut q, &["order_number", "order__number"]);
+    let filter = order_number_filter(listing, &["order_number", "order__number"]);
     if let Some(s) = listing.get("state") {
         let id = s.trim().parse::<i64>().map_err(|_| ApiError::field("state", "Enter a number."))?;
         // An unknown state id matches nothing, as a foreign key filter would.
         let code = OrderStatus::all().find(|st| st.state_id() == id).map_or(-1, |st| i64::from(st.code()));
         q.filter("status", Op::Eq, code);
     }
-    let (count, items) = state.store.list_order_items(&q).await?;
-    if simple {
-        // Price and stock lists are shown in the simple shape too; products are not.
-        let cat = load_lists(state, &items, ItemCatalog::default()).await?;
-        listing.envelope(count, items.iter().map(|i| simple_json(i, &cat)).collect())
-    } else {
-        let cat = ItemCatalog::load(&state.store, &items).await?;
-        listing.envelope(count, items.iter().map(|i| detailed_json(i, &cat)).collect())
-    }
-}
-
-/// The price and stock lists of `items` (two queries), without their products.
-async fn load_lists(state: &AppState, items: &[OrderItem], mut cat: ItemCatalog) -> ApiResult<ItemCatalog> {
-    let mut pls: Vec<i64> = items.iter().filter_map(|i| i.price_list_id).collect();
-    pls.sort_unstable();
-    pls.dedup();
-    let mut sls: Vec<i64> = items.iter().filter_map(|i| i.stock_list_id).collect();
-    sls.sort_unstable();
-    sls.dedup();
-    if !pls.is_empty() {
-        cat.price_lists = state.store.price_lists_by_ids(&pls).await?.into_iter().map(|l| (l.id, l)).collect();
-    }
-    if !sls.is_empty() {
-        cat.stock_lists = state.store.stock_lists_by_ids(&sls).await?.into_iter().map(|l| (l.id, l)).collect();
-    }
-    Ok(cat)
+    // Price and stock lists are shown in the simple shape too; products are not.
+    let parts = Parts { lists: true, products: !simple, ..Parts::NONE };
+    let (count, ledger) = state.store.list_order_items(&q, &filter, parts).await?;
+    let render = if simple { simple_json } else { detailed_json };
+    listing.envelope(count, ledger.items().map(|i| render(&i)).collect())
 }
 
 async fn list_detailed(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
@@ -194,10 +174,10 @@ async fn list_simple(_: Staff, State(state): State<AppState>, uri: Uri, listing:
 async fn get_item(_: Staff, State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> ApiResult<Response> {
     let id = path_id(&id)?;
     cached(&state, object_key(&uri), async {
-        let items = state.store.order_items_by_ids(&[id]).await?;
-        let item = items.first().ok_or(ApiError::NotFound)?;
-        let cat = ItemCatalog::load(&state.store, &items).await?;
-        Ok(detailed_json(item, &cat))
+        let ledger =
+            state.store.ledger(Roots::OrderItems(&[id]), Parts { lists: true, products: true, ..Parts::NONE }).await?;
+        let item = ledger.items().next().ok_or(ApiError::NotFound)?;
+        Ok(detailed_json(&item))
     })
     .await
 }

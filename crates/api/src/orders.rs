@@ -7,7 +7,7 @@ use axum::http::Uri;
 use axum::response::Response;
 use axum::routing::{get, patch, post};
 use offerline_core::status::OrderStatus;
-use offerline_store::orders::{Order, OrderDetail, OrderItem};
+use offerline_store::ledger::{LedgerItem, OrderDetail, OrderRow, Parts};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -21,50 +21,48 @@ use crate::wire::{Fields, JsonObject, money, ts};
 // ---------------------------------------------------------------------------------------
 // Orders on the wire.
 
-fn status_str(s: i64) -> String {
-    s.to_string()
-}
-
-fn order_summary_json(o: &Order) -> Value {
+fn order_summary_json(o: &OrderRow) -> Value {
+    let c = o.currency.as_str();
     json!({
-        "pk": o.id, "number": o.number, "user": o.user_id, "status": status_str(o.status),
-        "amount": money(o.amount, &o.currency), "discount_amount": money(o.discount_amount, &o.currency),
-        "currency": o.currency, "created_date": ts(o.created_at), "modified_date": ts(o.modified_at),
+        "pk": o.id, "number": o.number, "user": o.user_id, "status": o.status.to_string(),
+        "amount": money(o.amount, c), "discount_amount": money(o.discount_amount, c),
+        "currency": c, "created_date": ts(o.created_at), "modified_date": ts(o.modified_at),
     })
 }
 
-fn item_json(i: &OrderItem, currency: &str) -> Value {
-    let status = OrderStatus::from_code(i.status).map(|s| s.name()).unwrap_or("");
+fn item_json(i: &LedgerItem<'_>) -> Value {
+    let c = i.order().currency.as_str();
     json!({
         "pk": i.id, "id": i.id, "order": i.order_id, "product": i.product_id,
         "product_name": i.product_name, "product_sku": i.product_sku,
-        "status": status_str(i.status), "status_display": status,
-        "price": money(i.price, currency), "retail_price": i.retail_price.map(|r| money(r, currency)),
-        "tax_rate": crate::wire::rate(i.tax_rate), "price_currency": currency,
+        "status": i.status.to_string(), "status_display": i.status.name(),
+        "price": money(i.price, c), "retail_price": i.retail_price.map(|r| money(r, c)),
+        "tax_rate": crate::wire::rate(i.tax_rate), "price_currency": c,
         "price_list": i.price_list_id, "stock_list": i.stock_list_id,
-        "net_amount": money(i.net_amount, currency), "discount_amount": money(i.discount_amount, currency),
+        "net_amount": money(i.net_amount, c), "discount_amount": money(i.discount_amount, c),
         "cancel_status": i.cancel_status, "line_key": i.line_key,
         "created_date": ts(i.created_at), "modified_date": ts(i.modified_at),
     })
 }
 
+/// The order detail: the staff view, the cancel answer and the checkout answer.
 pub(crate) fn detail_json(d: &OrderDetail) -> Value {
-    let cur = d.order.currency.as_str();
-    let mut o = order_summary_json(&d.order);
-    o["amount_without_discount"] = json!(money(d.order.amount_without_discount, cur));
-    o["shipping_address"] = d.order.shipping_address.clone().unwrap_or(Value::Null);
-    o["orderitem_set"] = d.items.iter().map(|i| item_json(i, cur)).collect();
-    o["discountitem_set"] = d
-        .discounts
-        .iter()
+    let order = d.order();
+    let cur = order.currency.as_str();
+    let mut o = order_summary_json(order.row());
+    o["amount_without_discount"] = json!(money(order.amount_without_discount, cur));
+    o["shipping_address"] = order.shipping_address.clone().unwrap_or(Value::Null);
+    o["orderitem_set"] = order.items().map(|i| item_json(&i)).collect();
+    o["discountitem_set"] = order
+        .discounts()
         .map(|x| {
             json!({
                 "pk": x.id, "order": x.order_id, "name": x.name, "amount": money(x.amount, cur),
                 "cancel_amount": money(0, cur), "code": x.code, "offer_type": x.offer_type,
                 "session_offer_type": x.session_offer_type, "promotion": x.promotion_id,
                 "created_date": ts(x.created_at), "modified_date": ts(x.modified_at),
-                "benefitapplicant_set": x.shares.iter().map(|(item, s)| json!({"order_item": item, "discount_share": money(*s, cur)})).collect::<Vec<_>>(),
-                "conditionapplicant_set": x.condition_items.iter().map(|item| json!({"order_item": item})).collect::<Vec<_>>(),
+                "benefitapplicant_set": x.benefits().map(|b| json!({"order_item": b.order_item_id, "discount_share": money(b.discount_share, cur)})).collect::<Vec<_>>(),
+                "conditionapplicant_set": x.conditions().map(|c| json!({"order_item": c.order_item_id})).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -89,8 +87,8 @@ const ORDER_SPEC: Spec = Spec {
 /// the request.
 async fn list_orders(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), async {
-        let (count, orders) = state.store.list_orders(&listing.query(&ORDER_SPEC)?).await?;
-        listing.envelope(count, orders.iter().map(order_summary_json).collect())
+        let (count, ledger) = state.store.list_orders(&listing.query(&ORDER_SPEC)?, Parts::NONE).await?;
+        listing.envelope(count, ledger.orders().map(|o| order_summary_json(o.row())).collect())
     })
     .await
 }
@@ -115,9 +113,9 @@ async fn item_status(
     f.finish()?;
     let status =
         OrderStatus::parse(&status.unwrap_or_default()).map_err(|e| ApiError::field("status", e.to_string()))?;
-    let item = state.store.set_order_item_status(id, i64::from(status.code())).await?;
-    let order = state.store.order_detail(item.order_id).await?;
-    Ok(Json(item_json(&item, &order.order.currency)))
+    let ledger = state.store.set_order_item_status(id, status).await?;
+    let item = ledger.items().next().ok_or(ApiError::NotFound)?;
+    Ok(Json(item_json(&item)))
 }
 
 async fn cancel_order(
@@ -142,8 +140,8 @@ async fn cancel_order(
         f.error("order_items", "A non-empty list of order item ids is required.");
     }
     f.finish()?;
-    state.store.cancel_order_items(id, &items.unwrap_or_default(), cancel_status.as_deref()).await?;
-    Ok(Json(detail_json(&state.store.order_detail(id).await?)))
+    let detail = state.store.cancel_order_items(id, &items.unwrap_or_default(), cancel_status.as_deref()).await?;
+    Ok(Json(detail_json(&detail)))
 }
 
 pub fn routes() -> Routes {

@@ -125,7 +125,7 @@ impl Store {
         Ok(match written {
             Written::Placed { body: Some(body), placed } => CheckoutOutcome::Placed { placed, body: Some(body) },
             Written::Placed { body: None, placed } => {
-                let body = render.map(|r| r(&OrderDetail::from_placed(&w.order, &placed)));
+                let body = render.map(|r| OrderDetail::from_placed(&w.order, &placed).map(|d| r(&d))).transpose()?;
                 CheckoutOutcome::Placed { body, placed }
             }
             Written::Replayed { status, body } => CheckoutOutcome::Replayed { status, body },
@@ -205,7 +205,7 @@ pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: 
     }
     let placed = place_order(tx, &w.order).await?;
     let (Some(k), Some(render)) = (&w.idempotency, render) else { return Ok(Written::Placed { placed, body: None }) };
-    let body = render(&OrderDetail::from_placed(&w.order, &placed));
+    let body = render(&OrderDetail::from_placed(&w.order, &placed)?);
     tx.execute(
         "UPDATE idempotency_keys SET status = 201, body = $3 WHERE user_id = $1 AND key = $2",
         &[k.user_id.into(), (&k.key).into(), (&body).into()],

@@ -1,9 +1,10 @@
 //! The Elastic Path dialect's own state: store settings, carts, custom cart items and
-//! custom discounts (`ep_*` tables), and the read side of an Elastic Path order, which is an
-//! ordinary ledger order (channel `elasticpath`) found by its `number`.
+//! custom discounts (`ep_*` tables).
 //!
 //! Checkout itself goes through [`crate::orders::place_order`], so an Elastic Path order and
-//! its custom discounts land in the same ledger as every other order.
+//! its custom discounts land in the same ledger as every other order, and are read like any
+//! other: an ordinary ledger order (channel `elasticpath`) named by its `number`
+//! ([`crate::ledger::Roots::OrderNumber`]).
 //!
 //! Rules that must hold under concurrency (the limit of custom discounts per cart and per
 //! item, the cart currency fixed by the first item, merging a sku into one line) are checked
@@ -95,53 +96,6 @@ pub enum DiscountRefusal {
 pub struct AddedDiscounts {
     pub committed: bool,
     pub entries: Vec<std::result::Result<EpDiscount, DiscountRefusal>>,
-}
-
-/// A ledger order as the Elastic Path dialect reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpOrder {
-    pub id: i64,
-    pub number: String,
-    pub status: i64,
-    pub currency: String,
-    pub amount: i64,
-    pub discount_amount: i64,
-    pub amount_without_discount: i64,
-    pub customer: Option<String>,
-    pub shipping_address: Option<String>,
-    pub billing_address: Option<String>,
-    pub created_at: i64,
-    pub modified_at: i64,
-}
-
-/// One unit of a ledger order (an order item row).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpOrderUnit {
-    pub id: i64,
-    pub line_key: String,
-    pub price: i64,
-    pub discount_amount: i64,
-    pub mapping_code: String,
-    pub product_name: String,
-    pub product_sku: String,
-    pub product_uuid: String,
-    pub created_at: i64,
-}
-
-/// One discount item of a ledger order.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EpOrderDiscount {
-    pub id: i64,
-    pub name: String,
-    /// Positive, as every Akinon view shows it.
-    pub amount: i64,
-    pub offer_type: String,
-    pub code: Option<String>,
-    pub external_id: Option<String>,
-    pub discount_engine: Option<String>,
-    pub description: Option<String>,
-    pub external_uuid: Option<String>,
-    pub line_key: Option<String>,
 }
 
 const CART_COLS: &str = "id, name, description, custom_discounts_enabled, currency, created_at, modified_at";
@@ -588,97 +542,5 @@ impl Store {
             .execute(self.writer())
             .await?
             .rows_affected())
-    }
-
-    /// The ledger order with this number placed through the Elastic Path dialect.
-    pub async fn ep_order_by_number(&self, number: &str) -> Result<Option<EpOrder>> {
-        let row = sqlx::query(
-            "SELECT id, number, status, currency, amount, discount_amount, amount_without_discount, customer, \
-             shipping_address, billing_address, created_at, modified_at FROM orders WHERE number = $1 AND channel = 'elasticpath'",
-        )
-        .bind(number)
-        .fetch_optional(self.reader())
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        Ok(Some(EpOrder {
-            id: r.try_get("id")?,
-            number: r.try_get("number")?,
-            status: r.try_get("status")?,
-            currency: r.try_get("currency")?,
-            amount: r.try_get("amount")?,
-            discount_amount: r.try_get("discount_amount")?,
-            amount_without_discount: r.try_get("amount_without_discount")?,
-            customer: r.try_get("customer")?,
-            shipping_address: r.try_get("shipping_address")?,
-            billing_address: r.try_get("billing_address")?,
-            created_at: r.try_get("created_at")?,
-            modified_at: r.try_get("modified_at")?,
-        }))
-    }
-
-    /// The order's units (order items), in id order, with the product's uuid.
-    pub async fn ep_order_units(&self, order_id: i64) -> Result<Vec<EpOrderUnit>> {
-        let rows = sqlx::query(
-            "SELECT oi.id, oi.line_key, oi.price, oi.discount_amount, oi.mapping_code, oi.product_name, oi.product_sku, \
-             p.uuid, oi.created_at FROM order_items oi JOIN products p ON p.id = oi.product_id \
-             WHERE oi.order_id = $1 ORDER BY oi.id",
-        )
-        .bind(order_id)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EpOrderUnit {
-                    id: r.try_get("id")?,
-                    line_key: r.try_get("line_key")?,
-                    price: r.try_get("price")?,
-                    discount_amount: r.try_get("discount_amount")?,
-                    mapping_code: r.try_get("mapping_code")?,
-                    product_name: r.try_get("product_name")?,
-                    product_sku: r.try_get("product_sku")?,
-                    product_uuid: r.try_get("uuid")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect()
-    }
-
-    /// The order's discount items, in id order.
-    pub async fn ep_order_discounts(&self, order_id: i64) -> Result<Vec<EpOrderDiscount>> {
-        let rows = sqlx::query(
-            "SELECT id, name, amount, offer_type, code, external_id, discount_engine, description, external_uuid, line_key \
-             FROM discount_items WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(order_id)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(EpOrderDiscount {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    amount: r.try_get("amount")?,
-                    offer_type: r.try_get("offer_type")?,
-                    code: r.try_get("code")?,
-                    external_id: r.try_get("external_id")?,
-                    discount_engine: r.try_get("discount_engine")?,
-                    description: r.try_get("description")?,
-                    external_uuid: r.try_get("external_uuid")?,
-                    line_key: r.try_get("line_key")?,
-                })
-            })
-            .collect()
-    }
-
-    /// The order's benefit applicants: (discount item id, order item id, share).
-    pub async fn ep_order_shares(&self, order_id: i64) -> Result<Vec<(i64, i64, i64)>> {
-        let rows = sqlx::query(
-            "SELECT ba.discount_item_id, ba.order_item_id, ba.discount_share FROM benefit_applicants ba \
-             JOIN discount_items di ON di.id = ba.discount_item_id WHERE di.order_id = $1 ORDER BY ba.id",
-        )
-        .bind(order_id)
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
     }
 }

@@ -16,9 +16,11 @@
 //! - [`exec`]: the statement runner the order write path is written against (sqlx or rusqlite);
 //! - [`writer`]: the SQLite checkout writer, group commit on a thread of its own;
 //! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
-//! - [`orders`]: placing an order (the ledger's write side), order views, item status and cancel;
-//! - [`ledger`]: reading orders, order items, discount items and a customer's offers.
-//! - [`ep`]: Elastic Path carts, custom items and discounts, and reading EP orders.
+//! - [`orders`]: placing an order (the ledger's write side);
+//! - [`ledger`]: the ledger's read side — one row type per table, the one read model every
+//!   view renders and its batched loader, the ledger lists, staff changes to an order's
+//!   units, and a customer's offers;
+//! - [`ep`]: Elastic Path carts, custom items and discounts.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {

@@ -133,8 +133,9 @@ impl ListQuery {
     }
 
     /// A raw condition with `?` standing for each of `values`, in order. Only for SQL
-    /// written in this crate or the API's allow-lists.
-    pub fn raw(&mut self, sql: &str, values: Vec<Value>) -> &mut Self {
+    /// written in this crate: callers outside it name typed filters instead (e.g.
+    /// [`crate::ledger::LedgerFilter`]).
+    pub(crate) fn raw(&mut self, sql: &str, values: Vec<Value>) -> &mut Self {
         self.shape = Shape::Other;
         let mut out = String::with_capacity(sql.len() + 8);
         let mut it = values.into_iter();

@@ -13,9 +13,11 @@ use std::borrow::Cow;
 
 use offerline_core::{Currency, CustomerId, OfferKind, OrderDraft, OrderStatus, UsageClaim, VoucherUsage};
 use serde_json::Value as Json;
-use sqlx::Row;
 
 use crate::exec::{Exec, Param, ints, opt_int};
+use crate::ledger::{
+    BenefitApplicantRow, ConditionApplicantRow, DiscountItemRow, Ledger, LedgerRows, OrderItemRow, OrderRow,
+};
 use crate::{Result, StoreError, now_micros};
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -436,82 +438,21 @@ async fn insert_applicants<E: Exec>(tx: &mut E, rows: &[(i64, i64, Option<i64>)]
 }
 
 // ---------------------------------------------------------------------------------------
-// The read side and staff changes: order lists, one order with everything under it, item
-// status changes and cancellation.
+// What was written, as the ledger's read model: the checkout answer renders it like every
+// other view of an order.
 
-/// An order row.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Order {
-    pub id: i64,
-    pub number: String,
-    pub user_id: Option<i64>,
-    pub channel: String,
-    pub status: i64,
-    pub currency: String,
-    pub amount: i64,
-    pub discount_amount: i64,
-    pub amount_without_discount: i64,
-    pub shipping_free: bool,
-    pub shipping_address: Option<Json>,
-    pub created_at: i64,
-    pub modified_at: i64,
-}
-
-/// An order item row (one unit).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderItem {
-    pub id: i64,
-    pub order_id: i64,
-    pub product_id: i64,
-    pub line_key: String,
-    pub status: i64,
-    pub price: i64,
-    pub retail_price: Option<i64>,
-    pub tax_rate: i64,
-    pub price_list_id: Option<i64>,
-    pub stock_list_id: Option<i64>,
-    pub net_amount: i64,
-    pub discount_amount: i64,
-    pub cancel_status: Option<String>,
-    pub product_name: String,
-    pub product_sku: String,
-    pub created_at: i64,
-    pub modified_at: i64,
-}
-
-/// A discount item with its benefit applicants (order item id, share) and condition
-/// applicants (order item ids).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DiscountItem {
-    pub id: i64,
-    pub order_id: i64,
-    pub name: String,
-    pub amount: i64,
-    pub offer_type: String,
-    pub session_offer_type: Option<String>,
-    pub code: Option<String>,
-    pub promotion_id: Option<i64>,
-    pub created_at: i64,
-    pub modified_at: i64,
-    pub shares: Vec<(i64, i64)>,
-    pub condition_items: Vec<i64>,
-}
-
-/// An order with its items and discount items.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrderDetail {
-    pub order: Order,
-    pub items: Vec<OrderItem>,
-    pub discounts: Vec<DiscountItem>,
-}
+pub use crate::ledger::OrderDetail;
 
 impl OrderDetail {
     /// What [`place_order`] wrote, rebuilt from its input and output without reading it
     /// back (the checkout renders its response, and stores it for idempotent replays,
-    /// inside the transaction that writes the order).
-    pub fn from_placed(o: &NewOrder, p: &PlacedOrder) -> OrderDetail {
+    /// inside the transaction that writes the order). The write returns neither the units'
+    /// mapping codes nor the applicants' ids: they are left empty (`""`, 0) here, and no
+    /// order detail view shows them. A status or currency the ledger cannot read is
+    /// `Internal`, so an order is never acknowledged with an answer that could not be built.
+    pub fn from_placed(o: &NewOrder, p: &PlacedOrder) -> Result<OrderDetail> {
         let draft = &o.draft;
-        let status = i64::from(o.status.code());
+        let (status, currency) = (o.status, o.currency);
         let n = draft.units.len();
         let mut unit_discount = vec![0i64; n];
         for d in &draft.discounts {
@@ -521,273 +462,94 @@ impl OrderDetail {
         }
         let gross: i64 = draft.units.iter().map(|i| i.price).sum();
         let discount: i64 = draft.discounts.iter().map(|d| d.amount).sum();
-        OrderDetail {
-            order: Order {
+        let at = p.created_at;
+        let mut rows = LedgerRows {
+            orders: vec![OrderRow {
                 id: p.id,
                 number: p.number.clone(),
                 user_id: o.user_id.map(|c| c.0),
                 channel: o.channel.clone(),
                 status,
-                currency: o.currency.as_str().to_owned(),
+                currency,
                 amount: gross - discount,
                 discount_amount: discount,
                 amount_without_discount: gross,
+                shipping_amount: 0,
                 shipping_free: draft.shipping_free,
+                customer: o.customer.clone(),
                 shipping_address: o.shipping_address.clone(),
-                created_at: p.created_at,
-                modified_at: p.created_at,
-            },
-            items: draft
-                .units
-                .iter()
-                .enumerate()
-                .map(|(i, it)| OrderItem {
-                    id: p.item_ids[i],
-                    order_id: p.id,
-                    product_id: it.product.0,
-                    line_key: it.line_key.clone(),
-                    status,
-                    price: it.price,
-                    retail_price: it.retail_price,
-                    tax_rate: it.tax_rate,
-                    price_list_id: it.price_list_id,
-                    stock_list_id: it.stock_list_id,
-                    net_amount: it.price - unit_discount[i],
-                    discount_amount: unit_discount[i],
-                    cancel_status: None,
-                    product_name: it.product_name.clone(),
-                    product_sku: it.product_sku.clone(),
-                    created_at: p.created_at,
-                    modified_at: p.created_at,
-                })
-                .collect(),
-            discounts: draft
-                .discounts
-                .iter()
-                .zip(&p.discount_ids)
-                .map(|(d, &id)| DiscountItem {
-                    id,
-                    order_id: p.id,
-                    name: d.name.clone(),
-                    amount: d.amount,
-                    offer_type: d.source.as_str().to_owned(),
-                    session_offer_type: d.offer_kind.map(|k| k.as_str().to_owned()),
-                    code: d.code.clone(),
-                    promotion_id: d.offer.map(|o| o.0),
-                    created_at: p.created_at,
-                    modified_at: p.created_at,
-                    shares: d.shares.iter().map(|&(i, s)| (p.item_ids[i], s)).collect(),
-                    condition_items: d.condition_units.iter().map(|&i| p.item_ids[i]).collect(),
-                })
-                .collect(),
-        }
-    }
-}
-
-const ORDER_COLS: &str = "id, number, user_id, channel, status, currency, amount, discount_amount, \
-     amount_without_discount, shipping_free, shipping_address, created_at, modified_at";
-const ITEM_COLS: &str = "id, order_id, product_id, line_key, status, price, retail_price, tax_rate, price_list_id, \
-     stock_list_id, net_amount, discount_amount, cancel_status, product_name, product_sku, created_at, modified_at";
-
-fn order_from_row(r: &sqlx::any::AnyRow) -> Result<Order> {
-    let addr: Option<String> = r.try_get("shipping_address")?;
-    Ok(Order {
-        id: r.try_get("id")?,
-        number: r.try_get("number")?,
-        user_id: r.try_get("user_id")?,
-        channel: r.try_get("channel")?,
-        status: r.try_get("status")?,
-        currency: r.try_get("currency")?,
-        amount: r.try_get("amount")?,
-        discount_amount: r.try_get("discount_amount")?,
-        amount_without_discount: r.try_get("amount_without_discount")?,
-        shipping_free: r.try_get::<i64, _>("shipping_free")? != 0,
-        shipping_address: addr.and_then(|a| serde_json::from_str(&a).ok()),
-        created_at: r.try_get("created_at")?,
-        modified_at: r.try_get("modified_at")?,
-    })
-}
-
-fn item_from_row(r: &sqlx::any::AnyRow) -> Result<OrderItem> {
-    Ok(OrderItem {
-        id: r.try_get("id")?,
-        order_id: r.try_get("order_id")?,
-        product_id: r.try_get("product_id")?,
-        line_key: r.try_get("line_key")?,
-        status: r.try_get("status")?,
-        price: r.try_get("price")?,
-        retail_price: r.try_get("retail_price")?,
-        tax_rate: r.try_get("tax_rate")?,
-        price_list_id: r.try_get("price_list_id")?,
-        stock_list_id: r.try_get("stock_list_id")?,
-        net_amount: r.try_get("net_amount")?,
-        discount_amount: r.try_get("discount_amount")?,
-        cancel_status: r.try_get("cancel_status")?,
-        product_name: r.try_get("product_name")?,
-        product_sku: r.try_get("product_sku")?,
-        created_at: r.try_get("created_at")?,
-        modified_at: r.try_get("modified_at")?,
-    })
-}
-
-impl crate::Store {
-    /// Orders by `query` (two queries: count and page; then one to hydrate).
-    pub async fn list_orders(&self, query: &crate::list::ListQuery) -> Result<(i64, Vec<Order>)> {
-        let (count, ids) = self.list_ids("orders", query).await?;
-        if ids.is_empty() {
-            return Ok((count, Vec::new()));
-        }
-        let rows = self
-            .fetch_in(
-                format!("SELECT {ORDER_COLS} FROM orders WHERE id IN ({})", crate::list::placeholders(0, ids.len())),
-                &ids,
-            )
-            .await?;
-        let orders = rows.iter().map(order_from_row).collect::<Result<Vec<_>>>()?;
-        Ok((count, crate::list::in_id_order(&ids, orders, |o| o.id)))
-    }
-
-    /// One order with its items, discount items and their applicants (five queries).
-    pub async fn order_detail(&self, id: i64) -> Result<OrderDetail> {
-        let row = sqlx::query(&format!("SELECT {ORDER_COLS} FROM orders WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let order = order_from_row(&row)?;
-        let items = sqlx::query(&format!("SELECT {ITEM_COLS} FROM order_items WHERE order_id = $1 ORDER BY id"))
-            .bind(id)
-            .fetch_all(self.reader())
-            .await?
+                billing_address: o.billing_address.clone(),
+                created_at: at,
+                modified_at: at,
+            }],
+            ..LedgerRows::default()
+        };
+        rows.items = draft
+            .units
             .iter()
-            .map(item_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let mut discounts = sqlx::query(
-            "SELECT id, order_id, name, amount, offer_type, session_offer_type, code, promotion_id, created_at, modified_at \
-             FROM discount_items WHERE order_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(self.reader())
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(DiscountItem {
-                id: r.try_get(0)?,
-                order_id: r.try_get(1)?,
-                name: r.try_get(2)?,
-                amount: r.try_get(3)?,
-                offer_type: r.try_get(4)?,
-                session_offer_type: r.try_get(5)?,
-                code: r.try_get(6)?,
-                promotion_id: r.try_get(7)?,
-                created_at: r.try_get(8)?,
-                modified_at: r.try_get(9)?,
-                shares: Vec::new(),
-                condition_items: Vec::new(),
+            .enumerate()
+            .map(|(i, it)| OrderItemRow {
+                id: p.item_ids[i],
+                order_id: p.id,
+                product_id: it.product.0,
+                line_key: it.line_key.clone(),
+                status,
+                price: it.price,
+                retail_price: it.retail_price,
+                tax_rate: it.tax_rate,
+                price_list_id: it.price_list_id,
+                stock_list_id: it.stock_list_id,
+                net_amount: it.price - unit_discount[i],
+                discount_amount: unit_discount[i],
+                installment_interest_amount: 0,
+                cancel_status: None,
+                tracking_number: None,
+                shipping_company: None,
+                invoice_number: None,
+                external_status: None,
+                mapping_code: String::new(),
+                product_name: it.product_name.clone(),
+                product_sku: it.product_sku.clone(),
+                created_at: at,
+                modified_at: at,
             })
-        })
-        .collect::<Result<Vec<_>>>()?;
-        if !discounts.is_empty() {
-            let shares = sqlx::query(
-                "SELECT b.discount_item_id, b.order_item_id, b.discount_share FROM benefit_applicants b \
-                 JOIN discount_items d ON d.id = b.discount_item_id WHERE d.order_id = $1 ORDER BY b.id",
-            )
-            .bind(id)
-            .fetch_all(self.reader())
-            .await?;
-            for r in &shares {
-                let did: i64 = r.try_get(0)?;
-                if let Some(d) = discounts.iter_mut().find(|d| d.id == did) {
-                    d.shares.push((r.try_get(1)?, r.try_get(2)?));
-                }
-            }
-            let conds = sqlx::query(
-                "SELECT c.discount_item_id, c.order_item_id FROM condition_applicants c \
-                 JOIN discount_items d ON d.id = c.discount_item_id WHERE d.order_id = $1 ORDER BY c.id",
-            )
-            .bind(id)
-            .fetch_all(self.reader())
-            .await?;
-            for r in &conds {
-                let did: i64 = r.try_get(0)?;
-                if let Some(d) = discounts.iter_mut().find(|d| d.id == did) {
-                    d.condition_items.push(r.try_get(1)?);
-                }
-            }
+            .collect();
+        for (d, &id) in draft.discounts.iter().zip(&p.discount_ids) {
+            let ext = d.external.as_ref();
+            rows.discounts.push(DiscountItemRow {
+                id,
+                order_id: p.id,
+                name: d.name.clone(),
+                amount: d.amount,
+                offer_type: d.source.as_str().to_owned(),
+                session_offer_type: d.offer_kind.map(|k| k.as_str().to_owned()),
+                code: d.code.clone(),
+                promotion_id: d.offer.map(|o| o.0),
+                external_id: ext.map(|e| e.external_id.clone()),
+                discount_engine: ext.map(|e| e.discount_engine.clone()),
+                description: ext.map(|e| e.description.clone()),
+                external_uuid: ext.map(|e| e.uuid.clone()),
+                line_key: d.line_key.clone(),
+                created_at: at,
+                modified_at: at,
+            });
+            rows.benefits.extend(d.shares.iter().map(|&(i, s)| BenefitApplicantRow {
+                id: 0,
+                discount_item_id: id,
+                order_item_id: p.item_ids[i],
+                discount_share: s,
+                created_at: at,
+                modified_at: at,
+            }));
+            rows.conditions.extend(d.condition_units.iter().map(|&i| ConditionApplicantRow {
+                id: 0,
+                discount_item_id: id,
+                order_item_id: p.item_ids[i],
+                created_at: at,
+                modified_at: at,
+            }));
         }
-        Ok(OrderDetail { order, items, discounts })
-    }
-
-    pub async fn order_item(&self, id: i64) -> Result<OrderItem> {
-        let row = sqlx::query(&format!("SELECT {ITEM_COLS} FROM order_items WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        item_from_row(&row)
-    }
-
-    /// Sets an order item's status (an Akinon code the caller validated).
-    pub async fn set_order_item_status(&self, id: i64, status: i64) -> Result<OrderItem> {
-        let done = sqlx::query("UPDATE order_items SET status = $2, modified_at = $3 WHERE id = $1")
-            .bind(id)
-            .bind(status)
-            .bind(now_micros())
-            .execute(self.writer())
-            .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        self.order_item(id).await
-    }
-
-    /// Cancels items of an order: status 100 (cancelled) and `cancel_status`. The discount
-    /// shares placed on them stay as they were (no re-spreading over the other items), so
-    /// the ledger still sums. When every item is cancelled, so is the order. Every id must
-    /// belong to the order, else `Invalid` and nothing changes.
-    pub async fn cancel_order_items(
-        &self,
-        order_id: i64,
-        item_ids: &[i64],
-        cancel_status: Option<&str>,
-    ) -> Result<Vec<OrderItem>> {
-        if item_ids.is_empty() {
-            return Err(StoreError::Invalid("order_items: This list may not be empty.".into()));
-        }
-        let now = now_micros();
-        let mut tx = self.writer().begin().await?;
-        let exists = sqlx::query("SELECT id FROM orders WHERE id = $1").bind(order_id).fetch_optional(&mut *tx).await?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        let ph = crate::list::placeholders(3, item_ids.len());
-        let sql = format!(
-            "UPDATE order_items SET status = 100, cancel_status = $1, modified_at = $2 \
-             WHERE order_id = $3 AND id IN ({ph})"
-        );
-        let done = bind_all!(sqlx::query(&sql).bind(cancel_status).bind(now).bind(order_id), item_ids)
-            .execute(&mut *tx)
-            .await?;
-        let mut distinct = item_ids.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if done.rows_affected() != distinct.len() as u64 {
-            return Err(StoreError::Invalid("order_items: every item must belong to this order.".into()));
-        }
-        sqlx::query(
-            "UPDATE orders SET status = 100, modified_at = $2 WHERE id = $1 \
-             AND NOT EXISTS (SELECT 1 FROM order_items WHERE order_id = $1 AND status <> 100)",
-        )
-        .bind(order_id)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        let ph = crate::list::placeholders(0, distinct.len());
-        let rows = self
-            .fetch_in(format!("SELECT {ITEM_COLS} FROM order_items WHERE id IN ({ph}) ORDER BY id"), &distinct)
-            .await?;
-        rows.iter().map(item_from_row).collect()
+        OrderDetail::new(Ledger::new(rows)?).ok_or_else(|| StoreError::Internal("no order placed".into()))
     }
 }
 

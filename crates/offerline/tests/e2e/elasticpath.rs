@@ -2,6 +2,8 @@
 //! into the ledger (discount items and shares that sum exactly), the SDK's request quirks
 //! (double slash, empty JSON bodies, double-wrapped bulk body), and the real JS SDK.
 
+use offerline_store::Store;
+use offerline_store::ledger::{OrderDetail, Parts, Roots};
 use serde_json::{Value, json};
 
 use crate::both;
@@ -16,6 +18,14 @@ both!(
     custom_discount_ties_go_to_the_dearer_unit,
     auth_and_unknown_ids,
 );
+
+/// The ledger order placed through Elastic Path with this id (its number), with its units,
+/// discount items and their applicants.
+async fn ledger_order(store: &Store, number: &str) -> OrderDetail {
+    let ledger =
+        store.ledger(Roots::OrderNumber { number, channel: "elasticpath" }, Parts::ORDER_DETAIL).await.unwrap();
+    OrderDetail::new(ledger).expect("the order is in the ledger")
+}
 
 /// A client's access token.
 async fn token(s: &Server) -> String {
@@ -120,7 +130,8 @@ async fn js_sdk_flow(db: Db) {
     assert_eq!(summary["discount"], -1500);
     // The SDK's order is in the ledger.
     let store = offerline_store::Store::connect(&s.database_url).await.unwrap();
-    let order = store.ep_order_by_number(summary["order_id"].as_str().unwrap()).await.unwrap().unwrap();
+    let detail = ledger_order(&store, summary["order_id"].as_str().unwrap()).await;
+    let order = detail.order();
     assert_eq!((order.amount, order.discount_amount, order.currency.as_str()), (8500, 1500, "usd"));
 }
 
@@ -465,13 +476,18 @@ async fn checkout_writes_exact_ledger(db: Db) {
     // The ledger: one order item per unit, discount items with positive amounts whose
     // benefit applicants sum exactly; item-level shares stay on their item.
     let store = offerline_store::Store::connect(&s.database_url).await.unwrap();
-    let order = store.ep_order_by_number(&id).await.unwrap().unwrap();
+    let detail = ledger_order(&store, &id).await;
+    let order = detail.order();
     assert_eq!((order.amount, order.discount_amount, order.amount_without_discount), (8659, 1341, 10000));
-    let units = store.ep_order_units(order.id).await.unwrap();
+    let units: Vec<_> = order.items().collect();
     assert_eq!(units.len(), 3);
-    let discounts = store.ep_order_discounts(order.id).await.unwrap();
+    let discounts: Vec<_> = order.discounts().collect();
     assert_eq!(discounts.len(), 3);
-    let shares = store.ep_order_shares(order.id).await.unwrap();
+    let shares: Vec<(i64, i64, i64)> = discounts
+        .iter()
+        .flat_map(|d| d.benefits())
+        .map(|b| (b.discount_item_id, b.order_item_id, b.discount_share))
+        .collect();
     for d in &discounts {
         assert_eq!(d.offer_type, "custom_discount");
         assert!(d.amount > 0);

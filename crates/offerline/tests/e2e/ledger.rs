@@ -171,7 +171,7 @@ fn attrs(color: &str, kind: &str) -> (Value, Value) {
     )
 }
 
-async fn product(store: &Store, name: &str, sku: &str, price: i64, images: usize) -> i64 {
+pub async fn product(store: &Store, name: &str, sku: &str, price: i64, images: usize) -> i64 {
     let (a, k) = attrs("STD", "Cam");
     let p = store
         .create_product(ProductInput {
@@ -190,7 +190,7 @@ async fn product(store: &Store, name: &str, sku: &str, price: i64, images: usize
     p.id
 }
 
-fn unit(product: i64, line: &str, price: i64) -> UnitDraft {
+pub fn unit(product: i64, line: &str, price: i64) -> UnitDraft {
     UnitDraft {
         product: ProductId(product),
         line_key: line.into(),

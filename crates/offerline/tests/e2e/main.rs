@@ -15,4 +15,5 @@ mod generate;
 mod hostile;
 mod ledger;
 mod promotions;
+mod read_model;
 mod schema_fuzz;
