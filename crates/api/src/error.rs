@@ -10,6 +10,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use offerline_app::AppError;
 use offerline_store::StoreError;
 use serde_json::{Map, Value, json};
 
@@ -72,6 +73,75 @@ impl FieldErrors {
     /// `Ok(())` when nothing was added, else the 400.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() { Ok(()) } else { Err(ApiError::Fields(self.0)) }
+    }
+}
+
+/// Inserts `msg` at a dotted path (`benefit.range.skus`) into a DRF error body, nesting
+/// objects per segment as DRF's nested serializers do; a message repeated at one place is
+/// kept once. A message for a path whose parent already holds messages joins them.
+pub fn nest(errors: &mut Map<String, Value>, path: &str, msg: &str) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut cur = errors;
+    for p in parts {
+        let entry = cur.entry(p.to_owned()).or_insert_with(|| json!({}));
+        match entry {
+            Value::Object(o) => cur = o,
+            Value::Array(a) => {
+                if !a.iter().any(|m| m == msg) {
+                    a.push(json!(msg));
+                }
+                return;
+            }
+            _ => return,
+        }
+    }
+    let entry = cur.entry(last.to_owned()).or_insert_with(|| json!([]));
+    let target = match entry {
+        Value::Object(o) => o.entry("non_field_errors").or_insert_with(|| json!([])),
+        other => other,
+    };
+    if let Value::Array(a) = target
+        && !a.iter().any(|m| m == msg)
+    {
+        a.push(json!(msg));
+    }
+}
+
+/// [`nest`] for each error of a list keyed by dotted paths, in order.
+pub fn nest_all(errors: &mut Map<String, Value>, e: &offerline_core::FieldErrors) {
+    for (path, msg) in e.iter() {
+        nest(errors, path, msg);
+    }
+}
+
+/// DRF's message for a related pk that names nothing.
+pub fn unknown_pk(id: i64) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
+impl From<AppError> for ApiError {
+    /// The use cases' refusals in DRF's shapes: field errors nested by path, unknown
+    /// objects as DRF words a bad related pk, a refusal as `non_field_errors`.
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::NotFound => ApiError::NotFound,
+            AppError::Refused(m) => ApiError::BadRequest(m),
+            AppError::Field { field, message } => ApiError::field(&field, message),
+            AppError::Invalid(errors) => {
+                let mut m = Map::new();
+                nest_all(&mut m, &errors);
+                ApiError::Fields(m)
+            }
+            AppError::Unknown { field, ids } => {
+                let mut m = Map::new();
+                for id in ids {
+                    nest(&mut m, &field, &unknown_pk(id));
+                }
+                ApiError::Fields(m)
+            }
+            AppError::Store(e) => e.into(),
+        }
     }
 }
 

@@ -6,6 +6,10 @@
 //! basket becomes an order, which offers are live) is written once, in this crate or below
 //! it. Nothing here knows HTTP: no axum, no status codes, no dialect's error bodies.
 
+pub mod customers;
 pub mod error;
+pub mod offers;
+pub mod promotions;
+pub mod vouchers;
 
 pub use error::{AppError, AppResult};
