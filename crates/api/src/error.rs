@@ -2,7 +2,9 @@
 //!
 //! Every handler of the Omnitron, Commerce and OMS dialects returns [`ApiError`]; the
 //! Elastic Path dialect has its own JSON:API error type in `elasticpath`. Internal errors are
-//! logged with their cause and answered with a bare 500, never with the cause.
+//! logged with their cause and answered with a bare 500, never with the cause. The use
+//! cases' refusals (`offerline_app::AppError`) and the store's errors map to [`ApiError`]
+//! here, once; [`nest`] builds DRF's nested field errors from dotted paths.
 //!
 //! [`dialect_errors`] is the middleware that gives the errors axum produces itself (405,
 //! path and body rejections, unknown paths) and hostile requests refused before routing (NUL
