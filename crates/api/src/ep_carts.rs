@@ -435,7 +435,7 @@ fn header_currency(headers: &HeaderMap) -> EpResult<Option<String>> {
         Some(v) if v.trim().is_empty() => Ok(None),
         // Three letters alone are not a currency: `ZZZ` is refused as promotions refuse it.
         Some(v) => match Currency::parse(v) {
-            Ok(c) if crate::promotions::CURRENCIES.contains(&c.as_str()) => Ok(Some(c.upper())),
+            Ok(c) if crate::promotion_body::CURRENCIES.contains(&c.as_str()) => Ok(Some(c.upper())),
             _ => Err(EpError::bad_request(format!("X-MOLTIN-CURRENCY {v:?} is not a currency code."))),
         },
     }

@@ -6,7 +6,9 @@
 //! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`;
 //! - [`omnitron`] — `/api/{v1,i1}/auth/login/`, `active_user`, the catalogue (`products`,
 //!   `price_lists`, `stock_lists`, `product_prices`);
-//! - [`promotions`] — `/api/v1/promotions/…`, `/api/v1/vouchers/`, `/api/v1/pricing/simulate/`;
+//! - [`promotions`] — `/api/v1/promotions/…`, `/api/v1/vouchers/` (bodies read by
+//!   [`promotion_body`]);
+//! - [`simulate`] — `/api/v1/pricing/simulate/`;
 //! - [`orders`] — storefront `/baskets/basket/`, `/orders/checkout/`, staff `/api/v1/orders/…`;
 //! - [`ledger`] — Omnitron `discount_items` and `order_item` detailed views;
 //! - [`oms`] — `/api/v1/oms/order_items/…`;
@@ -28,11 +30,11 @@ pub mod ep_discounts;
 pub mod ep_orders;
 pub mod http;
 pub mod ledger;
-pub mod offer_cache;
 pub mod omnitron;
 pub mod oms;
 pub mod ops;
 pub mod orders;
+pub mod promotion_body;
 pub mod promotions;
 pub mod simulate;
 pub mod storefront;
@@ -60,7 +62,7 @@ pub struct Shared {
     pub throttle: auth::Throttle,
     pub metrics: ops::Metrics,
     pub openapi: serde_json::Value,
-    pub offers: offer_cache::OfferCache,
+    pub offers: offerline_app::offers::OfferCache,
     pub tokens: auth::TokenCache,
     pub responses: cache::ResponseCache,
 }
@@ -118,10 +120,12 @@ pub fn normalize_path(mut req: Request) -> Request {
     req
 }
 
-/// Builds the state: the route table's OpenAPI document and a warm offer cache.
-pub async fn state(store: Store) -> Result<AppState, offerline_store::StoreError> {
+/// Builds the state: the route table's OpenAPI document and a warm offer cache, which
+/// follows the store's changes from now on (other processes' too once [`serve`] starts the
+/// store's watcher).
+pub async fn state(store: Store) -> Result<AppState, offerline_app::AppError> {
     let (_, openapi) = routes().into_parts();
-    let offers = offer_cache::OfferCache::load(&store).await?;
+    let offers = offerline_app::offers::OfferCache::load(store.clone()).await?;
     Ok(AppState(Arc::new(Shared {
         store,
         throttle: auth::Throttle::default(),
@@ -168,9 +172,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let store = state.store.clone();
-    // Caches are used only once the watcher follows other processes' commits.
+    // Caches are used only once the watcher follows other processes' commits; the offer
+    // cache follows it too.
     store.watch_changes();
-    offer_cache::spawn_refresh(state.clone());
     let svc = app(state);
     axum::serve(listener, svc.into_make_service()).with_graceful_shutdown(shutdown).await?;
     tokio::time::timeout(Duration::from_secs(5), store.close()).await.ok();

@@ -2,6 +2,7 @@
 //! dialect maps a variant to its own error body (DRF, JSON:API); storage errors pass through
 //! unchanged so the mapping of a database refusal stays in one place.
 
+use offerline_core::FieldErrors;
 use offerline_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +27,13 @@ pub enum AppError {
     /// A bug or a broken invariant, never the caller's input.
     #[error("internal: {0}")]
     Internal(String),
+    /// What the request describes is not meaningful: every reason at once, keyed by field
+    /// paths (`benefit.value`), as the domain words them ([`offerline_core::Offer::field_errors`]).
+    #[error("invalid: {0}")]
+    Invalid(FieldErrors),
+    /// A field of the request names objects that do not exist (the ids, in request order).
+    #[error("{field}: no such object {ids:?}")]
+    Unknown { field: String, ids: Vec<i64> },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

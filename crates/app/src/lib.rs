@@ -9,7 +9,10 @@
 pub mod basket;
 pub mod carts;
 pub mod checkout;
+pub mod customers;
 pub mod error;
+pub mod offers;
+pub mod promotions;
 pub mod simulate;
 pub mod vouchers;
 

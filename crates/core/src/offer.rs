@@ -145,6 +145,14 @@ pub enum OfferKind {
 }
 
 impl OfferKind {
+    /// Every kind, in the order the API lists them.
+    pub const ALL: [OfferKind; 4] = [OfferKind::Site, OfferKind::Coupon, OfferKind::CouponCode, OfferKind::VoucherCode];
+
+    /// The kind named by [`Self::as_str`]'s spelling (exact, lower case).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
     /// The API's `offer_type` value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -306,5 +314,20 @@ impl Offer {
     /// Whether the offer is open at `at`: `start <= at < end`.
     pub fn is_open_at(&self, at: Timestamp) -> bool {
         self.start.is_none_or(|s| s <= at) && self.end.is_none_or(|e| at < e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_kinds_parse_their_own_spelling_only() {
+        for k in OfferKind::ALL {
+            assert_eq!(OfferKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(OfferKind::parse("Site"), None);
+        assert_eq!(OfferKind::parse(" site"), None);
+        assert_eq!(OfferKind::parse(""), None);
     }
 }

@@ -186,7 +186,7 @@ async fn expect(
 
 /// The promotions of the seeds, and two orders placed through basket and checkout.
 async fn promotions_and_orders(store: &Store, l: &Loaded) -> anyhow::Result<Option<(i64, i64)>> {
-    let existing: i64 = store.promotions_stamp().await?.1;
+    let existing: i64 = store.promotions_stamp().await?.count;
     if existing > 0 {
         return Ok(None);
     }

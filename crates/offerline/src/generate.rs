@@ -18,6 +18,7 @@ use std::io::{IsTerminal, Write as _};
 use std::time::Instant;
 
 use anyhow::Context;
+use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, OfferKind, Percent, Range};
 use offerline_store::auth::NewUser;
 use offerline_store::promotions::PromotionInput;
 use offerline_store::{Backend, Store};
@@ -253,18 +254,20 @@ pub async fn run(store: &Store, plan: &Plan) -> anyhow::Result<Value> {
 
     // Two historic (inactive) campaigns the discount items point at; inactive so they do not
     // change pricing for whatever runs against this database next.
-    let mut promo = |name: &str, slug: &str, def: Value| PromotionInput {
+    let try_ = offerline_core::Currency::parse("try")?;
+    let mut promo = |name: &str, slug: &str, condition: Condition, kind: BenefitKind| PromotionInput {
         name: name.into(),
         slug: format!("{slug}-{}", rng.below(1_000_000)),
         label: name.into(),
-        offer_type: "site".into(),
-        currency: "try".into(),
+        offer_type: OfferKind::Site,
+        currency: try_,
         start_at: Some(EPOCH_2026),
         end_at: None,
         priority: 0,
         exclusive: false,
         is_active: false,
-        definition: def,
+        condition,
+        benefit: Benefit { kind, max_affected_items: None, range: Range::all() },
         max_basket_applications: None,
         max_user_applications: None,
         max_global_applications: None,
@@ -275,17 +278,12 @@ pub async fn run(store: &Store, plan: &Plan) -> anyhow::Result<Value> {
         .create_promotion(&promo(
             "Generated 10% off",
             "generated-10-off",
-            json!({"condition": {"type": "count", "value": 1, "range": {"all": true}},
-                   "benefit": {"type": "percentage", "value": "10", "range": {"all": true}}}),
+            Condition { kind: ConditionKind::Count(1), range: Range::all() },
+            BenefitKind::Percentage(Percent::from_int(10)?),
         ))
         .await?;
     let fixed = store
-        .create_promotion(&promo(
-            "Generated 5 TL off",
-            "generated-5-off",
-            json!({"condition": {"type": "none", "value": null},
-                   "benefit": {"type": "fixed", "value": "5.00", "range": {"all": true}}}),
-        ))
+        .create_promotion(&promo("Generated 5 TL off", "generated-5-off", Condition::none(), BenefitKind::Fixed(500)))
         .await?;
 
     // Orders, items, discounts, applicants — in batches, one transaction each.

@@ -11,7 +11,7 @@
 //!   watcher a backstop for in-process writes too. On SQLite a task polls `PRAGMA
 //!   data_version` on a dedicated connection every [`SQLITE_POLL`]; the value changes when
 //!   any *other* connection commits. On PostgreSQL statement-level triggers on the tables
-//!   the caches read (migration 0007) `pg_notify('offerline_changes', <schema>)` and a
+//!   the caches read (migrations 0007 and 0008) `pg_notify('offerline_changes', <schema>)` and a
 //!   `LISTEN` task bumps the generation on each notification for its own schema.
 //!
 //! Until the watcher has started, and whenever it has lost its connection, writes of other
@@ -19,13 +19,16 @@
 //! bypassed; the generation is bumped again when the watcher (re)connects, so nothing
 //! filled before the gap survives it. The staleness bound for other processes' writes is
 //! therefore the poll interval on SQLite and the notification latency on PostgreSQL.
+//!
+//! Besides stamping reads, a cache can wait for the generation to move ([`Changes::moved`]):
+//! the offer cache (`offerline-app`) does, and then checks whether what it holds changed.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::Connection;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::Backend;
 
@@ -36,7 +39,7 @@ pub const SQLITE_POLL: Duration = Duration::from_millis(20);
 /// How long the watcher waits before reconnecting after an error.
 const RETRY: Duration = Duration::from_millis(500);
 
-/// The PostgreSQL channel the change triggers notify (migration 0007), with the changed
+/// The PostgreSQL channel the change triggers notify (migrations 0007, 0008), with the changed
 /// table's schema as payload: servers on other schemas of the same database skip it.
 pub const CHANNEL: &str = "offerline_changes";
 
@@ -46,6 +49,8 @@ pub struct Changes {
     generation: AtomicU64,
     /// True while the watcher is connected and following other connections' commits.
     watching: AtomicBool,
+    /// Wakes the tasks waiting in [`Changes::moved`] on every bump.
+    moved: Notify,
 }
 
 impl Changes {
@@ -63,6 +68,27 @@ impl Changes {
     /// The data may have changed: every value read before now is stale.
     pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+        self.moved.notify_waiters();
+    }
+
+    /// The generation as it is, watched or not: for a task that follows changes with
+    /// [`Changes::moved`] rather than stamping reads (use [`Changes::snapshot`] for that).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the generation differs from `seen` (at once if it already does).
+    pub async fn moved(&self, seen: u64) {
+        loop {
+            let notified = self.moved.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the generation is read, so a bump in between still wakes us.
+            notified.as_mut().enable();
+            if self.generation() != seen {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Whether a watcher is connected (see the module doc).
@@ -225,5 +251,21 @@ mod tests {
         assert!(!c.is_current(g2));
         c.connected();
         assert!(!c.is_current(g2), "a reconnect invalidates what was read before the gap");
+    }
+
+    #[tokio::test]
+    async fn moved_wakes_a_waiter_on_the_next_bump_and_returns_at_once_after_one() {
+        let c = Arc::new(Changes::default());
+        let seen = c.generation();
+        let waiter = tokio::spawn({
+            let c = c.clone();
+            async move { c.moved(seen).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        c.bump();
+        tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("woken").expect("joined");
+        // Already moved: no wait at all (no bump is coming).
+        tokio::time::timeout(Duration::from_millis(100), c.moved(seen)).await.expect("returns at once");
     }
 }

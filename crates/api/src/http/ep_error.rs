@@ -72,6 +72,8 @@ impl From<AppError> for EpError {
             AppError::Refused(m) => EpError::unprocessable("Invalid", m),
             AppError::Field { field, message } => EpError::bad_request(format!("{field}: {message}")),
             AppError::Lines(_) => EpError::bad_request("Some lines cannot be priced."),
+            AppError::Invalid(errors) => EpError::bad_request(errors.to_string()),
+            AppError::Unknown { field, ids } => EpError::bad_request(format!("{field}: no such object {ids:?}")),
             AppError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")

@@ -3,7 +3,8 @@
 //! Every handler of the Omnitron, Commerce and OMS dialects returns [`ApiError`]; the
 //! Elastic Path dialect has its own JSON:API error type ([`super::ep_error`]). Internal
 //! errors are logged with their cause and answered with a bare 500, never with the cause.
-//! The application layer's [`offerline_app::AppError`] and the store's errors map here, once.
+//! The application layer's [`offerline_app::AppError`] and the store's errors map here, once;
+//! [`nest`] builds DRF's nested field errors from dotted paths.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -84,6 +85,50 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Inserts `msg` at a dotted path (`benefit.range.skus`) into a DRF error body, nesting
+/// objects per segment as DRF's nested serializers do; a message repeated at one place is
+/// kept once. A message for a path whose parent already holds messages joins them.
+pub fn nest(errors: &mut Map<String, Value>, path: &str, msg: &str) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut cur = errors;
+    for p in parts {
+        let entry = cur.entry(p.to_owned()).or_insert_with(|| json!({}));
+        match entry {
+            Value::Object(o) => cur = o,
+            Value::Array(a) => {
+                if !a.iter().any(|m| m == msg) {
+                    a.push(json!(msg));
+                }
+                return;
+            }
+            _ => return,
+        }
+    }
+    let entry = cur.entry(last.to_owned()).or_insert_with(|| json!([]));
+    let target = match entry {
+        Value::Object(o) => o.entry("non_field_errors").or_insert_with(|| json!([])),
+        other => other,
+    };
+    if let Value::Array(a) = target
+        && !a.iter().any(|m| m == msg)
+    {
+        a.push(json!(msg));
+    }
+}
+
+/// [`nest`] for each error of a list keyed by dotted paths, in order.
+pub fn nest_all(errors: &mut Map<String, Value>, e: &offerline_core::FieldErrors) {
+    for (path, msg) in e.iter() {
+        nest(errors, path, msg);
+    }
+}
+
+/// DRF's message for a related pk that names nothing.
+pub fn unknown_pk(id: i64) -> String {
+    format!("Invalid pk \"{id}\" - object does not exist.")
+}
+
 impl From<offerline_app::AppError> for ApiError {
     fn from(e: offerline_app::AppError) -> Self {
         use offerline_app::AppError;
@@ -93,6 +138,18 @@ impl From<offerline_app::AppError> for ApiError {
             AppError::Field { field, message } => ApiError::field(&field, message),
             AppError::Unprocessable { detail, .. } => ApiError::BadRequest(detail),
             AppError::Lines(problems) => line_errors(&problems),
+            AppError::Invalid(errors) => {
+                let mut m = Map::new();
+                nest_all(&mut m, &errors);
+                ApiError::Fields(m)
+            }
+            AppError::Unknown { field, ids } => {
+                let mut m = Map::new();
+                for id in ids {
+                    nest(&mut m, &field, &unknown_pk(id));
+                }
+                ApiError::Fields(m)
+            }
             AppError::Internal(m) => ApiError::Internal(m),
             AppError::Store(e) => e.into(),
         }

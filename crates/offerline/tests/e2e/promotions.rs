@@ -20,6 +20,7 @@ both!(
     simulate_bad_input,
     simulate_voucher_codes,
     api_writes_reach_simulate_at_once,
+    promotions_written_on_one_node_are_priced_on_another,
     store_reads_for_checkout_and_usage_limits,
 );
 
@@ -705,40 +706,108 @@ async fn api_writes_reach_simulate_at_once(db: Db) {
     assert_eq!(r["total"], "100.00");
     assert_eq!(r["not_applied"], json!([]));
 
-    // A write by another process (straight to the database) reaches the cache by polling
-    // (SQLite) or NOTIFY (PostgreSQL) within a few seconds.
+    // A write by another process (straight to the database) reaches the cache through the
+    // change watcher (PRAGMA data_version on SQLite, the change triggers' NOTIFY on
+    // PostgreSQL) within a few seconds: a new promotion, a change to it, its deletion.
     let store = offerline_store::Store::connect(&s.database_url).await.unwrap();
     let input = offerline_store::promotions::PromotionInput {
         name: "Other process".into(),
         slug: "other".into(),
         label: String::new(),
-        offer_type: "site".into(),
-        currency: "try".into(),
+        offer_type: offerline_core::OfferKind::Site,
+        currency: offerline_core::Currency::parse("try").unwrap(),
         start_at: None,
         end_at: None,
         priority: 0,
         exclusive: true,
         is_active: true,
-        definition: json!({"condition": {"type": "none", "value": null, "range": {"all": true}},
-                           "benefit": {"type": "fixed", "value": "1.00", "max_affected_items": null, "range": {"all": true}}}),
+        condition: offerline_core::Condition::none(),
+        benefit: offerline_core::Benefit {
+            kind: offerline_core::BenefitKind::Fixed(100),
+            max_affected_items: None,
+            range: offerline_core::Range::all(),
+        },
         max_basket_applications: None,
         max_user_applications: None,
         max_global_applications: None,
         max_discount: None,
         customers: vec![],
     };
-    store.create_promotion(&input).await.unwrap();
-    store.notify_offers_changed().await.unwrap();
-    let mut seen = false;
-    for _ in 0..50 {
-        if simulate(&s, &t, body.clone()).await["total"] == "99.00" {
-            seen = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    assert!(seen, "a promotion written by another process never reached the offer cache");
+    let other = store.create_promotion(&input).await.unwrap();
+    until_total(&s, &t, &body, "99.00", "a promotion created by another process").await;
+    let mut changed = input.clone();
+    changed.benefit.kind = offerline_core::BenefitKind::Fixed(250);
+    store.update_promotion(other.id, &changed).await.unwrap();
+    until_total(&s, &t, &body, "97.50", "a promotion changed by another process").await;
+    store.delete_promotion(other.id).await.unwrap();
+    until_total(&s, &t, &body, "100.00", "a promotion deleted by another process").await;
     store.close().await;
+}
+
+/// Simulates `body` until its total is `total` (10 s at most).
+async fn until_total(s: &Server, t: &str, body: &Value, total: &str, what: &str) {
+    until_simulated(s, t, body, what, |r| r["total"] == total).await;
+}
+
+/// Simulates `body` until the answer satisfies `done` (10 s at most).
+async fn until_simulated(s: &Server, t: &str, body: &Value, what: &str, done: impl Fn(&Value) -> bool) {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = simulate(s, t, body.clone()).await;
+        if done(&last) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what} never reached the offer cache: {last}");
+}
+
+/// Two servers on one database: what one writes through the API, the other prices, within
+/// the change watcher's bound plus one rebuild — creation, a PATCH, vouchers, a delete.
+async fn promotions_written_on_one_node_are_priced_on_another(db: Db) {
+    let a = Server::start(db).await;
+    let b = Server::start_on(db, a.database_url.clone(), None, None);
+    let t = a.staff();
+    product(&a, &t, "A", "100.00").await;
+    let body = json!({"lines": [{"sku": "A", "quantity": 1}]});
+    assert_eq!(simulate(&b, &t, body.clone()).await["total"], "100.00");
+
+    let p = create(
+        &a,
+        &t,
+        json!({"name": "Node A", "offer_type": "site", "benefit": {"type": "percentage", "value": "10"}}),
+    )
+    .await;
+    let id = p["id"].as_i64().unwrap();
+    until_total(&b, &t, &body, "90.00", "a promotion created on the other node").await;
+    let (st, _) = a
+        .send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&t), Some(json!({"benefit": {"value": "25"}})))
+        .await;
+    assert_eq!(st, 200);
+    until_total(&b, &t, &body, "75.00", "a PATCH on the other node").await;
+
+    // A code offer and its voucher, both written on A, used on B.
+    let code = create(
+        &a,
+        &t,
+        json!({"name": "Code", "offer_type": "voucher_code", "exclusive": false, "priority": 5,
+               "benefit": {"type": "fixed", "value": "5"}}),
+    )
+    .await;
+    let (st, v) =
+        a.post("/api/v1/vouchers/", &t, json!({"code": "NODE5", "promotion": code["id"], "usage": "multi_use"})).await;
+    assert_eq!(st, 201, "{v}");
+    let with_code = json!({"lines": [{"sku": "A", "quantity": 1}], "voucher_codes": ["node5"]});
+    until_simulated(&b, &t, &with_code, "a code promotion and voucher created on the other node", |r| {
+        r["applied"].as_array().is_some_and(|a| a.iter().any(|x| x["code"] == "NODE5"))
+    })
+    .await;
+
+    let (st, _) = a.send("DELETE", &format!("/api/v1/promotions/{id}/"), Some(&t), None).await;
+    assert_eq!(st, 204);
+    until_total(&b, &t, &body, "100.00", "a delete on the other node").await;
+    // Both answer the same promotion list.
+    assert_eq!(a.get("/api/v1/promotions/", &t).await, b.get("/api/v1/promotions/", &t).await);
 }
 
 /// The store functions checkout and the account views build on, and simulate honouring

@@ -1,0 +1,563 @@
+//! The promotions API's request bodies, read into typed values with the errors worded as
+//! Django REST framework words them.
+//!
+//! A promotion body is read in two steps, as DRF validates a serializer: [`read_promotion`]
+//! reads every field and collects every syntax error (nested under `condition` and
+//! `benefit` like DRF's nested serializers); the handler adds the customers that do not
+//! exist; [`PromotionDraft::finish`] refuses the lot if anything was wrong, then checks
+//! the integer bounds of the model fields and yields a [`PromotionInput`]. The rules that
+//! are not about syntax (customers exist, the offer is meaningful) are the use cases' in
+//! `offerline_app::promotions`.
+//!
+//! Conditions and benefits: `{"type", "value", "range"}` (a benefit also takes
+//! `max_affected_items`); a missing condition is `none`, a missing range every product.
+//! Money values are decimal strings or numbers in the promotion's currency, percentages
+//! plain decimals, counts integers or numeric strings. Errors carry dotted paths
+//! (`benefit.range.skus`) that [`crate::error::nest`] turns into DRF's nested objects.
+
+use std::collections::BTreeSet;
+
+use offerline_core::{
+    Benefit, BenefitKind, Condition, ConditionKind, Currency, FieldErrors, OfferKind, Percent, ProductId, Range,
+    parse_minor,
+};
+use offerline_store::promotions::PromotionInput;
+use serde_json::{Map, Value as Json};
+
+use crate::error::{ApiError, ApiResult, nest_all};
+use crate::wire::{Fields, as_int};
+
+const CONDITION_TYPES: &[&str] = &["amount", "count", "coverage", "none"];
+const BENEFIT_TYPES: &[&str] = &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free"];
+
+/// ISO 4217 codes in use: a currency must be one of them (three letters alone are not).
+pub(crate) const CURRENCIES: &[&str] = &[
+    "aed", "afn", "all", "amd", "ang", "aoa", "ars", "aud", "awg", "azn", "bam", "bbd", "bdt", "bgn", "bhd", "bif",
+    "bmd", "bnd", "bob", "brl", "bsd", "btn", "bwp", "byn", "bzd", "cad", "cdf", "chf", "clp", "cny", "cop", "crc",
+    "cup", "cve", "czk", "djf", "dkk", "dop", "dzd", "egp", "ern", "etb", "eur", "fjd", "fkp", "gbp", "gel", "ghs",
+    "gip", "gmd", "gnf", "gtq", "gyd", "hkd", "hnl", "htg", "huf", "idr", "ils", "inr", "iqd", "irr", "isk", "jmd",
+    "jod", "jpy", "kes", "kgs", "khr", "kmf", "kpw", "krw", "kwd", "kyd", "kzt", "lak", "lbp", "lkr", "lrd", "lsl",
+    "lyd", "mad", "mdl", "mga", "mkd", "mmk", "mnt", "mop", "mru", "mur", "mvr", "mwk", "mxn", "myr", "mzn", "nad",
+    "ngn", "nio", "nok", "npr", "nzd", "omr", "pab", "pen", "pgk", "php", "pkr", "pln", "pyg", "qar", "ron", "rsd",
+    "rub", "rwf", "sar", "sbd", "scr", "sdg", "sek", "sgd", "shp", "sle", "sos", "srd", "ssp", "stn", "syp", "szl",
+    "thb", "tjs", "tmt", "tnd", "top", "try", "ttd", "twd", "tzs", "uah", "ugx", "usd", "uyu", "uzs", "ves", "vnd",
+    "vuv", "wst", "xaf", "xcd", "xof", "xpf", "yer", "zar", "zmw", "zwl",
+];
+
+/// A known currency, or the DRF choice error.
+pub(crate) fn known_currency(v: &Json) -> Result<Currency, String> {
+    let s = match v {
+        Json::String(s) => s.as_str(),
+        other => return Err(format!("\"{other}\" is not a valid choice.")),
+    };
+    match Currency::parse(s) {
+        Ok(c) if CURRENCIES.contains(&c.as_str()) => Ok(c),
+        _ => Err(format!("\"{s}\" is not a valid choice.")),
+    }
+}
+
+/// DRF's name of a JSON value's type, as its messages show it.
+pub(crate) fn json_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "bool",
+        Json::Number(_) => "int",
+        Json::String(_) => "str",
+        Json::Array(_) => "list",
+        Json::Object(_) => "dict",
+    }
+}
+
+/// The most customers one promotion or voucher lists (larger audiences use voucher codes).
+const MAX_CUSTOMERS: usize = 10_000;
+
+/// A list of user pks: DRF's `PrimaryKeyRelatedField(many=True)` wording for bad items.
+pub(crate) fn pk_list(f: &mut Fields<'_>, key: &str) -> Vec<i64> {
+    match f.obj.get(key) {
+        None | Some(Json::Null) => Vec::new(),
+        Some(Json::Array(a)) if a.len() > MAX_CUSTOMERS => {
+            f.error(key, format!("Ensure this field has no more than {MAX_CUSTOMERS} elements."));
+            Vec::new()
+        }
+        Some(Json::Array(a)) => {
+            let mut out = Vec::with_capacity(a.len());
+            for v in a {
+                match v {
+                    Json::Number(_) | Json::String(_) if as_int(v).is_some() => out.push(as_int(v).unwrap_or(0)),
+                    other => {
+                        f.error(key, format!("Incorrect type. Expected pk value, received {}.", json_type(other)));
+                        return Vec::new();
+                    }
+                }
+            }
+            out.sort_unstable();
+            out.dedup();
+            out
+        }
+        Some(other) => {
+            f.error(key, format!("Expected a list of items but got type \"{}\".", json_type(other)));
+            Vec::new()
+        }
+    }
+}
+
+fn slugify(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        let c = match ch {
+            'ö' | 'Ö' | 'ò' | 'ó' | 'ô' => 'o',
+            'ü' | 'Ü' | 'ù' | 'ú' | 'û' => 'u',
+            'ş' | 'Ş' => 's',
+            'ç' | 'Ç' => 'c',
+            'ğ' | 'Ğ' => 'g',
+            'ı' | 'İ' | 'î' | 'í' => 'i',
+            'â' | 'á' | 'à' | 'ä' => 'a',
+            'é' | 'è' | 'ê' | 'ë' => 'e',
+            c => c.to_ascii_lowercase(),
+        };
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    if out.is_empty() { "promotion".into() } else { out }
+}
+
+// ---------------------------------------------------------------------------------------
+// A whole promotion
+
+/// A promotion body as read: what parsed, and the errors of what did not.
+#[derive(Debug)]
+pub struct PromotionDraft {
+    /// DRF's error body so far; the handler adds to it (unknown customers) before
+    /// [`Self::finish`].
+    pub errors: Map<String, Json>,
+    /// The customer pks, ascending, once each.
+    pub customers: Vec<i64>,
+    name: Option<String>,
+    slug: Option<String>,
+    label: String,
+    offer_type: Option<OfferKind>,
+    currency: Option<Currency>,
+    start_at: Option<i64>,
+    end_at: Option<i64>,
+    priority: i64,
+    exclusive: bool,
+    is_active: bool,
+    max_basket_applications: Option<i64>,
+    max_user_applications: Option<i64>,
+    max_global_applications: Option<i64>,
+    max_discount: Option<i64>,
+    condition: Option<Condition>,
+    benefit: Option<Benefit>,
+}
+
+/// Reads a whole promotion body (a create, or a PATCH merged over the stored one).
+/// Defaults: `currency` `try`, `slug` a slug of the name, `label` empty, `exclusive` and
+/// `is_active` true, `priority` 0, `condition` none.
+pub fn read_promotion(body: &Map<String, Json>) -> PromotionDraft {
+    let mut f = Fields::new(body);
+    let name = f.req_str("name", 255);
+    let slug = f.opt_str("slug", 255).filter(|s| !s.trim().is_empty());
+    let label = f.opt_str("label", 255).unwrap_or_default();
+    let offer_type = match body.get("offer_type") {
+        None | Some(Json::Null) => {
+            f.error("offer_type", "This field is required.");
+            None
+        }
+        Some(Json::String(s)) if OfferKind::parse(s).is_some() => OfferKind::parse(s),
+        Some(other) => {
+            let shown = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+            f.error("offer_type", format!("\"{shown}\" is not a valid choice."));
+            None
+        }
+    };
+    let default = Currency::parse("try").expect("\"try\" is three letters");
+    let currency = match body.get("currency") {
+        None | Some(Json::Null) => Some(default),
+        Some(v) => match known_currency(v) {
+            Ok(c) => Some(c),
+            Err(m) => {
+                f.error("currency", m);
+                None
+            }
+        },
+    };
+    let start_at = f.opt_instant("start_datetime").flatten();
+    let end_at = f.opt_instant("end_datetime").flatten();
+    let priority = f.opt_int("priority").unwrap_or(0);
+    let exclusive = f.opt_bool("exclusive").unwrap_or(true);
+    let is_active = f.opt_bool("is_active").unwrap_or(true);
+    let max_basket_applications = f.opt_int("max_basket_applications");
+    let max_user_applications = f.opt_int("max_user_applications");
+    let max_global_applications = f.opt_int("max_global_applications");
+    // Amounts are read in the currency asked for, or in `try` when it is not valid (its
+    // own error is already recorded).
+    let cur = currency.unwrap_or(default);
+    let max_discount = match body.get("max_discount") {
+        None | Some(Json::Null) => None,
+        Some(v) => {
+            let text = match v {
+                Json::String(s) => s.trim().to_owned(),
+                Json::Number(n) => n.to_string(),
+                _ => String::new(),
+            };
+            match parse_minor(&text, cur.minor_digits()) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    f.error("max_discount", e.to_string());
+                    None
+                }
+            }
+        }
+    };
+    let customers = pk_list(&mut f, "customers");
+    let mut defs = FieldErrors::default();
+    let condition = parse_condition(body.get("condition"), cur, &mut defs);
+    let benefit = parse_benefit(body.get("benefit"), cur, &mut defs);
+    let mut errors = f.errors.0;
+    nest_all(&mut errors, &defs);
+    PromotionDraft {
+        errors,
+        customers,
+        name,
+        slug,
+        label,
+        offer_type,
+        currency,
+        start_at,
+        end_at,
+        priority,
+        exclusive,
+        is_active,
+        max_basket_applications,
+        max_user_applications,
+        max_global_applications,
+        max_discount,
+        condition,
+        benefit,
+    }
+}
+
+impl PromotionDraft {
+    /// The typed input, or the 400: every error collected so far if there is any, else
+    /// the model's integer bounds (`priority` a 32-bit integer, the limits unsigned 32-bit).
+    pub fn finish(self) -> ApiResult<PromotionInput> {
+        let (Some(name), Some(offer_type), Some(currency), Some(condition), Some(benefit), true) =
+            (self.name, self.offer_type, self.currency, self.condition, self.benefit, self.errors.is_empty())
+        else {
+            return Err(ApiError::Fields(self.errors));
+        };
+        let mut e = FieldErrors::default();
+        let priority = match i32::try_from(self.priority) {
+            Ok(p) => p,
+            Err(_) => {
+                e.push("priority", "Ensure this value is between -2147483648 and 2147483647.");
+                0
+            }
+        };
+        let max_basket_applications = limit(self.max_basket_applications, "max_basket_applications", &mut e);
+        let max_user_applications = limit(self.max_user_applications, "max_user_applications", &mut e);
+        let max_global_applications = limit(self.max_global_applications, "max_global_applications", &mut e);
+        if !e.is_empty() {
+            let mut errors = Map::new();
+            nest_all(&mut errors, &e);
+            return Err(ApiError::Fields(errors));
+        }
+        Ok(PromotionInput {
+            slug: self.slug.unwrap_or_else(|| slugify(&name)),
+            name,
+            label: self.label,
+            offer_type,
+            currency,
+            start_at: self.start_at,
+            end_at: self.end_at,
+            priority,
+            exclusive: self.exclusive,
+            is_active: self.is_active,
+            condition,
+            benefit,
+            max_basket_applications,
+            max_user_applications,
+            max_global_applications,
+            max_discount: self.max_discount,
+            customers: self.customers,
+        })
+    }
+}
+
+/// An optional limit as an unsigned 32-bit integer.
+fn limit(v: Option<i64>, path: &str, e: &mut FieldErrors) -> Option<u32> {
+    let n = v?;
+    match u32::try_from(n) {
+        Ok(n) => Some(n),
+        Err(_) if n < 0 => {
+            e.push(path, "Ensure this value is greater than or equal to 0.");
+            None
+        }
+        Err(_) => {
+            e.push(path, format!("Ensure this value is less than or equal to {}.", u32::MAX));
+            None
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Conditions, benefits, ranges
+
+fn not_a_choice(v: &Json) -> String {
+    match v {
+        Json::String(s) => format!("\"{s}\" is not a valid choice."),
+        other => format!("\"{other}\" is not a valid choice."),
+    }
+}
+
+fn sub(path: &str, key: &str) -> String {
+    format!("{path}.{key}")
+}
+
+fn expected_object(v: &Json) -> String {
+    let kind = match v {
+        Json::Array(_) => "list",
+        Json::String(_) => "str",
+        Json::Number(n) if n.is_f64() => "float",
+        Json::Number(_) => "int",
+        Json::Bool(_) => "bool",
+        _ => "null",
+    };
+    format!("Invalid data. Expected a dictionary, but got {kind}.")
+}
+
+/// A decimal given as a JSON string or number, as text.
+fn decimal_text(v: &Json) -> Option<String> {
+    match v {
+        Json::String(s) => Some(s.trim().to_owned()),
+        Json::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// An integer given as a JSON number or a numeric string.
+fn int_of(v: &Json) -> Option<i64> {
+    match v {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A positive count (`u32`); errors as DRF words them.
+fn parse_count(v: &Json, path: &str, min: i64, e: &mut FieldErrors) -> Option<u32> {
+    match int_of(v) {
+        None => {
+            e.push(path, "A valid integer is required.");
+            None
+        }
+        Some(n) if n < min => {
+            e.push(path, format!("Ensure this value is greater than or equal to {min}."));
+            None
+        }
+        Some(n) => match u32::try_from(n) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                e.push(path, format!("Ensure this value is less than or equal to {}.", u32::MAX));
+                None
+            }
+        },
+    }
+}
+
+fn string_set(v: &Json) -> Option<BTreeSet<String>> {
+    match v {
+        Json::Array(a) => a.iter().map(|s| s.as_str().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())).collect(),
+        _ => None,
+    }
+}
+
+/// Parses a `RANGE` (see the contract); a missing or null range is every product.
+pub fn parse_range(v: Option<&Json>, path: &str, e: &mut FieldErrors) -> Option<Range> {
+    let m = match v {
+        None | Some(Json::Null) => return Some(Range::all()),
+        Some(Json::Object(m)) => m,
+        Some(_) => {
+            e.push(path, "Expected a dictionary with one of all, skus, products, attributes.");
+            return None;
+        }
+    };
+    let before = e.0.len();
+    let mut r = Range::default();
+    for (k, val) in m {
+        let p = sub(path, k);
+        match k.as_str() {
+            "all" => match val {
+                Json::Bool(b) => r.all = *b,
+                _ => e.push(&p, "Must be a valid boolean."),
+            },
+            "skus" | "excluded_skus" => match string_set(val) {
+                Some(s) if k == "skus" => r.skus = s,
+                Some(s) => r.excluded_skus = s,
+                None => e.push(&p, "Expected a list of skus (non-empty strings)."),
+            },
+            "products" => match val {
+                Json::Array(a) => match a.iter().map(|x| int_of(x).filter(|n| *n > 0)).collect::<Option<Vec<_>>>() {
+                    Some(ids) => r.products = ids.into_iter().map(ProductId).collect(),
+                    None => e.push(&p, "Expected a list of product pks."),
+                },
+                _ => e.push(&p, "Expected a list of product pks."),
+            },
+            "attributes" => match val {
+                Json::Object(attrs) => {
+                    for (name, values) in attrs {
+                        let set = match values {
+                            Json::String(s) => Some(BTreeSet::from([s.clone()])),
+                            other => string_set(other),
+                        };
+                        match set {
+                            Some(s) => {
+                                r.attributes.insert(name.clone(), s);
+                            }
+                            None => e.push(&sub(&p, name), "Expected a list of attribute values."),
+                        }
+                    }
+                }
+                _ => e.push(&p, "Expected a dictionary of attribute name to a list of values."),
+            },
+            other => e.push(
+                path,
+                format!("Unknown key \"{other}\": a range takes all, skus, products, attributes and excluded_skus."),
+            ),
+        }
+    }
+    if e.0.len() > before {
+        return None;
+    }
+    Some(r)
+}
+
+fn choice<'a>(m: &'a Map<String, Json>, path: &str, choices: &[&str], e: &mut FieldErrors) -> Option<&'a str> {
+    match m.get("type") {
+        None | Some(Json::Null) => {
+            e.push(&sub(path, "type"), "This field is required.");
+            None
+        }
+        Some(Json::String(s)) if choices.contains(&s.as_str()) => Some(s.as_str()),
+        Some(other) => {
+            e.push(&sub(path, "type"), not_a_choice(other));
+            None
+        }
+    }
+}
+
+fn required<'a>(m: &'a Map<String, Json>, key: &str, path: &str, e: &mut FieldErrors) -> Option<&'a Json> {
+    match m.get(key) {
+        None | Some(Json::Null) => {
+            e.push(&sub(path, key), "This field is required.");
+            None
+        }
+        Some(v) => Some(v),
+    }
+}
+
+fn money_value(v: &Json, currency: Currency, path: &str, e: &mut FieldErrors) -> Option<i64> {
+    match decimal_text(v).map(|s| parse_minor(&s, currency.minor_digits())) {
+        Some(Ok(m)) => Some(m),
+        Some(Err(err)) => {
+            e.push(path, err.to_string());
+            None
+        }
+        None => {
+            e.push(path, "A valid number is required.");
+            None
+        }
+    }
+}
+
+/// Parses a condition (`{"type", "value", "range"}`); a missing condition is `none`.
+pub fn parse_condition(v: Option<&Json>, currency: Currency, e: &mut FieldErrors) -> Option<Condition> {
+    const P: &str = "condition";
+    let m = match v {
+        None | Some(Json::Null) => {
+            return Some(Condition::none());
+        }
+        Some(Json::Object(m)) => m,
+        Some(other) => {
+            e.push("condition.non_field_errors", expected_object(other));
+            return None;
+        }
+    };
+    let ty = choice(m, P, CONDITION_TYPES, e);
+    let range = parse_range(m.get("range"), "condition.range", e);
+    let kind = match ty? {
+        "none" => {
+            if !matches!(m.get("value"), None | Some(Json::Null)) {
+                e.push("condition.value", "A none condition takes no value (null).");
+                return None;
+            }
+            ConditionKind::None
+        }
+        "amount" => ConditionKind::Amount(money_value(required(m, "value", P, e)?, currency, "condition.value", e)?),
+        t => {
+            let n = parse_count(required(m, "value", P, e)?, "condition.value", 0, e)?;
+            if t == "count" { ConditionKind::Count(n) } else { ConditionKind::Coverage(n) }
+        }
+    };
+    Some(Condition { kind, range: range? })
+}
+
+/// Parses a benefit (`{"type", "value", "max_affected_items", "range"}`).
+pub fn parse_benefit(v: Option<&Json>, currency: Currency, e: &mut FieldErrors) -> Option<Benefit> {
+    const P: &str = "benefit";
+    let m = match v {
+        None | Some(Json::Null) => {
+            e.push(P, "This field is required.");
+            return None;
+        }
+        Some(Json::Object(m)) => m,
+        Some(other) => {
+            e.push("benefit.non_field_errors", expected_object(other));
+            return None;
+        }
+    };
+    let ty = choice(m, P, BENEFIT_TYPES, e);
+    let range = parse_range(m.get("range"), "benefit.range", e);
+    let max_items = match m.get("max_affected_items") {
+        None | Some(Json::Null) => Some(None),
+        Some(v) => parse_count(v, "benefit.max_affected_items", 1, e).map(Some),
+    };
+    let kind = match ty? {
+        "percentage" => {
+            let v = required(m, "value", P, e)?;
+            match decimal_text(v).map(|s| Percent::parse(&s)) {
+                Some(Ok(p)) => BenefitKind::Percentage(p),
+                Some(Err(err)) => {
+                    e.push("benefit.value", err.to_string());
+                    return None;
+                }
+                None => {
+                    e.push("benefit.value", "A valid number is required.");
+                    return None;
+                }
+            }
+        }
+        t @ ("fixed" | "fixed_per_unit" | "fixed_price") => {
+            let m = money_value(required(m, "value", P, e)?, currency, "benefit.value", e)?;
+            match t {
+                "fixed" => BenefitKind::Fixed(m),
+                "fixed_per_unit" => BenefitKind::FixedPerUnit(m),
+                _ => BenefitKind::FixedPrice(m),
+            }
+        }
+        t => {
+            if !matches!(m.get("value"), None | Some(Json::Null)) {
+                e.push("benefit.value", format!("A {t} benefit takes no value (null)."));
+                return None;
+            }
+            if t == "multibuy" { BenefitKind::Multibuy } else { BenefitKind::ShippingFree }
+        }
+    };
+    Some(Benefit { kind, max_affected_items: max_items?, range: range? })
+}

@@ -1,0 +1,181 @@
+//! The offer cache: the compiled [`OfferIndex`] of every promotion that is not deleted,
+//! which every quote, checkout and simulation prices against.
+//!
+//! # Freshness
+//! - A write in this process (the promotion and voucher use cases) rebuilds the index
+//!   before it returns ([`OfferCache::changed`]), so the writer's next request sees it.
+//! - Writes of other processes reach it through the store's one change watcher
+//!   ([`offerline_store::changes`]): the cache waits for the data generation to move, then
+//!   compares the cheap [`Store::promotions_stamp`] with the stamp its index was built from
+//!   and rebuilds only if it moved. The generation moves for every write anywhere (every
+//!   checkout too), so the comparison runs at most once per [`CHECK_INTERVAL`]; a burst of
+//!   moves costs one stamp query. The staleness bound for another process's promotion
+//!   write is therefore the watcher's (20 ms on SQLite, the notification latency on
+//!   PostgreSQL) plus [`CHECK_INTERVAL`] plus one rebuild.
+//!
+//! The follower is a task started by [`OfferCache::load`] that holds the cache weakly and
+//! is stopped when the last handle to the cache is dropped.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use offerline_core::OfferIndex;
+use offerline_store::Store;
+use offerline_store::promotions::PromotionsStamp;
+
+use crate::AppResult;
+
+/// The least time between two stamp checks after the generation moved: the debounce of a
+/// burst of writes (a checkout moves the generation too, and most moves change no offer).
+pub const CHECK_INTERVAL: Duration = Duration::from_millis(25);
+
+/// How long the follower waits before trying a failed refresh again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// The compiled index of every offer, swapped whole when offers change. Clones share it.
+#[derive(Clone)]
+pub struct OfferCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    index: RwLock<Arc<OfferIndex>>,
+    /// Serialises rebuilds (so a later one never loses to an earlier one) and remembers the
+    /// stamp the current index was built from.
+    built: tokio::sync::Mutex<Option<PromotionsStamp>>,
+    follower: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
+    checks: AtomicU64,
+    rebuilds: AtomicU64,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let follower = self.follower.get_mut().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(task) = follower.take() {
+            task.abort();
+        }
+    }
+}
+
+/// How often the cache compared its stamp and rebuilt, for tests and diagnostics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Stamp comparisons after the generation moved.
+    pub checks: u64,
+    /// Index builds, the first one included.
+    pub rebuilds: u64,
+}
+
+impl OfferCache {
+    /// Builds the index from `store` and starts following the store's changes (needs a
+    /// Tokio runtime). Other processes' writes are seen once the store's watcher runs
+    /// ([`Store::watch_changes`]); until then only this process's writes are.
+    pub async fn load(store: Store) -> AppResult<Self> {
+        let changes = store.changes().clone();
+        // Read before the first build: a move during it is then still ahead of the follower.
+        let seen = changes.generation();
+        let cache = OfferCache {
+            inner: Arc::new(Inner {
+                store,
+                index: RwLock::new(Arc::new(OfferIndex::build(Vec::new()))),
+                built: tokio::sync::Mutex::new(None),
+                follower: std::sync::Mutex::new(None),
+                checks: AtomicU64::new(0),
+                rebuilds: AtomicU64::new(0),
+            }),
+        };
+        cache.reload("startup").await?;
+        let task = tokio::spawn(follow(Arc::downgrade(&cache.inner), seen));
+        *cache.inner.follower.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task.abort_handle());
+        Ok(cache)
+    }
+
+    /// The index as it is now; a rebuild swaps in a new one and leaves this one intact.
+    pub fn current(&self) -> Arc<OfferIndex> {
+        match self.inner.index.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.current().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats {
+            checks: self.inner.checks.load(Ordering::Relaxed),
+            rebuilds: self.inner.rebuilds.load(Ordering::Relaxed),
+        }
+    }
+
+    /// After a write in this process: rebuild now, so the writer's next request prices
+    /// against it. Other processes learn of it through their change watchers.
+    pub async fn changed(&self) -> AppResult<()> {
+        self.reload("write").await.map(drop)
+    }
+
+    /// Rebuilds the index from the database. Returns the number of offers.
+    pub async fn reload(&self, why: &str) -> AppResult<usize> {
+        let mut built = self.inner.built.lock().await;
+        self.rebuild(&mut built, why).await
+    }
+
+    /// Rebuilds the index if the promotions stamp moved since the last build; returns
+    /// whether it did.
+    pub async fn refresh(&self) -> AppResult<bool> {
+        let mut built = self.inner.built.lock().await;
+        self.inner.checks.fetch_add(1, Ordering::Relaxed);
+        let now = self.inner.store.promotions_stamp().await?;
+        if *built == Some(now) {
+            return Ok(false);
+        }
+        self.rebuild(&mut built, "changed elsewhere").await?;
+        Ok(true)
+    }
+
+    async fn rebuild(&self, built: &mut Option<PromotionsStamp>, why: &str) -> AppResult<usize> {
+        let started = Instant::now();
+        // The stamp first: a write between the two reads is then in the index or in a stamp
+        // that differs from the one kept, never lost.
+        let stamp = self.inner.store.promotions_stamp().await?;
+        let index = OfferIndex::build(self.inner.store.load_offers().await?);
+        let n = index.len();
+        match self.inner.index.write() {
+            Ok(mut g) => *g = Arc::new(index),
+            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
+        }
+        *built = Some(stamp);
+        self.inner.rebuilds.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(offers = n, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, why, "offer cache reloaded");
+        Ok(n)
+    }
+}
+
+/// The follower: waits for the data generation to move past `seen`, refreshes, rests
+/// [`CHECK_INTERVAL`], and again, until the cache is gone.
+async fn follow(cache: Weak<Inner>, mut seen: u64) {
+    let Some(changes) = cache.upgrade().map(|c| c.store.changes().clone()) else { return };
+    loop {
+        changes.moved(seen).await;
+        let before = seen;
+        // Before the stamp is read: a move after this point is caught by the next round.
+        seen = changes.generation();
+        let Some(inner) = cache.upgrade() else { return };
+        match (OfferCache { inner }).refresh().await {
+            Ok(_) => tokio::time::sleep(CHECK_INTERVAL).await,
+            Err(e) => {
+                // The change is still unaccounted for: try it again, after a pause.
+                tracing::warn!(error = %e, "offer cache refresh failed; retrying");
+                seen = before;
+                tokio::time::sleep(RETRY).await;
+            }
+        }
+    }
+}

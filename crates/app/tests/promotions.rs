@@ -1,0 +1,231 @@
+//! The promotion and voucher use cases and the offer cache, on a SQLite file: the rules
+//! they check, read-your-writes, other processes' writes seen through the store's change
+//! watcher, the debounce of the stamp checks, and the follower's end.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use offerline_app::offers::{CHECK_INTERVAL, OfferCache};
+use offerline_app::vouchers::{CodeBatch, NewVoucher};
+use offerline_app::{AppError, promotions, vouchers};
+use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, Currency, OfferKind, Range, VoucherCode};
+use offerline_store::Store;
+use offerline_store::promotions::PromotionInput;
+
+/// A directory removed when the test ends.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// A migrated store on a fresh SQLite file, that file's URL, and its directory.
+async fn store() -> (Store, String, TempDir) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "offerline-app-test-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("offerline.db").display());
+    (Store::open(&url).await.unwrap(), url, TempDir(dir))
+}
+
+fn input(name: &str, kind: OfferKind, off: i64) -> PromotionInput {
+    PromotionInput {
+        name: name.into(),
+        slug: name.to_lowercase(),
+        label: String::new(),
+        offer_type: kind,
+        currency: Currency::parse("try").unwrap(),
+        start_at: None,
+        end_at: None,
+        priority: 0,
+        exclusive: true,
+        is_active: true,
+        condition: Condition::none(),
+        benefit: Benefit { kind: BenefitKind::Fixed(off), max_affected_items: None, range: Range::all() },
+        max_basket_applications: None,
+        max_user_applications: None,
+        max_global_applications: None,
+        max_discount: None,
+        customers: Vec::new(),
+    }
+}
+
+/// Waits until `done` holds (5 s at most).
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < Duration::from_secs(5), "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_here_are_priced_at_once_and_other_processes_writes_soon() {
+    let (store, url, _dir) = store().await;
+    let offers = OfferCache::load(store.clone()).await.unwrap();
+    assert!(offers.is_empty());
+
+    // Read-your-writes: the use case returns once the index holds the write.
+    let p = promotions::create(&store, &offers, &input("Here", OfferKind::Site, 100)).await.unwrap();
+    assert!(offers.current().get(offerline_core::OfferId(p.id)).is_some());
+
+    // Another process's write is unseen until the store's watcher runs, then seen.
+    let other = Store::connect(&url).await.unwrap();
+    let q = other.create_promotion(&input("Elsewhere", OfferKind::Site, 200)).await.unwrap();
+    store.watch_changes();
+    until("a promotion created elsewhere", || offers.len() == 2).await;
+    let mut changed = q.input();
+    changed.benefit.kind = BenefitKind::Fixed(300);
+    other.update_promotion(q.id, &changed).await.unwrap();
+    until("a promotion changed elsewhere", || {
+        offers.current().get(offerline_core::OfferId(q.id)).is_some_and(|o| o.benefit.kind == BenefitKind::Fixed(300))
+    })
+    .await;
+    other.delete_promotion(q.id).await.unwrap();
+    until("a promotion deleted elsewhere", || offers.len() == 1).await;
+
+    // Writes that touch no promotion move the generation but rebuild nothing.
+    let before = offers.stats();
+    let user = offerline_store::auth::NewUser {
+        username: "someone",
+        password: "pw-123456",
+        email: "someone@example.com",
+        first_name: "",
+        last_name: "",
+        is_staff: false,
+    };
+    other.create_user(user).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(offers.stats().rebuilds, before.rebuilds);
+    other.close().await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_changes_costs_one_stamp_check_per_interval() {
+    let (store, _, _dir) = store().await;
+    let offers = OfferCache::load(store.clone()).await.unwrap();
+    let before = offers.stats();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_millis(250) {
+        for _ in 0..100 {
+            store.changes().bump();
+        }
+        tokio::task::yield_now().await;
+    }
+    let elapsed = started.elapsed();
+    tokio::time::sleep(CHECK_INTERVAL * 4).await;
+    let checks = offers.stats().checks - before.checks;
+    let bound = (elapsed.as_millis() / CHECK_INTERVAL.as_millis()) as u64 + 3;
+    assert!((1..=bound).contains(&checks), "{checks} stamp checks for a burst of {elapsed:?} (at most {bound})");
+    assert_eq!(offers.stats().rebuilds, before.rebuilds, "nothing changed, nothing rebuilt");
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_follower_ends_with_the_cache() {
+    let (store, _, _dir) = store().await;
+    let baseline = Arc::strong_count(store.changes());
+    let offers = OfferCache::load(store.clone()).await.unwrap();
+    let copy = offers.clone();
+    until("the follower started", || Arc::strong_count(store.changes()) > baseline).await;
+    drop(offers);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(Arc::strong_count(store.changes()) > baseline, "a clone keeps it following");
+    drop(copy);
+    until("the follower stopped", || Arc::strong_count(store.changes()) == baseline).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rules_of_promotions_and_vouchers() {
+    let (store, _, _dir) = store().await;
+    let offers = OfferCache::load(store.clone()).await.unwrap();
+
+    // Customers must exist; the offer must be meaningful.
+    let mut with_ghosts = input("Ghosts", OfferKind::Coupon, 100);
+    with_ghosts.customers = vec![900, 901];
+    match promotions::create(&store, &offers, &with_ghosts).await {
+        Err(AppError::Unknown { field, ids }) => assert_eq!((field.as_str(), ids), ("customers", vec![900, 901])),
+        other => panic!("{other:?}"),
+    }
+    let mut multibuy = input("Multibuy", OfferKind::Site, 0);
+    multibuy.benefit.kind = BenefitKind::Multibuy;
+    multibuy.condition = Condition { kind: ConditionKind::Amount(100), range: Range::all() };
+    match promotions::create(&store, &offers, &multibuy).await {
+        Err(AppError::Invalid(e)) => {
+            assert_eq!(e.to_string(), "condition.type: A multibuy needs a count condition of at least 2.")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(offers.is_empty(), "nothing was written");
+    assert!(store.list_promotions(&Default::default()).await.unwrap().1.is_empty());
+
+    // Vouchers belong to code offers.
+    let site = promotions::create(&store, &offers, &input("Site", OfferKind::Site, 100)).await.unwrap();
+    let code = promotions::create(&store, &offers, &input("Code", OfferKind::VoucherCode, 100)).await.unwrap();
+    let voucher = |promotion: i64| NewVoucher {
+        code: VoucherCode::parse("hello").unwrap(),
+        promotion,
+        usage: offerline_core::VoucherUsage::SingleUse,
+        customers: Vec::new(),
+    };
+    match vouchers::create(&store, &offers, &voucher(site.id)).await {
+        Err(AppError::Field { field, message }) => assert_eq!(
+            (field.as_str(), message),
+            (
+                "promotion",
+                format!(
+                    "Promotion {} is a site offer; vouchers belong to coupon_code and voucher_code offers.",
+                    site.id
+                )
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    match vouchers::create(&store, &offers, &voucher(424242)).await {
+        Err(AppError::Unknown { field, ids }) => assert_eq!((field.as_str(), ids), ("promotion", vec![424242])),
+        other => panic!("{other:?}"),
+    }
+    let v = vouchers::create(&store, &offers, &voucher(code.id)).await.unwrap();
+    assert_eq!((v.code.as_str(), v.promotion_id), ("HELLO", code.id));
+
+    // Generated codes: long enough for their number, for code offers only.
+    let batch = |count: usize, length: usize| CodeBatch {
+        count,
+        prefix: "G-".into(),
+        length,
+        usage: offerline_core::VoucherUsage::SingleUse,
+    };
+    match vouchers::generate(&store, &offers, &code, &batch(2000, 4)).await {
+        Err(AppError::Field { field, message }) => {
+            assert_eq!((field.as_str(), message.as_str()), ("length", "A length of 4 is too short for 2000 codes."))
+        }
+        other => panic!("{other:?}"),
+    }
+    match vouchers::generate(&store, &offers, &site, &batch(2, 8)).await {
+        Err(AppError::Refused(m)) => assert!(m.contains("vouchers belong to coupon_code and voucher_code offers")),
+        other => panic!("{other:?}"),
+    }
+    let codes = vouchers::generate(&store, &offers, &code, &batch(3, 8)).await.unwrap();
+    assert_eq!(codes.len(), 3);
+    assert!(codes.iter().all(|c| c.starts_with("G-") && c.len() == 10), "{codes:?}");
+
+    // Delete: gone from the list, the reads and the index at once.
+    promotions::delete(&store, &offers, site.id).await.unwrap();
+    assert!(offers.current().get(offerline_core::OfferId(site.id)).is_none());
+    assert!(matches!(
+        promotions::get(&store, site.id).await,
+        Err(AppError::Store(offerline_store::StoreError::NotFound))
+    ));
+    let (count, listed) = promotions::list(&store, Default::default()).await.unwrap();
+    assert_eq!((count, listed.iter().map(|p| p.id).collect::<Vec<_>>()), (1, vec![code.id]));
+    store.close().await;
+}

@@ -1,0 +1,145 @@
+//! The reads pricing needs: every live promotion as an engine [`Offer`], a stamp that says
+//! whether they changed, usage of limits so far, a customer's offers, products by sku.
+
+use std::collections::{BTreeSet, HashMap};
+
+use offerline_core::{Offer, OfferId, OfferUsage, UsageSnapshot};
+use sqlx::Row;
+
+use super::admin::{PROMO_COLS, Promotion, promotion_from_row};
+use crate::list::placeholders;
+use crate::{Result, Store, StoreError};
+
+/// What [`Store::promotions_stamp`] returns: equal stamps, unchanged promotions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromotionsStamp {
+    /// The latest `modified_at`; `None` while there is no promotion.
+    pub latest: Option<i64>,
+    /// Promotions, deleted ones included.
+    pub count: i64,
+    /// Σ `modified_at` mod 1 000 000 007.
+    pub checksum: i64,
+}
+
+impl Store {
+    /// Every promotion that is not deleted, as an engine offer (inactive ones included: the
+    /// engine ignores them, and the index still finds them by id). A stored row the types
+    /// cannot hold, or whose offer is not valid — impossible through the API, possible for a
+    /// row written by hand — is logged and skipped, never priced. Two queries.
+    pub async fn load_offers(&self) -> Result<Vec<Offer>> {
+        let rows = sqlx::query(&format!("SELECT {PROMO_COLS} FROM promotions WHERE deleted = 0 ORDER BY id"))
+            .fetch_all(self.reader())
+            .await?;
+        let links = sqlx::query(
+            "SELECT pc.promotion_id, pc.user_id FROM promotion_customers pc \
+             JOIN promotions p ON p.id = pc.promotion_id WHERE p.deleted = 0",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        let mut by_promo: HashMap<i64, Vec<i64>> = HashMap::new();
+        for r in &links {
+            by_promo.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+        }
+        let mut offers = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut p = match promotion_from_row(r) {
+                Ok(p) => p,
+                Err(StoreError::Internal(e)) => {
+                    tracing::warn!(error = %e, "stored promotion is unreadable; not priced");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            p.customers = by_promo.remove(&p.id).unwrap_or_default();
+            let offer = p.to_offer();
+            match offer.field_errors() {
+                e if e.is_empty() => offers.push(offer),
+                e => tracing::warn!(promotion = p.id, errors = %e, "stored promotion is invalid; not priced"),
+            }
+        }
+        Ok(offers)
+    }
+
+    /// A fingerprint of the promotions table that changes whenever a promotion is created,
+    /// updated or deleted: a cheap test before rebuilding what was built from them.
+    pub async fn promotions_stamp(&self) -> Result<PromotionsStamp> {
+        // The sum of `modified_at` (each term reduced, so the sum fits 64 bits) moves when
+        // any row's stamp does, even to a smaller value: a node whose clock is behind
+        // another's still moves it, where the maximum alone would not.
+        let r = sqlx::query(
+            "SELECT MAX(modified_at), COUNT(*), COALESCE(CAST(SUM(modified_at % 1000000007) AS BIGINT), 0) \
+             FROM promotions",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        Ok(PromotionsStamp { latest: r.try_get(0)?, count: r.try_get(1)?, checksum: r.try_get(2)? })
+    }
+
+    /// Usage of every offer so far; with a customer, also that customer's applications.
+    pub async fn usage_snapshot(&self, customer: Option<i64>) -> Result<UsageSnapshot> {
+        let mut snap = UsageSnapshot::default();
+        let rows = sqlx::query("SELECT promotion_id, applications, discount_spent FROM offer_usage")
+            .fetch_all(self.reader())
+            .await?;
+        for r in &rows {
+            let id: i64 = r.try_get(0)?;
+            let apps: i64 = r.try_get(1)?;
+            let spent: i64 = r.try_get(2)?;
+            snap.set(
+                OfferId(id),
+                OfferUsage { global_applications: apps.max(0) as u64, customer_applications: 0, discount_spent: spent },
+            );
+        }
+        if let Some(c) = customer {
+            let rows = sqlx::query("SELECT promotion_id, applications FROM offer_customer_usage WHERE user_id = $1")
+                .bind(c)
+                .fetch_all(self.reader())
+                .await?;
+            for r in &rows {
+                let id = OfferId(r.try_get(0)?);
+                let apps: i64 = r.try_get(1)?;
+                let mut u = snap.get(id);
+                u.customer_applications = apps.max(0) as u64;
+                snap.set(id, u);
+            }
+        }
+        Ok(snap)
+    }
+
+    /// Coupon and coupon_code offers listing this customer, and code offers with a voucher
+    /// assigned to them; not deleted, any window, by id.
+    pub async fn offers_for_customer(&self, customer: i64) -> Result<Vec<Promotion>> {
+        let rows = sqlx::query(
+            "SELECT p.id FROM promotions p WHERE p.deleted = 0 AND ( \
+               (p.offer_type IN ('coupon', 'coupon_code') AND EXISTS ( \
+                  SELECT 1 FROM promotion_customers pc WHERE pc.promotion_id = p.id AND pc.user_id = $1)) \
+               OR (p.offer_type IN ('voucher_code', 'coupon_code') AND EXISTS ( \
+                  SELECT 1 FROM vouchers v JOIN voucher_customers vc ON vc.voucher_id = v.id \
+                  WHERE v.promotion_id = p.id AND vc.user_id = $1))) \
+             ORDER BY p.id",
+        )
+        .bind(customer)
+        .fetch_all(self.reader())
+        .await?;
+        let ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+        self.promotions_by_ids(&ids).await
+    }
+
+    /// The products with these skus (unknown skus are simply absent); three queries per
+    /// 500 skus.
+    pub async fn products_by_skus(&self, skus: &[String]) -> Result<Vec<crate::catalog::Product>> {
+        let skus: Vec<&str> = skus.iter().map(String::as_str).collect::<BTreeSet<_>>().into_iter().collect();
+        if skus.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::with_capacity(skus.len());
+        // Chunks keep every query under both engines' bound-parameter limits.
+        for chunk in skus.chunks(500) {
+            let sql = format!("SELECT id FROM products WHERE sku IN ({})", placeholders(0, chunk.len()));
+            let rows = bind_all!(sqlx::query(&sql), chunk).fetch_all(self.reader()).await?;
+            let ids = rows.iter().map(|r| r.try_get::<i64, _>(0)).collect::<Result<Vec<_>, _>>()?;
+            out.extend(self.products_by_ids(&ids).await?);
+        }
+        Ok(out)
+    }
+}
