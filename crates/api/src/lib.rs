@@ -1,45 +1,32 @@
 //! offerline-api: the HTTP face of offerline.
 //!
-//! One axum application serves every dialect. Each module owns its wire shapes and maps the
-//! domain to JSON; a reader finds any endpoint from its path in one step:
+//! One axum application serves every dialect. Each dialect is a folder whose `mod.rs`
+//! registers all its routes; its files parse requests, call one use case of
+//! `offerline_app`, and render the result in the dialect's wire format:
 //!
-//! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`;
-//! - [`omnitron`] — `/api/{v1,i1}/auth/login/`, `active_user`, the catalogue (`products`,
-//!   `price_lists`, `stock_lists`, `product_prices`);
-//! - [`promotions`] — `/api/v1/promotions/…`, `/api/v1/vouchers/` (bodies read by
-//!   [`promotion_body`]);
-//! - [`simulate`] — `/api/v1/pricing/simulate/`;
-//! - [`orders`] — storefront `/baskets/basket/`, `/orders/checkout/`, staff `/api/v1/orders/…`;
-//! - [`ledger`] — Omnitron `discount_items` and `order_item` detailed views;
-//! - [`oms`] — `/api/v1/oms/order_items/…`;
-//! - [`storefront`] — `/users/login/`, `/users/logout/`, `/current_user/`;
-//! - [`account`] — `/account/basket-offers/` and the other `/account/…` views;
-//! - [`elasticpath`] — `/oauth/access_token` and `/v2/…`.
+//! - [`omnitron`] — Akinon's back office under `/api/{v1,i1}/`: login, `active_user`, the
+//!   catalogue, promotions and vouchers, `pricing/simulate`, staff orders, the detailed
+//!   ledger views;
+//! - [`commerce`] — Akinon's storefront: `/users/…`, `/current_user/`, `/account/…`,
+//!   `/baskets/basket/`, `/orders/checkout/`;
+//! - [`oms`] — Akinon's order management: `/api/v1/oms/order_items/…`;
+//! - [`elasticpath`] — `/oauth/access_token` and `/v2/…`;
+//! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //!
-//! Cross-cutting pieces: [`auth`] (extractors, throttle, token cache), [`cache`] (the
-//! response cache of the staff ledger reads and the write middleware that invalidates it),
-//! [`error`] (the DRF error body),
-//! [`listing`] (pagination, filters, sort), [`wire`] (money/time formatting, JSON bodies),
-//! [`docs`] (the route table and the OpenAPI document built from it).
+//! Beside them, [`http`] holds the pieces they share: authentication extractors and the
+//! login throttle, both dialects' error bodies and the middleware that answers axum's own
+//! errors in the path's dialect, lists, wire helpers, the route table that is also the
+//! OpenAPI document, the response cache, the path-id extractor. No dialect imports another's
+//! handlers, and `http` imports no dialect.
 
-pub mod account;
-pub mod basket;
+pub mod commerce;
 pub mod elasticpath;
-pub mod ep_carts;
-pub mod ep_discounts;
-pub mod ep_orders;
 pub mod http;
-pub mod ledger;
 pub mod omnitron;
 pub mod oms;
 pub mod ops;
-pub mod orders;
-pub mod promotion_body;
-pub mod promotions;
-pub mod simulate;
-pub mod storefront;
 
-pub use http::{auth, cache, docs, error, listing, wire};
+use http::{auth, cache, docs, error};
 
 use std::ops::Deref;
 use std::sync::Arc;
@@ -78,16 +65,7 @@ impl Deref for AppState {
 }
 
 fn routes() -> docs::Routes {
-    ops::routes()
-        .merge(omnitron::routes())
-        .merge(promotions::routes())
-        .merge(simulate::routes())
-        .merge(basket::routes())
-        .merge(orders::routes())
-        .merge(ledger::routes())
-        .merge(oms::routes())
-        .merge(storefront::routes())
-        .merge(elasticpath::routes())
+    ops::routes().merge(omnitron::routes()).merge(commerce::routes()).merge(oms::routes()).merge(elasticpath::routes())
 }
 
 /// Collapses repeated slashes and trims the trailing slash before routing, so `/a//b/`,

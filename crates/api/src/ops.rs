@@ -14,7 +14,7 @@ use axum::routing::get;
 use serde_json::json;
 
 use crate::AppState;
-use crate::docs::{Auth, Routes};
+use crate::http::docs::{Auth, Routes};
 
 /// Request counts and latency sums by method and status.
 #[derive(Default)]

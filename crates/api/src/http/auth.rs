@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use offerline_store::auth::User;
 
 use crate::AppState;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "osessionid";
 

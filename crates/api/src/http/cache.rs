@@ -34,8 +34,8 @@ use offerline_store::changes::Changes;
 use serde_json::Value;
 
 use crate::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::listing::Listing;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::listing::Listing;
 
 /// At most this many cached bodies.
 pub const MAX_ENTRIES: usize = 4096;

@@ -13,8 +13,8 @@ use axum::http::request::Parts;
 use offerline_store::list::{ListQuery, Op};
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
-use crate::wire::parse_instant;
+use crate::http::error::ApiError;
+use crate::http::wire::parse_instant;
 
 pub const DEFAULT_LIMIT: i64 = 10;
 pub const MAX_LIMIT: i64 = 1000;

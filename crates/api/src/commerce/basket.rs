@@ -13,19 +13,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use offerline_app::basket::{self, Quote};
 use offerline_app::checkout;
 use offerline_core::VoucherCode;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::Customer;
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
-use crate::omnitron::product_json;
-use crate::orders::detail_json;
-use crate::wire::{Fields, JsonObject, money};
+use crate::http::auth::Customer;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::wire::{Fields, JsonObject, money};
+use crate::omnitron::catalog::product_json;
+use crate::omnitron::orders::detail_json;
 
 fn basket_json(pb: &Quote) -> Value {
     let cur = pb.currency.as_str();
@@ -79,7 +77,7 @@ fn basket_json(pb: &Quote) -> Value {
     }})
 }
 
-async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<Value>> {
+pub(super) async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<Value>> {
     Ok(Json(basket_json(&basket::view(&state.store, state.offers.current(), u.id).await?)))
 }
 
@@ -98,7 +96,7 @@ async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String,
     Ok(basket::change_line(&state.store, user, product, quantity, add).await?)
 }
 
-async fn add_to_basket(
+pub(super) async fn add_to_basket(
     Customer(u): Customer,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -107,7 +105,7 @@ async fn add_to_basket(
     get_basket(Customer(u), State(state)).await
 }
 
-async fn set_basket_line(
+pub(super) async fn set_basket_line(
     Customer(u): Customer,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -116,7 +114,7 @@ async fn set_basket_line(
     get_basket(Customer(u), State(state)).await
 }
 
-async fn patch_basket(
+pub(super) async fn patch_basket(
     Customer(u): Customer,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -139,7 +137,7 @@ fn replay(status: u16, body: String) -> Response {
     (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-async fn checkout(
+pub(super) async fn checkout(
     Customer(u): Customer,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -165,23 +163,4 @@ async fn checkout(
     })
     .await?;
     Ok(replay(answer.status, answer.body))
-}
-
-pub fn routes() -> Routes {
-    Routes::new("storefront-basket", Auth::Customer)
-        .add(
-            "/baskets/basket/",
-            get(get_basket).post(add_to_basket).put(set_basket_line).patch(patch_basket),
-            &[
-                ("get", "The customer's basket, priced"),
-                ("post", "Add units of a product to the basket"),
-                ("put", "Set a product's quantity in the basket (0 removes it)"),
-                ("patch", "Apply or remove a voucher code"),
-            ],
-        )
-        .add(
-            "/orders/checkout/",
-            post(checkout),
-            &[("post", "Check out the basket (Idempotency-Key header supported)")],
-        )
 }

@@ -12,10 +12,9 @@
 //! detailed shape. Bodies are served from the response cache while the data has not changed
 //! (see [`crate::cache`]).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use axum::routing::get;
 use offerline_core::status::OrderStatus;
 use offerline_store::catalog::{PriceList, Product, StockList};
 use offerline_store::ledger::{LedgerItem, Parts, Roots};
@@ -23,13 +22,13 @@ use offerline_store::list::Op;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
-use crate::auth::Staff;
-use crate::cache::{cached, list_key, object_key};
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
-use crate::ledger::{ORDER_ITEM_SPEC, order_number_filter, path_id};
-use crate::listing::Listing;
-use crate::wire::{money, rate, ts};
+use crate::http::auth::Staff;
+use crate::http::cache::{cached, list_key, object_key};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::listing::Listing;
+use crate::http::path::PathId;
+use crate::http::wire::{money, rate, ts};
+use crate::omnitron::ledger::{ORDER_ITEM_SPEC, order_number_filter};
 
 /// When the OMS states "were created": a fixed instant (2021-06-30T14:43:26Z).
 const STATE_CREATED: i64 = 1_625_064_206_000_000;
@@ -163,16 +162,30 @@ async fn list(state: &AppState, listing: &Listing, simple: bool) -> ApiResult<Va
     listing.envelope(count, ledger.items().map(|i| render(&i)).collect())
 }
 
-async fn list_detailed(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+pub(super) async fn list_detailed(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    listing: Listing,
+) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), list(&state, &listing, false)).await
 }
 
-async fn list_simple(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+pub(super) async fn list_simple(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    listing: Listing,
+) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), list(&state, &listing, true)).await
 }
 
-async fn get_item(_: Staff, State(state): State<AppState>, uri: Uri, Path(id): Path<String>) -> ApiResult<Response> {
-    let id = path_id(&id)?;
+pub(super) async fn get_item(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    PathId(id): PathId,
+) -> ApiResult<Response> {
     cached(&state, object_key(&uri), async {
         let ledger =
             state.store.ledger(Roots::OrderItems(&[id]), Parts { lists: true, products: true, ..Parts::NONE }).await?;
@@ -180,22 +193,4 @@ async fn get_item(_: Staff, State(state): State<AppState>, uri: Uri, Path(id): P
         Ok(detailed_json(&item))
     })
     .await
-}
-
-pub fn routes() -> Routes {
-    Routes::new("oms", Auth::Staff)
-        .add(
-            "/api/v1/oms/order_items/",
-            get(list_detailed),
-            &[(
-                "get",
-                "OMS order items with state and product objects (filters `order_number`, `order`, `status`, `state`)",
-            )],
-        )
-        .add(
-            "/api/v1/oms/order_items/list-simple/",
-            get(list_simple),
-            &[("get", "OMS order items with state, order and product as ids")],
-        )
-        .add("/api/v1/oms/order_items/{id}/", get(get_item), &[("get", "One OMS order item in detail")])
 }

@@ -6,12 +6,10 @@ use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::docs::{Auth, Routes};
-pub use crate::http::ep_error::{EpError, EpResult};
+use crate::http::ep_error::{EpError, EpResult};
 
 /// Access tokens live an hour, as Elastic Path's do.
 pub const TOKEN_TTL_SECS: i64 = 3600;
@@ -41,7 +39,7 @@ impl FromRequestParts<AppState> for Client {
 
 /// `POST /oauth/access_token`, form-encoded. The response is **flat** JSON: the SDK reads
 /// `access_token` and `expires` from the top level.
-async fn access_token(State(state): State<AppState>, body: axum::body::Bytes) -> EpResult<Json<Value>> {
+pub(super) async fn access_token(State(state): State<AppState>, body: axum::body::Bytes) -> EpResult<Json<Value>> {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
         .or_else(|_| {
             serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
@@ -79,10 +77,4 @@ async fn access_token(State(state): State<AppState>, body: axum::body::Bytes) ->
         "expires": expires,
         "identifier": grant,
     })))
-}
-
-pub fn routes() -> Routes {
-    Routes::new("elasticpath", Auth::Public)
-        .add("/oauth/access_token", post(access_token), &[("post", "Client credentials or implicit token (flat JSON)")])
-        .merge(crate::ep_carts::routes())
 }

@@ -14,18 +14,16 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::get;
 use offerline_core::Currency;
 use offerline_store::ledger::{CustomerOffer, LedgerFilter, OfferWindow, Parts};
 use offerline_store::now_micros;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::Customer;
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
-use crate::listing::{Listing, Spec};
-use crate::wire::{money, ts, ts_opt};
+use crate::http::auth::Customer;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::listing::{Listing, Spec};
+use crate::http::wire::{money, ts, ts_opt};
 
 /// `{value, label}` of a currency as the storefront shows it (`try` is "TL").
 pub fn currency_json(code: &str) -> Value {
@@ -116,7 +114,7 @@ fn session_currency(headers: &HeaderMap) -> ApiResult<Option<String>> {
     }
 }
 
-async fn basket_offers(
+pub(super) async fn basket_offers(
     Customer(u): Customer,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -146,7 +144,7 @@ async fn window_offers(
     listing.envelope(count, offers.iter().map(offer_json).collect())
 }
 
-async fn future_offers(
+pub(super) async fn future_offers(
     Customer(u): Customer,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -155,7 +153,7 @@ async fn future_offers(
     Ok(Json(window_offers(&u, &state, &headers, &listing, OfferWindow::Future).await?))
 }
 
-async fn expired_offers(
+pub(super) async fn expired_offers(
     Customer(u): Customer,
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -166,7 +164,7 @@ async fn expired_offers(
 
 /// My discount items, newest first. `sort` and the common filters apply; the order filter
 /// is always "my orders" (`orders (user_id, id)` index).
-async fn discount_items(
+pub(super) async fn discount_items(
     Customer(u): Customer,
     State(state): State<AppState>,
     listing: Listing,
@@ -189,16 +187,4 @@ async fn discount_items(
         })
         .collect();
     Ok(Json(listing.envelope(count, results)?))
-}
-
-pub fn routes() -> Routes {
-    Routes::new("account", Auth::Customer)
-        .add(
-            "/account/basket-offers/",
-            get(basket_offers),
-            &[("get", "My open coupon and code offers: {discounts (fixed), total_discount, all_discounts}")],
-        )
-        .add("/account/future-basket-offers/", get(future_offers), &[("get", "My offers starting later")])
-        .add("/account/expired-basket-offers/", get(expired_offers), &[("get", "My ended offers")])
-        .add("/account/discount-items/", get(discount_items), &[("get", "Discounts on my orders, newest first")])
 }

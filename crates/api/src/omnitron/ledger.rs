@@ -12,22 +12,21 @@
 //! price lists, stock lists. Bodies are served from the response cache while the data has
 //! not changed (see [`crate::cache`]).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use axum::routing::get;
 use offerline_core::status::OrderStatus;
 use offerline_store::ledger::{BenefitApplicantRow, LedgerDiscount, LedgerFilter, LedgerItem, Parts, Roots};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::Staff;
-use crate::cache::{cached, list_key, object_key};
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
-use crate::listing::{Filter, Kind, Listing, Spec};
-use crate::omnitron::{price_list_json, product_json, stock_list_json};
-use crate::wire::{money, rate, ts};
+use crate::http::auth::Staff;
+use crate::http::cache::{cached, list_key, object_key};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::listing::{Filter, Kind, Listing, Spec};
+use crate::http::path::PathId;
+use crate::http::wire::{money, rate, ts};
+use crate::omnitron::catalog::{price_list_json, product_json, stock_list_json};
 
 /// Django's content-type id of the order item model in the seed's `mapping` entries.
 pub const ORDER_ITEM_CONTENT_TYPE: i64 = 44;
@@ -39,11 +38,6 @@ pub fn order_number_filter(listing: &Listing, params: &[&str]) -> LedgerFilter {
         order_numbers: params.iter().filter_map(|p| listing.get(p)).map(str::to_owned).collect(),
         ..LedgerFilter::default()
     }
-}
-
-/// A path id; anything that is not a number cannot name an object (404).
-pub fn path_id(s: &str) -> ApiResult<i64> {
-    s.trim().parse::<i64>().map_err(|_| ApiError::NotFound)
 }
 
 pub fn benefit_json(b: &BenefitApplicantRow, currency: &str) -> Value {
@@ -157,7 +151,7 @@ pub const ORDER_ITEM_SPEC: Spec = Spec {
     default_sort: ("id", false),
 };
 
-async fn list_discount_items(
+pub(super) async fn list_discount_items(
     _: Staff,
     State(state): State<AppState>,
     uri: Uri,
@@ -172,13 +166,12 @@ async fn list_discount_items(
     .await
 }
 
-async fn get_discount_item(
+pub(super) async fn get_discount_item(
     _: Staff,
     State(state): State<AppState>,
     uri: Uri,
-    Path(pk): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    let id = path_id(&pk)?;
     cached(&state, object_key(&uri), async {
         let ledger = state.store.ledger(Roots::DiscountItems(&[id]), Parts::DISCOUNT_DETAIL).await?;
         let d = ledger.discounts().next().ok_or(ApiError::NotFound)?;
@@ -187,7 +180,12 @@ async fn get_discount_item(
     .await
 }
 
-async fn list_order_items(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+pub(super) async fn list_order_items(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    listing: Listing,
+) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), async {
         let q = listing.query(&ORDER_ITEM_SPEC)?;
         let filter = order_number_filter(&listing, &["order__number", "order_number"]);
@@ -197,37 +195,16 @@ async fn list_order_items(_: Staff, State(state): State<AppState>, uri: Uri, lis
     .await
 }
 
-async fn get_order_item(
+pub(super) async fn get_order_item(
     _: Staff,
     State(state): State<AppState>,
     uri: Uri,
-    Path(pk): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<Response> {
-    let id = path_id(&pk)?;
     cached(&state, object_key(&uri), async {
         let ledger = state.store.ledger(Roots::OrderItems(&[id]), Parts::ITEM_DETAIL).await?;
         let item = ledger.items().next().ok_or(ApiError::NotFound)?;
         Ok(order_item_json(&item))
     })
     .await
-}
-
-pub fn routes() -> Routes {
-    Routes::new("ledger", Auth::Staff)
-        .omnitron(
-            "/discount_items/detailed_integration/",
-            get(list_discount_items),
-            &[("get", "Discount items with benefit and condition applicants (filter `order`)")],
-        )
-        .omnitron(
-            "/discount_items/{pk}/detailed_integration/",
-            get(get_discount_item),
-            &[("get", "One discount item with its applicants")],
-        )
-        .omnitron(
-            "/order_item/detailed_integration/",
-            get(list_order_items),
-            &[("get", "Order items (one per unit) with product, lists and discount shares (filter `order`)")],
-        )
-        .omnitron("/order_item/{pk}/detailed_integration/", get(get_order_item), &[("get", "One order item in detail")])
 }

@@ -20,18 +20,16 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
 use offerline_store::ep::{DiscountFields, DiscountRefusal, EpCart, MAX_CUSTOM_DISCOUNTS};
 use serde_json::{Map, Value, json};
 
 use offerline_app::carts::cart_currency;
 
+use super::cart_view::*;
+use super::wire::*;
 use crate::AppState;
-use crate::docs::{Auth, Routes};
-use crate::elasticpath::{Client, EpError, EpResult};
-use crate::ep_carts::{
-    body_object, custom_discounts_enabled, data_object, discount_json, existing_cart, opt_bool, opt_int, opt_string,
-};
+use crate::elasticpath::oauth::Client;
+use crate::http::ep_error::{EpError, EpResult};
 
 const MAX_TEXT: usize = 1024;
 
@@ -84,7 +82,7 @@ fn amount_refusal(amount: i64, currency: &str) -> Option<EpError> {
     if amount >= 0 {
         return Some(EpError::unprocessable("Invalid amount", "A custom discount amount must be less than zero."));
     }
-    (amount <= -crate::ep_carts::amount_limit(currency)).then(|| {
+    (amount <= -super::wire::amount_limit(currency)).then(|| {
         EpError::unprocessable(
             "Invalid amount",
             "A custom discount amount may not have more than 15 digits before the decimal point.",
@@ -291,7 +289,7 @@ async fn remove(state: AppState, cart_id: String, item: Option<String>, id: Stri
     }
 }
 
-async fn add_cart(
+pub(super) async fn add_cart(
     State(state): State<AppState>,
     _c: Client,
     Path(cart): Path<String>,
@@ -300,13 +298,17 @@ async fn add_cart(
     add(state, cart, None, body).await
 }
 
-async fn delete_all(State(state): State<AppState>, _c: Client, Path(cart): Path<String>) -> EpResult<StatusCode> {
+pub(super) async fn delete_all(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(cart): Path<String>,
+) -> EpResult<StatusCode> {
     existing_cart(&state, &cart).await?;
     state.store.ep_delete_all_discounts(&cart).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn update_cart_discount(
+pub(super) async fn update_cart_discount(
     State(state): State<AppState>,
     _c: Client,
     Path((cart, id)): Path<(String, String)>,
@@ -315,7 +317,7 @@ async fn update_cart_discount(
     update(state, cart, None, id, body).await
 }
 
-async fn delete_cart_discount(
+pub(super) async fn delete_cart_discount(
     State(state): State<AppState>,
     _c: Client,
     Path((cart, id)): Path<(String, String)>,
@@ -323,7 +325,7 @@ async fn delete_cart_discount(
     remove(state, cart, None, id).await
 }
 
-async fn add_item(
+pub(super) async fn add_item(
     State(state): State<AppState>,
     _c: Client,
     Path((cart, item)): Path<(String, String)>,
@@ -332,7 +334,7 @@ async fn add_item(
     add(state, cart, Some(item), body).await
 }
 
-async fn update_item_discount(
+pub(super) async fn update_item_discount(
     State(state): State<AppState>,
     _c: Client,
     Path((cart, item, id)): Path<(String, String, String)>,
@@ -341,37 +343,10 @@ async fn update_item_discount(
     update(state, cart, Some(item), id, body).await
 }
 
-async fn delete_item_discount(
+pub(super) async fn delete_item_discount(
     State(state): State<AppState>,
     _c: Client,
     Path((cart, item, id)): Path<(String, String, String)>,
 ) -> EpResult<StatusCode> {
     remove(state, cart, Some(item), id).await
-}
-
-pub fn routes() -> Routes {
-    Routes::new("elasticpath", Auth::Client)
-        .add(
-            "/v2/carts/{cartID}/custom-discounts",
-            post(add_cart).delete(delete_all),
-            &[
-                ("post", "Add one custom discount, or several (data as an array, options.add_all_or_nothing)"),
-                ("delete", "Delete every custom discount of the cart"),
-            ],
-        )
-        .add(
-            "/v2/carts/{cartID}/custom-discounts/{customdiscountID}",
-            put(update_cart_discount).delete(delete_cart_discount),
-            &[("put", "Update a cart custom discount"), ("delete", "Delete a cart custom discount")],
-        )
-        .add(
-            "/v2/carts/{cartID}/items/{cartitemID}/custom-discounts",
-            post(add_item),
-            &[("post", "Add a custom discount to a cart item")],
-        )
-        .add(
-            "/v2/carts/{cartID}/items/{cartitemID}/custom-discounts/{customdiscountID}",
-            put(update_item_discount).delete(delete_item_discount),
-            &[("put", "Update a cart item's custom discount"), ("delete", "Delete a cart item's custom discount")],
-        )
 }

@@ -25,10 +25,9 @@
 //! `benefit` key by key) and reads the result as a whole body.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use offerline_app::vouchers::{CodeBatch, NewVoucher};
 use offerline_app::{customers, promotions as admin, vouchers};
 use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, Currency, Range, VoucherCode, VoucherUsage};
@@ -37,15 +36,15 @@ use offerline_store::promotions::{MAX_GENERATED_CODES, Promotion, Voucher};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
-use crate::auth::Staff;
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult, nest, unknown_pk};
-use crate::listing::{Filter, Kind, Listing, Spec};
-use crate::promotion_body::{pk_list, read_promotion};
-use crate::wire::{Fields, JsonObject, ts, ts_opt};
+use crate::http::auth::Staff;
+use crate::http::error::{ApiError, ApiResult, nest, unknown_pk};
+use crate::http::listing::{Filter, Kind, Listing, Spec};
+use crate::http::path::PathId;
+use crate::http::wire::{Fields, JsonObject, ts, ts_opt};
+use crate::omnitron::promotion_body::{pk_list, read_promotion};
 
 // The simulation endpoint reads its body with these too.
-pub(crate) use crate::promotion_body::{json_type, known_currency};
+pub(crate) use crate::omnitron::promotion_body::{json_type, known_currency};
 
 /// Adds DRF's error for each of `ids` that names no user to `errors` under `key`.
 pub(crate) async fn check_users(
@@ -151,10 +150,6 @@ pub fn voucher_json(v: &Voucher) -> Value {
 // ---------------------------------------------------------------------------------------
 // Promotions
 
-fn parse_id(id: &str) -> ApiResult<i64> {
-    id.trim().parse::<i64>().map_err(|_| ApiError::NotFound)
-}
-
 /// Reads a whole promotion body and checks its customers, the errors of both in one body.
 async fn promotion_input(
     state: &AppState,
@@ -165,7 +160,7 @@ async fn promotion_input(
     draft.finish()
 }
 
-async fn create_promotion(
+pub(super) async fn create_promotion(
     _: Staff,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -175,17 +170,20 @@ async fn create_promotion(
     Ok((StatusCode::CREATED, Json(promotion_json(&p))))
 }
 
-async fn get_promotion(_: Staff, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(promotion_json(&admin::get(&state.store, parse_id(&id)?).await?)))
-}
-
-async fn patch_promotion(
+pub(super) async fn get_promotion(
     _: Staff,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(promotion_json(&admin::get(&state.store, id).await?)))
+}
+
+pub(super) async fn patch_promotion(
+    _: Staff,
+    State(state): State<AppState>,
+    PathId(id): PathId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let id = parse_id(&id)?;
     let current = admin::get(&state.store, id).await?;
     let Value::Object(mut merged) = promotion_json(&current) else {
         return Err(ApiError::internal("promotion JSON is not an object"));
@@ -208,12 +206,12 @@ async fn patch_promotion(
     Ok(Json(promotion_json(&p)))
 }
 
-async fn delete_promotion(
+pub(super) async fn delete_promotion(
     _: Staff,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> ApiResult<impl IntoResponse> {
-    admin::delete(&state.store, &state.offers, parse_id(&id)?).await?;
+    admin::delete(&state.store, &state.offers, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -229,7 +227,11 @@ const PROMOTION_SPEC: Spec = Spec {
     default_sort: ("id", false),
 };
 
-async fn list_promotions(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_promotions(
+    _: Staff,
+    State(state): State<AppState>,
+    listing: Listing,
+) -> ApiResult<Json<Value>> {
     let (count, items) = admin::list(&state.store, listing.query(&PROMOTION_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(promotion_json).collect())?))
 }
@@ -254,7 +256,7 @@ fn usage_field(f: &mut Fields<'_>, default: Option<VoucherUsage>) -> Option<Vouc
     }
 }
 
-async fn create_voucher(
+pub(super) async fn create_voucher(
     _: Staff,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -289,7 +291,7 @@ async fn create_voucher(
     Ok((StatusCode::CREATED, Json(voucher_json(&v))))
 }
 
-async fn list_vouchers(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_vouchers(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
     const SPEC: Spec = Spec {
         filters: &[
             Filter { param: "promotion", column: "promotion_id", kind: Kind::Int },
@@ -308,13 +310,13 @@ async fn list_vouchers(_: Staff, State(state): State<AppState>, listing: Listing
     Ok(Json(listing.envelope(count, items.iter().map(voucher_json).collect())?))
 }
 
-async fn generate_vouchers(
+pub(super) async fn generate_vouchers(
     _: Staff,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<impl IntoResponse> {
-    let p = admin::get(&state.store, parse_id(&id)?).await?;
+    let p = admin::get(&state.store, id).await?;
     let mut f = Fields::new(&body);
     let count = f.req_int("count");
     let prefix = f.opt_str("prefix", 32).unwrap_or_default();
@@ -350,36 +352,12 @@ async fn generate_vouchers(
     Ok((StatusCode::CREATED, Json(json!({ "codes": codes }))))
 }
 
-pub fn routes() -> Routes {
-    Routes::new("promotions", Auth::Staff)
-        .add(
-            "/api/v1/promotions/",
-            get(list_promotions).post(create_promotion),
-            &[("get", "List promotions (offers)"), ("post", "Create a promotion")],
-        )
-        .add(
-            "/api/v1/promotions/{id}/",
-            get(get_promotion).patch(patch_promotion).delete(delete_promotion),
-            &[("get", "A promotion"), ("patch", "Update a promotion"), ("delete", "Delete a promotion (soft)")],
-        )
-        .add(
-            "/api/v1/promotions/{id}/generate_vouchers/",
-            post(generate_vouchers),
-            &[("post", "Generate unique random voucher codes for a code promotion")],
-        )
-        .add(
-            "/api/v1/vouchers/",
-            get(list_vouchers).post(create_voucher),
-            &[("get", "List vouchers"), ("post", "Create a voucher")],
-        )
-}
-
 #[cfg(test)]
 mod tests {
     use offerline_core::FieldErrors;
 
     use super::*;
-    use crate::promotion_body::{parse_benefit, parse_condition};
+    use crate::omnitron::promotion_body::{parse_benefit, parse_condition};
 
     /// Every kind of condition and benefit, every range key and value spelling ("50",
     /// "50.0", 50, "12.50", "500", "500.00", …) in currencies of 0, 2 and 3 digits: read
@@ -388,7 +366,7 @@ mod tests {
     /// are the same.
     #[test]
     fn conditions_and_benefits_render_as_the_stored_normalised_json_did() {
-        let golden = include_str!("../testdata/promotion_definitions.txt");
+        let golden = include_str!("../../testdata/promotion_definitions.txt");
         let mut checked = 0;
         for line in golden.lines().filter(|l| !l.is_empty()) {
             let [what, currency, input, expected, errors] = line.splitn(5, '|').collect::<Vec<_>>()[..] else {

@@ -2,21 +2,20 @@
 //! detail shape the checkout answer shares.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
-use axum::routing::{get, patch, post};
 use offerline_core::status::OrderStatus;
 use offerline_store::ledger::{LedgerItem, OrderDetail, OrderRow, Parts};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::Staff;
-use crate::cache::{cached, list_key};
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
-use crate::listing::{Filter, Kind, Listing, Spec};
-use crate::wire::{Fields, JsonObject, money, ts};
+use crate::http::auth::Staff;
+use crate::http::cache::{cached, list_key};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::listing::{Filter, Kind, Listing, Spec};
+use crate::http::path::PathId;
+use crate::http::wire::{Fields, JsonObject, money, ts};
 
 // ---------------------------------------------------------------------------------------
 // Orders on the wire.
@@ -37,7 +36,7 @@ fn item_json(i: &LedgerItem<'_>) -> Value {
         "product_name": i.product_name, "product_sku": i.product_sku,
         "status": i.status.to_string(), "status_display": i.status.name(),
         "price": money(i.price, c), "retail_price": i.retail_price.map(|r| money(r, c)),
-        "tax_rate": crate::wire::rate(i.tax_rate), "price_currency": c,
+        "tax_rate": crate::http::wire::rate(i.tax_rate), "price_currency": c,
         "price_list": i.price_list_id, "stock_list": i.stock_list_id,
         "net_amount": money(i.net_amount, c), "discount_amount": money(i.discount_amount, c),
         "cancel_status": i.cancel_status, "line_key": i.line_key,
@@ -85,7 +84,12 @@ const ORDER_SPEC: Spec = Spec {
 
 /// Cached like the ledger views (crate::cache): the body depends only on the database and
 /// the request.
-async fn list_orders(_: Staff, State(state): State<AppState>, uri: Uri, listing: Listing) -> ApiResult<Response> {
+pub(super) async fn list_orders(
+    _: Staff,
+    State(state): State<AppState>,
+    uri: Uri,
+    listing: Listing,
+) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), async {
         let (count, ledger) = state.store.list_orders(&listing.query(&ORDER_SPEC)?, Parts::NONE).await?;
         listing.envelope(count, ledger.orders().map(|o| order_summary_json(o.row())).collect())
@@ -93,21 +97,20 @@ async fn list_orders(_: Staff, State(state): State<AppState>, uri: Uri, listing:
     .await
 }
 
-fn pk(s: &str) -> ApiResult<i64> {
-    s.parse::<i64>().map_err(|_| ApiError::NotFound)
-}
-
-async fn order_detail(_: Staff, State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<Value>> {
-    Ok(Json(detail_json(&state.store.order_detail(pk(&id)?).await?)))
-}
-
-async fn item_status(
+pub(super) async fn order_detail(
     _: Staff,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(detail_json(&state.store.order_detail(id).await?)))
+}
+
+pub(super) async fn item_status(
+    _: Staff,
+    State(state): State<AppState>,
+    PathId(id): PathId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let id = pk(&id)?;
     let mut f = Fields::new(&body);
     let status = f.req_str("status", 8);
     f.finish()?;
@@ -118,13 +121,12 @@ async fn item_status(
     Ok(Json(item_json(&item)))
 }
 
-async fn cancel_order(
+pub(super) async fn cancel_order(
     _: Staff,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let id = pk(&id)?;
     let mut f = Fields::new(&body);
     let cancel_status = f.opt_str("cancel_status", 16);
     if let Some(c) = &cancel_status
@@ -133,7 +135,7 @@ async fn cancel_order(
         f.error("cancel_status", format!("\"{c}\" is not a valid choice."));
     }
     let items: Option<Vec<i64>> = match body.get("order_items") {
-        Some(Value::Array(a)) if !a.is_empty() => a.iter().map(crate::wire::as_int).collect(),
+        Some(Value::Array(a)) if !a.is_empty() => a.iter().map(crate::http::wire::as_int).collect(),
         _ => None,
     };
     if items.is_none() {
@@ -142,17 +144,4 @@ async fn cancel_order(
     f.finish()?;
     let detail = state.store.cancel_order_items(id, &items.unwrap_or_default(), cancel_status.as_deref()).await?;
     Ok(Json(detail_json(&detail)))
-}
-
-pub fn routes() -> Routes {
-    Routes::new("orders", Auth::Staff)
-        .omnitron("/orders/", get(list_orders), &[("get", "List orders")])
-        .omnitron(
-            "/orders_integration/{pk}/detailed_integration/",
-            get(order_detail),
-            &[("get", "An order with its items and discount items")],
-        )
-        .omnitron("/order_item/{pk}/", patch(item_status), &[("patch", "Change an order item's status")])
-        .omnitron("/order_items/{pk}/update_status/", post(item_status), &[("post", "Change an order item's status")])
-        .omnitron("/orders/{pk}/cancel/", post(cancel_order), &[("post", "Cancel order items")])
 }

@@ -25,17 +25,17 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use offerline_core::OrderStatus;
 use offerline_store::ledger::{DiscountItemRow, LedgerItem, LedgerOrder, OrderDetail, Parts, Roots};
 use serde_json::{Map, Value, json};
 
 use offerline_app::carts::{self, Recipient};
 
+use super::cart_view::*;
+use super::wire::*;
 use crate::AppState;
-use crate::docs::{Auth, Routes};
-use crate::elasticpath::{Client, EpError, EpResult};
-use crate::ep_carts::{body_object, data_object, ep_ts, existing_cart, includes, money};
+use crate::elasticpath::oauth::Client;
+use crate::http::ep_error::{EpError, EpResult};
 
 /// The ledger status of an Elastic Path order (`waiting`).
 pub const LEDGER_STATUS: OrderStatus = OrderStatus::WAITING;
@@ -57,7 +57,7 @@ fn check_customer(c: &Map<String, Value>) -> EpResult<()> {
     }
 }
 
-async fn checkout(
+pub(super) async fn checkout(
     State(state): State<AppState>,
     _c: Client,
     Path(cart_id): Path<String>,
@@ -231,7 +231,7 @@ fn order_items_json(d: &OrderDetail) -> Vec<Value> {
         .collect()
 }
 
-async fn get_order(
+pub(super) async fn get_order(
     State(state): State<AppState>,
     _c: Client,
     Path(id): Path<String>,
@@ -258,14 +258,11 @@ async fn get_order(
     Ok(Json(out))
 }
 
-async fn get_order_items(State(state): State<AppState>, _c: Client, Path(id): Path<String>) -> EpResult<Json<Value>> {
+pub(super) async fn get_order_items(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(id): Path<String>,
+) -> EpResult<Json<Value>> {
     let l = load(&state, &id).await?;
     Ok(Json(json!({ "data": order_items_json(&l) })))
-}
-
-pub fn routes() -> Routes {
-    Routes::new("elasticpath", Auth::Client)
-        .add("/v2/carts/{cartID}/checkout", post(checkout), &[("post", "Check out a cart into a ledger order")])
-        .add("/v2/orders/{orderID}", get(get_order), &[("get", "Get an order (include=custom_discounts,items)")])
-        .add("/v2/orders/{orderID}/items", get(get_order_items), &[("get", "Get an order's items")])
 }

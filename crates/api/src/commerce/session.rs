@@ -6,15 +6,13 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use offerline_store::auth::User;
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{Customer, SESSION_COOKIE, session_from, token_from};
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
-use crate::wire::{Fields, JsonObject, ts, ts_opt};
+use crate::http::auth::{Customer, SESSION_COOKIE, session_from, token_from};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::wire::{Fields, JsonObject, ts, ts_opt};
 
 /// Storefront sessions last two weeks, as Django's default session age.
 const SESSION_TTL_MICROS: i64 = 14 * 24 * 3600 * 1_000_000;
@@ -27,7 +25,7 @@ pub fn current_user_json(u: &User) -> Value {
     })
 }
 
-async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Response> {
+pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Response> {
     let mut f = Fields::new(&body);
     let email = f.req_str("email", 254);
     let password = f.req_str("password", 4096);
@@ -47,7 +45,7 @@ async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> A
     Ok(([(SET_COOKIE, cookie)], Json(json!({ "key": key }))).into_response())
 }
 
-async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Response> {
+pub(super) async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Response> {
     if let Some(sid) = session_from(&parts) {
         state.store.end_session(&sid).await?;
     }
@@ -58,18 +56,6 @@ async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Respon
     Ok(([(SET_COOKIE, expired)], Json(json!({ "detail": "Successfully logged out." }))).into_response())
 }
 
-async fn current_user(Customer(u): Customer) -> Json<Value> {
+pub(super) async fn current_user(Customer(u): Customer) -> Json<Value> {
     Json(current_user_json(&u))
-}
-
-pub fn routes() -> Routes {
-    Routes::new("storefront", Auth::Public)
-        .add("/users/login/", post(login), &[("post", "Log in with e-mail and password; sets the osessionid cookie")])
-        .add("/users/logout/", post(logout).get(logout), &[("post", "End the session"), ("get", "End the session")])
-        .merge(Routes::new("storefront", Auth::Customer).add(
-            "/current_user/",
-            get(current_user),
-            &[("get", "The signed-in customer")],
-        ))
-        .merge(crate::account::routes())
 }

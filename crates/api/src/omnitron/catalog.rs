@@ -6,18 +6,16 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use offerline_core::Currency;
 use offerline_store::catalog::{PriceList, Product, ProductInput, ProductPrice, StockList};
 use serde_json::{Value, json};
 
 use crate::AppState;
-use crate::auth::{Authenticated, Staff};
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
+use crate::http::auth::Staff;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::listing::{Filter, Kind, Listing, Spec};
-use crate::wire::{Fields, JsonObject, money, rate, ts, ts_opt};
+use crate::http::wire::{Fields, JsonObject, money, rate, ts, ts_opt};
 
 /// The Omnitron product object (seed 002's `product`).
 pub fn product_json(p: &Product) -> Value {
@@ -78,35 +76,6 @@ fn price_json(p: &ProductPrice, currency: &str) -> Value {
     })
 }
 
-async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
-    let mut f = Fields::new(&body);
-    let username = f.req_str("username", 150);
-    let password = f.req_str("password", 4096);
-    f.finish()?;
-    let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
-    state.throttle.check(&username).map_err(ApiError::Throttled)?;
-    match state.store.check_password(false, &username, &password).await? {
-        Some(user) => {
-            state.throttle.succeed(&username);
-            let key = state.store.issue_token(user.id).await?;
-            tracing::info!(user = user.id, "omnitron login");
-            Ok(Json(json!({ "key": key })))
-        }
-        None => {
-            state.throttle.fail(&username);
-            Err(ApiError::BadRequest("Unable to log in with provided credentials.".into()))
-        }
-    }
-}
-
-async fn active_user(Authenticated(u): Authenticated) -> Json<Value> {
-    Json(json!({
-        "pk": u.id, "username": u.username, "email": u.email, "first_name": u.first_name,
-        "last_name": u.last_name, "is_staff": u.is_staff, "is_active": u.is_active,
-        "date_joined": ts(u.date_joined), "last_login": ts_opt(u.last_login),
-    }))
-}
-
 fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
     let mut p = ProductInput {
         name: if creating || f.has("name") { f.req_str("name", 255) } else { None },
@@ -154,7 +123,7 @@ fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
     p
 }
 
-async fn create_product(
+pub(super) async fn create_product(
     _: Staff,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -166,11 +135,11 @@ async fn create_product(
     Ok((StatusCode::CREATED, Json(product_json(&p))))
 }
 
-async fn get_product(_: Staff, State(state): State<AppState>, PathId(pk): PathId) -> ApiResult<Json<Value>> {
+pub(super) async fn get_product(_: Staff, State(state): State<AppState>, PathId(pk): PathId) -> ApiResult<Json<Value>> {
     Ok(Json(product_json(&state.store.product(pk).await?)))
 }
 
-async fn patch_product(
+pub(super) async fn patch_product(
     _: Staff,
     State(state): State<AppState>,
     PathId(pk): PathId,
@@ -193,7 +162,7 @@ const PRODUCT_SPEC: Spec = Spec {
     default_sort: ("id", false),
 };
 
-async fn list_products(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_products(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
     let (count, items) = state.store.list_products(&listing.query(&PRODUCT_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(product_json).collect())?))
 }
@@ -208,7 +177,7 @@ const LIST_SPEC: Spec = Spec {
     default_sort: ("id", false),
 };
 
-async fn create_price_list(
+pub(super) async fn create_price_list(
     _: Staff,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -231,12 +200,16 @@ async fn create_price_list(
     Ok((StatusCode::CREATED, Json(price_list_json(&l))))
 }
 
-async fn list_price_lists(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_price_lists(
+    _: Staff,
+    State(state): State<AppState>,
+    listing: Listing,
+) -> ApiResult<Json<Value>> {
     let (count, items) = state.store.list_price_lists(&listing.query(&LIST_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(price_list_json).collect())?))
 }
 
-async fn create_stock_list(
+pub(super) async fn create_stock_list(
     _: Staff,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -249,12 +222,16 @@ async fn create_stock_list(
     Ok((StatusCode::CREATED, Json(stock_list_json(&l))))
 }
 
-async fn list_stock_lists(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_stock_lists(
+    _: Staff,
+    State(state): State<AppState>,
+    listing: Listing,
+) -> ApiResult<Json<Value>> {
     let (count, items) = state.store.list_stock_lists(&listing.query(&LIST_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(stock_list_json).collect())?))
 }
 
-async fn upsert_price(
+pub(super) async fn upsert_price(
     _: Staff,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -289,7 +266,7 @@ async fn upsert_price(
     Ok((StatusCode::CREATED, Json(price_json(&p, &list.currency))))
 }
 
-async fn list_prices(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_prices(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
     const SPEC: Spec = Spec {
         filters: &[
             Filter { param: "product", column: "product_id", kind: Kind::Int },
@@ -305,42 +282,4 @@ async fn list_prices(_: Staff, State(state): State<AppState>, listing: Listing) 
     let lists = state.store.price_lists_by_ids(&lists).await?;
     let cur = |id: i64| lists.iter().find(|l| l.id == id).map_or("try", |l| l.currency.as_str());
     Ok(Json(listing.envelope(count, items.iter().map(|p| price_json(p, cur(p.price_list_id))).collect())?))
-}
-
-pub fn routes() -> Routes {
-    Routes::new("omnitron-auth", Auth::Public)
-        .omnitron("/auth/login/", post(login), &[("post", "Log in with username and password; returns a token key")])
-        .merge(Routes::new("omnitron-auth", Auth::Staff).omnitron(
-            "/active_user/",
-            get(active_user),
-            &[("get", "The user behind the token")],
-        ))
-        .merge(
-            Routes::new("catalogue", Auth::Staff)
-                .omnitron(
-                    "/products/",
-                    get(list_products).post(create_product),
-                    &[("get", "List products"), ("post", "Create a product")],
-                )
-                .omnitron(
-                    "/products/{pk}/",
-                    get(get_product).patch(patch_product),
-                    &[("get", "A product"), ("patch", "Update a product")],
-                )
-                .omnitron(
-                    "/price_lists/",
-                    get(list_price_lists).post(create_price_list),
-                    &[("get", "List price lists"), ("post", "Create a price list")],
-                )
-                .omnitron(
-                    "/stock_lists/",
-                    get(list_stock_lists).post(create_stock_list),
-                    &[("get", "List stock lists"), ("post", "Create a stock list")],
-                )
-                .omnitron(
-                    "/product_prices/",
-                    get(list_prices).post(upsert_price),
-                    &[("get", "List product prices"), ("post", "Set a product's price in a price list")],
-                ),
-        )
 }

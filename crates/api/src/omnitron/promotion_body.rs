@@ -13,7 +13,7 @@
 //! `max_affected_items`); a missing condition is `none`, a missing range every product.
 //! Money values are decimal strings or numbers in the promotion's currency, percentages
 //! plain decimals, counts integers or numeric strings. Errors carry dotted paths
-//! (`benefit.range.skus`) that [`crate::error::nest`] turns into DRF's nested objects.
+//! (`benefit.range.skus`) that [`crate::http::error::nest`] turns into DRF's nested objects.
 
 use std::collections::BTreeSet;
 
@@ -24,8 +24,8 @@ use offerline_core::{
 use offerline_store::promotions::PromotionInput;
 use serde_json::{Map, Value as Json};
 
-use crate::error::{ApiError, ApiResult, nest_all};
-use crate::wire::{Fields, as_int};
+use crate::http::error::{ApiError, ApiResult, nest_all};
+use crate::http::wire::{Fields, as_int};
 
 const CONDITION_TYPES: &[&str] = &["amount", "count", "coverage", "none"];
 const BENEFIT_TYPES: &[&str] = &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free"];

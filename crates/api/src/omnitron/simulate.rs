@@ -4,18 +4,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
 use offerline_core::{Currency, VoucherCode};
 use serde_json::{Map, Value, json};
 
 use offerline_app::simulate::{self, SimLine, Simulation};
 
 use crate::AppState;
-use crate::auth::Staff;
-use crate::docs::{Auth, Routes};
-use crate::error::{ApiError, ApiResult};
-use crate::promotions::{check_users, json_type, known_currency};
-use crate::wire::{Fields, JsonObject};
+use crate::http::auth::Staff;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::wire::{Fields, JsonObject};
+use crate::omnitron::promotions::{check_users, json_type, known_currency};
 
 // ---------------------------------------------------------------------------------------
 // Simulation
@@ -86,7 +84,11 @@ fn not_applied_json(promotion: Option<i64>, name: &str, reason: &str, detail: &s
     json!({ "promotion": promotion, "name": name, "reason": reason, "detail": detail })
 }
 
-async fn simulate(_: Staff, State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+pub(super) async fn simulate(
+    _: Staff,
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Value>> {
     let defaults = simulate::Defaults::load(&state.store).await?;
     let mut f = Fields::new(&body);
     let currency = match body.get("currency") {
@@ -183,12 +185,4 @@ fn simulation_json(sim: &Simulation) -> Value {
         "applied": applied,
         "not_applied": not_applied,
     })
-}
-
-pub fn routes() -> Routes {
-    Routes::new("promotions", Auth::Staff).add(
-        "/api/v1/pricing/simulate/",
-        post(simulate),
-        &[("post", "Dry-run pricing with the explanation of every offer")],
-    )
 }

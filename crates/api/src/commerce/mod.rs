@@ -1,0 +1,72 @@
+//! Akinon's storefront (Commerce) dialect: the customer's login and session ([`session`]),
+//! the account views of offers and used discounts ([`account`]), and the basket and
+//! checkout ([`basket`]).
+
+pub mod account;
+pub mod basket;
+pub mod session;
+
+use axum::routing::{get, post};
+
+use crate::http::docs::{Auth, Routes};
+
+/// Every route of the dialect, registered here and nowhere else (the table is also the
+/// dialect's part of the OpenAPI document).
+pub fn routes() -> Routes {
+    Routes::new("storefront-basket", Auth::Customer)
+        .add(
+            "/baskets/basket/",
+            get(basket::get_basket)
+                .post(basket::add_to_basket)
+                .put(basket::set_basket_line)
+                .patch(basket::patch_basket),
+            &[
+                ("get", "The customer's basket, priced"),
+                ("post", "Add units of a product to the basket"),
+                ("put", "Set a product's quantity in the basket (0 removes it)"),
+                ("patch", "Apply or remove a voucher code"),
+            ],
+        )
+        .add(
+            "/orders/checkout/",
+            post(basket::checkout),
+            &[("post", "Check out the basket (Idempotency-Key header supported)")],
+        )
+        .merge(
+            Routes::new("storefront", Auth::Public)
+                .add(
+                    "/users/login/",
+                    post(session::login),
+                    &[("post", "Log in with e-mail and password; sets the osessionid cookie")],
+                )
+                .add(
+                    "/users/logout/",
+                    post(session::logout).get(session::logout),
+                    &[("post", "End the session"), ("get", "End the session")],
+                )
+                .merge(Routes::new("storefront", Auth::Customer).add(
+                    "/current_user/",
+                    get(session::current_user),
+                    &[("get", "The signed-in customer")],
+                )),
+        )
+        .merge(
+            Routes::new("account", Auth::Customer)
+                .add(
+                    "/account/basket-offers/",
+                    get(account::basket_offers),
+                    &[("get", "My open coupon and code offers: {discounts (fixed), total_discount, all_discounts}")],
+                )
+                .add(
+                    "/account/future-basket-offers/",
+                    get(account::future_offers),
+                    &[("get", "My offers starting later")],
+                )
+                .add("/account/expired-basket-offers/", get(account::expired_offers), &[("get", "My ended offers")])
+                .add(
+                    "/account/discount-items/",
+                    get(account::discount_items),
+                    &[("get", "Discounts on my orders, newest first")],
+                ),
+        )
+}

@@ -1,0 +1,188 @@
+//! A cart as Elastic Path shows it: the cart object with `meta.display_price`, its items with
+//! their discounts (item-level ones plus their share of the cart-level ones, spread by the
+//! ledger's rule, [`offerline_core::spread_custom`], the same shares checkout writes), and
+//! the custom discounts; and the look-ups the views and handlers share (the cart by id, the
+//! store's and the cart's discount settings).
+
+use offerline_app::carts::{cart_currency, custom_cart};
+use offerline_core::spread_custom;
+use offerline_store::ep::{EpCart, EpDiscount, EpItem};
+use serde_json::{Map, Value, json};
+
+use super::wire::*;
+use crate::AppState;
+use crate::http::ep_error::{EpError, EpResult};
+
+/// A cart that must exist (only `GET /v2/carts/{ref}` creates one).
+pub async fn existing_cart(state: &AppState, id: &str) -> EpResult<EpCart> {
+    state.store.ep_cart(id).await?.ok_or_else(|| EpError::not_found(format!("Cart {id} does not exist.")))
+}
+
+/// The store setting for custom discounts (default disabled).
+pub async fn store_custom_discounts_enabled(state: &AppState) -> EpResult<bool> {
+    Ok(state.store.ep_setting("custom_discounts_enabled").await?.as_deref() == Some("true"))
+}
+
+pub async fn store_rule_promotions(state: &AppState) -> EpResult<bool> {
+    Ok(state.store.ep_setting("use_rule_promotions").await?.as_deref() == Some("true"))
+}
+
+/// Custom discounts are allowed on this cart: its own setting, else the store's.
+pub async fn custom_discounts_enabled(state: &AppState, cart: &EpCart) -> EpResult<bool> {
+    match cart.custom_discounts_enabled {
+        Some(b) => Ok(b),
+        None => store_custom_discounts_enabled(state).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Cart rendering.
+
+/// Cart-wide totals: `display_price` with tax 0.
+pub fn display_price(items: &[EpItem], discounts: &[EpDiscount], currency: &str) -> Value {
+    // Saturating: the inputs are bounded (`amount_limit`), this only keeps a cart written
+    // before those bounds from panicking the view.
+    let without_discount =
+        items.iter().fold(0i64, |acc, i| acc.saturating_add(i.unit_amount.saturating_mul(i.quantity)));
+    let discount = discounts.iter().fold(0i64, |acc, d| acc.saturating_add(d.amount));
+    let with_tax = without_discount.saturating_add(discount);
+    json!({
+        "with_tax": money(with_tax, currency),
+        "without_tax": money(with_tax, currency),
+        "tax": money(0, currency),
+        "discount": money(discount, currency),
+        "without_discount": money(without_discount, currency),
+    })
+}
+
+fn cart_timestamps(cart: &EpCart) -> Value {
+    json!({
+        "created_at": ep_ts(cart.created_at),
+        "updated_at": ep_ts(cart.modified_at),
+        "expires_at": ep_ts(cart.modified_at + CART_EXPIRY_DAYS * 86_400_000_000),
+    })
+}
+
+/// A custom discount as the cart endpoints show it (money with `formatted`).
+pub fn discount_json(d: &EpDiscount, currency: &str) -> Value {
+    let mut v = json!({
+        "type": "custom_discount",
+        "id": d.id,
+        "external_id": d.external_id,
+        "discount_engine": d.discount_engine,
+        "description": d.description,
+        "discount_code": d.discount_code,
+        "amount": money(d.amount, currency),
+    });
+    if let Some(item) = &d.item_id {
+        v["relationships"] = json!({ "item": { "data": { "type": "custom_item", "id": item } } });
+    }
+    v
+}
+
+fn refs(discounts: &[EpDiscount], item: Option<&str>) -> Value {
+    Value::Array(
+        discounts
+            .iter()
+            .filter(|d| d.item_id.as_deref() == item)
+            .map(|d| json!({ "type": "custom_discount", "id": d.id }))
+            .collect(),
+    )
+}
+
+fn unit_value(unit: i64, value: i64, currency: &str) -> Value {
+    json!({ "unit": money(unit, currency), "value": money(value, currency) })
+}
+
+pub fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) -> Vec<Value> {
+    let (lines, allocations) = custom_cart(items, discounts);
+    let item_discount = spread_custom(&lines, &allocations).line_totals(items.len());
+    items
+        .iter()
+        .zip(item_discount)
+        .map(|(it, disc)| {
+            let value = it.unit_amount * it.quantity;
+            let q = it.quantity.max(1);
+            let with = value - disc;
+            json!({
+                "id": it.id,
+                "type": "custom_item",
+                "name": it.name,
+                "description": it.description,
+                "sku": it.sku,
+                "slug": "",
+                "image": { "mime_type": "", "file_name": "", "href": "" },
+                "quantity": it.quantity,
+                "manage_stock": false,
+                "unit_price": { "amount": it.unit_amount, "currency": currency, "includes_tax": it.includes_tax },
+                "value": { "amount": value, "currency": currency, "includes_tax": it.includes_tax },
+                "links": {},
+                "meta": {
+                    "display_price": {
+                        "with_tax": unit_value(with / q, with, currency),
+                        "without_tax": unit_value(with / q, with, currency),
+                        "tax": unit_value(0, 0, currency),
+                        "discount": unit_value(-disc / q, -disc, currency),
+                        "without_discount": unit_value(it.unit_amount, value, currency),
+                    },
+                    "timestamps": { "created_at": ep_ts(it.created_at), "updated_at": ep_ts(it.modified_at) },
+                },
+                "relationships": { "custom_discounts": { "data": refs(discounts, Some(&it.id)) } },
+            })
+        })
+        .collect()
+}
+
+pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> EpResult<Value> {
+    let items = state.store.ep_cart_items(&cart.id).await?;
+    let discounts = state.store.ep_cart_discounts(&cart.id).await?;
+    let currency = cart_currency(cart);
+    let enabled = custom_discounts_enabled(state, cart).await?;
+    let rules = !enabled && store_rule_promotions(state).await?;
+    let mut data = json!({
+        "id": cart.id,
+        "type": "cart",
+        "name": cart.name,
+        "description": cart.description,
+        "discount_settings": { "custom_discounts_enabled": enabled, "use_rule_promotions": rules },
+        "links": { "self": format!("/v2/carts/{}", cart.id) },
+        "meta": {
+            "display_price": display_price(&items, &discounts, &currency),
+            "timestamps": cart_timestamps(cart),
+        },
+        "relationships": {
+            "items": { "data": items.iter().map(|i| json!({ "type": "custom_item", "id": i.id })).collect::<Vec<_>>() },
+            "custom_discounts": { "data": refs(&discounts, None) },
+        },
+    });
+    let mut included = Map::new();
+    if include.iter().any(|i| i == "items") {
+        included.insert("items".into(), Value::Array(items_json(&items, &discounts, &currency)));
+    }
+    if include.iter().any(|i| i == "custom_discounts") {
+        included.insert(
+            "custom_discounts".into(),
+            Value::Array(discounts.iter().map(|d| discount_json(d, &currency)).collect()),
+        );
+    }
+    let mut out = json!({ "data": data.take() });
+    if !included.is_empty() {
+        out["included"] = Value::Object(included);
+    }
+    Ok(out)
+}
+
+/// The item collection response: `{data:[items], meta:{display_price, timestamps}}`.
+pub async fn items_response(state: &AppState, cart_id: &str) -> EpResult<Value> {
+    let cart = existing_cart(state, cart_id).await?;
+    let items = state.store.ep_cart_items(cart_id).await?;
+    let discounts = state.store.ep_cart_discounts(cart_id).await?;
+    let currency = cart_currency(&cart);
+    Ok(json!({
+        "data": items_json(&items, &discounts, &currency),
+        "meta": {
+            "display_price": display_price(&items, &discounts, &currency),
+            "timestamps": cart_timestamps(&cart),
+        },
+    }))
+}

@@ -1,0 +1,268 @@
+//! Elastic Path carts: `/v2/carts…` (carts and custom items) and `/v2/settings/cart`.
+//!
+//! Custom discounts live in [`super::discounts`], checkout and orders in [`super::orders`],
+//! the shared wire pieces in [`super::wire`] and the cart's views in [`super::cart_view`].
+//! Every route needs a Bearer access token ([`Client`]).
+//!
+//! Decisions where Elastic Path's documents are silent:
+//! - custom discounts are disabled by default (store setting), as on a new EP store; a cart's
+//!   own `discount_settings.custom_discounts_enabled` overrides the store setting;
+//! - a custom item needs a `sku` (offerline merges lines and finds the catalogue product by
+//!   it); quantities are 1..=[`MAX_LINE_QUANTITY`] per line (one ledger order item per unit);
+//! - tax is always 0 (no tax items), so `with_tax` = `without_tax`;
+//! - a cart item's `meta.display_price.discount` holds its item-level discounts plus its
+//!   share of the cart-level ones, spread by the ledger's rule
+//!   ([`offerline_core::spread_custom`], the same shares checkout writes); the unit figure is
+//!   the value divided by the quantity, truncated.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use offerline_app::carts::{DEFAULT_CURRENCY, cart_currency};
+use offerline_core::Currency;
+use offerline_store::StoreError;
+use offerline_store::ep::NewEpItem;
+use serde_json::{Map, Value, json};
+
+use super::cart_view::*;
+use super::oauth::Client;
+use super::wire::*;
+use crate::AppState;
+use crate::http::ep_error::{EpError, EpResult};
+
+// ---------------------------------------------------------------------------------------
+// Handlers.
+
+const BOTH_DISCOUNTS: &str = "Only one discount setting can be set to true at a time.";
+
+/// `discount_settings` of a cart request: (custom_discounts_enabled, use_rule_promotions).
+fn discount_settings(data: &Map<String, Value>) -> EpResult<Option<bool>> {
+    match data.get("discount_settings") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(ds)) => {
+            let custom = opt_bool(ds, "custom_discounts_enabled")?;
+            let rules = opt_bool(ds, "use_rule_promotions")?;
+            if custom == Some(true) && rules == Some(true) {
+                return Err(EpError::unprocessable("Cannot use both discounts together", BOTH_DISCOUNTS));
+            }
+            Ok(custom.or(if rules == Some(true) { Some(false) } else { None }))
+        }
+        Some(_) => Err(EpError::bad_request("discount_settings must be an object.")),
+    }
+}
+
+pub(super) async fn create_cart(State(state): State<AppState>, _c: Client, body: Bytes) -> EpResult<Json<Value>> {
+    let body = body_object(&body)?;
+    let data = data_object(&body)?;
+    let name = opt_string(data, "name", 255)?.unwrap_or_else(|| "Cart".into());
+    let description = opt_string(data, "description", 1024)?.unwrap_or_default();
+    let enabled = discount_settings(data)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let cart = state.store.ep_create_cart(&id, &name, &description, enabled).await?;
+    Ok(Json(cart_json(&state, &cart, &[]).await?))
+}
+
+pub(super) async fn get_cart(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> EpResult<Json<Value>> {
+    check_ref(&id)?;
+    let cart = state.store.ep_cart_get_or_create(&id).await?;
+    Ok(Json(cart_json(&state, &cart, &includes(q.as_deref())).await?))
+}
+
+pub(super) async fn update_cart(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> EpResult<Json<Value>> {
+    check_ref(&id)?;
+    let body = body_object(&body)?;
+    let data = data_object(&body)?;
+    let name = opt_string(data, "name", 255)?;
+    let description = opt_string(data, "description", 1024)?;
+    let enabled = discount_settings(data)?;
+    let cart = state.store.ep_update_cart(&id, name.as_deref(), description.as_deref(), enabled).await.map_err(
+        |e| match e {
+            StoreError::NotFound => EpError::not_found(format!("Cart {id} does not exist.")),
+            other => other.into(),
+        },
+    )?;
+    Ok(Json(cart_json(&state, &cart, &[]).await?))
+}
+
+pub(super) async fn delete_cart(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(id): Path<String>,
+) -> EpResult<StatusCode> {
+    if state.store.ep_delete_cart(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(EpError::not_found(format!("Cart {id} does not exist.")))
+    }
+}
+
+pub(super) async fn get_items(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(id): Path<String>,
+) -> EpResult<Json<Value>> {
+    Ok(Json(items_response(&state, &id).await?))
+}
+
+/// The currency named by `X-MOLTIN-CURRENCY`, upper case.
+fn header_currency(headers: &HeaderMap) -> EpResult<Option<String>> {
+    // A value that is not visible ASCII (`"€€€"`) is refused like any other non-code, not
+    // read as absent.
+    match headers.get("x-moltin-currency").map(|v| v.to_str().unwrap_or("\u{fffd}")) {
+        None => Ok(None),
+        Some(v) if v.trim().is_empty() => Ok(None),
+        // Three letters alone are not a currency: `ZZZ` is refused as promotions refuse it.
+        Some(v) => match Currency::parse(v) {
+            Ok(c) if crate::omnitron::promotion_body::CURRENCIES.contains(&c.as_str()) => Ok(Some(c.upper())),
+            _ => Err(EpError::bad_request(format!("X-MOLTIN-CURRENCY {v:?} is not a currency code."))),
+        },
+    }
+}
+
+pub(super) async fn add_item(
+    State(state): State<AppState>,
+    _c: Client,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> EpResult<Response> {
+    let cart = existing_cart(&state, &id).await?;
+    let body = body_object(&body)?;
+    let data = data_object(&body)?;
+    match data.get("type").and_then(Value::as_str) {
+        Some("custom_item") => {}
+        Some(other) => {
+            return Err(EpError::bad_request(format!("Item type {other:?} is not supported: use custom_item.")));
+        }
+        None => return Err(EpError::bad_request("type is required (custom_item).")),
+    }
+    let name = req_string(data, "name", 255)?;
+    let sku = req_string(data, "sku", 255)?;
+    if name.trim().is_empty() || sku.trim().is_empty() {
+        return Err(EpError::bad_request("name and sku may not be blank."));
+    }
+    let description = opt_string(data, "description", 1024)?.unwrap_or_default();
+    let quantity = opt_int(data, "quantity")?.ok_or_else(|| EpError::bad_request("quantity is required."))?;
+    let price = match data.get("price") {
+        Some(Value::Object(p)) => p,
+        Some(_) => return Err(EpError::bad_request("price must be an object.")),
+        None => return Err(EpError::bad_request("price is required.")),
+    };
+    let amount = opt_int(price, "amount")?.ok_or_else(|| EpError::bad_request("price.amount is required."))?;
+    let includes_tax = opt_bool(price, "includes_tax")?.unwrap_or(true);
+    if amount < 0 {
+        return Err(EpError::bad_request("price.amount may not be negative."));
+    }
+    let items = state.store.ep_cart_items(&id).await?;
+    let existing: i64 = items.iter().filter(|i| i.sku == sku).map(|i| i.quantity).sum();
+    if quantity < 1 || existing.saturating_add(quantity) > MAX_LINE_QUANTITY {
+        return Err(EpError::bad_request(format!("quantity must be between 1 and {MAX_LINE_QUANTITY} per line.")));
+    }
+    let currency =
+        header_currency(&headers)?.or_else(|| cart.currency.clone()).unwrap_or_else(|| DEFAULT_CURRENCY.to_owned());
+    // A merged line takes the new unit amount for all its units.
+    let kept = items.iter().filter(|i| i.sku != sku).map(|i| (i.unit_amount, i.quantity));
+    check_cart_total(kept.chain([(amount, existing + quantity)]), &currency)?;
+    let item = NewEpItem { sku, name, description, quantity, unit_amount: amount, includes_tax };
+    state.store.ep_add_item(&id, &currency, &item).await.map_err(|e| match e {
+        StoreError::Invalid(m) => EpError::bad_request(m),
+        StoreError::NotFound => EpError::not_found(format!("Cart {id} does not exist.")),
+        other => other.into(),
+    })?;
+    Ok((StatusCode::CREATED, Json(items_response(&state, &id).await?)).into_response())
+}
+
+pub(super) async fn update_item(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((id, item)): Path<(String, String)>,
+    body: Bytes,
+) -> EpResult<Json<Value>> {
+    let cart = existing_cart(&state, &id).await?;
+    let body = body_object(&body)?;
+    let data = data_object(&body)?;
+    let quantity = opt_int(data, "quantity")?.ok_or_else(|| EpError::bad_request("quantity is required."))?;
+    if !(0..=MAX_LINE_QUANTITY).contains(&quantity) {
+        return Err(EpError::bad_request(format!("quantity must be between 0 and {MAX_LINE_QUANTITY}.")));
+    }
+    let items = state.store.ep_cart_items(&id).await?;
+    let cart_total = items.iter().map(|i| (i.unit_amount, if i.id == item { quantity } else { i.quantity }));
+    check_cart_total(cart_total, &cart_currency(&cart))?;
+    state.store.ep_set_item_quantity(&id, &item, quantity).await.map_err(|e| match e {
+        StoreError::NotFound => EpError::not_found(format!("Cart item {item} does not exist.")),
+        other => other.into(),
+    })?;
+    Ok(Json(items_response(&state, &id).await?))
+}
+
+pub(super) async fn delete_item(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((id, item)): Path<(String, String)>,
+) -> EpResult<Json<Value>> {
+    existing_cart(&state, &id).await?;
+    if !state.store.ep_delete_item(&id, &item).await? {
+        return Err(EpError::not_found(format!("Cart item {item} does not exist.")));
+    }
+    Ok(Json(items_response(&state, &id).await?))
+}
+
+async fn settings_json(state: &AppState) -> EpResult<Value> {
+    Ok(json!({ "data": {
+        "type": "settings",
+        "cart_expiry_days": CART_EXPIRY_DAYS,
+        "discounts": {
+            "custom_discounts_enabled": store_custom_discounts_enabled(state).await?,
+            "use_rule_promotions": store_rule_promotions(state).await?,
+        },
+    }}))
+}
+
+pub(super) async fn get_settings(State(state): State<AppState>, _c: Client) -> EpResult<Json<Value>> {
+    Ok(Json(settings_json(&state).await?))
+}
+
+pub(super) async fn put_settings(State(state): State<AppState>, _c: Client, body: Bytes) -> EpResult<Json<Value>> {
+    let body = body_object(&body)?;
+    let data = data_object(&body)?;
+    let mut pairs: HashMap<&str, bool> = HashMap::new();
+    match data.get("discounts") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(d)) => {
+            for key in ["custom_discounts_enabled", "use_rule_promotions"] {
+                if let Some(b) = opt_bool(d, key)? {
+                    pairs.insert(key, b);
+                }
+            }
+        }
+        Some(_) => return Err(EpError::bad_request("discounts must be an object.")),
+    }
+    let custom = match pairs.get("custom_discounts_enabled") {
+        Some(b) => *b,
+        None => store_custom_discounts_enabled(&state).await?,
+    };
+    let rules = match pairs.get("use_rule_promotions") {
+        Some(b) => *b,
+        None => store_rule_promotions(&state).await?,
+    };
+    if custom && rules {
+        return Err(EpError::unprocessable("Cannot use both discounts together", BOTH_DISCOUNTS));
+    }
+    let pairs: Vec<(&str, String)> = pairs.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+    state.store.set_ep_settings(&pairs).await?;
+    Ok(Json(settings_json(&state).await?))
+}

@@ -1,0 +1,134 @@
+//! Akinon's back office (Omnitron) dialect, served under `/api/v1/` and `/api/i1/`: login and
+//! `active_user` ([`session`]), the catalogue slice ([`catalog`]), promotions and vouchers
+//! ([`promotions`], their request bodies in [`promotion_body`]), the dry-run pricing
+//! ([`simulate`]), the staff order views and changes ([`orders`]) and the detailed ledger
+//! views of discount items and order items ([`ledger`]).
+
+pub mod catalog;
+pub mod ledger;
+pub mod orders;
+pub mod promotion_body;
+pub mod promotions;
+pub mod session;
+pub mod simulate;
+
+use axum::routing::{get, patch, post};
+
+use crate::http::docs::{Auth, Routes};
+
+/// Every route of the dialect, registered here and nowhere else (the table is also the
+/// dialect's part of the OpenAPI document).
+pub fn routes() -> Routes {
+    Routes::new("omnitron-auth", Auth::Public)
+        .omnitron(
+            "/auth/login/",
+            post(session::login),
+            &[("post", "Log in with username and password; returns a token key")],
+        )
+        .merge(Routes::new("omnitron-auth", Auth::Staff).omnitron(
+            "/active_user/",
+            get(session::active_user),
+            &[("get", "The user behind the token")],
+        ))
+        .merge(
+            Routes::new("catalogue", Auth::Staff)
+                .omnitron(
+                    "/products/",
+                    get(catalog::list_products).post(catalog::create_product),
+                    &[("get", "List products"), ("post", "Create a product")],
+                )
+                .omnitron(
+                    "/products/{pk}/",
+                    get(catalog::get_product).patch(catalog::patch_product),
+                    &[("get", "A product"), ("patch", "Update a product")],
+                )
+                .omnitron(
+                    "/price_lists/",
+                    get(catalog::list_price_lists).post(catalog::create_price_list),
+                    &[("get", "List price lists"), ("post", "Create a price list")],
+                )
+                .omnitron(
+                    "/stock_lists/",
+                    get(catalog::list_stock_lists).post(catalog::create_stock_list),
+                    &[("get", "List stock lists"), ("post", "Create a stock list")],
+                )
+                .omnitron(
+                    "/product_prices/",
+                    get(catalog::list_prices).post(catalog::upsert_price),
+                    &[("get", "List product prices"), ("post", "Set a product's price in a price list")],
+                ),
+        )
+        .merge(
+            Routes::new("promotions", Auth::Staff)
+                .add(
+                    "/api/v1/promotions/",
+                    get(promotions::list_promotions).post(promotions::create_promotion),
+                    &[("get", "List promotions (offers)"), ("post", "Create a promotion")],
+                )
+                .add(
+                    "/api/v1/promotions/{id}/",
+                    get(promotions::get_promotion)
+                        .patch(promotions::patch_promotion)
+                        .delete(promotions::delete_promotion),
+                    &[("get", "A promotion"), ("patch", "Update a promotion"), ("delete", "Delete a promotion (soft)")],
+                )
+                .add(
+                    "/api/v1/promotions/{id}/generate_vouchers/",
+                    post(promotions::generate_vouchers),
+                    &[("post", "Generate unique random voucher codes for a code promotion")],
+                )
+                .add(
+                    "/api/v1/vouchers/",
+                    get(promotions::list_vouchers).post(promotions::create_voucher),
+                    &[("get", "List vouchers"), ("post", "Create a voucher")],
+                ),
+        )
+        .merge(Routes::new("promotions", Auth::Staff).add(
+            "/api/v1/pricing/simulate/",
+            post(simulate::simulate),
+            &[("post", "Dry-run pricing with the explanation of every offer")],
+        ))
+        .merge(
+            Routes::new("orders", Auth::Staff)
+                .omnitron("/orders/", get(orders::list_orders), &[("get", "List orders")])
+                .omnitron(
+                    "/orders_integration/{pk}/detailed_integration/",
+                    get(orders::order_detail),
+                    &[("get", "An order with its items and discount items")],
+                )
+                .omnitron(
+                    "/order_item/{pk}/",
+                    patch(orders::item_status),
+                    &[("patch", "Change an order item's status")],
+                )
+                .omnitron(
+                    "/order_items/{pk}/update_status/",
+                    post(orders::item_status),
+                    &[("post", "Change an order item's status")],
+                )
+                .omnitron("/orders/{pk}/cancel/", post(orders::cancel_order), &[("post", "Cancel order items")]),
+        )
+        .merge(
+            Routes::new("ledger", Auth::Staff)
+                .omnitron(
+                    "/discount_items/detailed_integration/",
+                    get(ledger::list_discount_items),
+                    &[("get", "Discount items with benefit and condition applicants (filter `order`)")],
+                )
+                .omnitron(
+                    "/discount_items/{pk}/detailed_integration/",
+                    get(ledger::get_discount_item),
+                    &[("get", "One discount item with its applicants")],
+                )
+                .omnitron(
+                    "/order_item/detailed_integration/",
+                    get(ledger::list_order_items),
+                    &[("get", "Order items (one per unit) with product, lists and discount shares (filter `order`)")],
+                )
+                .omnitron(
+                    "/order_item/{pk}/detailed_integration/",
+                    get(ledger::get_order_item),
+                    &[("get", "One order item in detail")],
+                ),
+        )
+}
