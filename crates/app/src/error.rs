@@ -19,7 +19,7 @@ pub enum AppError {
     /// Some lines of a request cannot be priced: one entry per requested line, `None` for the
     /// good ones.
     #[error("lines cannot be priced")]
-    Lines(Vec<Option<crate::simulate::LineProblem>>),
+    Lines(Vec<Option<LineProblem>>),
     /// A rule of the domain refused the request (an Elastic Path 422): a short title and the
     /// detail for the caller.
     #[error("{title}: {detail}")]
@@ -39,3 +39,14 @@ pub enum AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Why a requested line cannot be priced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LineProblem {
+    UnknownSku(String),
+    /// The product has no price in the default price list (whose currency is given) and the
+    /// request gave none.
+    NoPrice {
+        price_list_currency: String,
+    },
+}

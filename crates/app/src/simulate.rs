@@ -15,6 +15,7 @@ use offerline_core::{
 use offerline_store::catalog::{PriceList, Product};
 use offerline_store::{Store, now_micros};
 
+pub use crate::error::LineProblem;
 use crate::error::{AppError, AppResult};
 use crate::vouchers;
 
@@ -36,17 +37,6 @@ pub struct Request {
     pub at: Option<i64>,
     pub codes: Vec<String>,
     pub lines: Vec<SimLine>,
-}
-
-/// Why a requested line cannot be priced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LineProblem {
-    UnknownSku(String),
-    /// The product has no price in the default price list (whose currency is given) and the
-    /// request gave none.
-    NoPrice {
-        price_list_currency: String,
-    },
 }
 
 /// A voucher code that was not given to the engine, and why.
