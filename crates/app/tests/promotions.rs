@@ -221,10 +221,7 @@ async fn the_rules_of_promotions_and_vouchers() {
     // Delete: gone from the list, the reads and the index at once.
     promotions::delete(&store, &offers, site.id).await.unwrap();
     assert!(offers.current().get(offerline_core::OfferId(site.id)).is_none());
-    assert!(matches!(
-        promotions::get(&store, site.id).await,
-        Err(AppError::Store(offerline_store::StoreError::NotFound))
-    ));
+    assert!(matches!(promotions::get(&store, site.id).await, Err(AppError::NotFound)));
     let (count, listed) = promotions::list(&store, Default::default()).await.unwrap();
     assert_eq!((count, listed.iter().map(|p| p.id).collect::<Vec<_>>()), (1, vec![code.id]));
     store.close().await;

@@ -150,8 +150,11 @@ impl From<offerline_app::AppError> for ApiError {
                 }
                 ApiError::Fields(m)
             }
+            AppError::Conflict { field, message } => ApiError::field(&field, message),
+            AppError::LimitReached(m) => ApiError::BadRequest(format!("Limit reached: {m}.")),
+            AppError::Throttled(secs) => ApiError::Throttled(secs),
             AppError::Internal(m) => ApiError::Internal(m),
-            AppError::Store(e) => e.into(),
+            AppError::Store(e) => ApiError::Internal(e.to_string()),
         }
     }
 }
