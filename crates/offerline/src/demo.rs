@@ -190,7 +190,7 @@ async fn promotions_and_orders(store: &Store, l: &Loaded) -> anyhow::Result<Opti
     if existing > 0 {
         return Ok(None);
     }
-    let state = offerline_api::state(store.clone()).await?;
+    let state = offerline_api::state(offerline_app::App::load(store.clone()).await?);
     let app: AppService = offerline_api::router(state);
     let (st, ct) = (&l.staff_token, &l.customer_token);
     let (quinn, pot, karaf) = (l.product_ids[0], l.product_ids[1], l.product_ids[2]);

@@ -136,7 +136,7 @@ async fn shutdown_signal() {
 pub(crate) async fn serve(store: Store, addr: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
-    let state = offerline_api::state(store).await.context("loading offers")?;
+    let state = offerline_api::state(offerline_app::App::load(store).await.context("loading offers")?);
     // The test harness and scripts read this line to find the port.
     println!("offerline listening on http://{local}");
     tracing::info!(%local, "serving");

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use offerline_app::AppError;
-use offerline_store::StoreError;
 use serde_json::json;
 
 /// An error in the JSON:API shape.
@@ -32,20 +31,6 @@ impl EpError {
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "Not Found", detail)
-    }
-}
-
-impl From<StoreError> for EpError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => EpError::not_found("The requested resource could not be found."),
-            StoreError::Conflict { field, message } => {
-                EpError::unprocessable("Conflict", format!("{field}: {message}"))
-            }
-            StoreError::LimitReached(m) => EpError::unprocessable("Limit reached", m),
-            StoreError::Invalid(m) => EpError::unprocessable("Invalid", m),
-            other => internal(other),
-        }
     }
 }
 
