@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use offerline_store::Store;
 
-use crate::AppResult;
+use crate::error::AppResult;
 use crate::offers::OfferCache;
 use crate::throttle::Throttle;
 
@@ -24,7 +24,7 @@ struct Inner {
 
 impl App {
     /// The application over an open store: the offer cache is built now and follows the
-    /// store's changes from then on (other processes' too once [`crate::ops::watch`] runs).
+    /// store's changes from then on (other processes' too once the watcher runs, `ops::watch`).
     pub async fn load(store: Store) -> AppResult<App> {
         let offers = OfferCache::load(store.clone()).await?;
         Ok(App { inner: Arc::new(Inner { store, offers, throttle: Throttle::default() }) })

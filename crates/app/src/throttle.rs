@@ -1,7 +1,7 @@
 //! The failed-login throttle: after [`Throttle::MAX_FAILURES`] failures for one login name
 //! within [`Throttle::WINDOW`], further attempts are refused until the window passes.
 //! In-process: on a multi-node PostgreSQL deployment each node throttles on its own
-//! (documented). The logins of [`crate::identity`] ask it.
+//! (documented). The logins of the `identity` use cases ask it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
