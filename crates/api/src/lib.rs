@@ -13,11 +13,14 @@
 //! - [`elasticpath`] — `/oauth/access_token` and `/v2/…`;
 //! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //!
-//! Beside them, [`http`] holds the pieces they share: authentication extractors and the
-//! login throttle, both dialects' error bodies and the middleware that answers axum's own
+//! Beside them, [`http`] holds the pieces they share: authentication extractors, both
+//! dialects' error bodies and the middleware that answers axum's own
 //! errors in the path's dialect, lists, wire helpers, the route table that is also the
 //! OpenAPI document, the response cache, the path-id extractor. No dialect imports another's
 //! handlers, and `http` imports no dialect.
+//!
+//! The state every handler shares holds the application ([`offerline_app::App`]), never the
+//! store: the api reaches the database only through a use case.
 
 pub mod commerce;
 pub mod elasticpath;
@@ -35,7 +38,7 @@ use std::time::Duration;
 use axum::ServiceExt;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
-use offerline_store::Store;
+use offerline_app::App;
 use tower::Layer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -45,11 +48,9 @@ pub const BODY_LIMIT: usize = 1 << 20;
 
 /// Shared state of every handler.
 pub struct Shared {
-    pub store: Store,
-    pub throttle: auth::Throttle,
+    pub app: App,
     pub metrics: ops::Metrics,
     pub openapi: serde_json::Value,
-    pub offers: offerline_app::offers::OfferCache,
     pub tokens: auth::TokenCache,
     pub responses: cache::ResponseCache,
 }
@@ -98,21 +99,17 @@ pub fn normalize_path(mut req: Request) -> Request {
     req
 }
 
-/// Builds the state: the route table's OpenAPI document and a warm offer cache, which
-/// follows the store's changes from now on (other processes' too once [`serve`] starts the
-/// store's watcher).
-pub async fn state(store: Store) -> Result<AppState, offerline_app::AppError> {
+/// Builds the state around `app`: the route table's OpenAPI document and empty caches.
+/// Other processes' writes are followed once [`serve`] starts the watcher.
+pub fn state(app: App) -> AppState {
     let (_, openapi) = routes().into_parts();
-    let offers = offerline_app::offers::OfferCache::load(store.clone()).await?;
-    Ok(AppState(Arc::new(Shared {
-        store,
-        throttle: auth::Throttle::default(),
+    AppState(Arc::new(Shared {
+        app,
         metrics: ops::Metrics::default(),
         openapi,
-        offers,
         tokens: auth::TokenCache::default(),
         responses: cache::ResponseCache::default(),
-    })))
+    }))
 }
 
 /// The routed application with its middleware, expecting normalised paths (see
@@ -149,12 +146,12 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let store = state.store.clone();
+    let application = state.app.clone();
     // Caches are used only once the watcher follows other processes' commits; the offer
     // cache follows it too.
-    store.watch_changes();
+    offerline_app::ops::watch(&application);
     let svc = app(state);
     axum::serve(listener, svc.into_make_service()).with_graceful_shutdown(shutdown).await?;
-    tokio::time::timeout(Duration::from_secs(5), store.close()).await.ok();
+    tokio::time::timeout(Duration::from_secs(5), offerline_app::ops::close(&application)).await.ok();
     Ok(())
 }

@@ -44,7 +44,7 @@ async fn healthz() -> Json<serde_json::Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.ping().await {
+    match offerline_app::ops::ready(&state.app).await {
         Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
@@ -70,7 +70,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
     }
     out.push_str(&format!(
         "# HELP offerline_live_offers Offers in the in-memory index.\n# TYPE offerline_live_offers gauge\nofferline_live_offers {}\n",
-        state.offers.len()
+        state.app.offers().len()
     ));
     let c = state.responses.stats();
     out.push_str(&format!(

@@ -5,18 +5,17 @@
 //! products and quantities and is quoted again for every view and at checkout
 //! ([`crate::checkout`]), so what the customer sees is what the order will say.
 
-use std::sync::Arc;
-
 use offerline_core::{
     Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, Timestamp, VoucherCode, VoucherGrant,
     VoucherRefusal, price,
 };
-use offerline_store::baskets::Basket;
+pub use offerline_store::baskets::{Basket, BasketLine, MAX_LINE_QUANTITY};
 use offerline_store::catalog::{Product, ProductPrice};
+use offerline_store::now_micros;
 use offerline_store::promotions::Voucher;
-use offerline_store::{Store, StoreError, now_micros};
 
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::vouchers;
 
 /// One basket line with its product and the price it is quoted at.
@@ -40,7 +39,7 @@ pub struct Quote {
     /// The voucher the basket's (or the candidate) code names, if it exists.
     pub voucher: Option<Voucher>,
     /// The offers the basket was priced against (checkout reads their limits).
-    pub offers: Arc<OfferIndex>,
+    pub offers: std::sync::Arc<OfferIndex>,
     pub pricing: Pricing,
     /// Why the engine cannot price this basket meaningfully (a total over 15 integer
     /// digits, …): the basket still shows, but checkout refuses it, as simulate does.
@@ -48,20 +47,15 @@ pub struct Quote {
 }
 
 /// The customer's basket, quoted.
-pub async fn view(store: &Store, offers: Arc<OfferIndex>, user: i64) -> AppResult<Quote> {
-    let basket = store.basket(user).await?;
-    quote(store, offers, user, basket, None).await
+pub async fn view(app: &App, user: i64) -> AppResult<Quote> {
+    let basket = app.store().basket(user).await?;
+    quote(app, user, basket, None).await
 }
 
-/// Loads the basket's products and prices and prices it against `offers`. `code` overrides
-/// the basket's voucher code (to try a code before it is saved).
-pub async fn quote(
-    store: &Store,
-    offers: Arc<OfferIndex>,
-    user: i64,
-    basket: Basket,
-    code: Option<&str>,
-) -> AppResult<Quote> {
+/// Loads the basket's products and prices and prices it against the live offers. `code`
+/// overrides the basket's voucher code (to try a code before it is saved).
+pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> AppResult<Quote> {
+    let (store, offers) = (app.store(), app.offers().current());
     let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
     let catalog = store.pricing_catalog(&ids).await?;
     let (list, products, mut prices) = (catalog.price_list, catalog.products, catalog.prices);
@@ -117,11 +111,11 @@ pub async fn quote(
 }
 
 /// Why the quote's voucher does not apply, or `None` when it does.
-pub async fn voucher_refusal(store: &Store, q: &Quote, user: i64, code: &str) -> AppResult<Option<String>> {
+pub async fn voucher_refusal(app: &App, q: &Quote, user: i64, code: &str) -> AppResult<Option<String>> {
     let Some(v) = &q.voucher else {
         return Ok(Some(format!("Voucher code \"{code}\" was not found.")));
     };
-    if let Some(r) = vouchers::refusal(store, v, Some(user)).await? {
+    if let Some(r) = vouchers::refusal(app, v, Some(user)).await? {
         return Ok(Some(
             match r {
                 VoucherRefusal::NotAssigned => "This voucher is not available to you.",
@@ -155,7 +149,8 @@ fn capitalize(s: &str) -> String {
 /// Adds units of a product (`add`) or sets its quantity (0 removes it). The product must
 /// exist, be active and have a price when units are added. The quantity's bounds are the
 /// caller's to check (they are part of the request's syntax, reported with its other fields).
-pub async fn change_line(store: &Store, user: i64, product: i64, quantity: i64, add: bool) -> AppResult<()> {
+pub async fn change_line(app: &App, user: i64, product: i64, quantity: i64, add: bool) -> AppResult<()> {
+    let store = app.store();
     let bad = || AppError::Field {
         field: "product".into(),
         message: format!("Invalid pk \"{product}\" - object does not exist."),
@@ -179,20 +174,16 @@ pub async fn change_line(store: &Store, user: i64, product: i64, quantity: i64, 
 
 /// Applies a voucher code to the basket if it applies now (otherwise says why), or removes
 /// the basket's code (`None`).
-pub async fn set_voucher(
-    store: &Store,
-    offers: Arc<OfferIndex>,
-    user: i64,
-    code: Option<&VoucherCode>,
-) -> AppResult<()> {
+pub async fn set_voucher(app: &App, user: i64, code: Option<&VoucherCode>) -> AppResult<()> {
+    let store = app.store();
     let Some(code) = code else {
         store.set_basket_voucher(user, None).await?;
         return Ok(());
     };
     let basket = store.basket(user).await?;
-    let q = quote(store, offers, user, basket, Some(code.as_str())).await?;
-    if let Some(why) = voucher_refusal(store, &q, user, code.as_str()).await? {
+    let q = quote(app, user, basket, Some(code.as_str())).await?;
+    if let Some(why) = voucher_refusal(app, &q, user, code.as_str()).await? {
         return Err(AppError::Field { field: "voucher_code".into(), message: why });
     }
-    store.set_basket_voucher(user, Some(code.as_str())).await.map_err(StoreError::into)
+    Ok(store.set_basket_voucher(user, Some(code.as_str())).await?)
 }

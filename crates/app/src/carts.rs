@@ -1,5 +1,11 @@
-//! Elastic Path carts: the custom discounts they carry as the core's allocation sees them,
-//! and the checkout of a cart into a ledger order.
+//! Elastic Path carts: the carts, their custom items and custom discounts, the store's cart
+//! settings, the custom discounts as the core's allocation sees them, the checkout of a
+//! cart into a ledger order, and that order read back.
+//!
+//! The rules here: custom discounts are allowed on a cart by its own setting, else by the
+//! store's (disabled by default, as on a new Elastic Path store), never together with rule
+//! promotions; they are added or changed only on a non-empty cart. Request syntax (bodies,
+//! bounds of a field) is the adapter's.
 //!
 //! An Elastic Path order is an ordinary ledger order (channel `elasticpath`, status 200
 //! `waiting`) whose number is a fresh UUID, the EP order id: one order item per unit
@@ -17,12 +23,198 @@ use offerline_core::{
 };
 use offerline_store::catalog::{Product, ProductInput};
 use offerline_store::checkout::{CheckoutOutcome, CheckoutWrite};
-use offerline_store::ep::{EpCart, EpDiscount, EpItem};
+pub use offerline_store::ep::{
+    AddedDiscounts, DiscountFields, DiscountRefusal, EpCart, EpDiscount, EpItem, MAX_CUSTOM_DISCOUNTS, NewEpItem,
+};
+use offerline_store::ledger::{OrderDetail, Parts, Roots};
 use offerline_store::orders::NewOrder;
 use offerline_store::{Store, StoreError};
 use serde_json::Value as Json;
 
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
+
+/// The ledger channel of an Elastic Path order.
+pub const CHANNEL: &str = "elasticpath";
+
+/// Why a cart or the store cannot have both kinds of discounts on.
+pub const BOTH_DISCOUNTS: &str = "Only one discount setting can be set to true at a time.";
+
+fn both_discounts() -> AppError {
+    AppError::Unprocessable { title: "Cannot use both discounts together".into(), detail: BOTH_DISCOUNTS.into() }
+}
+
+// ---------------------------------------------------------------------------------------
+// Settings.
+
+/// The store setting for custom discounts (default disabled).
+pub async fn custom_discounts_setting(app: &App) -> AppResult<bool> {
+    Ok(app.store().ep_setting("custom_discounts_enabled").await?.as_deref() == Some("true"))
+}
+
+/// The store setting for rule promotions (default disabled).
+pub async fn rule_promotions_setting(app: &App) -> AppResult<bool> {
+    Ok(app.store().ep_setting("use_rule_promotions").await?.as_deref() == Some("true"))
+}
+
+/// Custom discounts are allowed on this cart: its own setting, else the store's.
+pub async fn custom_discounts_enabled(app: &App, cart: &EpCart) -> AppResult<bool> {
+    match cart.custom_discounts_enabled {
+        Some(b) => Ok(b),
+        None => custom_discounts_setting(app).await,
+    }
+}
+
+/// A cart's own custom-discount setting from a request's two flags: both on is refused;
+/// rule promotions on means custom discounts off; neither given leaves the store's.
+pub fn cart_discount_setting(custom: Option<bool>, rules: Option<bool>) -> AppResult<Option<bool>> {
+    if custom == Some(true) && rules == Some(true) {
+        return Err(both_discounts());
+    }
+    Ok(custom.or(if rules == Some(true) { Some(false) } else { None }))
+}
+
+/// Changes the store's settings (each one given), refused when both would end up on.
+pub async fn set_settings(app: &App, custom: Option<bool>, rules: Option<bool>) -> AppResult<()> {
+    let custom_now = match custom {
+        Some(b) => b,
+        None => custom_discounts_setting(app).await?,
+    };
+    let rules_now = match rules {
+        Some(b) => b,
+        None => rule_promotions_setting(app).await?,
+    };
+    if custom_now && rules_now {
+        return Err(both_discounts());
+    }
+    let pairs: Vec<(&str, String)> = [("custom_discounts_enabled", custom), ("use_rule_promotions", rules)]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|b| (k, b.to_string())))
+        .collect();
+    Ok(app.store().set_ep_settings(&pairs).await?)
+}
+
+// ---------------------------------------------------------------------------------------
+// Carts and their items.
+
+/// The cart `id`, if it exists.
+pub async fn cart(app: &App, id: &str) -> AppResult<Option<EpCart>> {
+    Ok(app.store().ep_cart(id).await?)
+}
+
+/// The cart `id`, created empty when there is none (what `GET` of a cart does on Elastic Path).
+pub async fn cart_or_create(app: &App, id: &str) -> AppResult<EpCart> {
+    Ok(app.store().ep_cart_get_or_create(id).await?)
+}
+
+/// A new cart; `custom_discounts` is its own setting ([`cart_discount_setting`]).
+pub async fn create_cart(
+    app: &App,
+    id: &str,
+    name: &str,
+    description: &str,
+    custom_discounts: Option<bool>,
+) -> AppResult<EpCart> {
+    Ok(app.store().ep_create_cart(id, name, description, custom_discounts).await?)
+}
+
+/// Changes the fields given; [`AppError::NotFound`] when the cart does not exist.
+pub async fn update_cart(
+    app: &App,
+    id: &str,
+    name: Option<&str>,
+    description: Option<&str>,
+    custom_discounts: Option<bool>,
+) -> AppResult<EpCart> {
+    Ok(app.store().ep_update_cart(id, name, description, custom_discounts).await?)
+}
+
+/// Deletes the cart with its items and discounts; false when there was none.
+pub async fn delete_cart(app: &App, id: &str) -> AppResult<bool> {
+    Ok(app.store().ep_delete_cart(id).await?)
+}
+
+/// The cart's items, in the order they were added.
+pub async fn items(app: &App, cart_id: &str) -> AppResult<Vec<EpItem>> {
+    Ok(app.store().ep_cart_items(cart_id).await?)
+}
+
+/// Adds a custom item (merged with the line of the same sku); the cart takes `currency`
+/// if it has none. [`AppError::Refused`] when the store refuses the line,
+/// [`AppError::NotFound`] when the cart is gone.
+pub async fn add_item(app: &App, cart_id: &str, currency: &str, item: &NewEpItem) -> AppResult<()> {
+    Ok(app.store().ep_add_item(cart_id, currency, item).await?)
+}
+
+/// Sets a line's quantity (0 removes it); [`AppError::NotFound`] when there is no such item.
+pub async fn set_item_quantity(app: &App, cart_id: &str, item_id: &str, quantity: i64) -> AppResult<()> {
+    Ok(app.store().ep_set_item_quantity(cart_id, item_id, quantity).await?)
+}
+
+/// Removes a line; false when there was none.
+pub async fn delete_item(app: &App, cart_id: &str, item_id: &str) -> AppResult<bool> {
+    Ok(app.store().ep_delete_item(cart_id, item_id).await?)
+}
+
+// ---------------------------------------------------------------------------------------
+// Custom discounts.
+
+/// The cart's custom discounts, both levels.
+pub async fn discounts(app: &App, cart_id: &str) -> AppResult<Vec<EpDiscount>> {
+    Ok(app.store().ep_cart_discounts(cart_id).await?)
+}
+
+/// The rules every add and update of a custom discount obeys: custom discounts are enabled
+/// for the cart, and the cart has items.
+pub async fn check_discountable(app: &App, cart: &EpCart) -> AppResult<()> {
+    if !custom_discounts_enabled(app, cart).await? {
+        return Err(AppError::Unprocessable {
+            title: "Custom discounts disabled".into(),
+            detail: "Custom discounts are not enabled for this cart: set discount_settings.custom_discounts_enabled \
+                     on the cart or discounts.custom_discounts_enabled in /v2/settings/cart."
+                .into(),
+        });
+    }
+    if items(app, &cart.id).await?.is_empty() {
+        return Err(AppError::Unprocessable {
+            title: "Cart is empty".into(),
+            detail: "Custom discounts cannot be added to an empty cart.".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Adds custom discounts (each for the cart, or for the item it names) in one transaction
+/// that counts the limits; with `all_or_nothing` one refusal writes none.
+pub async fn add_discounts(
+    app: &App,
+    cart_id: &str,
+    entries: &[(Option<String>, DiscountFields)],
+    all_or_nothing: bool,
+) -> AppResult<AddedDiscounts> {
+    Ok(app.store().ep_add_discounts(cart_id, entries, all_or_nothing).await?)
+}
+
+/// Replaces a custom discount's fields; [`AppError::NotFound`] when there is no such discount.
+pub async fn update_discount(
+    app: &App,
+    cart_id: &str,
+    item_id: Option<&str>,
+    id: &str,
+    fields: &DiscountFields,
+) -> AppResult<EpDiscount> {
+    Ok(app.store().ep_update_discount(cart_id, item_id, id, fields).await?)
+}
+
+/// Removes a custom discount; false when there was none.
+pub async fn delete_discount(app: &App, cart_id: &str, item_id: Option<&str>, id: &str) -> AppResult<bool> {
+    Ok(app.store().ep_delete_discount(cart_id, item_id, id).await?)
+}
+
+/// Removes every custom discount of the cart, both levels; returns how many.
+pub async fn delete_all_discounts(app: &App, cart_id: &str) -> AppResult<u64> {
+    Ok(app.store().ep_delete_all_discounts(cart_id).await?)
+}
 
 /// A cart's items and custom discounts as the allocation takes them: item-level discounts
 /// point at their item's position (an item no longer in the cart points nowhere, and is
@@ -62,7 +254,8 @@ pub struct Recipient {
 
 /// Checks out `cart` into a ledger order; returns the order's number (the EP order id).
 /// Refused (nothing written) when the cart is empty or its discounts exceed its items.
-pub async fn place_order(store: &Store, cart: &EpCart, to: Recipient) -> AppResult<String> {
+pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<String> {
+    let store = app.store();
     let items = store.ep_cart_items(&cart.id).await?;
     if items.is_empty() {
         return Err(AppError::Unprocessable {
@@ -112,7 +305,7 @@ pub async fn place_order(store: &Store, cart: &EpCart, to: Recipient) -> AppResu
     let order = NewOrder {
         number: Some(uuid_v4()),
         user_id: None,
-        channel: "elasticpath".into(),
+        channel: CHANNEL.into(),
         status: OrderStatus::WAITING,
         currency: Currency::parse(&currency)
             .map_err(|e| AppError::Internal(format!("cart {} currency {currency:?}: {e}", cart.id)))?,
@@ -131,6 +324,14 @@ pub async fn place_order(store: &Store, cart: &EpCart, to: Recipient) -> AppResu
         Err(StoreError::Invalid(m)) => Err(AppError::Unprocessable { title: "Invalid order".into(), detail: m }),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The Elastic Path order with this id (the ledger order's number): its units, discount
+/// items, their shares and the units' products.
+pub async fn order(app: &App, number: &str) -> AppResult<Option<OrderDetail>> {
+    let parts = Parts { items: true, discounts: true, benefits: true, products: true, ..Parts::NONE };
+    let ledger = app.store().ledger(Roots::OrderNumber { number, channel: CHANNEL }, parts).await?;
+    Ok(OrderDetail::new(ledger))
 }
 
 /// The currency of a cart that does not name one (Elastic Path's default store currency).
@@ -163,4 +364,28 @@ async fn product_for(store: &Store, it: &EpItem) -> AppResult<Product> {
 
 fn uuid_v4() -> String {
     uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cart_takes_one_kind_of_discounts() {
+        assert_eq!(cart_discount_setting(None, None).unwrap(), None, "the store's setting");
+        assert_eq!(cart_discount_setting(Some(true), None).unwrap(), Some(true));
+        assert_eq!(cart_discount_setting(Some(false), Some(false)).unwrap(), Some(false));
+        assert_eq!(
+            cart_discount_setting(None, Some(true)).unwrap(),
+            Some(false),
+            "rule promotions turn custom ones off"
+        );
+        assert_eq!(cart_discount_setting(None, Some(false)).unwrap(), None);
+        match cart_discount_setting(Some(true), Some(true)) {
+            Err(AppError::Unprocessable { title, detail }) => {
+                assert_eq!((title.as_str(), detail.as_str()), ("Cannot use both discounts together", BOTH_DISCOUNTS))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -8,17 +8,17 @@
 //! are claimed by the database in the transaction that writes the order, so a checkout that
 //! would pass a limit is refused and writes nothing.
 
-use std::sync::Arc;
-
 use offerline_core::status::OrderStatus;
-use offerline_core::{CustomerId, DraftLine, DraftVoucher, OfferId, OfferIndex, ProductId, VoucherId, order_draft};
-use offerline_store::checkout::{BasketLines, CheckoutOutcome, CheckoutWrite, IdempotencyKey, Render};
+use offerline_core::{CustomerId, DraftLine, DraftVoucher, OfferId, ProductId, VoucherId, order_draft};
+use offerline_store::StoreError;
+pub use offerline_store::checkout::Render;
+use offerline_store::checkout::{BasketLines, CheckoutOutcome, CheckoutWrite, IdempotencyKey};
 use offerline_store::orders::NewOrder;
-use offerline_store::{Store, StoreError};
 use serde_json::Value as Json;
 
 use crate::basket::{Quote, quote, voucher_refusal};
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 
 /// A checkout's answer: the HTTP-neutral status the dialect reports (201 for a new order, or
 /// what was stored under the idempotency key) and the body rendered by the caller's
@@ -31,26 +31,25 @@ pub struct Answer {
 
 /// The stored answer of an idempotency key `user` used before, if any: asked first, so a
 /// repeated request is answered as it was the first time, whatever else it now carries.
-pub async fn replayed(store: &Store, user: i64, key: Option<&str>) -> AppResult<Option<Answer>> {
+pub async fn replayed(app: &App, user: i64, key: Option<&str>) -> AppResult<Option<Answer>> {
     let Some(k) = key else { return Ok(None) };
-    Ok(store.idempotent_response(user, k).await?.map(|(status, body)| Answer { status, body }))
+    Ok(app.store().idempotent_response(user, k).await?.map(|(status, body)| Answer { status, body }))
 }
 
 /// Checks out `user`'s basket (after [`replayed`] found nothing). With an idempotency
 /// `key`, a key seen before answers with its stored response (never a second order), also
 /// when this attempt lost the race to a duplicate that emptied the basket first.
 pub async fn place(
-    store: &Store,
-    offers: Arc<OfferIndex>,
+    app: &App,
     user: i64,
     key: Option<String>,
     shipping_address: Option<Json>,
     render: Render,
 ) -> AppResult<Answer> {
-    match try_place(store, offers, user, key.clone(), shipping_address, render).await {
+    match try_place(app, user, key.clone(), shipping_address, render).await {
         Err(e) => {
             if let Some(k) = &key
-                && let Some((status, body)) = store.idempotent_response(user, k).await?
+                && let Some((status, body)) = app.store().idempotent_response(user, k).await?
             {
                 return Ok(Answer { status, body });
             }
@@ -61,24 +60,24 @@ pub async fn place(
 }
 
 async fn try_place(
-    store: &Store,
-    offers: Arc<OfferIndex>,
+    app: &App,
     user: i64,
     key: Option<String>,
     shipping_address: Option<Json>,
     render: Render,
 ) -> AppResult<Answer> {
+    let store = app.store();
     let basket = store.basket(user).await?;
     if basket.lines.is_empty() {
         return Err(AppError::Refused("The basket is empty.".into()));
     }
     let code = basket.voucher_code.clone();
-    let q = quote(store, offers, user, basket, None).await?;
+    let q = quote(app, user, basket, None).await?;
     if let Some(why) = &q.invalid {
         return Err(AppError::Refused(why.clone()));
     }
     if let Some(code) = code
-        && let Some(why) = voucher_refusal(store, &q, user, &code).await?
+        && let Some(why) = voucher_refusal(app, &q, user, &code).await?
     {
         return Err(AppError::Refused(format!("Voucher {code}: {why}")));
     }

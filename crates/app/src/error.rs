@@ -1,6 +1,8 @@
 //! The application layer's error: what a use case can answer besides its result. Each
-//! dialect maps a variant to its own error body (DRF, JSON:API); storage errors pass through
-//! unchanged so the mapping of a database refusal stays in one place.
+//! dialect maps a variant to its own error body (DRF, JSON:API). A storage refusal the
+//! caller can act on (not found, a conflict, a limit, an invalid request) becomes its typed
+//! variant here, once ([`From<StoreError>`]); only the storage layer's own failures travel
+//! on as [`AppError::Store`], so no adapter needs to know the store's error type.
 
 use offerline_core::FieldErrors;
 use offerline_store::StoreError;
@@ -34,8 +36,32 @@ pub enum AppError {
     /// A field of the request names objects that do not exist (the ids, in request order).
     #[error("{field}: no such object {ids:?}")]
     Unknown { field: String, ids: Vec<i64> },
+    /// A uniqueness or state conflict the caller can fix (a duplicate sku, a code taken):
+    /// the field it is about and why.
+    #[error("{field}: {message}")]
+    Conflict { field: String, message: String },
+    /// A usage limit would be broken (voucher uses, applications, budget).
+    #[error("limit reached: {0}")]
+    LimitReached(String),
+    /// Too many failed logins for one name: wait this many seconds.
+    #[error("throttled for {0} s")]
+    Throttled(u64),
+    /// The storage layer failed (a database error, the writer unavailable, a broken row):
+    /// never the caller's input.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Conflict { field, message } => AppError::Conflict { field: field.to_owned(), message },
+            StoreError::LimitReached(m) => AppError::LimitReached(m),
+            StoreError::Invalid(m) => AppError::Refused(m),
+            other => AppError::Store(other),
+        }
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -49,4 +75,24 @@ pub enum LineProblem {
     NoPrice {
         price_list_currency: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store's refusals arrive typed, its failures as the carrier.
+    #[test]
+    fn store_errors_become_typed_variants() {
+        assert!(matches!(AppError::from(StoreError::NotFound), AppError::NotFound));
+        let conflict = AppError::from(StoreError::Conflict { field: "sku", message: "taken".into() });
+        assert!(matches!(&conflict, AppError::Conflict { field, message } if field == "sku" && message == "taken"));
+        assert!(
+            matches!(AppError::from(StoreError::LimitReached("uses".into())), AppError::LimitReached(m) if m == "uses")
+        );
+        assert!(matches!(AppError::from(StoreError::Invalid("bad".into())), AppError::Refused(m) if m == "bad"));
+        let failure = AppError::from(StoreError::Unavailable("writer stopped".into()));
+        assert!(matches!(&failure, AppError::Store(StoreError::Unavailable(_))));
+        assert_eq!(failure.to_string(), "unavailable: writer stopped");
+    }
 }

@@ -7,50 +7,56 @@
 //! ([`offerline_core::Offer::field_errors`]). Every write rebuilds the offer cache before
 //! it returns, so the next quote prices against it.
 
-use offerline_store::Store;
-use offerline_store::list::{ListQuery, Op};
-use offerline_store::promotions::{Promotion, PromotionInput};
+pub use offerline_store::promotions::{Promotion, PromotionInput};
 
-use crate::offers::OfferCache;
-use crate::{AppError, AppResult, customers};
+use crate::customers;
+use crate::error::{AppError, AppResult};
+use crate::handle::App;
+use crate::list::{ListQuery, Op};
 
 /// Checks an input against the rules (customers first, then the offer itself).
-pub async fn check(store: &Store, input: &PromotionInput) -> AppResult<()> {
-    customers::require(store, "customers", &input.customers).await?;
+pub async fn check(app: &App, input: &PromotionInput) -> AppResult<()> {
+    customers::require(app, "customers", &input.customers).await?;
     let errors = input.to_offer(0).field_errors();
     if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
 }
 
-pub async fn create(store: &Store, offers: &OfferCache, input: &PromotionInput) -> AppResult<Promotion> {
-    check(store, input).await?;
-    let p = store.create_promotion(input).await?;
-    offers.changed().await?;
+pub async fn create(app: &App, input: &PromotionInput) -> AppResult<Promotion> {
+    check(app, input).await?;
+    let p = app.store().create_promotion(input).await?;
+    app.offers().changed().await?;
     tracing::info!(promotion = p.id, offer_type = p.offer_type.as_str(), "promotion created");
     Ok(p)
 }
 
 /// Replaces every field of promotion `id` (not found once deleted).
-pub async fn update(store: &Store, offers: &OfferCache, id: i64, input: &PromotionInput) -> AppResult<Promotion> {
-    check(store, input).await?;
-    let p = store.update_promotion(id, input).await?;
-    offers.changed().await?;
+pub async fn update(app: &App, id: i64, input: &PromotionInput) -> AppResult<Promotion> {
+    check(app, input).await?;
+    let p = app.store().update_promotion(id, input).await?;
+    app.offers().changed().await?;
     Ok(p)
 }
 
 /// Soft delete: the offer stops applying, the ledger keeps pointing at it.
-pub async fn delete(store: &Store, offers: &OfferCache, id: i64) -> AppResult<()> {
-    store.delete_promotion(id).await?;
-    offers.changed().await?;
+pub async fn delete(app: &App, id: i64) -> AppResult<()> {
+    app.store().delete_promotion(id).await?;
+    app.offers().changed().await?;
     Ok(())
 }
 
+/// How many promotions were ever created, deleted ones included (the demo loads its own
+/// only into a database that never had any).
+pub async fn count_all(app: &App) -> AppResult<i64> {
+    Ok(app.store().promotions_stamp().await?.count)
+}
+
 /// A promotion that is not deleted.
-pub async fn get(store: &Store, id: i64) -> AppResult<Promotion> {
-    Ok(store.promotion(id).await?)
+pub async fn get(app: &App, id: i64) -> AppResult<Promotion> {
+    Ok(app.store().promotion(id).await?)
 }
 
 /// Promotions matching `q`, deleted ones never; with the count of all matches.
-pub async fn list(store: &Store, mut q: ListQuery) -> AppResult<(i64, Vec<Promotion>)> {
+pub async fn list(app: &App, mut q: ListQuery) -> AppResult<(i64, Vec<Promotion>)> {
     q.filter("deleted", Op::Eq, 0);
-    Ok(store.list_promotions(&q).await?)
+    Ok(app.store().list_promotions(&q).await?)
 }

@@ -9,14 +9,15 @@
 use std::collections::{BTreeSet, HashMap};
 
 use offerline_core::{
-    Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, ProductId, Timestamp, VoucherCode,
-    VoucherGrant, VoucherRefusal, price,
+    Currency, CustomerId, Line, OfferId, Pricing, PricingInput, ProductId, Timestamp, VoucherCode, VoucherGrant,
+    VoucherRefusal, price,
 };
 use offerline_store::catalog::{PriceList, Product};
-use offerline_store::{Store, now_micros};
+use offerline_store::now_micros;
 
 pub use crate::error::LineProblem;
 use crate::error::{AppError, AppResult};
+use crate::handle::App;
 use crate::vouchers;
 
 /// One requested line: a sku, a quantity, and optionally the price to use instead of the
@@ -66,8 +67,8 @@ pub struct Defaults {
 }
 
 impl Defaults {
-    pub async fn load(store: &Store) -> AppResult<Self> {
-        Ok(Defaults { price_list: store.default_price_list().await? })
+    pub async fn load(app: &App) -> AppResult<Self> {
+        Ok(Defaults { price_list: app.store().default_price_list().await? })
     }
 
     /// The default price list's currency code, as stored.
@@ -76,9 +77,10 @@ impl Defaults {
     }
 }
 
-/// Prices `req` against `offers`. Lines whose sku is unknown or unpriced are refused
+/// Prices `req` against the live offers. Lines whose sku is unknown or unpriced are refused
 /// together ([`AppError::Lines`], one entry per requested line).
-pub async fn simulate(store: &Store, offers: &OfferIndex, defaults: &Defaults, req: Request) -> AppResult<Simulation> {
+pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult<Simulation> {
+    let (store, offers) = (app.store(), app.offers().current());
     let default_list = &defaults.price_list;
     let cur = req.currency;
     let skus: Vec<String> = req.lines.iter().map(|l| l.sku.clone()).collect();
@@ -135,7 +137,7 @@ pub async fn simulate(store: &Store, offers: &OfferIndex, defaults: &Defaults, r
             refused_codes.push(RefusedCode { promotion: None, name: String::new(), detail });
             continue;
         };
-        match vouchers::refusal(store, &v, req.customer).await? {
+        match vouchers::refusal(app, &v, req.customer).await? {
             Some(r) => {
                 let detail = match r {
                     VoucherRefusal::NotAssigned => format!("the code {code} is not assigned to this customer"),
@@ -162,6 +164,6 @@ pub async fn simulate(store: &Store, offers: &OfferIndex, defaults: &Defaults, r
         explain_all: true,
     };
     input.validate().map_err(|e| AppError::Refused(e.to_string()))?;
-    let pricing = price(&input, offers);
+    let pricing = price(&input, &offers);
     Ok(Simulation { input, pricing, refused_codes })
 }

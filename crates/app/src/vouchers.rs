@@ -13,12 +13,14 @@
 //! checkout stays the enforcement; the rule only explains.
 
 use offerline_core::{CustomerId, VoucherCode, VoucherFacts, VoucherRefusal, VoucherUsage, refusal as rule};
-use offerline_store::list::ListQuery;
-use offerline_store::promotions::{Promotion, Voucher};
-use offerline_store::{Store, StoreError};
+use offerline_store::StoreError;
+use offerline_store::promotions::Promotion;
+pub use offerline_store::promotions::{MAX_GENERATED_CODES, Voucher};
 
-use crate::offers::OfferCache;
-use crate::{AppError, AppResult, customers};
+use crate::customers;
+use crate::error::{AppError, AppResult};
+use crate::handle::App;
+use crate::list::ListQuery;
 
 /// A voucher to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,9 +61,9 @@ fn takes_vouchers(p: &Promotion) -> Result<(), String> {
 
 /// Creates a voucher: its customers must exist (`customers`), its promotion exist and take
 /// codes (`promotion`), its code be new (the store's conflict on `code`).
-pub async fn create(store: &Store, offers: &OfferCache, v: &NewVoucher) -> AppResult<Voucher> {
-    customers::require(store, "customers", &v.customers).await?;
-    let p = match store.promotion(v.promotion).await {
+pub async fn create(app: &App, v: &NewVoucher) -> AppResult<Voucher> {
+    customers::require(app, "customers", &v.customers).await?;
+    let p = match app.store().promotion(v.promotion).await {
         Ok(p) => p,
         Err(StoreError::NotFound) => {
             return Err(AppError::Unknown { field: "promotion".into(), ids: vec![v.promotion] });
@@ -69,19 +71,14 @@ pub async fn create(store: &Store, offers: &OfferCache, v: &NewVoucher) -> AppRe
         Err(e) => return Err(e.into()),
     };
     takes_vouchers(&p).map_err(|message| AppError::Field { field: "promotion".into(), message })?;
-    let voucher = store.create_voucher(&v.code, p.id, v.usage, &v.customers).await?;
-    offers.changed().await?;
+    let voucher = app.store().create_voucher(&v.code, p.id, v.usage, &v.customers).await?;
+    app.offers().changed().await?;
     Ok(voucher)
 }
 
 /// Generates a batch of unique random codes for `promotion`, all or none. The code space
 /// must dwarf the batch (×1000), or codes get guessable and collisions frequent.
-pub async fn generate(
-    store: &Store,
-    offers: &OfferCache,
-    promotion: &Promotion,
-    batch: &CodeBatch,
-) -> AppResult<Vec<String>> {
+pub async fn generate(app: &App, promotion: &Promotion, batch: &CodeBatch) -> AppResult<Vec<String>> {
     let (count, length) = (batch.count, batch.length);
     if CODE_SYMBOLS.powi(length.min(64) as i32) < count as f64 * 1000.0 {
         return Err(AppError::Field {
@@ -90,19 +87,19 @@ pub async fn generate(
         });
     }
     takes_vouchers(promotion).map_err(AppError::Refused)?;
-    let codes = store.generate_vouchers(promotion.id, count, &batch.prefix, length, batch.usage).await?;
-    offers.changed().await?;
+    let codes = app.store().generate_vouchers(promotion.id, count, &batch.prefix, length, batch.usage).await?;
+    app.offers().changed().await?;
     tracing::info!(promotion = promotion.id, count = codes.len(), "vouchers generated");
     Ok(codes)
 }
 
 /// Vouchers matching `q`, with the count of all matches.
-pub async fn list(store: &Store, q: &ListQuery) -> AppResult<(i64, Vec<Voucher>)> {
-    Ok(store.list_vouchers(q).await?)
+pub async fn list(app: &App, q: &ListQuery) -> AppResult<(i64, Vec<Voucher>)> {
+    Ok(app.store().list_vouchers(q).await?)
 }
 
 /// Why `v` cannot be used by `customer`, or `None` when it may be used so far.
-pub async fn refusal(store: &Store, v: &Voucher, customer: Option<i64>) -> AppResult<Option<VoucherRefusal>> {
+pub async fn refusal(app: &App, v: &Voucher, customer: Option<i64>) -> AppResult<Option<VoucherRefusal>> {
     let customer = customer.map(CustomerId);
     let mut facts = VoucherFacts {
         usage: v.usage,
@@ -111,7 +108,7 @@ pub async fn refusal(store: &Store, v: &Voucher, customer: Option<i64>) -> AppRe
         used_by_customer: false,
     };
     if let Some(c) = facts.history_needed(customer) {
-        facts.used_by_customer = store.voucher_used_by(v.id, c.0).await?;
+        facts.used_by_customer = app.store().voucher_used_by(v.id, c.0).await?;
     }
     Ok(rule(&facts, customer))
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use offerline_app::offers::{CHECK_INTERVAL, OfferCache};
 use offerline_app::vouchers::{CodeBatch, NewVoucher};
-use offerline_app::{AppError, promotions, vouchers};
+use offerline_app::{App, AppError, promotions, vouchers};
 use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, Currency, OfferKind, Range, VoucherCode};
 use offerline_store::Store;
 use offerline_store::promotions::PromotionInput;
@@ -69,11 +69,12 @@ async fn until(what: &str, done: impl Fn() -> bool) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_here_are_priced_at_once_and_other_processes_writes_soon() {
     let (store, url, _dir) = store().await;
-    let offers = OfferCache::load(store.clone()).await.unwrap();
+    let app = App::load(store.clone()).await.unwrap();
+    let offers = app.offers();
     assert!(offers.is_empty());
 
     // Read-your-writes: the use case returns once the index holds the write.
-    let p = promotions::create(&store, &offers, &input("Here", OfferKind::Site, 100)).await.unwrap();
+    let p = promotions::create(&app, &input("Here", OfferKind::Site, 100)).await.unwrap();
     assert!(offers.current().get(offerline_core::OfferId(p.id)).is_some());
 
     // Another process's write is unseen until the store's watcher runs, then seen.
@@ -145,21 +146,39 @@ async fn the_follower_ends_with_the_cache() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clones_of_the_application_share_one_cache_which_ends_with_the_last() {
+    let (store, _, _dir) = store().await;
+    let baseline = Arc::strong_count(store.changes());
+    let app = App::load(store.clone()).await.unwrap();
+    let copy = app.clone();
+    until("the follower started", || Arc::strong_count(store.changes()) > baseline).await;
+    promotions::create(&copy, &input("Shared", OfferKind::Site, 100)).await.unwrap();
+    assert_eq!(app.offers().len(), 1, "a write through one clone is priced through the other at once");
+    drop(app);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(Arc::strong_count(store.changes()) > baseline, "a clone keeps it following");
+    drop(copy);
+    until("the follower stopped", || Arc::strong_count(store.changes()) == baseline).await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rules_of_promotions_and_vouchers() {
     let (store, _, _dir) = store().await;
-    let offers = OfferCache::load(store.clone()).await.unwrap();
+    let app = App::load(store.clone()).await.unwrap();
+    let offers = app.offers();
 
     // Customers must exist; the offer must be meaningful.
     let mut with_ghosts = input("Ghosts", OfferKind::Coupon, 100);
     with_ghosts.customers = vec![900, 901];
-    match promotions::create(&store, &offers, &with_ghosts).await {
+    match promotions::create(&app, &with_ghosts).await {
         Err(AppError::Unknown { field, ids }) => assert_eq!((field.as_str(), ids), ("customers", vec![900, 901])),
         other => panic!("{other:?}"),
     }
     let mut multibuy = input("Multibuy", OfferKind::Site, 0);
     multibuy.benefit.kind = BenefitKind::Multibuy;
     multibuy.condition = Condition { kind: ConditionKind::Amount(100), range: Range::all() };
-    match promotions::create(&store, &offers, &multibuy).await {
+    match promotions::create(&app, &multibuy).await {
         Err(AppError::Invalid(e)) => {
             assert_eq!(e.to_string(), "condition.type: A multibuy needs a count condition of at least 2.")
         }
@@ -169,15 +188,15 @@ async fn the_rules_of_promotions_and_vouchers() {
     assert!(store.list_promotions(&Default::default()).await.unwrap().1.is_empty());
 
     // Vouchers belong to code offers.
-    let site = promotions::create(&store, &offers, &input("Site", OfferKind::Site, 100)).await.unwrap();
-    let code = promotions::create(&store, &offers, &input("Code", OfferKind::VoucherCode, 100)).await.unwrap();
+    let site = promotions::create(&app, &input("Site", OfferKind::Site, 100)).await.unwrap();
+    let code = promotions::create(&app, &input("Code", OfferKind::VoucherCode, 100)).await.unwrap();
     let voucher = |promotion: i64| NewVoucher {
         code: VoucherCode::parse("hello").unwrap(),
         promotion,
         usage: offerline_core::VoucherUsage::SingleUse,
         customers: Vec::new(),
     };
-    match vouchers::create(&store, &offers, &voucher(site.id)).await {
+    match vouchers::create(&app, &voucher(site.id)).await {
         Err(AppError::Field { field, message }) => assert_eq!(
             (field.as_str(), message),
             (
@@ -190,11 +209,11 @@ async fn the_rules_of_promotions_and_vouchers() {
         ),
         other => panic!("{other:?}"),
     }
-    match vouchers::create(&store, &offers, &voucher(424242)).await {
+    match vouchers::create(&app, &voucher(424242)).await {
         Err(AppError::Unknown { field, ids }) => assert_eq!((field.as_str(), ids), ("promotion", vec![424242])),
         other => panic!("{other:?}"),
     }
-    let v = vouchers::create(&store, &offers, &voucher(code.id)).await.unwrap();
+    let v = vouchers::create(&app, &voucher(code.id)).await.unwrap();
     assert_eq!((v.code.as_str(), v.promotion_id), ("HELLO", code.id));
 
     // Generated codes: long enough for their number, for code offers only.
@@ -204,28 +223,25 @@ async fn the_rules_of_promotions_and_vouchers() {
         length,
         usage: offerline_core::VoucherUsage::SingleUse,
     };
-    match vouchers::generate(&store, &offers, &code, &batch(2000, 4)).await {
+    match vouchers::generate(&app, &code, &batch(2000, 4)).await {
         Err(AppError::Field { field, message }) => {
             assert_eq!((field.as_str(), message.as_str()), ("length", "A length of 4 is too short for 2000 codes."))
         }
         other => panic!("{other:?}"),
     }
-    match vouchers::generate(&store, &offers, &site, &batch(2, 8)).await {
+    match vouchers::generate(&app, &site, &batch(2, 8)).await {
         Err(AppError::Refused(m)) => assert!(m.contains("vouchers belong to coupon_code and voucher_code offers")),
         other => panic!("{other:?}"),
     }
-    let codes = vouchers::generate(&store, &offers, &code, &batch(3, 8)).await.unwrap();
+    let codes = vouchers::generate(&app, &code, &batch(3, 8)).await.unwrap();
     assert_eq!(codes.len(), 3);
     assert!(codes.iter().all(|c| c.starts_with("G-") && c.len() == 10), "{codes:?}");
 
     // Delete: gone from the list, the reads and the index at once.
-    promotions::delete(&store, &offers, site.id).await.unwrap();
+    promotions::delete(&app, site.id).await.unwrap();
     assert!(offers.current().get(offerline_core::OfferId(site.id)).is_none());
-    assert!(matches!(
-        promotions::get(&store, site.id).await,
-        Err(AppError::Store(offerline_store::StoreError::NotFound))
-    ));
-    let (count, listed) = promotions::list(&store, Default::default()).await.unwrap();
+    assert!(matches!(promotions::get(&app, site.id).await, Err(AppError::NotFound)));
+    let (count, listed) = promotions::list(&app, Default::default()).await.unwrap();
     assert_eq!((count, listed.iter().map(|p| p.id).collect::<Vec<_>>()), (1, vec![code.id]));
     store.close().await;
 }

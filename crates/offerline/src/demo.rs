@@ -1,15 +1,15 @@
 //! `offerline demo`: a ready-to-try data set and a curl tour that works against it.
 //!
-//! Users and the catalogue are loaded through the repositories; promotions, baskets and
+//! Users and the catalogue are loaded through the application's use cases; promotions, baskets and
 //! orders go through the real HTTP API, driven in process (no socket), so the demo orders
 //! are priced by the engine and written by checkout exactly as a client's would be — the
 //! seed examples come out of the ledger, not out of fixtures. Running it twice changes
 //! nothing.
 
 use anyhow::Context;
-use offerline_store::Store;
-use offerline_store::auth::NewUser;
-use offerline_store::catalog::ProductInput;
+use offerline_app::catalog::{self, ProductInput};
+use offerline_app::identity::{self, NewUser};
+use offerline_app::{App, promotions};
 use serde_json::{Value, json};
 
 pub const STAFF_USER: &str = "admin";
@@ -91,7 +91,7 @@ pub struct Loaded {
 }
 
 async fn ensure_user(
-    store: &Store,
+    app: &App,
     username: &str,
     password: &str,
     email: &str,
@@ -99,26 +99,25 @@ async fn ensure_user(
     first: &str,
     last: &str,
 ) -> anyhow::Result<i64> {
-    if let Some(u) = store.user_by_username(username).await? {
+    if let Some(u) = identity::user_by_username(app, username).await? {
         return Ok(u.id);
     }
-    Ok(store
-        .create_user(NewUser { username, password, email, first_name: first, last_name: last, is_staff: staff })
-        .await?
-        .id)
+    let u = NewUser { username, password, email, first_name: first, last_name: last, is_staff: staff };
+    Ok(identity::create_user(app, u).await?.id)
 }
 
-pub async fn load(store: &Store, addr: &str) -> anyhow::Result<Loaded> {
+pub async fn load(app: &App, addr: &str) -> anyhow::Result<Loaded> {
     let base = format!("http://{addr}");
-    let staff_id = ensure_user(store, STAFF_USER, STAFF_PASSWORD, "admin@example.com", true, "Ada", "Admin").await?;
-    let customer_id = ensure_user(store, "customer", CUSTOMER_PASSWORD, CUSTOMER_EMAIL, false, "Deniz", "Demo").await?;
-    let list = store.default_price_list().await?;
+    let staff_id = ensure_user(app, STAFF_USER, STAFF_PASSWORD, "admin@example.com", true, "Ada", "Admin").await?;
+    let customer_id = ensure_user(app, "customer", CUSTOMER_PASSWORD, CUSTOMER_EMAIL, false, "Deniz", "Demo").await?;
+    let list = catalog::default_price_list(app).await?;
     let mut product_ids = Vec::new();
     for p in PRODUCTS {
-        let product = match store.product_by_sku(p.sku).await? {
+        let product = match catalog::product_by_sku(app, p.sku).await? {
             Some(existing) => existing,
-            None => store
-                .create_product(ProductInput {
+            None => catalog::create_product(
+                app,
+                ProductInput {
                     name: Some(p.name.into()),
                     sku: Some(p.sku.into()),
                     base_code: Some(Some(p.base_code.into())),
@@ -127,17 +126,18 @@ pub async fn load(store: &Store, addr: &str) -> anyhow::Result<Loaded> {
                     attribute_set: Some(Some(30)),
                     images: Some(vec![format!("{base}{}", p.image)]),
                     ..Default::default()
-                })
-                .await
-                .with_context(|| format!("creating product {}", p.sku))?,
+                },
+            )
+            .await
+            .with_context(|| format!("creating product {}", p.sku))?,
         };
-        store.upsert_price(product.id, list.id, p.price, None, 1800).await?;
+        catalog::set_price(app, product.id, &list, p.price, None, 1800).await?;
         product_ids.push(product.id);
     }
-    let staff_token = store.issue_token(staff_id).await?;
-    let customer_token = store.issue_token(customer_id).await?;
+    let staff_token = identity::issue_token(app, staff_id).await?;
+    let customer_token = identity::issue_token(app, customer_id).await?;
     let mut loaded = Loaded { staff_token, customer_id, customer_token, product_ids, orders: None };
-    loaded.orders = promotions_and_orders(store, &loaded).await?;
+    loaded.orders = promotions_and_orders(app, &loaded).await?;
     print_tour(&base, &loaded);
     Ok(loaded)
 }
@@ -185,12 +185,11 @@ async fn expect(
 }
 
 /// The promotions of the seeds, and two orders placed through basket and checkout.
-async fn promotions_and_orders(store: &Store, l: &Loaded) -> anyhow::Result<Option<(i64, i64)>> {
-    let existing: i64 = store.promotions_stamp().await?.count;
-    if existing > 0 {
+async fn promotions_and_orders(app: &App, l: &Loaded) -> anyhow::Result<Option<(i64, i64)>> {
+    if promotions::count_all(app).await? > 0 {
         return Ok(None);
     }
-    let state = offerline_api::state(store.clone()).await?;
+    let state = offerline_api::state(app.clone());
     let app: AppService = offerline_api::router(state);
     let (st, ct) = (&l.staff_token, &l.customer_token);
     let (quinn, pot, karaf) = (l.product_ids[0], l.product_ids[1], l.product_ids[2]);

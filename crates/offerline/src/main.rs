@@ -2,20 +2,24 @@
 //!
 //! Configuration comes from the environment (`OFFERLINE_ADDR`, `OFFERLINE_DATABASE_URL`,
 //! `OFFERLINE_LOG`, `OFFERLINE_LOG_FORMAT`), and every variable has a flag that mirrors it.
+//!
+//! Every command goes through the application (`offerline_app`) except `generate`, which
+//! bulk-writes rows through the store directly ([`generate`]).
 
 mod demo;
 mod generate;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use offerline_app::App;
+use offerline_app::identity::{self, NewUser};
 use offerline_store::Store;
-use offerline_store::auth::NewUser;
 
 #[derive(Parser)]
 #[command(name = "offerline", version, about = "Orders and promotions with an exact discount ledger.")]
 struct Cli {
     /// Database URL: sqlite://FILE?mode=rwc (the default, in the working directory) or postgres://…
-    #[arg(long, env = "OFFERLINE_DATABASE_URL", default_value = offerline_store::db::DEFAULT_URL, global = true)]
+    #[arg(long, env = "OFFERLINE_DATABASE_URL", default_value = offerline_app::ops::DEFAULT_URL, global = true)]
     database_url: String,
     #[command(subcommand)]
     command: Command,
@@ -133,10 +137,10 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: draining in-flight requests");
 }
 
-pub(crate) async fn serve(store: Store, addr: &str) -> anyhow::Result<()> {
+pub(crate) async fn serve(app: App, addr: &str) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
-    let state = offerline_api::state(store).await.context("loading offers")?;
+    let state = offerline_api::state(app);
     // The test harness and scripts read this line to find the port.
     println!("offerline listening on http://{local}");
     tracing::info!(%local, "serving");
@@ -154,27 +158,27 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(matches!(cli.command, Command::Generate { .. }));
-    let open = || async {
-        Store::open(&cli.database_url).await.with_context(|| format!("opening database {}", redact(&cli.database_url)))
-    };
+    let url = &cli.database_url;
+    let opening = || format!("opening database {}", redact(url));
+    let open = || async { App::open(url).await.with_context(opening) };
     match &cli.command {
         Command::Serve { addr } => serve(open().await?, addr).await,
         Command::Migrate => {
-            open().await?;
-            eprintln!("migrations applied to {}", redact(&cli.database_url));
+            offerline_app::ops::migrate(url).await.with_context(opening)?;
+            eprintln!("migrations applied to {}", redact(url));
             Ok(())
         }
         Command::Demo { serve: addr } => {
-            let store = open().await?;
+            let app = open().await?;
             let addr_for_tour = addr.clone().unwrap_or_else(|| "127.0.0.1:8000".into());
-            demo::load(&store, &addr_for_tour).await?;
+            demo::load(&app, &addr_for_tour).await?;
             match addr {
-                Some(a) => serve(store, a).await,
+                Some(a) => serve(app, a).await,
                 None => Ok(()),
             }
         }
         Command::Generate { order_items, items_per_order, customers, products, seed, quiet } => {
-            let store = open().await?;
+            let store = Store::open(url).await.with_context(opening)?;
             let plan = generate::Plan {
                 customers: *customers,
                 products: *products,
@@ -188,22 +192,24 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { command: UserCommand::Create { username, password, email, staff, token } } => {
-            let store = open().await?;
-            let u = store
-                .create_user(NewUser { username, password, email, first_name: "", last_name: "", is_staff: *staff })
-                .await
-                .context("creating user")?;
+            let app = open().await?;
+            let u = identity::create_user(
+                &app,
+                NewUser { username, password, email, first_name: "", last_name: "", is_staff: *staff },
+            )
+            .await
+            .context("creating user")?;
             let mut out =
                 serde_json::json!({ "pk": u.id, "username": u.username, "email": u.email, "is_staff": u.is_staff });
             if *token {
-                out["token"] = serde_json::Value::String(store.issue_token(u.id).await?);
+                out["token"] = serde_json::Value::String(identity::issue_token(&app, u.id).await?);
             }
             println!("{out}");
             Ok(())
         }
         Command::Client { command: ClientCommand::Create { name } } => {
-            let store = open().await?;
-            let (c, secret) = store.create_client(name).await?;
+            let app = open().await?;
+            let (c, secret) = identity::create_client(&app, name).await?;
             println!("{}", serde_json::json!({ "client_id": c.client_id, "client_secret": secret }));
             Ok(())
         }

@@ -14,9 +14,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use offerline_app::identity::User;
+use offerline_app::ledger::{self, CustomerOffer, LedgerFilter, OfferWindow, Parts};
 use offerline_core::Currency;
-use offerline_store::ledger::{CustomerOffer, LedgerFilter, OfferWindow, Parts};
-use offerline_store::now_micros;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -120,8 +120,7 @@ pub(super) async fn basket_offers(
     headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
     let currency = session_currency(&headers)?;
-    let (_, offers) =
-        state.store.customer_offers(u.id, currency.as_deref(), now_micros(), OfferWindow::Open, 0, 0).await?;
+    let (_, offers) = ledger::customer_offers(&state.app, u.id, currency.as_deref(), OfferWindow::Open, 0, 0).await?;
     let all: Vec<Value> = offers.iter().map(offer_json).collect();
     let discounts: Vec<Value> = all.iter().filter(|o| o["benefit_type"]["value"] == "fixed").cloned().collect();
     // Sum in minor units so 0.1 + 0.2 stays 0.3.
@@ -131,7 +130,7 @@ pub(super) async fn basket_offers(
 }
 
 async fn window_offers(
-    u: &offerline_store::auth::User,
+    u: &User,
     state: &AppState,
     headers: &HeaderMap,
     listing: &Listing,
@@ -140,7 +139,7 @@ async fn window_offers(
     let currency = session_currency(headers)?;
     let offset = (listing.page - 1).saturating_mul(listing.limit);
     let (count, offers) =
-        state.store.customer_offers(u.id, currency.as_deref(), now_micros(), window, listing.limit, offset).await?;
+        ledger::customer_offers(&state.app, u.id, currency.as_deref(), window, listing.limit, offset).await?;
     listing.envelope(count, offers.iter().map(offer_json).collect())
 }
 
@@ -172,7 +171,7 @@ pub(super) async fn discount_items(
     const SPEC: Spec = Spec { filters: &[], sorts: &[], default_sort: ("created_at", true) };
     let q = listing.query(&SPEC)?;
     let mine = LedgerFilter { customer: Some(u.id), ..LedgerFilter::default() };
-    let (count, ledger) = state.store.list_discount_items(&q, &mine, Parts::NONE).await?;
+    let (count, ledger) = ledger::discount_items(&state.app, &q, &mine, Parts::NONE).await?;
     let results = ledger
         .discounts()
         .map(|d| {

@@ -78,7 +78,7 @@ fn basket_json(pb: &Quote) -> Value {
 }
 
 pub(super) async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(basket_json(&basket::view(&state.store, state.offers.current(), u.id).await?)))
+    Ok(Json(basket_json(&basket::view(&state.app, u.id).await?)))
 }
 
 async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String, Value>, add: bool) -> ApiResult<()> {
@@ -87,13 +87,13 @@ async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String,
     let quantity = f.req_int("quantity");
     if let Some(q) = quantity {
         let min = if add { 1 } else { 0 };
-        if !(min..=offerline_store::baskets::MAX_LINE_QUANTITY).contains(&q) {
+        if !(min..=basket::MAX_LINE_QUANTITY).contains(&q) {
             f.error("quantity", format!("Ensure this value is between {min} and 1000."));
         }
     }
     f.finish()?;
     let (product, quantity) = (product.unwrap_or_default(), quantity.unwrap_or_default());
-    Ok(basket::change_line(&state.store, user, product, quantity, add).await?)
+    Ok(basket::change_line(&state.app, user, product, quantity, add).await?)
 }
 
 pub(super) async fn add_to_basket(
@@ -124,10 +124,10 @@ pub(super) async fn patch_basket(
     let code = f.opt_str("voucher_code", VoucherCode::MAX_LEN);
     f.finish()?;
     if remove {
-        basket::set_voucher(&state.store, state.offers.current(), u.id, None).await?;
+        basket::set_voucher(&state.app, u.id, None).await?;
     } else if let Some(code) = code {
         let vc = VoucherCode::parse(&code).map_err(|e| ApiError::field("voucher_code", e.to_string()))?;
-        basket::set_voucher(&state.store, state.offers.current(), u.id, Some(&vc)).await?;
+        basket::set_voucher(&state.app, u.id, Some(&vc)).await?;
     }
     get_basket(Customer(u), State(state)).await
 }
@@ -150,7 +150,7 @@ pub(super) async fn checkout(
             _ => return Err(ApiError::Detail("Idempotency-Key must be 1 to 255 visible characters.".into())),
         },
     };
-    if let Some(a) = checkout::replayed(&state.store, u.id, key.as_deref()).await? {
+    if let Some(a) = checkout::replayed(&state.app, u.id, key.as_deref()).await? {
         return Ok(replay(a.status, a.body));
     }
     let shipping_address = match body.get("shipping_address") {
@@ -158,9 +158,8 @@ pub(super) async fn checkout(
         Some(v @ Value::Object(_)) => Some(v.clone()),
         Some(_) => return Err(ApiError::field("shipping_address", "Expected a dictionary of items.")),
     };
-    let answer = checkout::place(&state.store, state.offers.current(), u.id, key, shipping_address, |d| {
-        json!({"order": detail_json(d)}).to_string()
-    })
-    .await?;
+    let answer =
+        checkout::place(&state.app, u.id, key, shipping_address, |d| json!({"order": detail_json(d)}).to_string())
+            .await?;
     Ok(replay(answer.status, answer.body))
 }

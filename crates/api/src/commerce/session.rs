@@ -6,22 +6,19 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use offerline_store::auth::User;
+use offerline_app::identity::{self, SESSION_TTL_MICROS, User};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::auth::{Customer, SESSION_COOKIE, session_from, token_from};
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::wire::{Fields, JsonObject, ts, ts_opt};
-
-/// Storefront sessions last two weeks, as Django's default session age.
-const SESSION_TTL_MICROS: i64 = 14 * 24 * 3600 * 1_000_000;
 
 pub fn current_user_json(u: &User) -> Value {
     json!({
         "pk": u.id, "username": u.username, "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
         "phone": u.phone, "email_allowed": false, "sms_allowed": false, "date_joined": ts(u.date_joined),
-        "last_login": ts_opt(u.last_login), "date_of_birth": null, "gender": null, "hashed_email": offerline_store::auth::digest(&u.email.to_lowercase()),
+        "last_login": ts_opt(u.last_login), "date_of_birth": null, "gender": null, "hashed_email": identity::hashed_email(u),
     })
 }
 
@@ -31,27 +28,16 @@ pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonO
     let password = f.req_str("password", 4096);
     f.finish()?;
     let (email, password) = (email.unwrap_or_default(), password.unwrap_or_default());
-    state.throttle.check(&email).map_err(ApiError::Throttled)?;
-    let Some(user) = state.store.check_password(true, &email, &password).await? else {
-        state.throttle.fail(&email);
-        return Err(ApiError::BadRequest("Unable to log in with provided credentials.".into()));
-    };
-    state.throttle.succeed(&email);
-    let key = state.store.issue_token(user.id).await?;
-    let sid = state.store.create_session(user.id, SESSION_TTL_MICROS).await?;
-    tracing::info!(user = user.id, "storefront login");
+    let identity::CustomerLogin { token: key, session: sid } =
+        identity::customer_login(&state.app, &email, &password).await?;
     let cookie =
         format!("{SESSION_COOKIE}={sid}; HttpOnly; Path=/; SameSite=Lax; Max-Age={}", SESSION_TTL_MICROS / 1_000_000);
     Ok(([(SET_COOKIE, cookie)], Json(json!({ "key": key }))).into_response())
 }
 
 pub(super) async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Response> {
-    if let Some(sid) = session_from(&parts) {
-        state.store.end_session(&sid).await?;
-    }
-    if let Some(Ok(key)) = token_from(&parts) {
-        state.store.revoke_token(&key).await?;
-    }
+    let token = token_from(&parts).and_then(Result::ok);
+    identity::logout(&state.app, session_from(&parts).as_deref(), token.as_deref()).await?;
     let expired = format!("{SESSION_COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0");
     Ok(([(SET_COOKIE, expired)], Json(json!({ "detail": "Successfully logged out." }))).into_response())
 }

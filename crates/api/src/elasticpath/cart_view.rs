@@ -1,12 +1,11 @@
 //! A cart as Elastic Path shows it: the cart object with `meta.display_price`, its items with
 //! their discounts (item-level ones plus their share of the cart-level ones, spread by the
 //! ledger's rule, [`offerline_core::spread_custom`], the same shares checkout writes), and
-//! the custom discounts; and the look-ups the views and handlers share (the cart by id, the
-//! store's and the cart's discount settings).
+//! the custom discounts; and the look-up the views and handlers share (a cart that must
+//! exist).
 
-use offerline_app::carts::{cart_currency, custom_cart};
+use offerline_app::carts::{self, EpCart, EpDiscount, EpItem, cart_currency, custom_cart};
 use offerline_core::spread_custom;
-use offerline_store::ep::{EpCart, EpDiscount, EpItem};
 use serde_json::{Map, Value, json};
 
 use super::wire::*;
@@ -15,24 +14,7 @@ use crate::http::ep_error::{EpError, EpResult};
 
 /// A cart that must exist (only `GET /v2/carts/{ref}` creates one).
 pub async fn existing_cart(state: &AppState, id: &str) -> EpResult<EpCart> {
-    state.store.ep_cart(id).await?.ok_or_else(|| EpError::not_found(format!("Cart {id} does not exist.")))
-}
-
-/// The store setting for custom discounts (default disabled).
-pub async fn store_custom_discounts_enabled(state: &AppState) -> EpResult<bool> {
-    Ok(state.store.ep_setting("custom_discounts_enabled").await?.as_deref() == Some("true"))
-}
-
-pub async fn store_rule_promotions(state: &AppState) -> EpResult<bool> {
-    Ok(state.store.ep_setting("use_rule_promotions").await?.as_deref() == Some("true"))
-}
-
-/// Custom discounts are allowed on this cart: its own setting, else the store's.
-pub async fn custom_discounts_enabled(state: &AppState, cart: &EpCart) -> EpResult<bool> {
-    match cart.custom_discounts_enabled {
-        Some(b) => Ok(b),
-        None => store_custom_discounts_enabled(state).await,
-    }
+    carts::cart(&state.app, id).await?.ok_or_else(|| EpError::not_found(format!("Cart {id} does not exist.")))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -134,11 +116,11 @@ pub fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) ->
 }
 
 pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> EpResult<Value> {
-    let items = state.store.ep_cart_items(&cart.id).await?;
-    let discounts = state.store.ep_cart_discounts(&cart.id).await?;
+    let items = carts::items(&state.app, &cart.id).await?;
+    let discounts = carts::discounts(&state.app, &cart.id).await?;
     let currency = cart_currency(cart);
-    let enabled = custom_discounts_enabled(state, cart).await?;
-    let rules = !enabled && store_rule_promotions(state).await?;
+    let enabled = carts::custom_discounts_enabled(&state.app, cart).await?;
+    let rules = !enabled && carts::rule_promotions_setting(&state.app).await?;
     let mut data = json!({
         "id": cart.id,
         "type": "cart",
@@ -175,8 +157,8 @@ pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> E
 /// The item collection response: `{data:[items], meta:{display_price, timestamps}}`.
 pub async fn items_response(state: &AppState, cart_id: &str) -> EpResult<Value> {
     let cart = existing_cart(state, cart_id).await?;
-    let items = state.store.ep_cart_items(cart_id).await?;
-    let discounts = state.store.ep_cart_discounts(cart_id).await?;
+    let items = carts::items(&state.app, cart_id).await?;
+    let discounts = carts::discounts(&state.app, cart_id).await?;
     let currency = cart_currency(&cart);
     Ok(json!({
         "data": items_json(&items, &discounts, &currency),

@@ -15,17 +15,14 @@
 //!   ([`offerline_core::spread_custom`], the same shares checkout writes); the unit figure is
 //!   the value divided by the quantity, truncated.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use offerline_app::carts::{DEFAULT_CURRENCY, cart_currency};
+use offerline_app::AppError;
+use offerline_app::carts::{self, DEFAULT_CURRENCY, NewEpItem, cart_currency};
 use offerline_core::Currency;
-use offerline_store::StoreError;
-use offerline_store::ep::NewEpItem;
 use serde_json::{Map, Value, json};
 
 use super::cart_view::*;
@@ -37,19 +34,15 @@ use crate::http::ep_error::{EpError, EpResult};
 // ---------------------------------------------------------------------------------------
 // Handlers.
 
-const BOTH_DISCOUNTS: &str = "Only one discount setting can be set to true at a time.";
-
-/// `discount_settings` of a cart request: (custom_discounts_enabled, use_rule_promotions).
+/// `discount_settings` of a cart request (custom_discounts_enabled, use_rule_promotions) as
+/// the cart's own custom-discount setting.
 fn discount_settings(data: &Map<String, Value>) -> EpResult<Option<bool>> {
     match data.get("discount_settings") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Object(ds)) => {
             let custom = opt_bool(ds, "custom_discounts_enabled")?;
             let rules = opt_bool(ds, "use_rule_promotions")?;
-            if custom == Some(true) && rules == Some(true) {
-                return Err(EpError::unprocessable("Cannot use both discounts together", BOTH_DISCOUNTS));
-            }
-            Ok(custom.or(if rules == Some(true) { Some(false) } else { None }))
+            Ok(carts::cart_discount_setting(custom, rules)?)
         }
         Some(_) => Err(EpError::bad_request("discount_settings must be an object.")),
     }
@@ -62,7 +55,7 @@ pub(super) async fn create_cart(State(state): State<AppState>, _c: Client, body:
     let description = opt_string(data, "description", 1024)?.unwrap_or_default();
     let enabled = discount_settings(data)?;
     let id = uuid::Uuid::new_v4().to_string();
-    let cart = state.store.ep_create_cart(&id, &name, &description, enabled).await?;
+    let cart = carts::create_cart(&state.app, &id, &name, &description, enabled).await?;
     Ok(Json(cart_json(&state, &cart, &[]).await?))
 }
 
@@ -73,7 +66,7 @@ pub(super) async fn get_cart(
     RawQuery(q): RawQuery,
 ) -> EpResult<Json<Value>> {
     check_ref(&id)?;
-    let cart = state.store.ep_cart_get_or_create(&id).await?;
+    let cart = carts::cart_or_create(&state.app, &id).await?;
     Ok(Json(cart_json(&state, &cart, &includes(q.as_deref())).await?))
 }
 
@@ -89,9 +82,9 @@ pub(super) async fn update_cart(
     let name = opt_string(data, "name", 255)?;
     let description = opt_string(data, "description", 1024)?;
     let enabled = discount_settings(data)?;
-    let cart = state.store.ep_update_cart(&id, name.as_deref(), description.as_deref(), enabled).await.map_err(
+    let cart = carts::update_cart(&state.app, &id, name.as_deref(), description.as_deref(), enabled).await.map_err(
         |e| match e {
-            StoreError::NotFound => EpError::not_found(format!("Cart {id} does not exist.")),
+            AppError::NotFound => EpError::not_found(format!("Cart {id} does not exist.")),
             other => other.into(),
         },
     )?;
@@ -103,7 +96,7 @@ pub(super) async fn delete_cart(
     _c: Client,
     Path(id): Path<String>,
 ) -> EpResult<StatusCode> {
-    if state.store.ep_delete_cart(&id).await? {
+    if carts::delete_cart(&state.app, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(EpError::not_found(format!("Cart {id} does not exist.")))
@@ -167,7 +160,7 @@ pub(super) async fn add_item(
     if amount < 0 {
         return Err(EpError::bad_request("price.amount may not be negative."));
     }
-    let items = state.store.ep_cart_items(&id).await?;
+    let items = carts::items(&state.app, &id).await?;
     let existing: i64 = items.iter().filter(|i| i.sku == sku).map(|i| i.quantity).sum();
     if quantity < 1 || existing.saturating_add(quantity) > MAX_LINE_QUANTITY {
         return Err(EpError::bad_request(format!("quantity must be between 1 and {MAX_LINE_QUANTITY} per line.")));
@@ -178,9 +171,9 @@ pub(super) async fn add_item(
     let kept = items.iter().filter(|i| i.sku != sku).map(|i| (i.unit_amount, i.quantity));
     check_cart_total(kept.chain([(amount, existing + quantity)]), &currency)?;
     let item = NewEpItem { sku, name, description, quantity, unit_amount: amount, includes_tax };
-    state.store.ep_add_item(&id, &currency, &item).await.map_err(|e| match e {
-        StoreError::Invalid(m) => EpError::bad_request(m),
-        StoreError::NotFound => EpError::not_found(format!("Cart {id} does not exist.")),
+    carts::add_item(&state.app, &id, &currency, &item).await.map_err(|e| match e {
+        AppError::Refused(m) => EpError::bad_request(m),
+        AppError::NotFound => EpError::not_found(format!("Cart {id} does not exist.")),
         other => other.into(),
     })?;
     Ok((StatusCode::CREATED, Json(items_response(&state, &id).await?)).into_response())
@@ -199,11 +192,11 @@ pub(super) async fn update_item(
     if !(0..=MAX_LINE_QUANTITY).contains(&quantity) {
         return Err(EpError::bad_request(format!("quantity must be between 0 and {MAX_LINE_QUANTITY}.")));
     }
-    let items = state.store.ep_cart_items(&id).await?;
+    let items = carts::items(&state.app, &id).await?;
     let cart_total = items.iter().map(|i| (i.unit_amount, if i.id == item { quantity } else { i.quantity }));
     check_cart_total(cart_total, &cart_currency(&cart))?;
-    state.store.ep_set_item_quantity(&id, &item, quantity).await.map_err(|e| match e {
-        StoreError::NotFound => EpError::not_found(format!("Cart item {item} does not exist.")),
+    carts::set_item_quantity(&state.app, &id, &item, quantity).await.map_err(|e| match e {
+        AppError::NotFound => EpError::not_found(format!("Cart item {item} does not exist.")),
         other => other.into(),
     })?;
     Ok(Json(items_response(&state, &id).await?))
@@ -215,7 +208,7 @@ pub(super) async fn delete_item(
     Path((id, item)): Path<(String, String)>,
 ) -> EpResult<Json<Value>> {
     existing_cart(&state, &id).await?;
-    if !state.store.ep_delete_item(&id, &item).await? {
+    if !carts::delete_item(&state.app, &id, &item).await? {
         return Err(EpError::not_found(format!("Cart item {item} does not exist.")));
     }
     Ok(Json(items_response(&state, &id).await?))
@@ -226,8 +219,8 @@ async fn settings_json(state: &AppState) -> EpResult<Value> {
         "type": "settings",
         "cart_expiry_days": CART_EXPIRY_DAYS,
         "discounts": {
-            "custom_discounts_enabled": store_custom_discounts_enabled(state).await?,
-            "use_rule_promotions": store_rule_promotions(state).await?,
+            "custom_discounts_enabled": carts::custom_discounts_setting(&state.app).await?,
+            "use_rule_promotions": carts::rule_promotions_setting(&state.app).await?,
         },
     }}))
 }
@@ -239,30 +232,11 @@ pub(super) async fn get_settings(State(state): State<AppState>, _c: Client) -> E
 pub(super) async fn put_settings(State(state): State<AppState>, _c: Client, body: Bytes) -> EpResult<Json<Value>> {
     let body = body_object(&body)?;
     let data = data_object(&body)?;
-    let mut pairs: HashMap<&str, bool> = HashMap::new();
-    match data.get("discounts") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(d)) => {
-            for key in ["custom_discounts_enabled", "use_rule_promotions"] {
-                if let Some(b) = opt_bool(d, key)? {
-                    pairs.insert(key, b);
-                }
-            }
-        }
+    let (custom, rules) = match data.get("discounts") {
+        None | Some(Value::Null) => (None, None),
+        Some(Value::Object(d)) => (opt_bool(d, "custom_discounts_enabled")?, opt_bool(d, "use_rule_promotions")?),
         Some(_) => return Err(EpError::bad_request("discounts must be an object.")),
-    }
-    let custom = match pairs.get("custom_discounts_enabled") {
-        Some(b) => *b,
-        None => store_custom_discounts_enabled(&state).await?,
     };
-    let rules = match pairs.get("use_rule_promotions") {
-        Some(b) => *b,
-        None => store_rule_promotions(&state).await?,
-    };
-    if custom && rules {
-        return Err(EpError::unprocessable("Cannot use both discounts together", BOTH_DISCOUNTS));
-    }
-    let pairs: Vec<(&str, String)> = pairs.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-    state.store.set_ep_settings(&pairs).await?;
+    carts::set_settings(&state.app, custom, rules).await?;
     Ok(Json(settings_json(&state).await?))
 }

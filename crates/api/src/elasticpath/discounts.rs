@@ -20,10 +20,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use offerline_store::ep::{DiscountFields, DiscountRefusal, EpCart, MAX_CUSTOM_DISCOUNTS};
+use offerline_app::AppError;
+use offerline_app::carts::{self, DiscountFields, DiscountRefusal, MAX_CUSTOM_DISCOUNTS, cart_currency};
 use serde_json::{Map, Value, json};
-
-use offerline_app::carts::cart_currency;
 
 use super::cart_view::*;
 use super::wire::*;
@@ -110,21 +109,6 @@ fn refusal_error(r: &DiscountRefusal) -> EpError {
     }
 }
 
-/// Rules every add and update obeys: enabled, non-empty cart.
-async fn check_enabled_and_items(state: &AppState, cart: &EpCart) -> EpResult<()> {
-    if !custom_discounts_enabled(state, cart).await? {
-        return Err(EpError::unprocessable(
-            "Custom discounts disabled",
-            "Custom discounts are not enabled for this cart: set discount_settings.custom_discounts_enabled on the \
-             cart or discounts.custom_discounts_enabled in /v2/settings/cart.",
-        ));
-    }
-    if state.store.ep_cart_items(&cart.id).await?.is_empty() {
-        return Err(EpError::unprocessable("Cart is empty", "Custom discounts cannot be added to an empty cart."));
-    }
-    Ok(())
-}
-
 fn error_entry(e: &EpError, index: usize) -> Value {
     json!({
         "status": e.status.as_u16(),
@@ -136,7 +120,7 @@ fn error_entry(e: &EpError, index: usize) -> Value {
 
 async fn add(state: AppState, cart_id: String, route_item: Option<String>, body: Bytes) -> EpResult<Response> {
     let cart = existing_cart(&state, &cart_id).await?;
-    let items = state.store.ep_cart_items(&cart_id).await?;
+    let items = carts::items(&state.app, &cart_id).await?;
     if let Some(i) = &route_item
         && !items.iter().any(|it| &it.id == i)
     {
@@ -179,7 +163,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
             Ok(Entry { item_id, fields: parse_fields(o)? })
         })
         .collect::<EpResult<Vec<_>>>()?;
-    check_enabled_and_items(&state, &cart).await?;
+    carts::check_discountable(&state.app, &cart).await?;
     let currency = cart_currency(&cart);
 
     if !bulk {
@@ -187,7 +171,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
         if let Some(err) = amount_refusal(e.fields.amount, &currency) {
             return Err(err);
         }
-        let out = state.store.ep_add_discounts(&cart_id, &[(e.item_id.clone(), e.fields.clone())], true).await?;
+        let out = carts::add_discounts(&state.app, &cart_id, &[(e.item_id.clone(), e.fields.clone())], true).await?;
         return match out.entries.into_iter().next() {
             Some(Ok(d)) if out.committed => {
                 Ok((StatusCode::CREATED, Json(json!({ "data": discount_json(&d, &currency) }))).into_response())
@@ -217,7 +201,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
     let committed = if to_store.is_empty() {
         false
     } else {
-        let out = state.store.ep_add_discounts(&cart_id, &to_store, all_or_nothing).await?;
+        let out = carts::add_discounts(&state.app, &cart_id, &to_store, all_or_nothing).await?;
         for (r, &k) in out.entries.iter().zip(&index_of) {
             match r {
                 Ok(d) => added.push(discount_json(d, &currency)),
@@ -249,7 +233,7 @@ async fn update(
     body: Bytes,
 ) -> EpResult<Json<Value>> {
     let cart = existing_cart(&state, &cart_id).await?;
-    let discounts = state.store.ep_cart_discounts(&cart_id).await?;
+    let discounts = carts::discounts(&state.app, &cart_id).await?;
     let Some(current) = discounts.iter().find(|d| d.id == id && d.item_id == item) else {
         return Err(EpError::not_found(format!("Custom discount {id} does not exist.")));
     };
@@ -269,12 +253,12 @@ async fn update(
         description: text("description", &current.description)?,
         discount_code: text("discount_code", &current.discount_code)?,
     };
-    check_enabled_and_items(&state, &cart).await?;
+    carts::check_discountable(&state.app, &cart).await?;
     if let Some(err) = amount_refusal(fields.amount, &cart_currency(&cart)) {
         return Err(err);
     }
-    let d = state.store.ep_update_discount(&cart_id, item.as_deref(), &id, &fields).await.map_err(|e| match e {
-        offerline_store::StoreError::NotFound => EpError::not_found(format!("Custom discount {id} does not exist.")),
+    let d = carts::update_discount(&state.app, &cart_id, item.as_deref(), &id, &fields).await.map_err(|e| match e {
+        AppError::NotFound => EpError::not_found(format!("Custom discount {id} does not exist.")),
         other => other.into(),
     })?;
     Ok(Json(json!({ "data": discount_json(&d, &cart_currency(&cart)) })))
@@ -282,7 +266,7 @@ async fn update(
 
 async fn remove(state: AppState, cart_id: String, item: Option<String>, id: String) -> EpResult<StatusCode> {
     existing_cart(&state, &cart_id).await?;
-    if state.store.ep_delete_discount(&cart_id, item.as_deref(), &id).await? {
+    if carts::delete_discount(&state.app, &cart_id, item.as_deref(), &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(EpError::not_found(format!("Custom discount {id} does not exist.")))
@@ -304,7 +288,7 @@ pub(super) async fn delete_all(
     Path(cart): Path<String>,
 ) -> EpResult<StatusCode> {
     existing_cart(&state, &cart).await?;
-    state.store.ep_delete_all_discounts(&cart).await?;
+    carts::delete_all_discounts(&state.app, &cart).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

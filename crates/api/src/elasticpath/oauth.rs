@@ -6,13 +6,14 @@ use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use offerline_app::identity::{self, ClientToken};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::ep_error::{EpError, EpResult};
 
 /// Access tokens live an hour, as Elastic Path's do.
-pub const TOKEN_TTL_SECS: i64 = 3600;
+pub const TOKEN_TTL_SECS: i64 = identity::CLIENT_TOKEN_TTL_SECS;
 
 /// An API client authenticated with `Authorization: Bearer <access_token>`.
 pub struct Client {
@@ -30,7 +31,7 @@ impl FromRequestParts<AppState> for Client {
             .map(|(_, t)| t.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| EpError::unauthorized("You must provide a valid Bearer access token."))?;
-        match state.store.client_by_token(token).await? {
+        match identity::client_by_token(&state.app, token).await? {
             Some((id, grant)) => Ok(Client { id, grant }),
             None => Err(EpError::unauthorized("The access token is invalid or has expired.")),
         }
@@ -63,13 +64,9 @@ pub(super) async fn access_token(State(state): State<AppState>, body: axum::body
             )));
         }
     };
-    let client = state
-        .store
-        .check_client(client_id, secret)
+    let ClientToken { token, expires } = identity::client_token(&state.app, client_id, secret, grant)
         .await?
         .ok_or_else(|| EpError::unauthorized("The client credentials are invalid."))?;
-    let expires = chrono::Utc::now().timestamp() + TOKEN_TTL_SECS;
-    let token = state.store.issue_client_token(client.id, grant, expires).await?;
     Ok(Json(json!({
         "access_token": token,
         "token_type": "Bearer",

@@ -2,7 +2,7 @@
 //! `GET /v2/orders/{orderID}[?include=custom_discounts,items]`, `GET /v2/orders/{orderID}/items`.
 //!
 //! An Elastic Path order is an ordinary ledger order (channel `elasticpath`) whose `number`
-//! is the EP order id, written by [`offerline_store::orders::place_order`]: one order item
+//! is the EP order id, written by [`offerline_app::carts::place_order`]: one order item
 //! per unit (product = the catalogue product with the item's sku, created inactive from the
 //! item's name when absent), `line_key` = the cart item id, and one discount item per custom
 //! discount (offer_type `custom_discount`, no promotion, code = discount_code, amount
@@ -25,11 +25,10 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use offerline_core::OrderStatus;
-use offerline_store::ledger::{DiscountItemRow, LedgerItem, LedgerOrder, OrderDetail, Parts, Roots};
-use serde_json::{Map, Value, json};
-
 use offerline_app::carts::{self, Recipient};
+use offerline_app::ledger::{DiscountItemRow, LedgerItem, LedgerOrder, OrderDetail};
+use offerline_core::OrderStatus;
+use serde_json::{Map, Value, json};
 
 use super::cart_view::*;
 use super::wire::*;
@@ -78,20 +77,15 @@ pub(super) async fn checkout(
         shipping_address: Value::Object(shipping.clone()),
         billing_address: Value::Object(billing.clone()),
     };
-    let number = carts::place_order(&state.store, &cart, to).await?;
+    let number = carts::place_order(&state.app, &cart, to).await?;
     let stored = load(&state, &number).await?;
     Ok((StatusCode::CREATED, Json(json!({ "data": order_json(&stored) }))).into_response())
 }
 
-/// The ledger channel of an Elastic Path order.
-const CHANNEL: &str = "elasticpath";
-
 /// The Elastic Path order with this id (the ledger order's number) with its units, discount
 /// items, their shares and the units' products.
 async fn load(state: &AppState, number: &str) -> EpResult<OrderDetail> {
-    let parts = Parts { items: true, discounts: true, benefits: true, products: true, ..Parts::NONE };
-    let ledger = state.store.ledger(Roots::OrderNumber { number, channel: CHANNEL }, parts).await?;
-    OrderDetail::new(ledger).ok_or_else(|| EpError::not_found(format!("Order {number} does not exist.")))
+    carts::order(&state.app, number).await?.ok_or_else(|| EpError::not_found(format!("Order {number} does not exist.")))
 }
 
 /// A JSON document of the order; `{}` when there is none.

@@ -1,22 +1,23 @@
-//! Who is calling: extractors for staff (Omnitron/OMS `Authorization: Token`), customers
-//! (storefront `Token` or the `osessionid` cookie), and Elastic Path API clients (`Bearer`),
-//! plus the login throttle.
+//! Who is calling: extractors for staff (Omnitron/OMS `Authorization: Token`) and customers
+//! (storefront `Token` or the `osessionid` cookie); Elastic Path API clients (`Bearer`) have
+//! theirs in their dialect. The login throttle is the application's
+//! ([`offerline_app::identity`]).
 //!
 //! Missing or bad credentials are always 401 (omnisdk re-authenticates only on 401, and the
 //! storefront signs the user out on 401); valid credentials without the right are 403.
 //!
 //! Tokens found in the database are remembered in a [`TokenCache`] while the store's data
 //! generation does not move (any write request here, or any commit elsewhere, moves it; see
-//! `offerline_store::changes`), so a logout or revocation is seen by the very next request.
+//! [`offerline_app::ops::Changes`]), so a logout or revocation is seen by the very next request.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::RwLock;
 
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use offerline_store::auth::User;
+use offerline_app::identity::{self, User};
+use offerline_app::ops;
 
 use crate::AppState;
 use crate::http::error::ApiError;
@@ -56,15 +57,15 @@ async fn user_from_token(state: &AppState, parts: &Parts) -> Result<Option<User>
         Some(Err(e)) => return Err(e),
         Some(Ok(key)) => key,
     };
-    let token_digest = offerline_store::auth::digest(&key);
-    let changes = state.store.changes();
+    let token_digest = identity::token_digest(&key);
+    let changes = ops::changes(&state.app);
     let generation = changes.snapshot();
     if let Some(g) = generation
         && let Some(u) = state.tokens.get(&token_digest, g)
     {
         return Ok(Some(u));
     }
-    match state.store.user_by_token_digest(&token_digest).await? {
+    match identity::user_by_token_digest(&state.app, &token_digest).await? {
         Some(u) => {
             if let Some(g) = generation {
                 state.tokens.insert(token_digest, g, u.clone(), changes.snapshot());
@@ -142,51 +143,11 @@ impl FromRequestParts<AppState> for Customer {
             return Ok(Customer(u));
         }
         if let Some(sid) = session_from(parts) {
-            return match state.store.user_by_session(&sid).await? {
+            return match identity::user_by_session(&state.app, &sid).await? {
                 Some(u) => Ok(Customer(u)),
                 None => Err(ApiError::Unauthenticated(NO_CREDENTIALS)),
             };
         }
         Err(ApiError::Unauthenticated(NO_CREDENTIALS))
-    }
-}
-
-/// Failed-login throttle: after [`Throttle::MAX_FAILURES`] failures for one login name
-/// within the window, further attempts get 429 until the window passes. In-process: on a
-/// multi-node PostgreSQL deployment each node throttles on its own (documented).
-#[derive(Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
-}
-
-impl Throttle {
-    pub const MAX_FAILURES: u32 = 5;
-    pub const WINDOW: Duration = Duration::from_secs(300);
-
-    /// `Err(seconds to wait)` when `login` is locked out.
-    pub fn check(&self, login: &str) -> Result<(), u64> {
-        let map = self.failures.lock().expect("throttle lock");
-        match map.get(&login.to_lowercase()) {
-            Some((n, since)) if *n >= Self::MAX_FAILURES && since.elapsed() < Self::WINDOW => {
-                Err((Self::WINDOW - since.elapsed()).as_secs().max(1))
-            }
-            _ => Ok(()),
-        }
-    }
-
-    pub fn fail(&self, login: &str) {
-        let mut map = self.failures.lock().expect("throttle lock");
-        if map.len() > 100_000 {
-            map.retain(|_, (_, since)| since.elapsed() < Self::WINDOW);
-        }
-        let e = map.entry(login.to_lowercase()).or_insert((0, Instant::now()));
-        if e.1.elapsed() >= Self::WINDOW {
-            *e = (0, Instant::now());
-        }
-        e.0 += 1;
-    }
-
-    pub fn succeed(&self, login: &str) {
-        self.failures.lock().expect("throttle lock").remove(&login.to_lowercase());
     }
 }

@@ -14,7 +14,7 @@
 //! customer and on offer validity windows, i.e. on the clock.
 //!
 //! Validity: an entry stores the generation read *before* the database was read
-//! ([`offerline_store::changes`]), and is served only while the generation still equals it.
+//! ([`offerline_app::ops::Changes`]), and is served only while the generation still equals it.
 //! A write in this process bumps the generation before its response leaves
 //! ([`bump_after_writes`]); writes of other processes bump it within the watcher's bound.
 //! Only successful (200) bodies are cached. Memory is bounded by [`MAX_ENTRIES`] and
@@ -30,7 +30,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use offerline_store::changes::Changes;
+use offerline_app::ops::{self, Changes};
 use serde_json::Value;
 
 use crate::AppState;
@@ -208,7 +208,7 @@ pub async fn cached(
     key: String,
     build: impl Future<Output = ApiResult<Value>>,
 ) -> ApiResult<Response> {
-    let changes = state.store.changes();
+    let changes = ops::changes(&state.app);
     // Read before the database: a write committed after this point moves the generation,
     // so whatever `build` reads is never kept past it.
     let generation = changes.snapshot();
@@ -257,7 +257,7 @@ pub async fn bump_after_writes(State(state): State<AppState>, req: Request, next
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let _bump = BumpOnDrop(state.store.changes().clone());
+    let _bump = BumpOnDrop(ops::changes(&state.app).clone());
     next.run(req).await
 }
 

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use offerline_app::AppError;
-use offerline_store::StoreError;
 use serde_json::json;
 
 /// An error in the JSON:API shape.
@@ -35,23 +34,6 @@ impl EpError {
     }
 }
 
-impl From<StoreError> for EpError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => EpError::not_found("The requested resource could not be found."),
-            StoreError::Conflict { field, message } => {
-                EpError::unprocessable("Conflict", format!("{field}: {message}"))
-            }
-            StoreError::LimitReached(m) => EpError::unprocessable("Limit reached", m),
-            StoreError::Invalid(m) => EpError::unprocessable("Invalid", m),
-            other => {
-                tracing::error!(cause = %other, "internal error");
-                EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")
-            }
-        }
-    }
-}
-
 impl IntoResponse for EpError {
     fn into_response(self) -> Response {
         (
@@ -64,6 +46,12 @@ impl IntoResponse for EpError {
 
 pub type EpResult<T> = Result<T, EpError>;
 
+/// The bare 500: the cause is logged, never answered.
+fn internal(cause: impl std::fmt::Display) -> EpError {
+    tracing::error!(%cause, "internal error");
+    EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")
+}
+
 impl From<AppError> for EpError {
     fn from(e: AppError) -> Self {
         match e {
@@ -74,11 +62,15 @@ impl From<AppError> for EpError {
             AppError::Lines(_) => EpError::bad_request("Some lines cannot be priced."),
             AppError::Invalid(errors) => EpError::bad_request(errors.to_string()),
             AppError::Unknown { field, ids } => EpError::bad_request(format!("{field}: no such object {ids:?}")),
-            AppError::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
-                EpError::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error", "A server error occurred.")
-            }
-            AppError::Store(e) => e.into(),
+            AppError::Conflict { field, message } => EpError::unprocessable("Conflict", format!("{field}: {message}")),
+            AppError::LimitReached(m) => EpError::unprocessable("Limit reached", m),
+            AppError::Throttled(secs) => EpError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                format!("Request was throttled. Expected available in {secs} seconds."),
+            ),
+            AppError::Internal(cause) => internal(cause),
+            AppError::Store(cause) => internal(cause),
         }
     }
 }

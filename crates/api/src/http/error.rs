@@ -3,12 +3,11 @@
 //! Every handler of the Omnitron, Commerce and OMS dialects returns [`ApiError`]; the
 //! Elastic Path dialect has its own JSON:API error type ([`super::ep_error`]). Internal
 //! errors are logged with their cause and answered with a bare 500, never with the cause.
-//! The application layer's [`offerline_app::AppError`] and the store's errors map here, once;
+//! The application layer's [`offerline_app::AppError`] maps here, once;
 //! [`nest`] builds DRF's nested field errors from dotted paths.
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use offerline_store::StoreError;
 use serde_json::{Map, Value, json};
 
 #[derive(Debug, thiserror::Error)]
@@ -70,18 +69,6 @@ impl FieldErrors {
     /// `Ok(())` when nothing was added, else the 400.
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() { Ok(()) } else { Err(ApiError::Fields(self.0)) }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::NotFound => ApiError::NotFound,
-            StoreError::Conflict { field, message } => ApiError::field(field, message),
-            StoreError::LimitReached(m) => ApiError::BadRequest(format!("Limit reached: {m}.")),
-            StoreError::Invalid(m) => ApiError::BadRequest(m),
-            other => ApiError::Internal(other.to_string()),
-        }
     }
 }
 
@@ -150,8 +137,11 @@ impl From<offerline_app::AppError> for ApiError {
                 }
                 ApiError::Fields(m)
             }
+            AppError::Conflict { field, message } => ApiError::field(&field, message),
+            AppError::LimitReached(m) => ApiError::BadRequest(format!("Limit reached: {m}.")),
+            AppError::Throttled(secs) => ApiError::Throttled(secs),
             AppError::Internal(m) => ApiError::Internal(m),
-            AppError::Store(e) => e.into(),
+            AppError::Store(e) => ApiError::Internal(e.to_string()),
         }
     }
 }

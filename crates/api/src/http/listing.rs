@@ -10,7 +10,7 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use offerline_store::list::{ListQuery, Op};
+use offerline_app::list::{ListQuery, Op};
 use serde_json::{Value, json};
 
 use crate::http::error::ApiError;

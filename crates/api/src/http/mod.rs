@@ -1,5 +1,4 @@
-//! The HTTP pieces every dialect shares: authentication extractors and the login throttle
-//! ([`auth`]), the DRF and JSON:API error bodies ([`error`], [`ep_error`]) and the middleware
+//! The HTTP pieces every dialect shares: authentication extractors ([`auth`]), the DRF and JSON:API error bodies ([`error`], [`ep_error`]) and the middleware
 //! that answers axum's own errors in the path's dialect ([`dialect`]), list envelopes and
 //! filters ([`listing`]), money/time/body helpers ([`wire`]), the route table that is also
 //! the OpenAPI document ([`docs`]), and the response cache of the staff reads ([`cache`]).

@@ -6,13 +6,13 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use offerline_app::catalog::{self, PriceList, Product, ProductInput, ProductPrice, StockList};
 use offerline_core::Currency;
-use offerline_store::catalog::{PriceList, Product, ProductInput, ProductPrice, StockList};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::auth::Staff;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
 use crate::http::wire::{Fields, JsonObject, money, rate, ts, ts_opt};
@@ -131,12 +131,12 @@ pub(super) async fn create_product(
     let mut f = Fields::new(&body);
     let input = product_input(&mut f, true);
     f.finish()?;
-    let p = state.store.create_product(input).await?;
+    let p = catalog::create_product(&state.app, input).await?;
     Ok((StatusCode::CREATED, Json(product_json(&p))))
 }
 
 pub(super) async fn get_product(_: Staff, State(state): State<AppState>, PathId(pk): PathId) -> ApiResult<Json<Value>> {
-    Ok(Json(product_json(&state.store.product(pk).await?)))
+    Ok(Json(product_json(&catalog::product(&state.app, pk).await?)))
 }
 
 pub(super) async fn patch_product(
@@ -148,7 +148,7 @@ pub(super) async fn patch_product(
     let mut f = Fields::new(&body);
     let input = product_input(&mut f, false);
     f.finish()?;
-    Ok(Json(product_json(&state.store.update_product(pk, input).await?)))
+    Ok(Json(product_json(&catalog::update_product(&state.app, pk, input).await?)))
 }
 
 const PRODUCT_SPEC: Spec = Spec {
@@ -163,7 +163,7 @@ const PRODUCT_SPEC: Spec = Spec {
 };
 
 pub(super) async fn list_products(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
-    let (count, items) = state.store.list_products(&listing.query(&PRODUCT_SPEC)?).await?;
+    let (count, items) = catalog::list_products(&state.app, &listing.query(&PRODUCT_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(product_json).collect())?))
 }
 
@@ -193,10 +193,9 @@ pub(super) async fn create_price_list(
         }
     });
     f.finish()?;
-    let l = state
-        .store
-        .create_price_list(&name.unwrap_or_default(), code.as_deref(), currency.expect("validated").as_str())
-        .await?;
+    let currency = currency.expect("validated");
+    let l =
+        catalog::create_price_list(&state.app, &name.unwrap_or_default(), code.as_deref(), currency.as_str()).await?;
     Ok((StatusCode::CREATED, Json(price_list_json(&l))))
 }
 
@@ -205,7 +204,7 @@ pub(super) async fn list_price_lists(
     State(state): State<AppState>,
     listing: Listing,
 ) -> ApiResult<Json<Value>> {
-    let (count, items) = state.store.list_price_lists(&listing.query(&LIST_SPEC)?).await?;
+    let (count, items) = catalog::list_price_lists(&state.app, &listing.query(&LIST_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(price_list_json).collect())?))
 }
 
@@ -218,7 +217,7 @@ pub(super) async fn create_stock_list(
     let name = f.req_str("name", 255);
     let code = f.opt_str("code", 64);
     f.finish()?;
-    let l = state.store.create_stock_list(&name.unwrap_or_default(), code.as_deref()).await?;
+    let l = catalog::create_stock_list(&state.app, &name.unwrap_or_default(), code.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(stock_list_json(&l))))
 }
 
@@ -227,7 +226,7 @@ pub(super) async fn list_stock_lists(
     State(state): State<AppState>,
     listing: Listing,
 ) -> ApiResult<Json<Value>> {
-    let (count, items) = state.store.list_stock_lists(&listing.query(&LIST_SPEC)?).await?;
+    let (count, items) = catalog::list_stock_lists(&state.app, &listing.query(&LIST_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(stock_list_json).collect())?))
 }
 
@@ -240,20 +239,9 @@ pub(super) async fn upsert_price(
     let product = f.req_int("product");
     let list_id = f.opt_int("price_list");
     f.finish()?;
-    let list = match list_id {
-        Some(id) => state
-            .store
-            .price_list(id)
-            .await
-            .map_err(|_| ApiError::field("price_list", format!("Invalid pk \"{id}\" - object does not exist.")))?,
-        None => state.store.default_price_list().await?,
-    };
+    let list = catalog::price_list_for(&state.app, list_id).await?;
     let product = product.expect("validated");
-    state
-        .store
-        .product(product)
-        .await
-        .map_err(|_| ApiError::field("product", format!("Invalid pk \"{product}\" - object does not exist.")))?;
+    catalog::require_product(&state.app, product).await?;
     let mut f = Fields::new(&body);
     let price = f.req_money("price", &list.currency);
     let retail = f.opt_money("retail_price", &list.currency);
@@ -262,7 +250,7 @@ pub(super) async fn upsert_price(
         f.error("tax_rate", "Ensure this value is less than or equal to 100.");
     }
     f.finish()?;
-    let p = state.store.upsert_price(product, list.id, price.expect("validated"), retail, tax).await?;
+    let p = catalog::set_price(&state.app, product, &list, price.expect("validated"), retail, tax).await?;
     Ok((StatusCode::CREATED, Json(price_json(&p, &list.currency))))
 }
 
@@ -275,11 +263,7 @@ pub(super) async fn list_prices(_: Staff, State(state): State<AppState>, listing
         sorts: &[],
         default_sort: ("id", false),
     };
-    let (count, items) = state.store.list_prices(&listing.query(&SPEC)?).await?;
-    let mut lists: Vec<i64> = items.iter().map(|p| p.price_list_id).collect();
-    lists.sort_unstable();
-    lists.dedup();
-    let lists = state.store.price_lists_by_ids(&lists).await?;
+    let (count, items, lists) = catalog::list_prices(&state.app, &listing.query(&SPEC)?).await?;
     let cur = |id: i64| lists.iter().find(|l| l.id == id).map_or("try", |l| l.currency.as_str());
     Ok(Json(listing.envelope(count, items.iter().map(|p| price_json(p, cur(p.price_list_id))).collect())?))
 }

@@ -7,7 +7,7 @@
 //! (invoice dates, e-archive URL, shipment code, …) are `null`, or `{}` where the seed shows
 //! an object. Both render the store's one ledger read model; every request runs a fixed
 //! number of queries whatever the page size: count + ids, then the batched loader
-//! (`offerline_store::ledger::load`) — discount items: rows, orders, benefit and condition
+//! ([`offerline_app::ledger`]) — discount items: rows, orders, benefit and condition
 //! applicants, promotions; order items: rows, orders, benefit applicants, products (2),
 //! price lists, stock lists. Bodies are served from the response cache while the data has
 //! not changed (see [`crate::cache`]).
@@ -15,8 +15,8 @@
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
+use offerline_app::ledger::{self, BenefitApplicantRow, LedgerDiscount, LedgerFilter, LedgerItem, Parts, Roots};
 use offerline_core::status::OrderStatus;
-use offerline_store::ledger::{BenefitApplicantRow, LedgerDiscount, LedgerFilter, LedgerItem, Parts, Roots};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -160,7 +160,7 @@ pub(super) async fn list_discount_items(
     cached(&state, list_key(&listing, &uri), async {
         let q = listing.query(&DISCOUNT_SPEC)?;
         let filter = order_number_filter(&listing, &["order__number", "order_number"]);
-        let (count, ledger) = state.store.list_discount_items(&q, &filter, Parts::DISCOUNT_DETAIL).await?;
+        let (count, ledger) = ledger::discount_items(&state.app, &q, &filter, Parts::DISCOUNT_DETAIL).await?;
         listing.envelope(count, ledger.discounts().map(|d| discount_item_json(&d)).collect())
     })
     .await
@@ -173,7 +173,7 @@ pub(super) async fn get_discount_item(
     PathId(id): PathId,
 ) -> ApiResult<Response> {
     cached(&state, object_key(&uri), async {
-        let ledger = state.store.ledger(Roots::DiscountItems(&[id]), Parts::DISCOUNT_DETAIL).await?;
+        let ledger = ledger::load(&state.app, Roots::DiscountItems(&[id]), Parts::DISCOUNT_DETAIL).await?;
         let d = ledger.discounts().next().ok_or(ApiError::NotFound)?;
         Ok(discount_item_json(&d))
     })
@@ -189,7 +189,7 @@ pub(super) async fn list_order_items(
     cached(&state, list_key(&listing, &uri), async {
         let q = listing.query(&ORDER_ITEM_SPEC)?;
         let filter = order_number_filter(&listing, &["order__number", "order_number"]);
-        let (count, ledger) = state.store.list_order_items(&q, &filter, Parts::ITEM_DETAIL).await?;
+        let (count, ledger) = ledger::order_items(&state.app, &q, &filter, Parts::ITEM_DETAIL).await?;
         listing.envelope(count, ledger.items().map(|i| order_item_json(&i)).collect())
     })
     .await
@@ -202,7 +202,7 @@ pub(super) async fn get_order_item(
     PathId(id): PathId,
 ) -> ApiResult<Response> {
     cached(&state, object_key(&uri), async {
-        let ledger = state.store.ledger(Roots::OrderItems(&[id]), Parts::ITEM_DETAIL).await?;
+        let ledger = ledger::load(&state.app, Roots::OrderItems(&[id]), Parts::ITEM_DETAIL).await?;
         let item = ledger.items().next().ok_or(ApiError::NotFound)?;
         Ok(order_item_json(&item))
     })

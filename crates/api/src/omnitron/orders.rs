@@ -5,8 +5,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
+use offerline_app::ledger::{LedgerItem, OrderDetail, OrderRow, Parts};
+use offerline_app::orders;
 use offerline_core::status::OrderStatus;
-use offerline_store::ledger::{LedgerItem, OrderDetail, OrderRow, Parts};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -91,7 +92,7 @@ pub(super) async fn list_orders(
     listing: Listing,
 ) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), async {
-        let (count, ledger) = state.store.list_orders(&listing.query(&ORDER_SPEC)?, Parts::NONE).await?;
+        let (count, ledger) = orders::list(&state.app, &listing.query(&ORDER_SPEC)?, Parts::NONE).await?;
         listing.envelope(count, ledger.orders().map(|o| order_summary_json(o.row())).collect())
     })
     .await
@@ -102,7 +103,7 @@ pub(super) async fn order_detail(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(detail_json(&state.store.order_detail(id).await?)))
+    Ok(Json(detail_json(&orders::detail(&state.app, id).await?)))
 }
 
 pub(super) async fn item_status(
@@ -116,7 +117,7 @@ pub(super) async fn item_status(
     f.finish()?;
     let status =
         OrderStatus::parse(&status.unwrap_or_default()).map_err(|e| ApiError::field("status", e.to_string()))?;
-    let ledger = state.store.set_order_item_status(id, status).await?;
+    let ledger = orders::set_item_status(&state.app, id, status).await?;
     let item = ledger.items().next().ok_or(ApiError::NotFound)?;
     Ok(Json(item_json(&item)))
 }
@@ -142,6 +143,6 @@ pub(super) async fn cancel_order(
         f.error("order_items", "A non-empty list of order item ids is required.");
     }
     f.finish()?;
-    let detail = state.store.cancel_order_items(id, &items.unwrap_or_default(), cancel_status.as_deref()).await?;
+    let detail = orders::cancel_items(&state.app, id, &items.unwrap_or_default(), cancel_status.as_deref()).await?;
     Ok(Json(detail_json(&detail)))
 }

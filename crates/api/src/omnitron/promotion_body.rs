@@ -17,11 +17,11 @@
 
 use std::collections::BTreeSet;
 
+use offerline_app::promotions::PromotionInput;
 use offerline_core::{
     Benefit, BenefitKind, Condition, ConditionKind, Currency, FieldErrors, OfferKind, Percent, ProductId, Range,
     parse_minor,
 };
-use offerline_store::promotions::PromotionInput;
 use serde_json::{Map, Value as Json};
 
 use crate::http::error::{ApiError, ApiResult, nest_all};

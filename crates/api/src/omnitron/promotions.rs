@@ -28,11 +28,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use offerline_app::vouchers::{CodeBatch, NewVoucher};
+use offerline_app::list::Op;
+use offerline_app::promotions::{Promotion, PromotionInput};
+use offerline_app::vouchers::{CodeBatch, MAX_GENERATED_CODES, NewVoucher, Voucher};
 use offerline_app::{customers, promotions as admin, vouchers};
 use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, Currency, Range, VoucherCode, VoucherUsage};
-use offerline_store::list::Op;
-use offerline_store::promotions::{MAX_GENERATED_CODES, Promotion, Voucher};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -53,7 +53,7 @@ pub(crate) async fn check_users(
     ids: &[i64],
     errors: &mut Map<String, Value>,
 ) -> ApiResult<()> {
-    for id in customers::unknown(&state.store, ids).await? {
+    for id in customers::unknown(&state.app, ids).await? {
         nest(errors, key, &unknown_pk(id));
     }
     Ok(())
@@ -151,10 +151,7 @@ pub fn voucher_json(v: &Voucher) -> Value {
 // Promotions
 
 /// Reads a whole promotion body and checks its customers, the errors of both in one body.
-async fn promotion_input(
-    state: &AppState,
-    body: &Map<String, Value>,
-) -> ApiResult<offerline_store::promotions::PromotionInput> {
+async fn promotion_input(state: &AppState, body: &Map<String, Value>) -> ApiResult<PromotionInput> {
     let mut draft = read_promotion(body);
     check_users(state, "customers", &draft.customers, &mut draft.errors).await?;
     draft.finish()
@@ -166,7 +163,7 @@ pub(super) async fn create_promotion(
     JsonObject(body): JsonObject,
 ) -> ApiResult<impl IntoResponse> {
     let input = promotion_input(&state, &body).await?;
-    let p = admin::create(&state.store, &state.offers, &input).await?;
+    let p = admin::create(&state.app, &input).await?;
     Ok((StatusCode::CREATED, Json(promotion_json(&p))))
 }
 
@@ -175,7 +172,7 @@ pub(super) async fn get_promotion(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<Json<Value>> {
-    Ok(Json(promotion_json(&admin::get(&state.store, id).await?)))
+    Ok(Json(promotion_json(&admin::get(&state.app, id).await?)))
 }
 
 pub(super) async fn patch_promotion(
@@ -184,7 +181,7 @@ pub(super) async fn patch_promotion(
     PathId(id): PathId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let current = admin::get(&state.store, id).await?;
+    let current = admin::get(&state.app, id).await?;
     let Value::Object(mut merged) = promotion_json(&current) else {
         return Err(ApiError::internal("promotion JSON is not an object"));
     };
@@ -202,7 +199,7 @@ pub(super) async fn patch_promotion(
         }
     }
     let input = promotion_input(&state, &merged).await?;
-    let p = admin::update(&state.store, &state.offers, id, &input).await?;
+    let p = admin::update(&state.app, id, &input).await?;
     Ok(Json(promotion_json(&p)))
 }
 
@@ -211,7 +208,7 @@ pub(super) async fn delete_promotion(
     State(state): State<AppState>,
     PathId(id): PathId,
 ) -> ApiResult<impl IntoResponse> {
-    admin::delete(&state.store, &state.offers, id).await?;
+    admin::delete(&state.app, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -232,7 +229,7 @@ pub(super) async fn list_promotions(
     State(state): State<AppState>,
     listing: Listing,
 ) -> ApiResult<Json<Value>> {
-    let (count, items) = admin::list(&state.store, listing.query(&PROMOTION_SPEC)?).await?;
+    let (count, items) = admin::list(&state.app, listing.query(&PROMOTION_SPEC)?).await?;
     Ok(Json(listing.envelope(count, items.iter().map(promotion_json).collect())?))
 }
 
@@ -287,7 +284,7 @@ pub(super) async fn create_voucher(
     let (Some(code), Some(promotion), Some(usage), true) = (code, promotion, usage, errors.is_empty()) else {
         return Err(ApiError::Fields(errors));
     };
-    let v = vouchers::create(&state.store, &state.offers, &NewVoucher { code, promotion, usage, customers }).await?;
+    let v = vouchers::create(&state.app, &NewVoucher { code, promotion, usage, customers }).await?;
     Ok((StatusCode::CREATED, Json(voucher_json(&v))))
 }
 
@@ -306,7 +303,7 @@ pub(super) async fn list_vouchers(_: Staff, State(state): State<AppState>, listi
         let normal = VoucherCode::parse(code).map_or_else(|_| code.to_owned(), |c| c.as_str().to_owned());
         q.filter("code", Op::Eq, normal);
     }
-    let (count, items) = vouchers::list(&state.store, &q).await?;
+    let (count, items) = vouchers::list(&state.app, &q).await?;
     Ok(Json(listing.envelope(count, items.iter().map(voucher_json).collect())?))
 }
 
@@ -316,7 +313,7 @@ pub(super) async fn generate_vouchers(
     PathId(id): PathId,
     JsonObject(body): JsonObject,
 ) -> ApiResult<impl IntoResponse> {
-    let p = admin::get(&state.store, id).await?;
+    let p = admin::get(&state.app, id).await?;
     let mut f = Fields::new(&body);
     let count = f.req_int("count");
     let prefix = f.opt_str("prefix", 32).unwrap_or_default();
@@ -348,7 +345,7 @@ pub(super) async fn generate_vouchers(
         length: length as usize,
         usage: usage.unwrap_or(VoucherUsage::SingleUse),
     };
-    let codes = vouchers::generate(&state.store, &state.offers, &p, &batch).await?;
+    let codes = vouchers::generate(&state.app, &p, &batch).await?;
     Ok((StatusCode::CREATED, Json(json!({ "codes": codes }))))
 }
 

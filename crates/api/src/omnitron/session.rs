@@ -2,11 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
+use offerline_app::identity;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::auth::Authenticated;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::wire::{Fields, JsonObject, ts, ts_opt};
 
 pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
@@ -15,19 +16,8 @@ pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonO
     let password = f.req_str("password", 4096);
     f.finish()?;
     let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
-    state.throttle.check(&username).map_err(ApiError::Throttled)?;
-    match state.store.check_password(false, &username, &password).await? {
-        Some(user) => {
-            state.throttle.succeed(&username);
-            let key = state.store.issue_token(user.id).await?;
-            tracing::info!(user = user.id, "omnitron login");
-            Ok(Json(json!({ "key": key })))
-        }
-        None => {
-            state.throttle.fail(&username);
-            Err(ApiError::BadRequest("Unable to log in with provided credentials.".into()))
-        }
-    }
+    let key = identity::staff_login(&state.app, &username, &password).await?;
+    Ok(Json(json!({ "key": key })))
 }
 
 pub(super) async fn active_user(Authenticated(u): Authenticated) -> Json<Value> {

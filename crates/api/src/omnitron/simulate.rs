@@ -89,7 +89,7 @@ pub(super) async fn simulate(
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let defaults = simulate::Defaults::load(&state.store).await?;
+    let defaults = simulate::Defaults::load(&state.app).await?;
     let mut f = Fields::new(&body);
     let currency = match body.get("currency") {
         None | Some(Value::Null) => Currency::parse(defaults.currency()).ok(),
@@ -127,8 +127,7 @@ pub(super) async fn simulate(
         return Err(ApiError::Fields(errors));
     }
     let req = simulate::Request { currency: cur, customer, at, codes, lines };
-    let index = state.offers.current();
-    let sim = simulate::simulate(&state.store, &index, &defaults, req).await?;
+    let sim = simulate::simulate(&state.app, &defaults, req).await?;
     Ok(Json(simulation_json(&sim)))
 }
 

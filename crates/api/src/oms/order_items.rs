@@ -15,10 +15,10 @@
 use axum::extract::State;
 use axum::http::Uri;
 use axum::response::Response;
+use offerline_app::catalog::{PriceList, Product, StockList};
+use offerline_app::ledger::{self, LedgerItem, Parts, Roots};
+use offerline_app::list::Op;
 use offerline_core::status::OrderStatus;
-use offerline_store::catalog::{PriceList, Product, StockList};
-use offerline_store::ledger::{LedgerItem, Parts, Roots};
-use offerline_store::list::Op;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -157,7 +157,7 @@ async fn list(state: &AppState, listing: &Listing, simple: bool) -> ApiResult<Va
     }
     // Price and stock lists are shown in the simple shape too; products are not.
     let parts = Parts { lists: true, products: !simple, ..Parts::NONE };
-    let (count, ledger) = state.store.list_order_items(&q, &filter, parts).await?;
+    let (count, ledger) = ledger::order_items(&state.app, &q, &filter, parts).await?;
     let render = if simple { simple_json } else { detailed_json };
     listing.envelope(count, ledger.items().map(|i| render(&i)).collect())
 }
@@ -187,8 +187,8 @@ pub(super) async fn get_item(
     PathId(id): PathId,
 ) -> ApiResult<Response> {
     cached(&state, object_key(&uri), async {
-        let ledger =
-            state.store.ledger(Roots::OrderItems(&[id]), Parts { lists: true, products: true, ..Parts::NONE }).await?;
+        let parts = Parts { lists: true, products: true, ..Parts::NONE };
+        let ledger = ledger::load(&state.app, Roots::OrderItems(&[id]), parts).await?;
         let item = ledger.items().next().ok_or(ApiError::NotFound)?;
         Ok(detailed_json(&item))
     })
