@@ -31,7 +31,8 @@ pub struct QuotedLine {
 #[derive(Debug, Clone)]
 pub struct Quote {
     pub basket: Basket,
-    pub currency: String,
+    /// The default price list's currency, in which the basket is quoted.
+    pub currency: Currency,
     pub price_list_id: i64,
     /// The default stock list, which checkout stamps on every order item.
     pub stock_list_id: Option<i64>,
@@ -99,7 +100,7 @@ pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> 
     let invalid = input.validate().err().map(|e| e.to_string());
     Ok(Quote {
         basket,
-        currency: list.currency,
+        currency,
         price_list_id: list.id,
         stock_list_id: catalog.stock_list.map(|s| s.id),
         lines,

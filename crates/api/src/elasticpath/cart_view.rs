@@ -8,7 +8,7 @@ use offerline_app::carts::{self, EpCart, EpDiscount, EpItem, cart_currency, cust
 use offerline_core::spread_custom;
 use serde_json::{Map, Value, json};
 
-use super::wire::*;
+use super::wire::{CART_EXPIRY_DAYS, ep_ts, money};
 use crate::AppState;
 use crate::http::ep_error::{EpError, EpResult};
 

@@ -25,9 +25,12 @@ use offerline_app::carts::{self, DEFAULT_CURRENCY, NewEpItem, cart_currency};
 use offerline_core::Currency;
 use serde_json::{Map, Value, json};
 
-use super::cart_view::*;
+use super::cart_view::{cart_json, existing_cart, items_response};
 use super::oauth::Client;
-use super::wire::*;
+use super::wire::{
+    CART_EXPIRY_DAYS, MAX_LINE_QUANTITY, body_object, check_cart_total, check_ref, data_object, includes, opt_bool,
+    opt_int, opt_string, req_string,
+};
 use crate::AppState;
 use crate::http::ep_error::{EpError, EpResult};
 

@@ -24,8 +24,8 @@ use offerline_app::AppError;
 use offerline_app::carts::{self, DiscountFields, DiscountRefusal, MAX_CUSTOM_DISCOUNTS, cart_currency};
 use serde_json::{Map, Value, json};
 
-use super::cart_view::*;
-use super::wire::*;
+use super::cart_view::{discount_json, existing_cart};
+use super::wire::{body_object, data_object, opt_bool, opt_int, opt_string};
 use crate::AppState;
 use crate::elasticpath::oauth::Client;
 use crate::http::ep_error::{EpError, EpResult};

@@ -30,8 +30,8 @@ use offerline_app::ledger::{DiscountItemRow, LedgerItem, LedgerOrder, OrderDetai
 use offerline_core::OrderStatus;
 use serde_json::{Map, Value, json};
 
-use super::cart_view::*;
-use super::wire::*;
+use super::cart_view::existing_cart;
+use super::wire::{body_object, data_object, ep_ts, includes, money};
 use crate::AppState;
 use crate::elasticpath::oauth::Client;
 use crate::http::ep_error::{EpError, EpResult};
