@@ -49,18 +49,23 @@ pub async fn user_by_username(app: &App, username: &str) -> AppResult<Option<Use
 // Logins, tokens and sessions.
 
 /// Checks `login`'s password through the throttle: refused with [`AppError::Throttled`]
-/// while the name is locked out, with [`AppError::Refused`] on bad credentials (which
+/// while the name is locked out (attempts in flight count, so concurrent guesses cannot all
+/// pass), with [`AppError::Refused`] on bad credentials (which
 /// count towards the lock).
 async fn sign_in(app: &App, by_email: bool, login: &str, password: &str) -> AppResult<User> {
-    app.throttle().check(login).map_err(AppError::Throttled)?;
-    match app.store().check_password(by_email, login, password).await? {
-        Some(user) => {
-            app.throttle().succeed(login);
+    let attempt = app.throttle().begin(login).map_err(AppError::Throttled)?;
+    match app.store().check_password(by_email, login, password).await {
+        Ok(Some(user)) => {
+            attempt.succeed();
             Ok(user)
         }
-        None => {
-            app.throttle().fail(login);
+        Ok(None) => {
+            attempt.fail();
             Err(AppError::Refused(BAD_CREDENTIALS.into()))
+        }
+        Err(e) => {
+            attempt.release();
+            Err(e.into())
         }
     }
 }
