@@ -92,6 +92,22 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
+/// At most this many argon2 verifications run at once, each on Tokio's blocking pool: a
+/// verification costs tens of milliseconds of CPU, and run on the async workers a few dozen
+/// concurrent logins would stall every endpoint. Excess logins wait for a slot (asleep, not
+/// spinning), so a login flood slows logins, not `/healthz` or the ledger.
+fn verification_slots() -> &'static tokio::sync::Semaphore {
+    static S: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    S.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+/// [`verify_password`] off the async workers, bounded by [`verification_slots`].
+pub async fn verify_password_off_workers(password: &str, hash: String) -> bool {
+    let Ok(_slot) = verification_slots().acquire().await else { return false };
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+}
+
 /// A password hash to verify against when the user does not exist, so that a login for an
 /// unknown user costs the same time as one with a wrong password.
 fn dummy_hash() -> &'static str {
@@ -144,7 +160,7 @@ impl Store {
     }
 
     /// Checks a password for a user found by username (Omnitron) or by e-mail (storefront).
-    /// Always runs one argon2 verification, found or not.
+    /// Always runs one argon2 verification, found or not (off the async workers).
     pub async fn check_password(&self, by_email: bool, login: &str, password: &str) -> Result<Option<User>> {
         let sql = if by_email {
             format!(
@@ -158,7 +174,7 @@ impl Store {
             Some(r) => (Some(user_from_row(r)?), r.try_get::<String, _>("password_hash")?),
             None => (None, dummy_hash().to_owned()),
         };
-        let ok = verify_password(password, &hash);
+        let ok = verify_password_off_workers(password, hash).await;
         Ok(match user {
             Some(u) if ok && u.is_active => {
                 sqlx::query("UPDATE users SET last_login = $1 WHERE id = $2")

@@ -3,13 +3,20 @@
 //! reaching the log, and a sweep of every documented endpoint proving that one customer
 //! never sees or changes another's data (404/403/401, never a leak).
 
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 
 use crate::both;
 use crate::checkout::{product, promotion};
 use crate::helpers::{Db, Server};
 
-both!(login_throttle_and_revocation, secrets_never_reach_the_log, customers_see_only_their_own);
+both!(
+    login_throttle_and_revocation,
+    secrets_never_reach_the_log,
+    customers_see_only_their_own,
+    a_login_flood_does_not_starve_other_requests,
+);
 
 const PASSWORD: &str = "pw-123456";
 
@@ -100,6 +107,65 @@ async fn login_throttle_and_revocation(db: Db) {
     }
     assert_eq!(s.send("GET", "/account/discount-items/", None, None).await.0, 401);
     assert_eq!(with_cookie(&s, "GET", "/current_user/", "forged_session_id_0000000000000000").await, 401);
+}
+
+/// 200 concurrent bad logins, each for its own unknown name (so the throttle refuses none
+/// and every one pays an argon2 verification), while `/healthz` and a ledger read are timed
+/// over and over: their answers keep coming within a generous bound, and typically in a
+/// small fraction of the flood's length. Before argon2 ran on the blocking pool behind a
+/// semaphore, the flood held both async workers and these waited for most of it.
+async fn a_login_flood_does_not_starve_other_requests(db: Db) {
+    const LOGINS: usize = 200;
+    /// Generous for a loaded 2-core machine; a starved worker pool misses it by seconds.
+    const BOUND: Duration = Duration::from_millis(2500);
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    assert_eq!(s.send("GET", "/healthz", None, None).await.0, 200);
+    assert_eq!(s.get("/api/v1/orders/", &staff).await.0, 200);
+
+    let flood_start = Instant::now();
+    let logins: Vec<_> = (0..LOGINS)
+        .map(|i| {
+            let (path, body) = if i % 2 == 0 {
+                ("/api/v1/auth/login/", json!({"username": format!("nobody-{i}"), "password": "nope"}))
+            } else {
+                ("/users/login/", json!({"email": format!("nobody-{i}@example.com"), "password": "nope"}))
+            };
+            let (http, url) = (s.http.clone(), s.url(path));
+            tokio::spawn(async move { http.post(url).json(&body).send().await.map(|r| r.status().as_u16()) })
+        })
+        .collect();
+    // Let the flood reach the server before the first probe.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (mut health, mut ledger) = (Vec::new(), Vec::new());
+    while logins.iter().any(|h| !h.is_finished()) && health.len() < 50 {
+        let t = Instant::now();
+        assert_eq!(s.send("GET", "/healthz", None, None).await.0, 200);
+        health.push(t.elapsed());
+        let t = Instant::now();
+        assert_eq!(s.get("/api/v1/orders/", &staff).await.0, 200);
+        ledger.push(t.elapsed());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let probes_done = flood_start.elapsed();
+    for h in logins {
+        assert_eq!(h.await.expect("login task").expect("login answered"), 400, "a bad login is refused");
+    }
+    let flood = flood_start.elapsed();
+    eprintln!("flood of {LOGINS} logins: {flood:?}; /healthz {health:?}; ledger {ledger:?}");
+    assert!(!health.is_empty(), "the flood ended before the first probe ({flood:?})");
+    for (what, times) in [("/healthz", &health), ("ledger read", &ledger)] {
+        let worst = times.iter().max().expect("probes");
+        assert!(*worst < BOUND, "{what} waited {worst:?} during the flood ({times:?})");
+    }
+    // Most probes well under the flood's length: the median below a quarter of it, when the
+    // flood was long enough for that to mean something.
+    if probes_done > Duration::from_secs(2) {
+        let mut sorted = health.clone();
+        sorted.sort();
+        let median = sorted[sorted.len() / 2];
+        assert!(median < flood / 4, "/healthz median {median:?} against a flood of {flood:?}");
+    }
 }
 
 async fn secrets_never_reach_the_log(db: Db) {
