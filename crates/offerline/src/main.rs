@@ -9,6 +9,7 @@
 mod demo;
 mod generate;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -115,7 +116,12 @@ fn init_logging(bulk: bool) {
         }
     }
     let json = std::env::var("OFFERLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal: in a file, a pipe or a log collector
+    // they are noise around every field.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {

@@ -1,9 +1,13 @@
-//! A newcomer's first minute: the CLI as someone types it, with the URLs they write, its
-//! output read from a pipe. What it must do: create a SQLite file that is missing, report a
-//! database it cannot open in one line that names it, and never print a database password.
+//! A newcomer's first minute and an operator's logs: the CLI as someone types it, with
+//! the URLs they write, its output read from a pipe. What it must do: create a SQLite file
+//! that is missing, report a database it cannot open in one line that names it, never print
+//! a database password, and keep colour codes out of output that is not a terminal.
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::helpers::{Db, Server};
 
 /// `offerline <args>` in `dir` with `OFFERLINE_DATABASE_URL=url`, output piped.
 fn offerline(dir: &Path, url: &str, log: Option<&str>, args: &[&str]) -> Output {
@@ -90,4 +94,32 @@ fn a_password_with_an_unencoded_at_never_shows() {
         }
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cli_logs_carry_no_colour_codes_off_a_terminal() {
+    let dir = temp_dir("ansi");
+    let out = offerline(&dir, "sqlite://shop.db", Some("debug"), &["migrate"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("DEBUG"), "debug logging shows something to check: {stderr}");
+    assert!(!stderr.contains("\x1b[") && !stdout.contains("\x1b["), "colour codes in piped output:\n{stderr}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_logs_carry_no_colour_codes_off_a_terminal() {
+    let s = Server::start_logged(Db::Sqlite, "info").await;
+    let (st, _) = s.send("GET", "/healthz", None, None).await;
+    assert_eq!(st, 200);
+    let mut logs = s.logs();
+    for _ in 0..50 {
+        if logs.contains("serving") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        logs = s.logs();
+    }
+    assert!(logs.contains("serving"), "the server logs at info: {logs}");
+    assert!(!logs.contains("\x1b["), "colour codes in a log file:\n{logs}");
 }
