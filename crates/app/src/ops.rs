@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use offerline_store::Store;
 pub use offerline_store::changes::Changes;
-pub use offerline_store::db::DEFAULT_URL;
+pub use offerline_store::db::{DEFAULT_URL, redact_url, url_password};
 
 use crate::error::AppResult;
 use crate::handle::App;

@@ -9,6 +9,9 @@
 mod demo;
 mod generate;
 
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use offerline_app::App;
@@ -113,7 +116,12 @@ fn init_logging(bulk: bool) {
         }
     }
     let json = std::env::var("OFFERLINE_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour codes only for a person at a terminal: in a file, a pipe or a log collector
+    // they are noise around every field.
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -154,18 +162,50 @@ pub(crate) async fn serve(app: App, addr: &str) -> anyhow::Result<()> {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// A failed command prints one line, `error: ` and its causes joined by `: `, and exits
+/// with 1: an operator needs what failed and why, not anyhow's multi-line report.
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(matches!(cli.command, Command::Generate { .. }));
+    match run(&cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e, &cli.database_url));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The error and its causes on one line; a cause its parent already quotes is left out, and
+/// the database password never appears, even where a driver quotes the URL.
+fn one_line(e: &anyhow::Error, url: &str) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().split_whitespace().collect::<Vec<_>>().join(" ");
+        if text.is_empty() || line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    match offerline_app::ops::url_password(url) {
+        Some(password) => line.replace(password, "***"),
+        None => line,
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
     let url = &cli.database_url;
-    let opening = || format!("opening database {}", redact(url));
+    let opening = || format!("opening database {}", offerline_app::ops::redact_url(url));
     let open = || async { App::open(url).await.with_context(opening) };
     match &cli.command {
         Command::Serve { addr } => serve(open().await?, addr).await,
         Command::Migrate => {
             offerline_app::ops::migrate(url).await.with_context(opening)?;
-            eprintln!("migrations applied to {}", redact(url));
+            eprintln!("migrations applied to {}", offerline_app::ops::redact_url(url));
             Ok(())
         }
         Command::Demo { serve: addr } => {
@@ -213,19 +253,5 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", serde_json::json!({ "client_id": c.client_id, "client_secret": secret }));
             Ok(())
         }
-    }
-}
-
-/// The URL without a password, for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.find('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }

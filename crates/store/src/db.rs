@@ -8,6 +8,8 @@
 //! separate pool and, thanks to WAL, never block the writer nor are blocked by it.
 //! On PostgreSQL both handles are the same pool and the database's row locks do the work.
 
+use std::borrow::Cow;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -68,7 +70,8 @@ static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postg
 pub const DEFAULT_URL: &str = "sqlite://offerline.db?mode=rwc";
 
 impl Store {
-    /// Connects without migrating. `url` is `sqlite://…` or `postgres://…`.
+    /// Connects without migrating. `url` is `sqlite://…` or `postgres://…`. A SQLite file
+    /// that does not exist is created unless the URL says otherwise with `?mode=…`.
     pub async fn connect(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -77,49 +80,17 @@ impl Store {
             Backend::Postgres
         } else {
             return Err(crate::StoreError::Invalid(format!(
-                "unsupported database URL {url:?}: use sqlite://… or postgres://…"
+                "unsupported database URL {:?}: use sqlite://… or postgres://…",
+                redact_url(url)
             )));
         };
-        let opts = AnyConnectOptions::from_str(url)?;
         match backend {
             Backend::Sqlite => {
-                // No ping before handing out a connection: a SQLite connection is a file
-                // handle that cannot go away, and the ping is one more round trip to the
-                // connection's worker thread on every query.
-                let write = AnyPoolOptions::new()
-                    .max_connections(1)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(sqlite_pragmas)
-                    .connect_with(opts.clone())
-                    .await?;
-                let readers = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
-                let read = AnyPoolOptions::new()
-                    .max_connections(readers)
-                    .min_connections(1)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .after_connect(sqlite_pragmas)
-                    .connect_with(opts)
-                    .await?;
-                let (checkout_writer, sqlite_readers) = match sqlite_file(url)? {
-                    Some(path) => (
-                        Some(Arc::new(CheckoutWriter::start(path.clone(), write.clone())?)),
-                        Some(Arc::new(SqliteReaders::new(path))),
-                    ),
-                    None => (None, None),
-                };
-                Ok(Store {
-                    read,
-                    write,
-                    backend,
-                    url: url.to_owned(),
-                    checkout_writer,
-                    sqlite_readers,
-                    tracking: Tracking::new(),
-                })
+                let url = sqlite_creating(url);
+                Self::connect_sqlite(&url).await.map_err(|e| sqlite_open_error(&url, e))
             }
             Backend::Postgres => {
+                let opts = AnyConnectOptions::from_str(url)?;
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(30))
@@ -136,6 +107,47 @@ impl Store {
                 })
             }
         }
+    }
+
+    /// SQLite: the single-connection writer pool, the reader pool, and on a file the
+    /// checkout writer and in-place readers. `url` already says whether to create the file.
+    async fn connect_sqlite(url: &str) -> Result<Self> {
+        let opts = AnyConnectOptions::from_str(url)?;
+        // No ping before handing out a connection: a SQLite connection is a file
+        // handle that cannot go away, and the ping is one more round trip to the
+        // connection's worker thread on every query.
+        let write = AnyPoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(sqlite_pragmas)
+            .connect_with(opts.clone())
+            .await?;
+        let readers = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
+        let read = AnyPoolOptions::new()
+            .max_connections(readers)
+            .min_connections(1)
+            .test_before_acquire(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(sqlite_pragmas)
+            .connect_with(opts)
+            .await?;
+        let (checkout_writer, sqlite_readers) = match sqlite_file(url)? {
+            Some(path) => (
+                Some(Arc::new(CheckoutWriter::start(path.clone(), write.clone())?)),
+                Some(Arc::new(SqliteReaders::new(path))),
+            ),
+            None => (None, None),
+        };
+        Ok(Store {
+            read,
+            write,
+            backend: Backend::Sqlite,
+            url: url.to_owned(),
+            checkout_writer,
+            sqlite_readers,
+            tracking: Tracking::new(),
+        })
     }
 
     /// Connects and applies every pending migration.
@@ -218,6 +230,79 @@ impl Store {
     }
 }
 
+/// The URL with the password of its user info replaced by `***`, for messages and logs.
+/// The user info is taken to end at the URL's last `@`, so a password holding an unencoded
+/// `@` is hidden whole; an `@` later in the URL (in the query) hides more, never less.
+pub fn redact_url(url: &str) -> String {
+    match password_span(url) {
+        Some((start, end)) => format!("{}***{}", &url[..start], &url[end..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Where the password of `url` is (byte range), if it has one.
+fn password_span(url: &str) -> Option<(usize, usize)> {
+    let scheme_end = url.find("://")? + 3;
+    let at = url.rfind('@').filter(|&at| at > scheme_end)?;
+    let colon = url[scheme_end..at].find(':')? + scheme_end + 1;
+    Some((colon, at))
+}
+
+/// The password of `url` as written, to scrub from a message that may quote it.
+pub fn url_password(url: &str) -> Option<&str> {
+    password_span(url).map(|(s, e)| &url[s..e]).filter(|p| !p.is_empty())
+}
+
+/// A SQLite URL that creates its file when missing: `mode=rwc` unless the URL gives a
+/// `mode` itself or names an in-memory database.
+fn sqlite_creating(url: &str) -> Cow<'_, str> {
+    let query = url.split_once('?').map(|(_, q)| q);
+    let has_mode = query.is_some_and(|q| q.split('&').any(|p| p.starts_with("mode=")));
+    if has_mode || url.contains(":memory:") {
+        return Cow::Borrowed(url);
+    }
+    let sep = if query.is_some() { '&' } else { '?' };
+    Cow::Owned(format!("{url}{sep}mode=rwc"))
+}
+
+/// Why the SQLite database of `url` could not be opened, naming its file. SQLite's own
+/// words ("unable to open database file") do not say what is wrong with the path, so the
+/// common causes are told from the file system.
+fn sqlite_open_error(url: &str, e: crate::StoreError) -> crate::StoreError {
+    let path = match sqlite_file(url) {
+        Ok(Some(path)) => path,
+        _ => return crate::StoreError::Open { target: redact_url(url), reason: one_line(&e) },
+    };
+    let reason = diagnose_path(&path).unwrap_or_else(|| one_line(&e));
+    crate::StoreError::Open { target: format!("SQLite database {}", path.display()), reason }
+}
+
+fn diagnose_path(path: &Path) -> Option<String> {
+    if path.is_dir() {
+        return Some("it is a directory".into());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.exists() {
+            return Some(format!("directory {} does not exist", parent.display()));
+        }
+        if !parent.is_dir() {
+            return Some(format!("{} is not a directory", parent.display()));
+        }
+    }
+    if !path.exists() {
+        // Only reachable with a `mode` that does not create (`ro`, `rw`).
+        return Some("no such file, and the URL's mode does not create it".into());
+    }
+    None
+}
+
+/// An error's message without the driver's prefix and on one line.
+fn one_line(e: &crate::StoreError) -> String {
+    let text = e.to_string();
+    let text = text.strip_prefix("error returned from database: ").unwrap_or(&text);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 type ConnectFuture<'c> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send + 'c>>;
 
 /// Per-connection SQLite settings. `synchronous=NORMAL` in WAL mode never loses a committed
@@ -232,4 +317,45 @@ fn sqlite_pragmas(conn: &mut sqlx::AnyConnection, _meta: sqlx::pool::PoolConnect
         .await?;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_a_password_with_an_unencoded_at() {
+        let url = "postgres://user:s3cr3t@p4ss@127.0.0.1:1/db";
+        assert_eq!(redact_url(url), "postgres://user:***@127.0.0.1:1/db");
+        assert_eq!(url_password(url), Some("s3cr3t@p4ss"));
+        assert_eq!(redact_url("postgres://user:pw@host/db"), "postgres://user:***@host/db");
+        assert_eq!(redact_url("postgres://user@host/db"), "postgres://user@host/db");
+        assert_eq!(redact_url("sqlite://shop.db"), "sqlite://shop.db");
+        assert_eq!(url_password("postgres://user@host/db"), None);
+    }
+
+    #[test]
+    fn sqlite_urls_create_their_file_unless_a_mode_is_given() {
+        assert_eq!(sqlite_creating("sqlite://shop.db"), "sqlite://shop.db?mode=rwc");
+        assert_eq!(sqlite_creating("sqlite:///a/shop.db?cache=shared"), "sqlite:///a/shop.db?cache=shared&mode=rwc");
+        assert_eq!(sqlite_creating("sqlite://shop.db?mode=ro"), "sqlite://shop.db?mode=ro");
+        assert_eq!(sqlite_creating("sqlite::memory:"), "sqlite::memory:");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_missing_sqlite_file_is_created_and_an_unopenable_one_named() {
+        let dir = std::env::temp_dir().join(format!("offerline-db-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("new.db");
+        let _ = std::fs::remove_file(&file);
+        let store = Store::open(&format!("sqlite://{}", file.display())).await.expect("created");
+        store.close().await;
+        assert!(file.exists());
+        let missing = dir.join("nowhere").join("x.db");
+        let err = Store::connect(&format!("sqlite://{}", missing.display())).await.unwrap_err().to_string();
+        assert!(err.contains(&missing.display().to_string()) && err.contains("does not exist"), "{err}");
+        let err = Store::connect(&format!("sqlite://{}", dir.display())).await.unwrap_err().to_string();
+        assert!(err.contains("it is a directory"), "{err}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

@@ -70,6 +70,10 @@ pub enum StoreError {
     /// could not commit); nothing was written.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The database named by the URL cannot be opened: what was tried (a file path, or the
+    /// URL without its password) and why, in words an operator can act on.
+    #[error("cannot open {target}: {reason}")]
+    Open { target: String, reason: String },
     #[error(transparent)]
     Db(#[from] sqlx::Error),
     #[error(transparent)]
