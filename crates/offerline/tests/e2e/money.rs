@@ -1,13 +1,21 @@
 //! Money stays exact from the request to the answer: JSON numbers given for amounts are read
-//! exactly or refused, and the account's offer total is summed in minor units of one currency.
+//! exactly or refused, the account's offer total is summed in minor units of one currency,
+//! a basket line's price × quantity cannot overflow, and concurrent adds to one basket line
+//! all count.
 
 use serde_json::{Value, json};
 
 use crate::both;
+use crate::checkout::product;
 use crate::helpers::{Db, Server};
 use crate::ledger::{fixture, promotion};
 
-both!(money_numbers_are_read_exactly_or_refused, account_offer_total_is_exact_in_one_currency,);
+both!(
+    money_numbers_are_read_exactly_or_refused,
+    account_offer_total_is_exact_in_one_currency,
+    basket_line_total_cannot_overflow,
+    concurrent_adds_to_one_basket_line_all_count,
+);
 
 async fn money_numbers_are_read_exactly_or_refused(db: Db) {
     let s = Server::start(db).await;
@@ -82,4 +90,53 @@ async fn account_offer_total_is_exact_in_one_currency(db: Db) {
     let body: Value = serde_json::from_str(&all).unwrap();
     assert_eq!(body["discounts"].as_array().unwrap().len(), 4, "{all}");
     assert!(all.contains(r#""total_discount":0.3,"#), "{all}");
+}
+
+async fn basket_line_total_cannot_overflow(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let (_, cust) = s.customer();
+    // About i64::MAX / 100 minor units: 100 of them fit in an i64, 500 or 1000 do not.
+    let big = product(&s, &staff, "HUGE-1", "922337203685477.00").await;
+    let (st, e) = s.post("/baskets/basket/", &cust, json!({"product": big, "quantity": 1000})).await;
+    assert_eq!(st, 400, "{e}");
+    assert!(e["quantity"][0].as_str().unwrap().contains("too large"), "{e}");
+    let (st, e) = s.send("PUT", "/baskets/basket/", Some(&cust), Some(json!({"product": big, "quantity": 500}))).await;
+    assert_eq!(st, 400, "{e}");
+    // Nothing was stored, and the basket still shows.
+    let (st, b) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["basket"]["basketitem_set"], json!([]));
+    // One unit fits, and adding past the limit is refused the same way.
+    let (st, b) = s.post("/baskets/basket/", &cust, json!({"product": big, "quantity": 1})).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["basket"]["basketitem_set"][0]["price"], "922337203685477.00");
+    let (st, e) = s.post("/baskets/basket/", &cust, json!({"product": big, "quantity": 999})).await;
+    assert_eq!(st, 400, "{e}");
+    let (st, b) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["basket"]["basketitem_set"][0]["quantity"], 1);
+}
+
+async fn concurrent_adds_to_one_basket_line_all_count(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let (_, cust) = s.customer();
+    let p = product(&s, &staff, "RACE-1", "1.00").await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (http, url, auth) = (s.http.clone(), s.url("/baskets/basket/"), format!("Token {cust}"));
+        tasks.push(tokio::spawn(async move {
+            let r =
+                http.post(url).header("Authorization", auth).json(&json!({"product": p, "quantity": 1})).send().await;
+            r.unwrap().status().as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 200);
+    }
+    let (st, b) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(b["basket"]["basketitem_set"][0]["quantity"], 20, "{b}");
+    assert_eq!(b["basket"]["total_amount"], "20.00");
 }
