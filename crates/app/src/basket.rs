@@ -9,7 +9,7 @@ use offerline_core::{
     Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, Timestamp, VoucherCode, VoucherGrant,
     VoucherRefusal, price,
 };
-pub use offerline_store::baskets::{Basket, BasketLine, MAX_LINE_QUANTITY};
+pub use offerline_store::baskets::{Basket, BasketLine, LineChange, MAX_LINE_QUANTITY, MAX_LINES};
 use offerline_store::catalog::{Product, ProductPrice};
 use offerline_store::now_micros;
 use offerline_store::promotions::Voucher;
@@ -25,6 +25,14 @@ pub struct QuotedLine {
     pub quantity: i64,
     pub product: Product,
     pub price: ProductPrice,
+}
+
+impl QuotedLine {
+    /// Price × quantity, or `None` when it does not fit in an `i64` (a price raised after
+    /// the units went into the basket can get it there).
+    pub fn total(&self) -> Option<i64> {
+        self.price.price.checked_mul(self.quantity)
+    }
 }
 
 /// A basket priced against the live offers.
@@ -150,6 +158,10 @@ fn capitalize(s: &str) -> String {
 /// Adds units of a product (`add`) or sets its quantity (0 removes it). The product must
 /// exist, be active and have a price when units are added. The quantity's bounds are the
 /// caller's to check (they are part of the request's syntax, reported with its other fields).
+///
+/// A line's total (price × quantity) must fit in an `i64` ([`line_cap`]): a product priced
+/// near `i64::MAX / 100` minor units overflowed past quantity 100. The store enforces the
+/// resulting quantity in the same statement that writes it.
 pub async fn change_line(app: &App, user: i64, product: i64, quantity: i64, add: bool) -> AppResult<()> {
     let store = app.store();
     let bad = || AppError::Field {
@@ -157,20 +169,44 @@ pub async fn change_line(app: &App, user: i64, product: i64, quantity: i64, add:
         message: format!("Invalid pk \"{product}\" - object does not exist."),
     };
     let p = store.product(product).await.map_err(|_| bad())?;
+    let mut cap = MAX_LINE_QUANTITY;
     if quantity > 0 {
         if !p.is_active {
             return Err(bad());
         }
         let list = store.default_price_list().await?;
-        if store.prices_for(list.id, &[product]).await?.is_empty() {
+        let Some((_, price)) = store.prices_for(list.id, &[product]).await?.into_iter().next() else {
             return Err(AppError::Field {
                 field: "product".into(),
                 message: "This product has no price and cannot be bought.".into(),
             });
+        };
+        cap = line_cap(price.price);
+    }
+    match store.change_basket_line(user, product, quantity, add, cap).await? {
+        LineChange::Changed => Ok(()),
+        LineChange::OverCap { would_be } if !(0..=MAX_LINE_QUANTITY).contains(&would_be) => Err(AppError::Refused(
+            format!("Ensure the quantity of a product is at most {MAX_LINE_QUANTITY} (it would be {would_be})."),
+        )),
+        LineChange::OverCap { would_be } => Err(AppError::Field {
+            field: "quantity".into(),
+            message: format!(
+                "The line total would be too large: at most {cap} of product {} fit in one basket line \
+                 (it would be {would_be}).",
+                p.sku
+            ),
+        }),
+        LineChange::TooManyLines => {
+            Err(AppError::Refused(format!("A basket may hold at most {MAX_LINES} different products.")))
         }
     }
-    store.change_basket_line(user, product, quantity, add).await?;
-    Ok(())
+}
+
+/// The most units of a product priced `price` one line may hold: [`MAX_LINE_QUANTITY`], or
+/// fewer when their total would not fit in an `i64`. (A total past 15 integer digits still
+/// fits: such a basket shows, and checkout refuses it as the engine does.)
+pub fn line_cap(price: i64) -> i64 {
+    if price <= 0 { MAX_LINE_QUANTITY } else { (i64::MAX / price).min(MAX_LINE_QUANTITY) }
 }
 
 /// Applies a voucher code to the basket if it applies now (otherwise says why), or removes
@@ -187,4 +223,23 @@ pub async fn set_voucher(app: &App, user: i64, code: Option<&VoucherCode>) -> Ap
         return Err(AppError::Field { field: "voucher_code".into(), message: why });
     }
     Ok(store.set_basket_voucher(user, Some(code.as_str())).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_total_fits_in_i64() {
+        assert_eq!(line_cap(19_990), MAX_LINE_QUANTITY);
+        assert_eq!(line_cap(0), MAX_LINE_QUANTITY);
+        // 9999999999999.99 × 1000 still fits (checkout refuses the total, the view shows it).
+        assert_eq!(line_cap(999_999_999_999_999), MAX_LINE_QUANTITY);
+        // ~ i64::MAX / 100 minor units: 100 units fit, 101 would overflow.
+        assert_eq!(line_cap(92_233_720_368_547_700), 100);
+        assert_eq!(line_cap(i64::MAX), 1);
+        for price in [1, 7, 99_999, 10i64.pow(14) + 3, 10i64.pow(17) - 1, i64::MAX / 3] {
+            assert!(price.checked_mul(line_cap(price)).is_some(), "{price}");
+        }
+    }
 }

@@ -14,6 +14,18 @@ pub const MAX_LINE_QUANTITY: i64 = 1000;
 /// The most lines a basket may hold.
 pub const MAX_LINES: i64 = 200;
 
+/// What [`Store::change_basket_line`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineChange {
+    Changed,
+    /// The line would hold `would_be` units, more than the cap; nothing changed.
+    OverCap {
+        would_be: i64,
+    },
+    /// A new line would exceed [`MAX_LINES`]; nothing changed.
+    TooManyLines,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BasketLine {
     pub id: i64,
@@ -88,58 +100,65 @@ impl Store {
     }
 
     /// Adds `quantity` units of a product (`add`), or sets the line to `quantity` (`!add`;
-    /// 0 removes the line). The resulting quantity must stay within
-    /// 0..=[`MAX_LINE_QUANTITY`], else `Invalid` and nothing changes.
-    pub async fn change_basket_line(&self, user_id: i64, product_id: i64, quantity: i64, add: bool) -> Result<()> {
+    /// 0 removes the line). The resulting quantity must stay within 0..=`cap` (the caller's
+    /// bound, at most [`MAX_LINE_QUANTITY`]) and a new line within [`MAX_LINES`], else
+    /// nothing changes and the outcome says why.
+    ///
+    /// The change is one statement: the line is inserted or its quantity raised by the
+    /// database itself, with both bounds checked in the same statement, so concurrent adds
+    /// of one product all count (reading the line and then writing a new total lost all but
+    /// one of them on PostgreSQL).
+    pub async fn change_basket_line(
+        &self,
+        user_id: i64,
+        product_id: i64,
+        quantity: i64,
+        add: bool,
+        cap: i64,
+    ) -> Result<LineChange> {
         let basket_id = self.basket_id(user_id).await?;
+        let cap = cap.min(MAX_LINE_QUANTITY);
         let now = now_micros();
         let mut tx = self.begin().await?;
-        let current: i64 = sqlx::query("SELECT quantity FROM basket_lines WHERE basket_id = $1 AND product_id = $2")
-            .bind(basket_id)
-            .bind(product_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .map(|r| r.try_get(0))
-            .transpose()?
-            .unwrap_or(0);
-        let target = if add { current + quantity } else { quantity };
-        if !(0..=MAX_LINE_QUANTITY).contains(&target) {
-            return Err(StoreError::Invalid(format!(
-                "Ensure the quantity of a product is at most {MAX_LINE_QUANTITY} (it would be {target})."
-            )));
-        }
-        if target == 0 {
+        if !add && quantity == 0 {
             sqlx::query("DELETE FROM basket_lines WHERE basket_id = $1 AND product_id = $2")
                 .bind(basket_id)
                 .bind(product_id)
                 .execute(&mut *tx)
                 .await?;
-        } else if current > 0 {
-            sqlx::query("UPDATE basket_lines SET quantity = $3 WHERE basket_id = $1 AND product_id = $2")
-                .bind(basket_id)
-                .bind(product_id)
-                .bind(target)
-                .execute(&mut *tx)
-                .await?;
         } else {
-            let lines: i64 = sqlx::query("SELECT COUNT(*) FROM basket_lines WHERE basket_id = $1")
-                .bind(basket_id)
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
-            if lines >= MAX_LINES {
-                return Err(StoreError::Invalid(format!("A basket may hold at most {MAX_LINES} different products.")));
-            }
-            sqlx::query(
-                "INSERT INTO basket_lines (basket_id, product_id, quantity, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (basket_id, product_id) DO UPDATE SET quantity = excluded.quantity",
-            )
+            let new_quantity = if add { "basket_lines.quantity + excluded.quantity" } else { "excluded.quantity" };
+            let changed = sqlx::query(&format!(
+                "INSERT INTO basket_lines (basket_id, product_id, quantity, created_at) \
+                 SELECT $1, $2, $3, $4 WHERE $3 BETWEEN 1 AND $5 AND ( \
+                   (SELECT COUNT(*) FROM basket_lines WHERE basket_id = $1) < $6 \
+                   OR EXISTS (SELECT 1 FROM basket_lines WHERE basket_id = $1 AND product_id = $2)) \
+                 ON CONFLICT (basket_id, product_id) DO UPDATE SET quantity = {new_quantity} \
+                 WHERE {new_quantity} <= $5 RETURNING quantity"
+            ))
             .bind(basket_id)
             .bind(product_id)
-            .bind(target)
+            .bind(quantity)
             .bind(now)
-            .execute(&mut *tx)
+            .bind(cap)
+            .bind(MAX_LINES)
+            .fetch_optional(&mut *tx)
             .await?;
+            if changed.is_none() {
+                let current: Option<i64> =
+                    sqlx::query("SELECT quantity FROM basket_lines WHERE basket_id = $1 AND product_id = $2")
+                        .bind(basket_id)
+                        .bind(product_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                        .map(|r| r.try_get(0))
+                        .transpose()?;
+                return Ok(match current {
+                    Some(c) => LineChange::OverCap { would_be: if add { c + quantity } else { quantity } },
+                    None if !(1..=cap).contains(&quantity) => LineChange::OverCap { would_be: quantity },
+                    None => LineChange::TooManyLines,
+                });
+            }
         }
         sqlx::query("UPDATE baskets SET modified_at = $2 WHERE id = $1")
             .bind(basket_id)
@@ -147,7 +166,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(LineChange::Changed)
     }
 
     /// Sets (or with `None` removes) the basket's voucher code. The caller validates it.

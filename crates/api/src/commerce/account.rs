@@ -8,22 +8,33 @@
 //! not listed, as the contract says. The `x-currency` header (the storefront sends it)
 //! keeps only offers in that currency. A customer only ever sees their own rows.
 //!
-//! Queries per request: offers 1 (open) or 2 (count + page); discount items 4 (count, ids,
-//! then the ledger loader's discount rows and their orders); plus the credential lookup.
+//! `total_discount` adds up amounts of one currency only: the session currency
+//! (`x-currency`), or without it the default price list's currency, the one the basket is
+//! quoted in. `discounts` still lists the fixed offers of every currency; those in other
+//! currencies are not added in, since a sum of lira and dollars means nothing. The sum is
+//! taken in exact minor units of that currency and written as a JSON number from its
+//! decimal text, so a currency with three minor digits keeps them and no float rounds it.
+//!
+//! Queries per request: offers 1 (open; plus the default price list when no `x-currency`
+//! is given and there are offers) or 2 (count + page); discount items 4 (count, ids, then
+//! the ledger loader's discount rows and their orders); plus the credential lookup.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use offerline_app::identity::User;
 use offerline_app::ledger::{self, CustomerOffer, LedgerFilter, OfferWindow, Parts};
-use offerline_core::Currency;
+use offerline_app::{AppError, catalog};
+use offerline_core::{Currency, parse_minor};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::{Listing, Spec};
-use crate::http::wire::{money, ts, ts_opt};
+use crate::http::wire::{money, number_text, ts, ts_opt};
 
 /// `{value, label}` of a currency as the storefront shows it (`try` is "TL").
 pub fn currency_json(code: &str) -> Value {
@@ -118,15 +129,69 @@ pub(super) async fn basket_offers(
     Customer(u): Customer,
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<BasketOffers>> {
     let currency = session_currency(&headers)?;
     let (_, offers) = ledger::customer_offers(&state.app, u.id, currency.as_deref(), OfferWindow::Open, 0, 0).await?;
+    let total_currency = match currency {
+        Some(c) => Some(c),
+        None if offers.is_empty() => None,
+        None => match catalog::default_price_list(&state.app).await {
+            Ok(list) => Some(list.currency),
+            Err(AppError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+    };
     let all: Vec<Value> = offers.iter().map(offer_json).collect();
-    let discounts: Vec<Value> = all.iter().filter(|o| o["benefit_type"]["value"] == "fixed").cloned().collect();
-    // Sum in minor units so 0.1 + 0.2 stays 0.3.
-    let total_minor: i64 = discounts.iter().map(|d| (d["amount"].as_f64().unwrap_or(0.0) * 100.0).round() as i64).sum();
-    let total = if total_minor % 100 == 0 { json!(total_minor / 100) } else { json!(total_minor as f64 / 100.0) };
-    Ok(Json(json!({ "discounts": discounts, "total_discount": total, "all_discounts": all })))
+    let (mut discounts, mut total) = (Vec::new(), 0i128);
+    for (o, v) in offers.iter().zip(&all) {
+        if v["benefit_type"]["value"] == "fixed" {
+            discounts.push(v.clone());
+            if total_currency.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(&o.currency)) {
+                total += i128::from(fixed_amount_minor(o));
+            }
+        }
+    }
+    let digits = total_currency.as_deref().and_then(|c| Currency::parse(c).ok()).map_or(2, |c| c.minor_digits());
+    Ok(Json(BasketOffers { discounts, total_discount: decimal_number(total, digits), all_discounts: all }))
+}
+
+/// `/account/basket-offers/`'s body. `total_discount` is written from its exact decimal
+/// text (see [`decimal_number`]); the other two are the offers as [`offer_json`] shows them.
+#[derive(Serialize)]
+pub(super) struct BasketOffers {
+    discounts: Vec<Value>,
+    total_discount: Box<RawValue>,
+    all_discounts: Vec<Value>,
+}
+
+/// The fixed amount off of an offer, in minor units of its currency, read exactly from its
+/// definition (0 when it has none, as `amount` then shows).
+fn fixed_amount_minor(o: &CustomerOffer) -> i64 {
+    let def: Value = serde_json::from_str(&o.definition).unwrap_or(Value::Null);
+    let digits = Currency::parse(&o.currency).map_or(2, |c| c.minor_digits());
+    let text = match def.get("benefit").and_then(|b| b.get("value")) {
+        Some(Value::String(s)) => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => number_text(n, digits),
+        _ => None,
+    };
+    text.and_then(|t| parse_minor(&t, digits).ok()).unwrap_or(0)
+}
+
+/// A minor-unit amount as a JSON number written from its exact decimal text: an integer
+/// when it is whole (`50`), else its shortest decimal (`62.5`, `1.235`). Up to 15
+/// significant digits this is the very text the `f64` total of old wrote; beyond that a
+/// double would round it, and this stays exact.
+fn decimal_number(minor: i128, digits: u32) -> Box<RawValue> {
+    let scale = 10u128.pow(digits);
+    let (abs, sign) = (minor.unsigned_abs(), if minor < 0 { "-" } else { "" });
+    let (int, frac) = (abs / scale, abs % scale);
+    let text = if frac == 0 {
+        format!("{sign}{int}")
+    } else {
+        let frac = format!("{frac:0width$}", width = digits as usize);
+        format!("{sign}{int}.{}", frac.trim_end_matches('0'))
+    };
+    RawValue::from_string(text).expect("a decimal is a JSON number")
 }
 
 async fn window_offers(
@@ -186,4 +251,20 @@ pub(super) async fn discount_items(
         })
         .collect();
     Ok(Json(listing.envelope(count, results)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decimal_total_is_written_as_the_float_total_was_and_exactly_beyond() {
+        for minor in [0i64, 1, 10, 30, 5000, 6250, 6750, 19_990, 123_456_789_012_345] {
+            let old = if minor % 100 == 0 { json!(minor / 100) } else { json!(minor as f64 / 100.0) };
+            assert_eq!(decimal_number(i128::from(minor), 2).get(), old.to_string(), "{minor}");
+        }
+        assert_eq!(decimal_number(1235, 3).get(), "1.235");
+        assert_eq!(decimal_number(500, 0).get(), "500");
+        assert_eq!(decimal_number(9_999_999_999_999_999, 2).get(), "99999999999999.99");
+    }
 }

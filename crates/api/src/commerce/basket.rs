@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use offerline_app::basket::{self, Quote};
-use offerline_app::checkout;
+use offerline_app::{AppError, checkout};
 use offerline_core::VoucherCode;
 use serde_json::{Value, json};
 
@@ -25,13 +25,22 @@ use crate::http::wire::{Fields, JsonObject, money};
 use crate::omnitron::catalog::product_json;
 use crate::omnitron::orders::detail_json;
 
-fn basket_json(pb: &Quote) -> Value {
+/// The basket in seed 001's shape. A line whose price × quantity does not fit in an `i64`
+/// (its price was raised after the units went in; adding them is refused) is a 400 naming
+/// the product, so the customer lowers its quantity: never a wrapped or panicking total.
+fn basket_json(pb: &Quote) -> ApiResult<Value> {
     let cur = pb.currency.as_str();
     let items: Vec<Value> = pb
         .lines
         .iter()
         .enumerate()
         .map(|(i, l)| {
+            let total = l.total().ok_or_else(|| {
+                ApiError::from(AppError::Refused(format!(
+                    "The total of product {} is too large; lower its quantity.",
+                    l.product.sku
+                )))
+            })?;
             let lr = &pb.pricing.lines[i];
             let badges: Vec<Value> = pb
                 .pricing
@@ -45,20 +54,20 @@ fn basket_json(pb: &Quote) -> Value {
             let mut product = product_json(&l.product);
             product["price"] = json!(money(l.price.price, cur));
             product["retail_price"] = json!(l.price.retail_price.map(|r| money(r, cur)));
-            json!({
+            Ok(json!({
                 "id": l.line_id,
                 "product": product,
                 "quantity": l.quantity,
                 "unit_price": money(l.price.price, cur),
-                "price": money(l.price.price * l.quantity, cur),
+                "price": money(total, cur),
                 "discount_amount": money(lr.discount, cur),
                 "total_amount": money(lr.net, cur),
                 "shipping_discount": pb.pricing.shipping_free,
                 "offer_badges": badges,
-            })
+            }))
         })
-        .collect();
-    json!({"basket": {
+        .collect::<ApiResult<_>>()?;
+    Ok(json!({"basket": {
         "pk": pb.basket.id,
         "basketitem_set": items,
         "voucher_code": pb.basket.voucher_code,
@@ -74,11 +83,11 @@ fn basket_json(pb: &Quote) -> Value {
         "upsell_messages": [],
         "unavailable_basket_products": [],
         "segment": null,
-    }})
+    }}))
 }
 
 pub(super) async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(basket_json(&basket::view(&state.app, u.id).await?)))
+    Ok(Json(basket_json(&basket::view(&state.app, u.id).await?)?))
 }
 
 async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String, Value>, add: bool) -> ApiResult<()> {

@@ -5,7 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use offerline_core::{Currency, Timestamp, format_minor};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use super::error::{ApiError, FieldErrors, NUL_MESSAGE};
 
@@ -13,6 +13,32 @@ use super::error::{ApiError, FieldErrors, NUL_MESSAGE};
 pub fn money(minor: i64, currency: &str) -> String {
     let digits = Currency::parse(currency).map_or(2, |c| c.minor_digits());
     format_minor(minor, digits)
+}
+
+/// The refusal for a JSON number given for a decimal that cannot be read exactly.
+pub const INEXACT_NUMBER: &str =
+    "A number with more than 15 significant digits cannot be read exactly; send it as a string.";
+
+/// The exact decimal text of a JSON number given for an amount with `digits` fraction
+/// digits, or `None` when it cannot be known.
+///
+/// serde_json reads a non-integer number into an `f64` (with a fast parser that may miss
+/// the nearest double), and its text is then the shortest form of that double, not what
+/// the client wrote: `99999999999999.99` comes back as `100000000000000.0`. A decimal of at
+/// most 15 digits in all (fraction digits counted at `digits`) survives that trip
+/// unchanged, so such a text is what the client sent; a longer amount may not be, and is
+/// refused rather than silently changed. Integers are held exactly and always answer.
+pub fn number_text(n: &Number, digits: u32) -> Option<String> {
+    let text = n.to_string();
+    if !n.is_f64() {
+        return Some(text);
+    }
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+    let all: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let significant = all.trim_start_matches('0').trim_end_matches('0');
+    let bound = 10f64.powi(15 - digits.min(15) as i32);
+    let short = n.as_f64().is_some_and(|f| f.abs() < bound);
+    (significant.len() <= 15 && short).then_some(text)
 }
 
 /// `"2021-05-11T06:42:55.684412Z"`.
@@ -199,7 +225,13 @@ impl<'a> Fields<'a> {
             Some(v) => {
                 let s = match v {
                     Value::String(s) => s.trim().to_owned(),
-                    Value::Number(n) => n.to_string(),
+                    Value::Number(n) => match number_text(n, digits) {
+                        Some(t) => t,
+                        None => {
+                            self.error(key, INEXACT_NUMBER);
+                            return None;
+                        }
+                    },
                     _ => String::new(),
                 };
                 match offerline_core::parse_minor(&s, digits) {
@@ -255,5 +287,40 @@ pub fn as_int(v: &Value) -> Option<i64> {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(json: &str) -> Option<String> {
+        match serde_json::from_str::<Value>(json).unwrap() {
+            Value::Number(n) => number_text(&n, 2),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn numbers_are_read_exactly_or_not_at_all() {
+        assert_eq!(text("199.9").as_deref(), Some("199.9"));
+        assert_eq!(text("0.1").as_deref(), Some("0.1"));
+        assert_eq!(text("1234567890123.45").as_deref(), Some("1234567890123.45"));
+        assert_eq!(text("99999999999999999").as_deref(), Some("99999999999999999"));
+        // More than 15 digits: the double's text is not necessarily the client's.
+        assert_eq!(text("99999999999999.99"), None);
+        assert_eq!(text("600000000000000.01"), None);
+        assert_eq!(text("10000000000000.5"), None);
+        assert_eq!(text("0.30000000000000004"), None);
+    }
+
+    #[test]
+    fn an_inexact_money_number_is_a_field_error() {
+        let body = parse_object(br#"{"a": 99999999999999.99, "b": 12.5, "c": "99999999999999.99"}"#).unwrap();
+        let mut f = Fields::new(&body);
+        assert_eq!(f.opt_money("a", "try"), None);
+        assert_eq!(f.opt_money("b", "try"), Some(1250));
+        assert_eq!(f.opt_money("c", "try"), Some(9_999_999_999_999_999));
+        assert!(f.finish().is_err());
     }
 }

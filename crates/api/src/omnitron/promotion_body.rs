@@ -25,7 +25,7 @@ use offerline_core::{
 use serde_json::{Map, Value as Json};
 
 use crate::http::error::{ApiError, ApiResult, nest_all};
-use crate::http::wire::{Fields, as_int};
+use crate::http::wire::{Fields, INEXACT_NUMBER, as_int, number_text};
 
 const CONDITION_TYPES: &[&str] = &["amount", "count", "coverage", "none"];
 const BENEFIT_TYPES: &[&str] = &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free"];
@@ -202,14 +202,17 @@ pub fn read_promotion(body: &Map<String, Json>) -> PromotionDraft {
         None | Some(Json::Null) => None,
         Some(v) => {
             let text = match v {
-                Json::String(s) => s.trim().to_owned(),
-                Json::Number(n) => n.to_string(),
-                _ => String::new(),
+                Json::Number(_) => decimal_text(v, cur.minor_digits()),
+                _ => Some(decimal_text(v, cur.minor_digits()).unwrap_or_default()),
             };
-            match parse_minor(&text, cur.minor_digits()) {
-                Ok(m) => Some(m),
-                Err(e) => {
+            match text.map(|t| parse_minor(&t, cur.minor_digits())) {
+                Some(Ok(m)) => Some(m),
+                Some(Err(e)) => {
                     f.error("max_discount", e.to_string());
+                    None
+                }
+                None => {
+                    f.error("max_discount", INEXACT_NUMBER);
                     None
                 }
             }
@@ -332,11 +335,12 @@ fn expected_object(v: &Json) -> String {
     format!("Invalid data. Expected a dictionary, but got {kind}.")
 }
 
-/// A decimal given as a JSON string or number, as text.
-fn decimal_text(v: &Json) -> Option<String> {
+/// A decimal given as a JSON string or number, as text; `None` for other values and for
+/// numbers whose exact text cannot be known ([`number_text`]).
+fn decimal_text(v: &Json, digits: u32) -> Option<String> {
     match v {
         Json::String(s) => Some(s.trim().to_owned()),
-        Json::Number(n) => Some(n.to_string()),
+        Json::Number(n) => number_text(n, digits),
         _ => None,
     }
 }
@@ -463,10 +467,14 @@ fn required<'a>(m: &'a Map<String, Json>, key: &str, path: &str, e: &mut FieldEr
 }
 
 fn money_value(v: &Json, currency: Currency, path: &str, e: &mut FieldErrors) -> Option<i64> {
-    match decimal_text(v).map(|s| parse_minor(&s, currency.minor_digits())) {
+    match decimal_text(v, currency.minor_digits()).map(|s| parse_minor(&s, currency.minor_digits())) {
         Some(Ok(m)) => Some(m),
         Some(Err(err)) => {
             e.push(path, err.to_string());
+            None
+        }
+        None if v.is_number() => {
+            e.push(path, INEXACT_NUMBER);
             None
         }
         None => {
@@ -531,10 +539,14 @@ pub fn parse_benefit(v: Option<&Json>, currency: Currency, e: &mut FieldErrors) 
     let kind = match ty? {
         "percentage" => {
             let v = required(m, "value", P, e)?;
-            match decimal_text(v).map(|s| Percent::parse(&s)) {
+            match decimal_text(v, 2).map(|s| Percent::parse(&s)) {
                 Some(Ok(p)) => BenefitKind::Percentage(p),
                 Some(Err(err)) => {
                     e.push("benefit.value", err.to_string());
+                    return None;
+                }
+                None if v.is_number() => {
+                    e.push("benefit.value", INEXACT_NUMBER);
                     return None;
                 }
                 None => {

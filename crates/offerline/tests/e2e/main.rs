@@ -15,6 +15,7 @@ mod foundation;
 mod generate;
 mod hostile;
 mod ledger;
+mod money;
 mod promotions;
 mod read_model;
 mod schema_fuzz;
