@@ -303,7 +303,7 @@ pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<S
         .collect();
     let currency = cart_currency(cart);
     let order = NewOrder {
-        number: Some(uuid_v4()),
+        number: Some(uuid::Uuid::new_v4().to_string()),
         user_id: None,
         channel: CHANNEL.into(),
         status: OrderStatus::WAITING,
@@ -360,10 +360,6 @@ async fn product_for(store: &Store, it: &EpItem) -> AppResult<Product> {
         Err(StoreError::Conflict { .. }) => Ok(store.product_by_sku(&it.sku).await?.ok_or(StoreError::NotFound)?),
         Err(e) => Err(e.into()),
     }
-}
-
-fn uuid_v4() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]
