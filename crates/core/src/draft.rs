@@ -16,7 +16,8 @@ use crate::allocation::{CustomDiscount, CustomLine, CustomSpread, CustomTarget, 
 use crate::engine::Pricing;
 use crate::ids::{CustomerId, OfferId, ProductId, VoucherId};
 use crate::index::OfferIndex;
-use crate::offer::OfferKind;
+use crate::offer::{Offer, OfferKind};
+use crate::refund::RefundPolicy;
 use crate::voucher::VoucherUsage;
 
 /// One unit of an order: its price, tax and product data as they were at checkout.
@@ -83,6 +84,14 @@ pub struct DiscountDraft {
     pub shares: Vec<(usize, i64)>,
     /// Indexes of the units that satisfied the condition.
     pub condition_units: Vec<usize>,
+    /// How often the offer applied (given back when the discount is wholly reversed).
+    pub applications: u32,
+    /// The offer's refund policy, kept with the order so later edits do not move old
+    /// refunds.
+    pub refund_policy: RefundPolicy,
+    /// Under `reprice`: the offer as it was at checkout, which a cancellation prices the
+    /// kept units with ([`crate::refund`]).
+    pub reprice_offer: Option<Offer>,
 }
 
 /// Usage an order consumes, checked against its limit in the transaction that writes it.
@@ -180,6 +189,9 @@ pub fn order_draft(
             offer: Some(a.offer),
             shares: a.benefit_units.iter().map(|(u, s)| (offsets[u.line] + u.unit, *s)).collect(),
             condition_units: a.condition_units.iter().map(|u| offsets[u.line] + u.unit).collect(),
+            applications: a.applications,
+            refund_policy: offer.map_or(RefundPolicy::KeepShares, |o| o.refund_policy),
+            reprice_offer: offer.filter(|o| o.refund_policy == RefundPolicy::Reprice).cloned(),
             ..DiscountDraft::default()
         });
         claims.push(UsageClaim::Offer {

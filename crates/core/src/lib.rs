@@ -16,6 +16,8 @@
 //! - [`voucher`]: voucher usage and the one rule that says why a code cannot be used.
 //! - [`draft`]: the step from a priced basket (or a custom-discount cart) to an order draft:
 //!   units, discount shares, usage claims.
+//! - [`refund`]: the step from a cancellation to its refund: which units may go, what each
+//!   refunds, which shares are reversed (`keep_shares` and `reprice`).
 //! - [`status`]: Akinon order status codes.
 
 pub mod allocation;
@@ -27,6 +29,7 @@ pub mod ids;
 pub mod index;
 pub mod money;
 pub mod offer;
+pub mod refund;
 pub mod status;
 pub mod time;
 pub mod voucher;
@@ -41,8 +44,9 @@ pub use engine::{Applied, LineResult, NotApplied, Pricing, Reason, UnitRef, Unit
 pub use error::{DomainError, FieldErrors};
 pub use ids::{CustomerId, OfferId, ProductId, VoucherId};
 pub use index::OfferIndex;
-pub use money::{Currency, Money, NonNegative, Percent, VoucherCode, format_minor, parse_minor};
+pub use money::{Currency, Money, NonNegative, Percent, VoucherCode, format_minor, parse_minor, tax_included};
 pub use offer::{Benefit, BenefitKind, Condition, ConditionKind, Offer, OfferKind, Range};
+pub use refund::{CancellationStatus, CancellationType, RefundPlan, RefundPolicy};
 pub use status::OrderStatus;
 pub use time::Timestamp;
 pub use voucher::{VoucherFacts, VoucherRefusal, VoucherUsage, refusal};

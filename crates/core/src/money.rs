@@ -199,6 +199,15 @@ impl NonNegative {
     }
 }
 
+/// The tax inside a tax-inclusive amount: `amount × rate / (100 + rate)`, `rate` in
+/// hundredths of a percent (1800 = 18 %), rounded half up to the minor unit (contract §8:
+/// per unit, on its net). A negative rate or amount counts as 0.
+pub fn tax_included(amount: i64, rate_hundredths: i64) -> i64 {
+    let (a, r) = (i128::from(amount.max(0)), i128::from(rate_hundredths.max(0)));
+    let (num, den) = (a * r, 10_000 + r);
+    i64::try_from((2 * num + den) / (2 * den)).unwrap_or(i64::MAX)
+}
+
 /// A percentage in `(0, 100]` with at most [`Percent::MAX_DECIMAL_PLACES`] decimal places.
 ///
 /// The bound on decimal places keeps the engine's "exact total, floored once" computation
@@ -322,6 +331,22 @@ impl fmt::Display for VoucherCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tax_inside_an_amount_rounds_half_up_per_unit() {
+        // 133.27 at 18 %: 20.3293… → 20.33; 118.00 at 18 %: exactly 18.00; 0 % → 0.
+        assert_eq!(tax_included(13327, 1800), 2033);
+        assert_eq!(tax_included(11800, 1800), 1800);
+        assert_eq!(tax_included(19990, 0), 0);
+        // 0.05 at 10 %: 0.4545… → 0; 0.11 at 10 %: 1.0 exactly → 1; 1.05 at 5 %: 5.0 → 5.
+        assert_eq!(tax_included(5, 1000), 0);
+        assert_eq!(tax_included(11, 1000), 1);
+        // A half goes up: 0.21 at 10 %: 1.909… → 2; 0.105 (10.5 minor) cannot occur, but
+        // 2.10 at 5 % = 10.0 exactly, and 0.63 at 5 % = 3.0 exactly.
+        assert_eq!(tax_included(21, 1000), 2);
+        assert_eq!(tax_included(63, 500), 3);
+        assert_eq!(tax_included(-5, 1800), 0);
+    }
 
     fn c(s: &str) -> Currency {
         Currency::parse(s).unwrap()

@@ -15,6 +15,7 @@ use crate::basket::Line;
 use crate::error::{DomainError, FieldErrors};
 use crate::ids::{CustomerId, OfferId, ProductId};
 use crate::money::{Currency, Percent};
+use crate::refund::RefundPolicy;
 use crate::time::Timestamp;
 
 /// A set of products, described the way the promotions API describes it.
@@ -198,6 +199,9 @@ pub struct Offer {
     pub max_discount: Option<i64>,
     /// For coupon and coupon_code offers: who may use it.
     pub customers: BTreeSet<CustomerId>,
+    /// How a cancellation of some of the units it discounted gives money back
+    /// ([`crate::refund`]).
+    pub refund_policy: RefundPolicy,
 }
 
 impl Offer {
@@ -221,6 +225,7 @@ impl Offer {
             max_global_applications: None,
             max_discount: None,
             customers: BTreeSet::new(),
+            refund_policy: RefundPolicy::KeepShares,
         }
     }
 

@@ -43,10 +43,14 @@ const TABLE: &[Entry] = &[
 pub struct UnknownStatus(pub String);
 
 impl OrderStatus {
+    pub const CANCELLATION_WAITING: Self = Self(50);
     pub const CANCELLED: Self = Self(100);
     pub const WAITING: Self = Self(200);
     pub const APPROVED: Self = Self(400);
     pub const PREPARING: Self = Self(450);
+    pub const SHIPPED: Self = Self(500);
+    pub const DELIVERED: Self = Self(550);
+    pub const REFUNDED: Self = Self(600);
 
     /// Every status, in code order (the order OMS assigns state ids in).
     pub fn all() -> impl Iterator<Item = OrderStatus> {
