@@ -8,9 +8,9 @@
 //! says about a customer read the clock here, not in the adapter.
 
 pub use offerline_store::ledger::{
-    BenefitApplicantRow, ConditionApplicantRow, CustomerOffer, DiscountItemRow, Ledger, LedgerDiscount, LedgerFilter,
-    LedgerItem, LedgerOrder, LedgerRows, OPEN_OFFERS_CAP, OfferWindow, OrderDetail, OrderItemRow, OrderRow, Parts,
-    PromotionRef, Roots,
+    BenefitApplicantRow, CancellationItemRow, CancellationRow, ConditionApplicantRow, CustomerOffer, DiscountItemRow,
+    Ledger, LedgerCancellation, LedgerDiscount, LedgerFilter, LedgerItem, LedgerOrder, LedgerRows, OPEN_OFFERS_CAP,
+    OfferWindow, OrderDetail, OrderItemRow, OrderRow, Parts, PromotionRef, Roots,
 };
 use offerline_store::now_micros;
 

@@ -12,10 +12,12 @@
 //! By subject: [`catalog`]; [`identity`] (users, logins, tokens, sessions, API clients);
 //! [`basket`] and [`checkout`] (the storefront); [`carts`] (Elastic Path carts, their custom
 //! discounts and checkout); [`simulate`]; [`promotions`], [`vouchers`] and [`customers`];
-//! [`orders`] (staff changes) and [`ledger`] (the read model); [`offers`] (the cache);
+//! [`orders`] (staff changes), [`cancellations`] (cancel, return, refund; the customer's
+//! orders) and [`ledger`] (the read model); [`offers`] (the cache);
 //! [`ops`] (migrations, readiness, the data generation); [`list`] (the typed list query).
 
 pub mod basket;
+pub mod cancellations;
 pub mod carts;
 pub mod catalog;
 pub mod checkout;

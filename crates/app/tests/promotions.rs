@@ -54,6 +54,7 @@ fn input(name: &str, kind: OfferKind, off: i64) -> PromotionInput {
         max_global_applications: None,
         max_discount: None,
         customers: Vec::new(),
+        refund_policy: offerline_core::RefundPolicy::KeepShares,
     }
 }
 

@@ -273,6 +273,7 @@ pub async fn run(store: &Store, plan: &Plan) -> anyhow::Result<Value> {
         max_global_applications: None,
         max_discount: None,
         customers: Vec::new(),
+        refund_policy: offerline_core::RefundPolicy::KeepShares,
     };
     let pct = store
         .create_promotion(&promo(

@@ -17,6 +17,8 @@
 //! - [`writer`]: the SQLite checkout writer, group commit on a thread of its own;
 //! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
 //! - [`orders`]: placing an order (the ledger's write side);
+//! - [`cancellations`]: cancelling and returning units, requests and their approval, with
+//!   the refund and the usage given back in the same transaction;
 //! - [`ledger`]: the ledger's read side — one row type per table, the one read model every
 //!   view renders and its batched loader, the ledger lists, staff changes to an order's
 //!   units, and a customer's offers;
@@ -35,6 +37,7 @@ macro_rules! bind_all {
 
 pub mod auth;
 pub mod baskets;
+pub mod cancellations;
 pub mod catalog;
 pub mod changes;
 pub mod checkout;

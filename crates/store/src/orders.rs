@@ -18,6 +18,7 @@ use crate::exec::{Exec, Param, ints, opt_int};
 use crate::ledger::{
     BenefitApplicantRow, ConditionApplicantRow, DiscountItemRow, Ledger, LedgerRows, OrderItemRow, OrderRow,
 };
+use crate::promotions::codec::encode_snapshot;
 use crate::{Result, StoreError, now_micros};
 
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
@@ -360,10 +361,11 @@ pub async fn place_order_numbered<E: Exec>(
     // benefit applicant and every condition applicant of the order in one INSERT each.
     let mut discount_ids = Vec::with_capacity(draft.discounts.len());
     for chunk in draft.discounts.chunks(CHUNK / 2) {
-        const COLS: usize = 13;
+        const COLS: usize = 16;
         let mut sql = String::from(
             "INSERT INTO discount_items (order_id, name, amount, offer_type, session_offer_type, code, promotion_id, external_id, \
-             discount_engine, description, external_uuid, line_key, created_at, modified_at) VALUES ",
+             discount_engine, description, external_uuid, line_key, applications, refund_policy, offer_snapshot, \
+             created_at, modified_at) VALUES ",
         );
         sql.push_str(&values_sql(chunk.len(), COLS, |last| format!(", ${last}")));
         sql.push_str(" RETURNING id");
@@ -383,6 +385,9 @@ pub async fn place_order_numbered<E: Exec>(
                 text(ext.map(|e| e.description.as_str())),
                 text(ext.map(|e| e.uuid.as_str())),
                 (&d.line_key).into(),
+                i64::from(d.applications).into(),
+                d.refund_policy.as_str().into(),
+                Param::from(d.reprice_offer.as_ref().map(encode_snapshot)),
                 now.into(),
             ]);
         }
@@ -530,6 +535,9 @@ impl OrderDetail {
                 description: ext.map(|e| e.description.clone()),
                 external_uuid: ext.map(|e| e.uuid.clone()),
                 line_key: d.line_key.clone(),
+                cancel_amount: 0,
+                applications: i64::from(d.applications),
+                refund_policy: d.refund_policy,
                 created_at: at,
                 modified_at: at,
             });

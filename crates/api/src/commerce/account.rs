@@ -243,6 +243,7 @@ pub(super) async fn discount_items(
             let c = d.order().currency.as_str();
             json!({
                 "amount": money(d.amount, c),
+                "cancel_amount": money(d.cancel_amount, c),
                 "created_date": ts(d.created_at),
                 "currency": currency_json(c),
                 "name": d.name,

@@ -152,13 +152,7 @@ pub(super) async fn checkout(
     headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Response> {
-    let key = match headers.get("idempotency-key") {
-        None => None,
-        Some(v) => match v.to_str().map(str::trim) {
-            Ok(k) if !k.is_empty() && k.len() <= 255 => Some(k.to_owned()),
-            _ => return Err(ApiError::Detail("Idempotency-Key must be 1 to 255 visible characters.".into())),
-        },
-    };
+    let key = crate::http::wire::idempotency_key(&headers)?;
     if let Some(a) = checkout::replayed(&state.app, u.id, key.as_deref()).await? {
         return Ok(replay(a.status, a.body));
     }

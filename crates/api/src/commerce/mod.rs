@@ -1,9 +1,10 @@
 //! Akinon's storefront (Commerce) dialect: the customer's login and session ([`session`]),
-//! the account views of offers and used discounts ([`account`]), and the basket and
-//! checkout ([`basket`]).
+//! the account views of offers and used discounts ([`account`]), the basket and checkout
+//! ([`basket`]), and my orders with their cancellation requests ([`orders`]).
 
 pub mod account;
 pub mod basket;
+pub mod orders;
 pub mod session;
 
 use axum::routing::{get, post};
@@ -67,6 +68,17 @@ pub fn routes() -> Routes {
                     "/account/discount-items/",
                     get(account::discount_items),
                     &[("get", "Discounts on my orders, newest first")],
+                )
+                .add(
+                    "/users/orders/",
+                    get(orders::list),
+                    &[("get", "My orders, newest first, with items, discounts and cancellations")],
+                )
+                .add("/users/orders/{pk}/", get(orders::detail), &[("get", "One of my orders")])
+                .add(
+                    "/orders/{pk}/cancel/",
+                    post(orders::request_cancel),
+                    &[("post", "Ask to cancel (before shipping) or return (after) items of my order")],
                 ),
         )
 }

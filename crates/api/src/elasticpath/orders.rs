@@ -12,7 +12,8 @@
 //! [`offerline_core::custom_order_draft`] builds it).
 //!
 //! Decisions: the ledger status is 200 (`waiting`): EP reports the order `incomplete` and
-//! `unpaid`. Checkout answers 201. Discounts larger than what they apply to, or an empty
+//! `unpaid`, until its units say otherwise ([`ep_states`]: `cancelled`, `refunded`,
+//! `fulfilled`). Checkout answers 201. Discounts larger than what they apply to, or an empty
 //! cart, are refused with 422 and write nothing. The cart stays after checkout, as on EP.
 //! The custom discounts a cart holds are applied even if custom discounts were disabled
 //! after they were added (the cart shows them in its totals too).
@@ -105,18 +106,43 @@ fn lines<'a>(order: &LedgerOrder<'a>) -> Vec<Vec<LedgerItem<'a>>> {
     out
 }
 
+/// An order's `status`, `payment` and `shipping` from its units (contract §8): `cancelled`
+/// when every unit is cancelled, else `incomplete`; `refunded` when every unit is
+/// refunded, else `unpaid` (offerline takes no payments); `fulfilled` when every unit not
+/// cancelled has shipped (shipped, delivered, or returned after it), else `unfulfilled`.
+fn ep_states(units: impl Iterator<Item = OrderStatus>) -> (&'static str, &'static str, &'static str) {
+    let (mut n, mut cancelled, mut refunded, mut shipped) = (0, 0, 0, 0);
+    for s in units {
+        n += 1;
+        match s.code() {
+            100 => cancelled += 1,
+            600 => {
+                refunded += 1;
+                shipped += 1;
+            }
+            500..=550 => shipped += 1,
+            _ => {}
+        }
+    }
+    let status = if n > 0 && cancelled == n { "cancelled" } else { "incomplete" };
+    let payment = if n > 0 && refunded == n { "refunded" } else { "unpaid" };
+    let shipping = if n > cancelled && shipped == n - cancelled { "fulfilled" } else { "unfulfilled" };
+    (status, payment, shipping)
+}
+
 fn order_json(d: &OrderDetail) -> Value {
     let o = d.order();
     let cur = o.currency.upper();
     let with_tax = o.amount;
     let paid = 0;
     let m = |v: i64| money(v, &cur);
+    let (status, payment, shipping) = ep_states(o.items().map(|i| i.status));
     json!({
         "id": o.number,
         "type": "order",
-        "status": "incomplete",
-        "payment": "unpaid",
-        "shipping": "unfulfilled",
+        "status": status,
+        "payment": payment,
+        "shipping": shipping,
         "anonymized": false,
         "customer": document(&o.customer),
         "shipping_address": document(&o.shipping_address),

@@ -282,6 +282,17 @@ impl<'a> Fields<'a> {
 }
 
 /// An integer from a JSON number or numeric string.
+/// The request's `Idempotency-Key` header, if any: 1 to 255 visible characters, else 400.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => match v.to_str().map(str::trim) {
+            Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(k.to_owned())),
+            _ => Err(ApiError::Detail("Idempotency-Key must be 1 to 255 visible characters.".into())),
+        },
+    }
+}
+
 pub fn as_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),

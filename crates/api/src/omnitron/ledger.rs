@@ -58,6 +58,7 @@ pub fn discount_item_json(d: &LedgerDiscount<'_>) -> Value {
         "pk": d.id,
         "name": d.name,
         "amount": money(d.amount, c),
+        "cancel_amount": money(d.cancel_amount, c),
         "order": d.order_id,
         "offer_type": d.offer_type,
         "session_offer_type": d.session_offer_type,

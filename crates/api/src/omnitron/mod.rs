@@ -1,9 +1,11 @@
 //! Akinon's back office (Omnitron) dialect, served under `/api/v1/` and `/api/i1/`: login and
 //! `active_user` ([`session`]), the catalogue slice ([`catalog`]), promotions and vouchers
 //! ([`promotions`], their request bodies in [`promotion_body`]), the dry-run pricing
-//! ([`simulate`]), the staff order views and changes ([`orders`]) and the detailed ledger
-//! views of discount items and order items ([`ledger`]).
+//! ([`simulate`]), the staff order views and changes ([`orders`]), the cancellation
+//! request queue ([`cancellations`]) and the detailed ledger views of discount items and
+//! order items ([`ledger`]).
 
+pub mod cancellations;
 pub mod catalog;
 pub mod ledger;
 pub mod orders;
@@ -106,7 +108,35 @@ pub fn routes() -> Routes {
                     post(orders::item_status),
                     &[("post", "Change an order item's status")],
                 )
-                .omnitron("/orders/{pk}/cancel/", post(orders::cancel_order), &[("post", "Cancel order items")]),
+                .omnitron(
+                    "/orders/{pk}/cancel/",
+                    post(orders::cancel_order),
+                    &[(
+                        "post",
+                        "Cancel (before shipping) or return (after) order items at once, with the refund recorded; \
+                         ?dry_run=1 previews; Idempotency-Key supported",
+                    )],
+                )
+                .add(
+                    "/api/v1/cancellation_requests/",
+                    get(cancellations::list),
+                    &[("get", "Cancellation requests (filters status, order, cancellation_type, dates)")],
+                )
+                .add(
+                    "/api/v1/cancellation_requests/{id}/",
+                    get(cancellations::detail),
+                    &[("get", "A cancellation request with its units and refunds")],
+                )
+                .add(
+                    "/api/v1/cancellation_requests/{id}/approve/",
+                    post(cancellations::approve),
+                    &[("post", "Approve a waiting request: the refund is computed and recorded")],
+                )
+                .add(
+                    "/api/v1/cancellation_requests/{id}/reject/",
+                    post(cancellations::reject),
+                    &[("post", "Reject a waiting request: nothing is refunded, the units go back")],
+                ),
         )
         .merge(
             Routes::new("ledger", Auth::Staff)

@@ -1,13 +1,17 @@
-//! The staff order views and changes (`/api/v1/orders/…`, `order_item(s)`), and the order
-//! detail shape the checkout answer shares.
+//! The staff order views and changes (`/api/v1/orders/…`, `order_item(s)`, the staff
+//! cancellation), and the order detail and cancellation shapes the checkout answer and the
+//! customer's order views share.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::Uri;
 use axum::response::Response;
-use offerline_app::ledger::{LedgerItem, OrderDetail, OrderRow, Parts};
+use offerline_app::cancellations::{self, CancelGroup, CancellationType, MAX_UNITS};
+use offerline_app::ledger::{LedgerCancellation, LedgerItem, LedgerOrder, OrderDetail, OrderRow, Parts};
 use offerline_app::orders;
 use offerline_core::status::OrderStatus;
+use offerline_core::tax_included;
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -16,7 +20,7 @@ use crate::http::cache::{cached, list_key};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject, money, ts};
+use crate::http::wire::{Fields, JsonObject, idempotency_key, money, ts};
 
 // ---------------------------------------------------------------------------------------
 // Orders on the wire.
@@ -40,6 +44,8 @@ fn item_json(i: &LedgerItem<'_>) -> Value {
         "tax_rate": crate::http::wire::rate(i.tax_rate), "price_currency": c,
         "price_list": i.price_list_id, "stock_list": i.stock_list_id,
         "net_amount": money(i.net_amount, c), "discount_amount": money(i.discount_amount, c),
+        "tax_amount": money(tax_included(i.net_amount, i.tax_rate), c),
+        "without_net_amount": money(i.net_amount - tax_included(i.net_amount, i.tax_rate), c),
         "cancel_status": i.cancel_status, "line_key": i.line_key,
         "created_date": ts(i.created_at), "modified_date": ts(i.modified_at),
     })
@@ -47,7 +53,12 @@ fn item_json(i: &LedgerItem<'_>) -> Value {
 
 /// The order detail: the staff view, the cancel answer and the checkout answer.
 pub(crate) fn detail_json(d: &OrderDetail) -> Value {
-    let order = d.order();
+    order_json(&d.order())
+}
+
+/// An order with its items, discount items and cancellations, as far as they were loaded
+/// (the detail shape; the customer's order list renders each order so).
+pub(crate) fn order_json(order: &LedgerOrder<'_>) -> Value {
     let cur = order.currency.as_str();
     let mut o = order_summary_json(order.row());
     o["amount_without_discount"] = json!(money(order.amount_without_discount, cur));
@@ -58,7 +69,7 @@ pub(crate) fn detail_json(d: &OrderDetail) -> Value {
         .map(|x| {
             json!({
                 "pk": x.id, "order": x.order_id, "name": x.name, "amount": money(x.amount, cur),
-                "cancel_amount": money(0, cur), "code": x.code, "offer_type": x.offer_type,
+                "cancel_amount": money(x.cancel_amount, cur), "code": x.code, "offer_type": x.offer_type,
                 "session_offer_type": x.session_offer_type, "promotion": x.promotion_id,
                 "created_date": ts(x.created_at), "modified_date": ts(x.modified_at),
                 "benefitapplicant_set": x.benefits().map(|b| json!({"order_item": b.order_item_id, "discount_share": money(b.discount_share, cur)})).collect::<Vec<_>>(),
@@ -66,7 +77,34 @@ pub(crate) fn detail_json(d: &OrderDetail) -> Value {
             })
         })
         .collect();
+    o["cancellation_set"] = order.cancellations().map(|c| cancellation_json(&c)).collect();
+    o["refunded_amount"] = json!(money(order.refunded_amount(), cur));
     o
+}
+
+/// One cancellation (contract §8): its units with what each refunds and the discount shares
+/// reversed under it. `id` is null in a preview (nothing was written).
+pub(crate) fn cancellation_json(c: &LedgerCancellation<'_>) -> Value {
+    let cur = c.order().currency.as_str();
+    json!({
+        "id": (c.id != 0).then_some(c.id),
+        "order": c.order_id,
+        "cancellation_type": c.cancellation_type.as_str(),
+        "reason": c.reason,
+        "description": c.description,
+        "status": c.status.as_str(),
+        "refund_amount": money(c.refund_amount, cur),
+        "currency": cur.to_ascii_lowercase(),
+        "items": c.items().map(|(item, reversed)| json!({
+            "order_item": item.order_item_id,
+            "refund_amount": money(item.refund_amount, cur),
+            "discount_reversed": reversed.iter().map(|&(d, amount)| json!({
+                "discount_item": d, "amount": money(amount, cur),
+            })).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "created_date": ts(c.created_at),
+        "modified_date": ts(c.modified_at),
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -122,27 +160,75 @@ pub(super) async fn item_status(
     Ok(Json(item_json(&item)))
 }
 
+/// `POST /api/v1/orders/{pk}/cancel/` (contract §8): staff cancel or return units at once;
+/// `?dry_run=1` previews the cancellation without writing; `Idempotency-Key` replays.
 pub(super) async fn cancel_order(
-    _: Staff,
+    Staff(staff): Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
+    uri: Uri,
+    headers: HeaderMap,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Value>> {
-    let mut f = Fields::new(&body);
-    let cancel_status = f.opt_str("cancel_status", 16);
-    if let Some(c) = &cancel_status
-        && !matches!(c.as_str(), "waiting" | "rejected" | "completed")
-    {
-        f.error("cancel_status", format!("\"{c}\" is not a valid choice."));
+    let dry_run = uri
+        .query()
+        .map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
+        .unwrap_or_default()
+        .iter()
+        .any(|(k, v)| k == "dry_run" && matches!(v.as_str(), "1" | "true" | "True" | "yes"));
+    let key = idempotency_key(&headers)?;
+    let group = cancel_group(&body)?;
+    if dry_run {
+        let ledger = cancellations::preview(&state.app, staff.id, id, group).await?;
+        let c = ledger.cancellations().next().ok_or(ApiError::NotFound)?;
+        return Ok(Json(cancellation_json(&c)));
     }
-    let items: Option<Vec<i64>> = match body.get("order_items") {
-        Some(Value::Array(a)) if !a.is_empty() => a.iter().map(crate::http::wire::as_int).collect(),
-        _ => None,
+    let done = cancellations::cancel_now(&state.app, staff.id, id, group, key).await?;
+    Ok(Json(detail_json(&done.order)))
+}
+
+/// The staff cancel body: `{"order_items": [pk, …], "cancellation_type"?, "reason"?,
+/// "description"?}`.
+fn cancel_group(body: &serde_json::Map<String, Value>) -> ApiResult<CancelGroup> {
+    let mut f = Fields::new(body);
+    let kind = f.opt_str("cancellation_type", 16);
+    let reason = f.opt_str("reason", 255).unwrap_or_default();
+    let description = f.opt_str("description", 2000).unwrap_or_default();
+    let kind = match kind.as_deref() {
+        None => Some(CancellationType::Cancel),
+        Some(k) => {
+            let t = CancellationType::parse(k);
+            if t.is_none() {
+                f.error("cancellation_type", format!("\"{k}\" is not a valid choice."));
+            }
+            t
+        }
     };
-    if items.is_none() {
-        f.error("order_items", "A non-empty list of order item ids is required.");
-    }
+    let items = match body.get("order_items") {
+        Some(Value::Array(a)) if a.is_empty() => {
+            f.error("order_items", "This list may not be empty.");
+            None
+        }
+        Some(Value::Array(a)) if a.len() > MAX_UNITS => {
+            f.error("order_items", format!("Ensure this field has no more than {MAX_UNITS} elements."));
+            None
+        }
+        Some(Value::Array(a)) => {
+            let ids: Option<Vec<i64>> = a.iter().map(crate::http::wire::as_int).collect();
+            if ids.is_none() {
+                f.error("order_items", "A list of order item ids (integers) is required.");
+            }
+            ids
+        }
+        None => {
+            f.error("order_items", "This field is required.");
+            None
+        }
+        Some(_) => {
+            f.error("order_items", "Expected a list of items.");
+            None
+        }
+    };
     f.finish()?;
-    let detail = orders::cancel_items(&state.app, id, &items.unwrap_or_default(), cancel_status.as_deref()).await?;
-    Ok(Json(detail_json(&detail)))
+    Ok(CancelGroup { items: items.unwrap_or_default(), kind: kind.unwrap_or_default(), reason, description })
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use offerline_app::promotions::PromotionInput;
 use offerline_core::{
     Benefit, BenefitKind, Condition, ConditionKind, Currency, FieldErrors, OfferKind, Percent, ProductId, Range,
-    parse_minor,
+    RefundPolicy, parse_minor,
 };
 use serde_json::{Map, Value as Json};
 
@@ -154,6 +154,7 @@ pub struct PromotionDraft {
     max_discount: Option<i64>,
     condition: Option<Condition>,
     benefit: Option<Benefit>,
+    refund_policy: RefundPolicy,
 }
 
 /// Reads a whole promotion body (a create, or a PATCH merged over the stored one).
@@ -219,6 +220,17 @@ pub fn read_promotion(body: &Map<String, Json>) -> PromotionDraft {
         }
     };
     let customers = pk_list(&mut f, "customers");
+    let refund_policy = match body.get("refund_policy") {
+        None | Some(Json::Null) => RefundPolicy::KeepShares,
+        Some(v) => match v.as_str().and_then(RefundPolicy::parse) {
+            Some(p) => p,
+            None => {
+                let shown = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                f.error("refund_policy", format!("\"{shown}\" is not a valid choice."));
+                RefundPolicy::KeepShares
+            }
+        },
+    };
     let mut defs = FieldErrors::default();
     let condition = parse_condition(body.get("condition"), cur, &mut defs);
     let benefit = parse_benefit(body.get("benefit"), cur, &mut defs);
@@ -243,6 +255,7 @@ pub fn read_promotion(body: &Map<String, Json>) -> PromotionDraft {
         max_discount,
         condition,
         benefit,
+        refund_policy,
     }
 }
 
@@ -289,6 +302,7 @@ impl PromotionDraft {
             max_global_applications,
             max_discount: self.max_discount,
             customers: self.customers,
+            refund_policy: self.refund_policy,
         })
     }
 }

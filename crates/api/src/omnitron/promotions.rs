@@ -129,6 +129,7 @@ pub fn promotion_json(p: &Promotion) -> Value {
         "max_global_applications": p.max_global_applications,
         "max_discount": money(p.max_discount),
         "customers": p.customers,
+        "refund_policy": p.refund_policy.as_str(),
         "created_date": ts(p.created_at),
         "modified_date": ts(p.modified_at),
     })

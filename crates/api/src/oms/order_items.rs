@@ -19,6 +19,7 @@ use offerline_app::catalog::{PriceList, Product, StockList};
 use offerline_app::ledger::{self, LedgerItem, Parts, Roots};
 use offerline_app::list::Op;
 use offerline_core::status::OrderStatus;
+use offerline_core::tax_included;
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -104,9 +105,9 @@ fn common(i: &LedgerItem<'_>) -> Map<String, Value> {
         "price_currency": c,
         "retail_price": i.retail_price.map(|r| money(r, c)),
         "tax_rate": rate(i.tax_rate),
-        "tax_amount": null,
+        "tax_amount": money(tax_included(i.net_amount, i.tax_rate), c),
         "discount_amount": money(i.discount_amount, c),
-        "without_net_amount": null,
+        "without_net_amount": money(i.net_amount - tax_included(i.net_amount, i.tax_rate), c),
         "installment_interest_amount": money(i.installment_interest_amount, c),
         "attributes": {},
         "attributes_kwargs": {},

@@ -30,6 +30,7 @@ both!(
     contested_redemptions_never_overspend,
     concurrent_duplicates_make_one_order,
     colliding_order_numbers_are_drawn_again,
+    acknowledged_cancellations_survive_sigkill,
 );
 
 /// Runs `f` over `items` with at most `limit` in flight; results in input order.
@@ -158,7 +159,7 @@ async fn shop(s: &Server) -> Shop {
         &staff,
         offer(
             "site5",
-            json!({"offer_type": "site", "max_global_applications": 70,
+            json!({"offer_type": "site", "max_global_applications": 70, "refund_policy": "reprice",
                    "condition": {"type": "amount", "value": "50.00", "range": {"all": true}}}),
             json!({"type": "percentage", "value": "5", "range": {"all": true}}),
         ),
@@ -167,7 +168,12 @@ async fn shop(s: &Server) -> Shop {
     let fixed = |v: &str| json!({"type": "fixed", "value": v, "range": {"all": true}});
     let once = promotion(s, &staff, offer("once", json!({}), fixed("5.00"))).await;
     let ten = promotion(s, &staff, offer("ten", json!({"max_global_applications": 10}), fixed("10.00"))).await;
-    let budget = promotion(s, &staff, offer("budget", json!({"max_discount": "100.00"}), fixed("7.50"))).await;
+    let budget = promotion(
+        s,
+        &staff,
+        offer("budget", json!({"max_discount": "100.00", "refund_policy": "reprice"}), fixed("7.50")),
+    )
+    .await;
     let mine = promotion(s, &staff, offer("mine", json!({}), fixed("1.00"))).await;
     for (code, p, usage) in [
         ("ONCE", once, "single_use"),
@@ -487,6 +493,114 @@ async fn colliding_order_numbers_are_drawn_again(db: Db) {
     check_ledger(&store).await;
 }
 
+/// A burst of concurrent staff cancellations (each with its `Idempotency-Key`) cut by a
+/// SIGKILL once a third have been answered; after the restart each lost answer is retried
+/// with its key. Every acknowledged cancellation is there with the refund it answered, and
+/// the audit finds no half-written one and usage counters equal to the ledger net of them.
+async fn acknowledged_cancellations_survive_sigkill(db: Db) {
+    let per_round = if long_tests() { 200 } else { 48 };
+    let mut s = Server::start(db).await;
+    let shop = shop(&s).await;
+    let customers = s.customers(per_round).await;
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ db as u64);
+    let plans = customers
+        .iter()
+        .map(|(_, t)| {
+            let lines: Vec<(i64, i64)> = shop.products.iter().map(|&p| (p, 1 + rng.below(2) as i64)).collect();
+            let code = match rng.below(5) {
+                4 => None,
+                i => Some(CODES[i as usize].to_owned()),
+            };
+            (t.clone(), lines, code)
+        })
+        .collect();
+    fill(&s, plans).await;
+    let mut orders: Vec<(i64, Vec<i64>)> = Vec::new();
+    for (_, t) in &customers {
+        let (st, body) =
+            checkout(s.http.clone(), s.url("/orders/checkout/"), t.clone(), uuid::Uuid::new_v4().to_string())
+                .await
+                .expect("checkout");
+        if st != 201 {
+            continue;
+        }
+        let o: Value = serde_json::from_str(&body).expect("json");
+        let items =
+            o["order"]["orderitem_set"].as_array().expect("items").iter().map(|i| i["pk"].as_i64().unwrap()).collect();
+        orders.push((o["order"]["pk"].as_i64().unwrap(), items));
+    }
+    // Each order: a random part of its units (all of them for every third order).
+    let jobs: Vec<(i64, Vec<i64>, String)> = orders
+        .iter()
+        .enumerate()
+        .map(|(n, (pk, items))| {
+            let take = if n % 3 == 0 { items.len() } else { 1 + rng.below(items.len() as u64) as usize };
+            (*pk, items[..take].to_vec(), uuid::Uuid::new_v4().to_string())
+        })
+        .collect();
+    let answered = Arc::new(AtomicUsize::new(0));
+    let cancel = |http: reqwest::Client, base: String, staff: String, (pk, items, key): (i64, Vec<i64>, String)| async move {
+        let r = http
+            .post(format!("{base}/api/v1/orders/{pk}/cancel/"))
+            .header("Authorization", format!("Token {staff}"))
+            .header("Idempotency-Key", key)
+            .json(&json!({"order_items": items}))
+            .send()
+            .await
+            .ok()?;
+        let status = r.status().as_u16();
+        Some((status, r.text().await.ok()?))
+    };
+    let handles: Vec<_> = jobs
+        .iter()
+        .cloned()
+        .map(|job| {
+            let answered = answered.clone();
+            let attempt = cancel(s.http.clone(), s.base.clone(), shop.staff.clone(), job);
+            tokio::spawn(async move {
+                let out = attempt.await;
+                if out.is_some() {
+                    answered.fetch_add(1, Ordering::SeqCst);
+                }
+                out
+            })
+        })
+        .collect();
+    while answered.load(Ordering::SeqCst) < jobs.len() / 3 && !handles.iter().all(|h| h.is_finished()) {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    s.restart();
+    let mut lost = 0;
+    let mut acked: Vec<(i64, Value)> = Vec::new();
+    for (h, job) in handles.into_iter().zip(&jobs) {
+        let out = match h.await.expect("task") {
+            Some(out) => out,
+            None => {
+                lost += 1;
+                cancel(s.http.clone(), s.base.clone(), shop.staff.clone(), job.clone()).await.expect("restarted")
+            }
+        };
+        assert_eq!(out.0, 200, "cancellation of order {}: {}", job.0, out.1);
+        acked.push((job.0, serde_json::from_str(&out.1).expect("json")));
+    }
+    // Each acknowledged answer is what the database holds now.
+    for (pk, answer) in &acked {
+        let (_, d) = s.get(&format!("/api/v1/orders_integration/{pk}/detailed_integration/"), &shop.staff).await;
+        assert_eq!(d["cancellation_set"], answer["cancellation_set"], "order {pk}");
+        assert_eq!(d["refunded_amount"], answer["refunded_amount"], "order {pk}");
+        assert_eq!(d["cancellation_set"].as_array().map(Vec::len), Some(1), "order {pk}: cancelled once");
+    }
+    let store = Store::connect(&s.database_url).await.expect("store");
+    check_ledger(&store).await;
+    let cancellations = scalar(&store, "SELECT COUNT(*) FROM cancellations").await;
+    assert_eq!(cancellations, acked.len() as i64);
+    println!(
+        "cancellation durability ({db:?}): {} orders, {} cancellations acknowledged, {lost} answers lost and retried",
+        orders.len(),
+        acked.len()
+    );
+}
+
 async fn scalar(store: &Store, sql: &str) -> i64 {
     sqlx::query(sql).fetch_one(store.reader()).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
 }
@@ -498,7 +612,9 @@ pub struct Figures {
 }
 
 /// The database-side audit: no partial order, exact shares, totals that add up, usage
-/// counters equal to what the orders carry, no limit passed, no idempotency key left pending.
+/// counters equal to what the orders carry net of cancellations, no limit passed, refunds
+/// that add up (never above an order's amount, exactly it once every unit is gone), no
+/// half-written cancellation, no idempotency key left pending.
 pub async fn check_ledger(store: &Store) -> Figures {
     let checks = [
         (
@@ -527,23 +643,56 @@ pub async fn check_ledger(store: &Store) -> Figures {
              OR o.amount <> o.amount_without_discount - o.discount_amount",
         ),
         (
-            "offers whose usage counters differ from their discount items",
+            "offers whose usage counters differ from their discount items (net of reversals)",
             "SELECT p.id FROM promotions p LEFT JOIN offer_usage u ON u.promotion_id = p.id \
-             WHERE COALESCE(u.applications, 0) <> (SELECT COUNT(*) FROM discount_items d WHERE d.promotion_id = p.id) \
-             OR COALESCE(u.orders_count, 0) <> (SELECT COUNT(*) FROM discount_items d WHERE d.promotion_id = p.id) \
+             WHERE COALESCE(u.applications, 0) <> (SELECT CAST(COALESCE(SUM(d.applications), 0) AS BIGINT) \
+                FROM discount_items d WHERE d.promotion_id = p.id AND d.cancel_amount < d.amount) \
+             OR COALESCE(u.orders_count, 0) <> \
+                (SELECT COUNT(*) FROM discount_items d WHERE d.promotion_id = p.id AND d.cancel_amount < d.amount) \
              OR COALESCE(u.discount_spent, 0) <> \
-                (SELECT CAST(COALESCE(SUM(d.amount), 0) AS BIGINT) FROM discount_items d WHERE d.promotion_id = p.id)",
+                (SELECT CAST(COALESCE(SUM(d.amount - d.cancel_amount), 0) AS BIGINT) FROM discount_items d \
+                 WHERE d.promotion_id = p.id)",
         ),
         (
-            "per-customer usage differing from the customer's discount items",
+            "per-customer usage differing from the customer's discount items (net of reversals)",
             "SELECT c.promotion_id FROM offer_customer_usage c WHERE c.applications <> \
-             (SELECT COUNT(*) FROM discount_items d JOIN orders o ON o.id = d.order_id \
-              WHERE d.promotion_id = c.promotion_id AND o.user_id = c.user_id)",
+             (SELECT CAST(COALESCE(SUM(d.applications), 0) AS BIGINT) FROM discount_items d \
+              JOIN orders o ON o.id = d.order_id \
+              WHERE d.promotion_id = c.promotion_id AND o.user_id = c.user_id AND d.cancel_amount < d.amount)",
         ),
         (
-            "vouchers whose uses differ from their applications or the orders carrying the code",
+            "vouchers whose uses differ from their applications or the live orders carrying the code",
             "SELECT v.id FROM vouchers v WHERE v.uses <> (SELECT COUNT(*) FROM voucher_applications a WHERE a.voucher_id = v.id) \
-             OR v.uses <> (SELECT COUNT(*) FROM discount_items d WHERE d.code = v.code)",
+             OR v.uses <> (SELECT COUNT(*) FROM discount_items d WHERE d.code = v.code AND d.cancel_amount < d.amount)",
+        ),
+        (
+            "discount items whose cancel_amount is not the sum of their approved reversals, or above the amount",
+            "SELECT d.id FROM discount_items d WHERE d.cancel_amount > d.amount OR d.cancel_amount <> \
+             (SELECT CAST(COALESCE(SUM(r.amount), 0) AS BIGINT) FROM cancellation_reversals r \
+              JOIN cancellation_items ci ON ci.id = r.cancellation_item_id \
+              JOIN cancellations c ON c.id = ci.cancellation_id \
+              WHERE r.discount_item_id = d.id AND c.status = 'approved')",
+        ),
+        (
+            "orders refunded above their amount, or not exactly when every unit is gone",
+            "SELECT o.id FROM orders o WHERE \
+             (SELECT CAST(COALESCE(SUM(c.refund_amount), 0) AS BIGINT) FROM cancellations c \
+              WHERE c.order_id = o.id AND c.status = 'approved') > o.amount \
+             OR (NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id AND i.status NOT IN (100, 600)) \
+              AND (SELECT CAST(COALESCE(SUM(c.refund_amount), 0) AS BIGINT) FROM cancellations c \
+                   WHERE c.order_id = o.id AND c.status = 'approved') <> o.amount)",
+        ),
+        (
+            "cancellations whose refund is not the sum of their units' (or that have no unit)",
+            "SELECT c.id FROM cancellations c WHERE c.status <> 'rejected' AND c.refund_amount <> \
+             (SELECT CAST(COALESCE(SUM(ci.refund_amount), 0) AS BIGINT) FROM cancellation_items ci \
+              WHERE ci.cancellation_id = c.id) OR NOT EXISTS (SELECT 1 FROM cancellation_items ci WHERE ci.cancellation_id = c.id)",
+        ),
+        (
+            "units cancelled or refunded without an approved cancellation, or in two",
+            "SELECT i.id FROM order_items i WHERE i.status IN (100, 600) AND 1 <> \
+             (SELECT COUNT(*) FROM cancellation_items ci JOIN cancellations c ON c.id = ci.cancellation_id \
+              WHERE ci.order_item_id = i.id AND c.status = 'approved')",
         ),
         (
             "voucher applications without their order",

@@ -732,6 +732,7 @@ async fn api_writes_reach_simulate_at_once(db: Db) {
         max_global_applications: None,
         max_discount: None,
         customers: vec![],
+        refund_policy: offerline_core::RefundPolicy::KeepShares,
     };
     let other = store.create_promotion(&input).await.unwrap();
     until_total(&s, &t, &body, "99.00", "a promotion created by another process").await;

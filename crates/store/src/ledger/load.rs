@@ -4,7 +4,7 @@
 //!
 //! Each part is one `IN` query over the ids gathered by the step before (products two: rows
 //! and images), so a load costs a fixed number of queries whatever the page size — at most
-//! nine, and only the parts asked for:
+//! twelve, and only the parts asked for:
 //!
 //! | step | rows | query |
 //! |---|---|---|
@@ -14,6 +14,7 @@
 //! | `benefits` | of the discount items loaded, else of the order items | `WHERE discount_item_id / order_item_id IN (…)` |
 //! | `conditions` | of the discount items loaded | `WHERE discount_item_id IN (…)` |
 //! | `promotions`, `products`, `lists` | what the discount items / order items refer to | `WHERE id IN (…)` |
+//! | `cancellations` | of the orders loaded (or the roots), then their items, then reversals | `WHERE order_id / cancellation_id / cancellation_item_id IN (…)` |
 //!
 //! Roots keep the order of the ids asked for (a list's page order); every other row comes
 //! in id order, which is the order every view shows them in.
@@ -22,8 +23,9 @@ use sqlx::any::AnyRow;
 
 use crate::ledger::model::{Ledger, LedgerRows, OrderDetail};
 use crate::ledger::rows::{
-    BENEFIT_COLS, BenefitApplicantRow, CONDITION_COLS, ConditionApplicantRow, DISCOUNT_COLS, DiscountItemRow,
-    ITEM_COLS, ORDER_COLS, OrderItemRow, OrderRow, PROMOTION_COLS, PromotionRef,
+    BENEFIT_COLS, BenefitApplicantRow, CANCELLATION_COLS, CANCELLATION_ITEM_COLS, CONDITION_COLS, CancellationItemRow,
+    CancellationRow, ConditionApplicantRow, DISCOUNT_COLS, DiscountItemRow, ITEM_COLS, ORDER_COLS, OrderItemRow,
+    OrderRow, PROMOTION_COLS, PromotionRef, REVERSAL_COLS, ReversalRow,
 };
 use crate::list::{in_id_order, placeholders};
 use crate::{Result, Store, StoreError};
@@ -40,6 +42,8 @@ pub enum Roots<'a> {
     },
     OrderItems(&'a [i64]),
     DiscountItems(&'a [i64]),
+    /// Cancellations (the staff queue); their items and reversals come with them.
+    Cancellations(&'a [i64]),
 }
 
 /// What a load brings besides its roots and their orders. Each part asked for is one query
@@ -61,6 +65,9 @@ pub struct Parts {
     pub products: bool,
     /// The price and stock lists of the order items loaded.
     pub lists: bool,
+    /// The cancellations of the orders loaded, with their items and reversals (three
+    /// queries).
+    pub cancellations: bool,
 }
 
 impl Parts {
@@ -73,10 +80,11 @@ impl Parts {
         promotions: false,
         products: false,
         lists: false,
+        cancellations: false,
     };
     /// An order with its items, discount items and applicants (the order detail views).
     pub const ORDER_DETAIL: Parts =
-        Parts { items: true, discounts: true, benefits: true, conditions: true, ..Parts::NONE };
+        Parts { items: true, discounts: true, benefits: true, conditions: true, cancellations: true, ..Parts::NONE };
     /// Discount items with their applicants and promotions (Omnitron's detailed view).
     pub const DISCOUNT_DETAIL: Parts = Parts { benefits: true, conditions: true, promotions: true, ..Parts::NONE };
     /// Order items with their shares, products and lists (Omnitron's detailed view).
@@ -137,6 +145,11 @@ impl Store {
                     self.ledger_rows(DISCOUNT_COLS, "discount_items", "id", ids, DiscountItemRow::from_row).await?;
                 rows.discounts = in_id_order(ids, discounts, |d| d.id);
             }
+            Roots::Cancellations(ids) => {
+                let found =
+                    self.ledger_rows(CANCELLATION_COLS, "cancellations", "id", ids, CancellationRow::from_row).await?;
+                rows.cancellations = in_id_order(ids, found, |c| c.id);
+            }
         }
         if from_orders {
             let order_ids: Vec<i64> = rows.orders.iter().map(|o| o.id).collect();
@@ -150,8 +163,13 @@ impl Store {
                     .await?;
             }
         } else {
-            let order_ids =
-                distinct(rows.items.iter().map(|i| i.order_id).chain(rows.discounts.iter().map(|d| d.order_id)));
+            let order_ids = distinct(
+                rows.items
+                    .iter()
+                    .map(|i| i.order_id)
+                    .chain(rows.discounts.iter().map(|d| d.order_id))
+                    .chain(rows.cancellations.iter().map(|c| c.order_id)),
+            );
             rows.orders = self.ledger_rows(ORDER_COLS, "orders", "id", &order_ids, OrderRow::from_row).await?;
         }
         let discounts_loaded = matches!(roots, Roots::DiscountItems(_)) || (from_orders && parts.discounts);
@@ -190,6 +208,34 @@ impl Store {
                 self.price_lists_by_ids(&distinct(rows.items.iter().filter_map(|i| i.price_list_id))).await?;
             rows.stock_lists =
                 self.stock_lists_by_ids(&distinct(rows.items.iter().filter_map(|i| i.stock_list_id))).await?;
+        }
+        if from_orders && parts.cancellations {
+            let order_ids: Vec<i64> = rows.orders.iter().map(|o| o.id).collect();
+            rows.cancellations = self
+                .ledger_rows(CANCELLATION_COLS, "cancellations", "order_id", &order_ids, CancellationRow::from_row)
+                .await?;
+        }
+        if !rows.cancellations.is_empty() {
+            let ids: Vec<i64> = rows.cancellations.iter().map(|c| c.id).collect();
+            rows.cancellation_items = self
+                .ledger_rows(
+                    CANCELLATION_ITEM_COLS,
+                    "cancellation_items",
+                    "cancellation_id",
+                    &ids,
+                    CancellationItemRow::from_row,
+                )
+                .await?;
+            let ids: Vec<i64> = rows.cancellation_items.iter().map(|i| i.id).collect();
+            rows.reversals = self
+                .ledger_rows(
+                    REVERSAL_COLS,
+                    "cancellation_reversals",
+                    "cancellation_item_id",
+                    &ids,
+                    ReversalRow::from_row,
+                )
+                .await?;
         }
         Ledger::new(rows)
     }

@@ -15,6 +15,9 @@ pub mod staff;
 
 pub use lists::LedgerFilter;
 pub use load::{Parts, Roots};
-pub use model::{Ledger, LedgerDiscount, LedgerItem, LedgerOrder, LedgerRows, OrderDetail};
+pub use model::{Ledger, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, LedgerRows, OrderDetail};
 pub use offers::{CustomerOffer, OPEN_OFFERS_CAP, OfferWindow};
-pub use rows::{BenefitApplicantRow, ConditionApplicantRow, DiscountItemRow, OrderItemRow, OrderRow, PromotionRef};
+pub use rows::{
+    BenefitApplicantRow, CancellationItemRow, CancellationRow, ConditionApplicantRow, DiscountItemRow, OrderItemRow,
+    OrderRow, PromotionRef, ReversalRow,
+};

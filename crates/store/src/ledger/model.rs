@@ -11,8 +11,11 @@ use std::collections::HashMap;
 use std::ops::Deref;
 
 use crate::catalog::{PriceList, Product, StockList};
+use offerline_core::CancellationStatus;
+
 use crate::ledger::rows::{
-    BenefitApplicantRow, ConditionApplicantRow, DiscountItemRow, OrderItemRow, OrderRow, PromotionRef,
+    BenefitApplicantRow, CancellationItemRow, CancellationRow, ConditionApplicantRow, DiscountItemRow, OrderItemRow,
+    OrderRow, PromotionRef, ReversalRow,
 };
 use crate::{Result, StoreError};
 
@@ -29,6 +32,9 @@ pub struct LedgerRows {
     pub price_lists: Vec<PriceList>,
     pub stock_lists: Vec<StockList>,
     pub promotions: Vec<PromotionRef>,
+    pub cancellations: Vec<CancellationRow>,
+    pub cancellation_items: Vec<CancellationItemRow>,
+    pub reversals: Vec<ReversalRow>,
 }
 
 /// Ledger rows with lookups between them (see the module docs).
@@ -45,6 +51,9 @@ pub struct Ledger {
     price_lists: HashMap<i64, usize>,
     stock_lists: HashMap<i64, usize>,
     promotions: HashMap<i64, usize>,
+    cancellations_of_order: HashMap<i64, Vec<usize>>,
+    items_of_cancellation: HashMap<i64, Vec<usize>>,
+    reversals_of_item: HashMap<i64, Vec<usize>>,
 }
 
 fn positions<T>(rows: &[T], key: impl Fn(&T) -> i64) -> HashMap<i64, Vec<usize>> {
@@ -69,6 +78,7 @@ impl Ledger {
             .iter()
             .map(|i| (i.order_id, "order item", i.id))
             .chain(rows.discounts.iter().map(|d| (d.order_id, "discount item", d.id)))
+            .chain(rows.cancellations.iter().map(|c| (c.order_id, "cancellation", c.id)))
             .find(|(order, ..)| !order_at.contains_key(order));
         if let Some((order, what, id)) = orphan {
             return Err(StoreError::Internal(format!("{what} {id} without its order {order}")));
@@ -84,6 +94,9 @@ impl Ledger {
             price_lists: position(&rows.price_lists, |l| l.id),
             stock_lists: position(&rows.stock_lists, |l| l.id),
             promotions: position(&rows.promotions, |p| p.id),
+            cancellations_of_order: positions(&rows.cancellations, |c| c.order_id),
+            items_of_cancellation: positions(&rows.cancellation_items, |i| i.cancellation_id),
+            reversals_of_item: positions(&rows.reversals, |r| r.cancellation_item_id),
             rows,
         })
     }
@@ -96,6 +109,15 @@ impl Ledger {
     /// The orders, roots first in the order asked for.
     pub fn orders(&self) -> impl Iterator<Item = LedgerOrder<'_>> {
         self.rows.orders.iter().map(move |row| LedgerOrder { ledger: self, row })
+    }
+
+    /// The cancellations, roots in the order asked for, else in id order.
+    pub fn cancellations(&self) -> impl Iterator<Item = LedgerCancellation<'_>> {
+        self.rows.cancellations.iter().map(move |row| LedgerCancellation {
+            ledger: self,
+            row,
+            order: self.order_row(row.order_id),
+        })
     }
 
     /// The order items, roots in the order asked for, else in id order.
@@ -168,6 +190,66 @@ impl<'a> LedgerOrder<'a> {
     pub fn discounts(&self) -> impl Iterator<Item = LedgerDiscount<'a>> + use<'a> {
         let l = self.ledger;
         Ledger::at(&l.rows.discounts, &l.discounts_of_order, self.row.id).map(move |row| l.discount_view(row))
+    }
+
+    /// Its cancellations, oldest first (as far as they were loaded).
+    pub fn cancellations(&self) -> impl Iterator<Item = LedgerCancellation<'a>> + use<'a> {
+        let l = self.ledger;
+        let order = self.row;
+        Ledger::at(&l.rows.cancellations, &l.cancellations_of_order, order.id).map(move |row| LedgerCancellation {
+            ledger: l,
+            row,
+            order,
+        })
+    }
+
+    /// Σ refunds of its approved cancellations, minor units.
+    pub fn refunded_amount(&self) -> i64 {
+        self.cancellations().filter(|c| c.status == CancellationStatus::Approved).map(|c| c.refund_amount).sum()
+    }
+}
+
+/// A cancellation of a [`Ledger`] with its order, units and reversals.
+#[derive(Clone, Copy)]
+pub struct LedgerCancellation<'a> {
+    ledger: &'a Ledger,
+    row: &'a CancellationRow,
+    order: &'a OrderRow,
+}
+
+impl<'a> LedgerCancellation<'a> {
+    pub fn row(&self) -> &'a CancellationRow {
+        self.row
+    }
+
+    pub fn order(&self) -> &'a OrderRow {
+        self.order
+    }
+
+    /// Its units, in id order, each with the reversals listed under it summed per discount
+    /// item (discount item id, amount), in discount item order.
+    pub fn items(&self) -> impl Iterator<Item = (&'a CancellationItemRow, Vec<(i64, i64)>)> + use<'a> {
+        let l = self.ledger;
+        Ledger::at(&l.rows.cancellation_items, &l.items_of_cancellation, self.row.id).map(move |item| {
+            let mut by_discount: std::collections::BTreeMap<i64, i64> = Default::default();
+            for r in Ledger::at(&l.rows.reversals, &l.reversals_of_item, item.id) {
+                *by_discount.entry(r.discount_item_id).or_insert(0) += r.amount;
+            }
+            (item, by_discount.into_iter().collect())
+        })
+    }
+}
+
+impl std::fmt::Debug for LedgerCancellation<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LedgerCancellation").field(self.row).finish()
+    }
+}
+
+impl Deref for LedgerCancellation<'_> {
+    type Target = CancellationRow;
+    fn deref(&self) -> &CancellationRow {
+        self.row
     }
 }
 

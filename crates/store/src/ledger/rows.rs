@@ -1,5 +1,6 @@
 //! One row type per ledger table (`orders`, `order_items`, `discount_items`,
-//! `benefit_applicants`, `condition_applicants`) and the promotion fields a discount item
+//! `benefit_applicants`, `condition_applicants`, `cancellations`, `cancellation_items`,
+//! `cancellation_reversals`) and the promotion fields a discount item
 //! shows, with the column lists the loader selects and their decoding.
 //!
 //! A row holds every column of its table, so that every view renders from the same rows and
@@ -7,8 +8,8 @@
 //! [`Currency`]: a stored value that is neither is a broken row, answered as
 //! [`StoreError::Internal`], never passed on for a view to guess at.
 
-use offerline_core::Currency;
 use offerline_core::status::OrderStatus;
+use offerline_core::{CancellationStatus, CancellationType, Currency, RefundPolicy};
 use serde_json::Value as Json;
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -88,6 +89,12 @@ pub struct DiscountItemRow {
     pub external_uuid: Option<String>,
     /// For an item-level external discount: the line it belongs to.
     pub line_key: Option<String>,
+    /// Σ of the reversals of approved cancellations; never above `amount`.
+    pub cancel_amount: i64,
+    /// How often the offer applied on this order (given back when wholly reversed).
+    pub applications: i64,
+    /// The promotion's refund policy when the order was placed.
+    pub refund_policy: RefundPolicy,
     pub created_at: i64,
     pub modified_at: i64,
 }
@@ -113,6 +120,47 @@ pub struct ConditionApplicantRow {
     pub modified_at: i64,
 }
 
+/// A cancellation or return of units of one order (`cancellations`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationRow {
+    pub id: i64,
+    pub order_id: i64,
+    /// Who asked: the customer of a request, the staff user of an immediate cancellation.
+    pub user_id: Option<i64>,
+    pub cancellation_type: CancellationType,
+    pub reason: String,
+    pub description: String,
+    pub status: CancellationStatus,
+    /// Σ of its items' refunds (while waiting: what it would refund if approved when asked).
+    pub refund_amount: i64,
+    pub created_at: i64,
+    pub modified_at: i64,
+}
+
+/// One unit of a cancellation (`cancellation_items`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationItemRow {
+    pub id: i64,
+    pub cancellation_id: i64,
+    pub order_item_id: i64,
+    /// The unit's status before the cancellation: what a rejection puts back.
+    pub previous_status: OrderStatus,
+    pub refund_amount: i64,
+    pub created_at: i64,
+}
+
+/// A discount share reversed by an approved cancellation item (`cancellation_reversals`):
+/// on the cancelled unit itself, or on a kept unit whose discount was clawed back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalRow {
+    pub id: i64,
+    pub cancellation_item_id: i64,
+    pub discount_item_id: i64,
+    pub target_item_id: i64,
+    pub amount: i64,
+    pub created_at: i64,
+}
+
 /// The few promotion fields a discount item shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PromotionRef {
@@ -133,7 +181,16 @@ pub(super) const ITEM_COLS: &str = "id, order_id, product_id, line_key, status, 
      created_at, modified_at";
 
 pub(super) const DISCOUNT_COLS: &str = "id, order_id, name, amount, offer_type, session_offer_type, code, \
-     promotion_id, external_id, discount_engine, description, external_uuid, line_key, created_at, modified_at";
+     promotion_id, external_id, discount_engine, description, external_uuid, line_key, cancel_amount, applications, \
+     refund_policy, created_at, modified_at";
+
+pub(crate) const CANCELLATION_COLS: &str = "id, order_id, user_id, cancellation_type, reason, description, status, \
+     refund_amount, created_at, modified_at";
+
+pub(crate) const CANCELLATION_ITEM_COLS: &str =
+    "id, cancellation_id, order_item_id, previous_status, refund_amount, created_at";
+
+pub(crate) const REVERSAL_COLS: &str = "id, cancellation_item_id, discount_item_id, target_item_id, amount, created_at";
 
 pub(super) const BENEFIT_COLS: &str = "id, discount_item_id, order_item_id, discount_share, created_at, modified_at";
 
@@ -225,8 +282,60 @@ impl DiscountItemRow {
             description: r.try_get("description")?,
             external_uuid: r.try_get("external_uuid")?,
             line_key: r.try_get("line_key")?,
+            cancel_amount: r.try_get("cancel_amount")?,
+            applications: r.try_get("applications")?,
+            refund_policy: {
+                let p: String = r.try_get("refund_policy")?;
+                RefundPolicy::parse(&p).ok_or_else(|| StoreError::Internal(format!("refund_policy {p:?}")))?
+            },
             created_at: r.try_get("created_at")?,
             modified_at: r.try_get("modified_at")?,
+        })
+    }
+}
+
+impl CancellationRow {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        let bad = |what: String| StoreError::Internal(format!("cancellation: stored {what}"));
+        let kind: String = r.try_get("cancellation_type")?;
+        let status: String = r.try_get("status")?;
+        Ok(CancellationRow {
+            id: r.try_get("id")?,
+            order_id: r.try_get("order_id")?,
+            user_id: r.try_get("user_id")?,
+            cancellation_type: CancellationType::parse(&kind).ok_or_else(|| bad(format!("type {kind:?}")))?,
+            reason: r.try_get("reason")?,
+            description: r.try_get("description")?,
+            status: CancellationStatus::parse(&status).ok_or_else(|| bad(format!("status {status:?}")))?,
+            refund_amount: r.try_get("refund_amount")?,
+            created_at: r.try_get("created_at")?,
+            modified_at: r.try_get("modified_at")?,
+        })
+    }
+}
+
+impl CancellationItemRow {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(CancellationItemRow {
+            id: r.try_get("id")?,
+            cancellation_id: r.try_get("cancellation_id")?,
+            order_item_id: r.try_get("order_item_id")?,
+            previous_status: status(r, "previous_status")?,
+            refund_amount: r.try_get("refund_amount")?,
+            created_at: r.try_get("created_at")?,
+        })
+    }
+}
+
+impl ReversalRow {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self> {
+        Ok(ReversalRow {
+            id: r.try_get("id")?,
+            cancellation_item_id: r.try_get("cancellation_item_id")?,
+            discount_item_id: r.try_get("discount_item_id")?,
+            target_item_id: r.try_get("target_item_id")?,
+            amount: r.try_get("amount")?,
+            created_at: r.try_get("created_at")?,
         })
     }
 }

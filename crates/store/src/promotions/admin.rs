@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use offerline_core::{Benefit, Condition, Currency, CustomerId, Offer, OfferId, OfferKind, Timestamp};
+use offerline_core::{Benefit, Condition, Currency, CustomerId, Offer, OfferId, OfferKind, RefundPolicy, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -41,6 +41,7 @@ pub struct Promotion {
     pub max_discount: Option<i64>,
     /// User pks, ascending.
     pub customers: Vec<i64>,
+    pub refund_policy: RefundPolicy,
     pub deleted: bool,
     pub created_at: i64,
     pub modified_at: i64,
@@ -68,6 +69,7 @@ pub struct PromotionInput {
     pub max_discount: Option<i64>,
     /// User pks; stored once each.
     pub customers: Vec<i64>,
+    pub refund_policy: RefundPolicy,
 }
 
 impl PromotionInput {
@@ -91,6 +93,7 @@ impl PromotionInput {
             max_global_applications: self.max_global_applications,
             max_discount: self.max_discount,
             customers: self.customers.iter().map(|c| CustomerId(*c)).collect(),
+            refund_policy: self.refund_policy,
         }
     }
 }
@@ -116,6 +119,7 @@ impl Promotion {
             max_global_applications: self.max_global_applications,
             max_discount: self.max_discount,
             customers: self.customers.clone(),
+            refund_policy: self.refund_policy,
         }
     }
 
@@ -127,7 +131,7 @@ impl Promotion {
 
 pub(super) const PROMO_COLS: &str = "id, name, slug, label, offer_type, currency, start_at, end_at, priority, exclusive, \
      is_active, definition, max_basket_applications, max_user_applications, max_global_applications, max_discount, \
-     deleted, created_at, modified_at";
+     refund_policy, deleted, created_at, modified_at";
 
 /// A row of [`PROMO_COLS`], without its customers. A value the types cannot hold (only a
 /// hand-edited row has one) is [`StoreError::Internal`], naming the promotion.
@@ -163,6 +167,10 @@ pub(super) fn promotion_from_row(r: &AnyRow) -> Result<Promotion> {
         max_global_applications: limit("max_global_applications")?,
         max_discount: r.try_get("max_discount")?,
         customers: Vec::new(),
+        refund_policy: {
+            let p: String = r.try_get("refund_policy")?;
+            RefundPolicy::parse(&p).ok_or_else(|| bad(&format!("refund_policy {p:?}")))?
+        },
         deleted: r.try_get::<i64, _>("deleted")? != 0,
         created_at: r.try_get("created_at")?,
         modified_at: r.try_get("modified_at")?,
@@ -205,8 +213,8 @@ impl Store {
         let insert = sqlx::query(
             "INSERT INTO promotions (name, slug, label, offer_type, currency, start_at, end_at, priority, exclusive, \
              is_active, definition, max_basket_applications, max_user_applications, max_global_applications, \
-             max_discount, deleted, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $16) RETURNING id",
+             max_discount, refund_policy, deleted, created_at, modified_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) RETURNING id",
         );
         let definition = codec::encode(&p.condition, &p.benefit, p.currency);
         let id: i64 = bind_fields(insert, p, &definition).bind(now).fetch_one(&mut *tx).await?.try_get(0)?;
@@ -223,7 +231,7 @@ impl Store {
             "UPDATE promotions SET name = $1, slug = $2, label = $3, offer_type = $4, currency = $5, start_at = $6, \
              end_at = $7, priority = $8, exclusive = $9, is_active = $10, definition = $11, \
              max_basket_applications = $12, max_user_applications = $13, max_global_applications = $14, \
-             max_discount = $15, modified_at = $16 WHERE id = $17 AND deleted = 0",
+             max_discount = $15, refund_policy = $16, modified_at = $17 WHERE id = $18 AND deleted = 0",
         );
         let definition = codec::encode(&p.condition, &p.benefit, p.currency);
         let done = bind_fields(update, p, &definition).bind(now).bind(id).execute(&mut *tx).await?;
@@ -291,7 +299,7 @@ impl Store {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Binds `$1`…`$15` of the insert and the update: every field but the customers, in
+/// Binds `$1`…`$16` of the insert and the update: every field but the customers, in
 /// column order, with the definition already encoded.
 fn bind_fields<'q>(q: AnyQuery<'q>, p: &'q PromotionInput, definition: &'q str) -> AnyQuery<'q> {
     q.bind(p.name.as_str())
@@ -309,4 +317,5 @@ fn bind_fields<'q>(q: AnyQuery<'q>, p: &'q PromotionInput, definition: &'q str) 
         .bind(p.max_user_applications.map(i64::from))
         .bind(p.max_global_applications.map(i64::from))
         .bind(p.max_discount)
+        .bind(p.refund_policy.as_str())
 }

@@ -17,7 +17,8 @@
 use std::collections::BTreeSet;
 
 use offerline_core::{
-    Benefit, BenefitKind, Condition, ConditionKind, Currency, Percent, ProductId, Range, parse_minor,
+    Benefit, BenefitKind, Condition, ConditionKind, Currency, Offer, Percent, ProductId, Range, RefundPolicy,
+    parse_minor,
 };
 use serde_json::{Map, Value as Json, json};
 
@@ -32,6 +33,37 @@ pub fn decode(text: &str, currency: Currency) -> Result<(Condition, Benefit), St
     let condition = decode_condition(def.get("condition"), currency)?;
     let benefit = decode_benefit(def.get("benefit"), currency)?;
     Ok((condition, benefit))
+}
+
+/// An order's copy of a `reprice` promotion as it was at checkout
+/// (`discount_items.offer_snapshot`): what repricing needs of it (its condition, benefit,
+/// priority, exclusivity and per-basket cap), in the definition's format. Limits on usage,
+/// the window, codes and customer lists are left out: a refund reprices without them.
+pub fn encode_snapshot(offer: &Offer) -> String {
+    json!({
+        "name": offer.name,
+        "priority": offer.priority,
+        "exclusive": offer.exclusive,
+        "max_basket_applications": offer.max_basket_applications,
+        "condition": condition_json(&offer.condition, offer.currency),
+        "benefit": benefit_json(&offer.benefit, offer.currency),
+    })
+    .to_string()
+}
+
+/// The offer of an [`encode_snapshot`] text, with the promotion's id.
+pub fn decode_snapshot(text: &str, id: i64, currency: Currency) -> Result<Offer, String> {
+    let def: Json = serde_json::from_str(text).map_err(|e| format!("offer snapshot is not JSON: {e}"))?;
+    let condition = decode_condition(def.get("condition"), currency)?;
+    let benefit = decode_benefit(def.get("benefit"), currency)?;
+    let name = def.get("name").and_then(Json::as_str).unwrap_or_default();
+    let mut offer = Offer::new(id, name, currency, condition, benefit);
+    offer.priority = def.get("priority").and_then(Json::as_i64).and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
+    offer.exclusive = def.get("exclusive").and_then(Json::as_bool).unwrap_or(true);
+    offer.max_basket_applications =
+        def.get("max_basket_applications").and_then(Json::as_u64).and_then(|n| u32::try_from(n).ok());
+    offer.refund_policy = RefundPolicy::Reprice;
+    Ok(offer)
 }
 
 fn condition_json(c: &Condition, currency: Currency) -> Json {
