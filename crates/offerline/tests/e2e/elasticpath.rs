@@ -28,7 +28,7 @@ async fn ledger_order(store: &Store, number: &str) -> OrderDetail {
 }
 
 /// A client's access token.
-async fn token(s: &Server) -> String {
+pub(crate) async fn token(s: &Server) -> String {
     let c: Value = serde_json::from_str(s.cli(&["client", "create", "--name", "t"]).trim()).unwrap();
     let resp = s
         .http
@@ -48,7 +48,7 @@ async fn token(s: &Server) -> String {
 
 /// A request as the SDK sends it: Bearer, `Content-Type: application/json` always (also on
 /// GET/DELETE with no body).
-async fn ep(s: &Server, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
+pub(crate) async fn ep(s: &Server, method: &str, path: &str, tok: &str, body: Option<Value>) -> (u16, Value) {
     let mut req = s
         .http
         .request(method.parse().unwrap(), s.url(path))
@@ -64,20 +64,20 @@ async fn ep(s: &Server, method: &str, path: &str, tok: &str, body: Option<Value>
     (st, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
 }
 
-fn disc(amount: i64, level: &str) -> Value {
+pub(crate) fn disc(amount: i64, level: &str) -> Value {
     json!({"type": "custom_discount", "external_id": format!("{level} custom discount"),
            "discount_engine": "Custom Discount Engine", "amount": amount,
            "description": "custom discount description", "discount_code": format!("{level} custom-code")})
 }
 
-fn item(name: &str, sku: &str, qty: i64, amount: i64) -> Value {
+pub(crate) fn item(name: &str, sku: &str, qty: i64, amount: i64) -> Value {
     json!({"data": {"type": "custom_item", "name": name, "sku": sku, "quantity": qty,
                     "price": {"amount": amount, "includes_tax": true}}})
 }
 
 /// A cart with custom discounts enabled holding 2 × 4000 (A) and 1 × 2000 (B); returns
 /// (cart id, item A id, item B id).
-async fn cart_ab(s: &Server, tok: &str) -> (String, String, String) {
+pub(crate) async fn cart_ab(s: &Server, tok: &str) -> (String, String, String) {
     let (st, c) = ep(
         s,
         "POST",

@@ -19,6 +19,7 @@ both!(
     usage_comes_back_with_a_cancellation,
     single_use_code_is_never_on_two_live_orders,
     statuses_come_from_cancellations_only,
+    elastic_path_order_status_follows_the_ledger,
 );
 
 /// "3 al 2 Öde" on 3 × 199.90 with the given refund policy, ordered by a new customer:
@@ -494,4 +495,53 @@ async fn statuses_come_from_cancellations_only(db: Db) {
     assert_eq!(st, 200, "{oms}");
     assert_eq!(oms["tax_amount"], "20.33");
     assert_eq!(oms["without_net_amount"], "112.94");
+}
+
+async fn elastic_path_order_status_follows_the_ledger(db: Db) {
+    use crate::elasticpath::{cart_ab, ep, token};
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let tok = token(&s).await;
+    let mut orders = Vec::new();
+    for _ in 0..2 {
+        let (cart, _, _) = cart_ab(&s, &tok).await;
+        let body = json!({"data": {"customer": {"name": "J", "email": "j@example.com"},
+            "billing_address": {"first_name": "A", "last_name": "D", "line_1": "1", "postcode": "x", "country": "CA"}}});
+        let (st, o) = ep(&s, "POST", &format!("/v2/carts/{cart}/checkout"), &tok, Some(body)).await;
+        assert_eq!(st, 201, "{o}");
+        assert_eq!(o["data"]["status"], "incomplete");
+        assert_eq!(o["data"]["shipping"], "unfulfilled");
+        let id = o["data"]["id"].as_str().unwrap().to_owned();
+        let (_, list) = s.get(&format!("/api/v1/orders/?number={id}"), &staff).await;
+        let pk = list["results"][0]["pk"].as_i64().unwrap();
+        let (_, d) = s.get(&format!("/api/v1/orders_integration/{pk}/detailed_integration/"), &staff).await;
+        let units: Vec<i64> =
+            d["orderitem_set"].as_array().unwrap().iter().map(|i| i["pk"].as_i64().unwrap()).collect();
+        orders.push((id, pk, units));
+    }
+    // Every unit cancelled: cancelled.
+    let (id, pk, units) = &orders[0];
+    let (st, _) = s.post(&format!("/api/v1/orders/{pk}/cancel/"), &staff, json!({"order_items": units})).await;
+    assert_eq!(st, 200);
+    let (_, o) = ep(&s, "GET", &format!("/v2/orders/{id}"), &tok, None).await;
+    assert_eq!(o["data"]["status"], "cancelled", "{o}");
+    // Every unit shipped: fulfilled; every unit then refunded: refunded.
+    let (id, pk, units) = &orders[1];
+    for u in units {
+        s.send("PATCH", &format!("/api/v1/order_item/{u}/"), Some(&staff), Some(json!({"status": "500"}))).await;
+    }
+    let (_, o) = ep(&s, "GET", &format!("/v2/orders/{id}"), &tok, None).await;
+    assert_eq!(o["data"]["shipping"], "fulfilled", "{o}");
+    assert_eq!(o["data"]["payment"], "unpaid");
+    let (st, r) = s
+        .post(
+            &format!("/api/v1/orders/{pk}/cancel/"),
+            &staff,
+            json!({"order_items": units, "cancellation_type": "refund"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let (_, o) = ep(&s, "GET", &format!("/v2/orders/{id}"), &tok, None).await;
+    assert_eq!(o["data"]["payment"], "refunded", "{o}");
+    assert_eq!(o["data"]["status"], "incomplete");
 }
