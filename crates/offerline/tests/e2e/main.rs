@@ -16,6 +16,7 @@ mod generate;
 mod hostile;
 mod ledger;
 mod money;
+mod offers_more;
 mod order_life;
 mod promotions;
 mod read_model;
