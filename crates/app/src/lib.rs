@@ -13,7 +13,9 @@
 //! [`basket`] and [`checkout`] (the storefront); [`carts`] (Elastic Path carts, their custom
 //! discounts and checkout); [`simulate`]; [`promotions`], [`vouchers`] and [`customers`];
 //! [`orders`] (staff changes) and [`ledger`] (the read model); [`offers`] (the cache);
-//! [`ops`] (migrations, readiness, the data generation); [`list`] (the typed list query).
+//! [`ops`] (migrations, readiness, the data generation, the purge of what expired); [`list`]
+//! (the typed list query); [`policy`] (lifetimes and rates the operator sets); [`rate`] and
+//! [`throttle`] (request rates and failed logins).
 
 pub mod basket;
 pub mod carts;
@@ -28,7 +30,9 @@ pub mod list;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod policy;
 pub mod promotions;
+pub mod rate;
 pub mod simulate;
 pub mod throttle;
 pub mod vouchers;

@@ -305,7 +305,7 @@ async fn idempotent_replay_gives_one_order(db: Db) {
 }
 
 /// Runs futures concurrently (tokio tasks would need 'static borrows of the server).
-async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
+pub async fn futures_join<F: std::future::Future>(fs: Vec<F>) -> Vec<F::Output> {
     let mut out = Vec::new();
     let mut pinned: Vec<std::pin::Pin<Box<F>>> = fs.into_iter().map(Box::pin).collect();
     let mut results: Vec<Option<F::Output>> = (0..pinned.len()).map(|_| None).collect();
