@@ -140,7 +140,10 @@ pub fn app(
     tower::util::MapRequestLayer::new(normalize_path).layer(router(state))
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Serves until `shutdown` resolves, then drains in-flight requests. Starts the watcher
+/// of other processes' writes and the periodic purge of what has expired
+/// ([`offerline_app::ops::start_purge`]); each connection carries its peer's address
+/// (the access-token rate is counted per address).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -150,8 +153,13 @@ pub async fn serve(
     // Caches are used only once the watcher follows other processes' commits; the offer
     // cache follows it too.
     offerline_app::ops::watch(&application);
+    let purge = offerline_app::ops::start_purge(&application);
     let svc = app(state);
-    axum::serve(listener, svc.into_make_service()).with_graceful_shutdown(shutdown).await?;
+    let served = axum::serve(listener, svc.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await;
+    purge.abort();
+    served?;
     tokio::time::timeout(Duration::from_secs(5), offerline_app::ops::close(&application)).await.ok();
     Ok(())
 }

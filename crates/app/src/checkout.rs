@@ -13,12 +13,14 @@ use offerline_core::{CustomerId, DraftLine, DraftVoucher, OfferId, ProductId, Vo
 use offerline_store::StoreError;
 pub use offerline_store::checkout::Render;
 use offerline_store::checkout::{BasketLines, CheckoutOutcome, CheckoutWrite, IdempotencyKey};
+use offerline_store::now_micros;
 use offerline_store::orders::NewOrder;
 use serde_json::Value as Json;
 
 use crate::basket::{Quote, quote, voucher_refusal};
 use crate::error::{AppError, AppResult};
 use crate::handle::App;
+use crate::policy::micros;
 
 /// A checkout's answer: the HTTP-neutral status the dialect reports (201 for a new order, or
 /// what was stored under the idempotency key) and the body rendered by the caller's
@@ -31,9 +33,16 @@ pub struct Answer {
 
 /// The stored answer of an idempotency key `user` used before, if any: asked first, so a
 /// repeated request is answered as it was the first time, whatever else it now carries.
+/// A key is remembered for the policy's `idempotency_ttl`; an older one is a new request.
 pub async fn replayed(app: &App, user: i64, key: Option<&str>) -> AppResult<Option<Answer>> {
     let Some(k) = key else { return Ok(None) };
-    Ok(app.store().idempotent_response(user, k).await?.map(|(status, body)| Answer { status, body }))
+    let stored = app.store().idempotent_response(user, k, key_expiry(app)).await?;
+    Ok(stored.map(|(status, body)| Answer { status, body }))
+}
+
+/// Keys stored at or before this instant have expired.
+fn key_expiry(app: &App) -> i64 {
+    now_micros().saturating_sub(micros(app.policy().idempotency_ttl))
 }
 
 /// Checks out `user`'s basket (after [`replayed`] found nothing). With an idempotency
@@ -49,7 +58,7 @@ pub async fn place(
     match try_place(app, user, key.clone(), shipping_address, render).await {
         Err(e) => {
             if let Some(k) = &key
-                && let Some((status, body)) = app.store().idempotent_response(user, k).await?
+                && let Some((status, body)) = app.store().idempotent_response(user, k, key_expiry(app)).await?
             {
                 return Ok(Answer { status, body });
             }
@@ -84,7 +93,7 @@ async fn try_place(
     let stock_list = q.stock_list_id.ok_or(AppError::NotFound)?;
     let order = build_order(&q, user, stock_list, shipping_address);
     let write = CheckoutWrite {
-        idempotency: key.map(|key| IdempotencyKey { user_id: user, key }),
+        idempotency: key.map(|key| IdempotencyKey { user_id: user, key, expired_at_or_before: key_expiry(app) }),
         basket: Some(BasketLines {
             basket_id: q.basket.id,
             lines: q.lines.iter().map(|l| (l.line_id, l.quantity)).collect(),

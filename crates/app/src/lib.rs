@@ -14,7 +14,9 @@
 //! discounts and checkout); [`simulate`]; [`promotions`], [`vouchers`] and [`customers`];
 //! [`orders`] (staff changes), [`cancellations`] (cancel, return, refund; the customer's
 //! orders) and [`ledger`] (the read model); [`offers`] (the cache);
-//! [`ops`] (migrations, readiness, the data generation); [`list`] (the typed list query).
+//! [`ops`] (migrations, readiness, the data generation, the purge of what expired); [`list`]
+//! (the typed list query); [`policy`] (lifetimes and rates the operator sets); [`rate`] and
+//! [`throttle`] (request rates and failed logins).
 
 pub mod basket;
 pub mod cancellations;
@@ -30,7 +32,9 @@ pub mod list;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod policy;
 pub mod promotions;
+pub mod rate;
 pub mod simulate;
 pub mod throttle;
 pub mod vouchers;

@@ -1,7 +1,8 @@
 //! The `offerline` binary: `serve`, `migrate`, `demo`, `generate`, `user create`, `client create`.
 //!
 //! Configuration comes from the environment (`OFFERLINE_ADDR`, `OFFERLINE_DATABASE_URL`,
-//! `OFFERLINE_LOG`, `OFFERLINE_LOG_FORMAT`), and every variable has a flag that mirrors it.
+//! `OFFERLINE_LOG`, `OFFERLINE_LOG_FORMAT`, and the lifetimes and rates of [`PolicyArgs`]),
+//! and every variable but the log's has a flag that mirrors it.
 //!
 //! Every command goes through the application (`offerline_app`) except `generate`, which
 //! bulk-writes rows through the store directly ([`generate`]).
@@ -16,6 +17,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use offerline_app::App;
 use offerline_app::identity::{self, NewUser};
+use offerline_app::policy::{Policy, TokenRates, parse_duration};
 use offerline_store::Store;
 
 #[derive(Parser)]
@@ -24,8 +26,54 @@ struct Cli {
     /// Database URL: sqlite://FILE?mode=rwc (the default, in the working directory) or postgres://…
     #[arg(long, env = "OFFERLINE_DATABASE_URL", default_value = offerline_app::ops::DEFAULT_URL, global = true)]
     database_url: String,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Lifetimes of what a client is handed, the purge of what expired, and the access-token
+/// rates (`offerline_app::policy`; docs/RELIABILITY.md has the figures). Durations read
+/// `14d`, `24h`, `90m`, `30s`.
+#[derive(clap::Args)]
+struct PolicyArgs {
+    /// Lifetime of an API token (staff and storefront logins, `user create --token`).
+    #[arg(long, env = "OFFERLINE_TOKEN_TTL", default_value = "14d", value_parser = parse_duration, global = true)]
+    token_ttl: std::time::Duration,
+    /// Lifetime of a storefront session (the osessionid cookie).
+    #[arg(long, env = "OFFERLINE_SESSION_TTL", default_value = "14d", value_parser = parse_duration, global = true)]
+    session_ttl: std::time::Duration,
+    /// Lifetime of an Elastic Path access token (its expires_in).
+    #[arg(long, env = "OFFERLINE_CLIENT_TOKEN_TTL", default_value = "1h", value_parser = parse_duration, global = true)]
+    client_token_ttl: std::time::Duration,
+    /// How long a checkout's Idempotency-Key is remembered.
+    #[arg(long, env = "OFFERLINE_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration, global = true)]
+    idempotency_ttl: std::time::Duration,
+    /// How often expired tokens, sessions and idempotency keys are deleted.
+    #[arg(long, env = "OFFERLINE_PURGE_EVERY", default_value = "10m", value_parser = parse_duration, global = true)]
+    purge_every: std::time::Duration,
+    /// Access tokens a caller address may ask for per minute (0: no limit).
+    #[arg(long, env = "OFFERLINE_ACCESS_TOKENS_PER_PEER", default_value_t = 60, global = true)]
+    access_tokens_per_peer: u32,
+    /// Access tokens one client id may be given per minute (0: no limit).
+    #[arg(long, env = "OFFERLINE_ACCESS_TOKENS_PER_CLIENT", default_value_t = 600, global = true)]
+    access_tokens_per_client: u32,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> Policy {
+        Policy {
+            token_ttl: self.token_ttl,
+            session_ttl: self.session_ttl,
+            client_token_ttl: self.client_token_ttl,
+            idempotency_ttl: self.idempotency_ttl,
+            purge_every: self.purge_every,
+            token_rates: TokenRates {
+                per_peer: self.access_tokens_per_peer,
+                per_client: self.access_tokens_per_client,
+            },
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -200,7 +248,8 @@ fn one_line(e: &anyhow::Error, url: &str) -> String {
 async fn run(cli: &Cli) -> anyhow::Result<()> {
     let url = &cli.database_url;
     let opening = || format!("opening database {}", offerline_app::ops::redact_url(url));
-    let open = || async { App::open(url).await.with_context(opening) };
+    let policy = cli.policy.policy();
+    let open = || async { App::open_with(url, policy).await.with_context(opening) };
     match &cli.command {
         Command::Serve { addr } => serve(open().await?, addr).await,
         Command::Migrate => {

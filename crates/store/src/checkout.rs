@@ -51,6 +51,9 @@ pub struct CheckoutWrite {
 pub struct IdempotencyKey {
     pub user_id: i64,
     pub key: String,
+    /// Keys stored at or before this instant (microseconds) have expired: this request is
+    /// a new one, and the expired row is replaced in the same transaction.
+    pub expired_at_or_before: i64,
 }
 
 /// A basket's lines as they were priced: each is deleted only if it still has that id and
@@ -88,13 +91,22 @@ pub type Render = fn(&OrderDetail) -> String;
 const PENDING: i64 = 0;
 
 impl Store {
-    /// The stored response for a customer's idempotency key.
-    pub async fn idempotent_response(&self, user_id: i64, key: &str) -> Result<Option<(u16, String)>> {
-        let row = sqlx::query("SELECT status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-            .bind(user_id)
-            .bind(key)
-            .fetch_optional(self.reader())
-            .await?;
+    /// The stored response for a customer's idempotency key, unless it was stored at or
+    /// before `expired_at_or_before` (microseconds).
+    pub async fn idempotent_response(
+        &self,
+        user_id: i64,
+        key: &str,
+        expired_at_or_before: i64,
+    ) -> Result<Option<(u16, String)>> {
+        let row = sqlx::query(
+            "SELECT status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at > $3",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(expired_at_or_before)
+        .fetch_optional(self.reader())
+        .await?;
         match row {
             Some(r) => {
                 let status: i64 = r.try_get(0)?;
@@ -139,7 +151,7 @@ impl Store {
             let Some(k) = &w.idempotency else {
                 return Err(StoreError::Internal("a key was refused without one".into()));
             };
-            return replayed(self.idempotent_response(k.user_id, &k.key).await?);
+            return replayed(self.idempotent_response(k.user_id, &k.key, k.expired_at_or_before).await?);
         }
         match checkout_tx(&mut tx, w, render).await {
             Ok(out) => {
@@ -155,9 +167,17 @@ impl Store {
 }
 
 /// Claims the checkout's idempotency key, if it has one, by inserting it. `false`: the key
-/// is taken, and on PostgreSQL the transaction is now aborted and must be rolled back.
+/// is taken, and on PostgreSQL the transaction is now aborted and must be rolled back. An
+/// expired row under the key (not purged yet) is deleted first, in the same transaction:
+/// of two requests racing for one expired key, the second waits on the first's row lock
+/// (PostgreSQL) or runs after it on the one writer (SQLite), then finds the fresh row.
 pub(crate) async fn claim_key<E: Exec>(tx: &mut E, w: &CheckoutWrite) -> Result<bool> {
     let Some(k) = &w.idempotency else { return Ok(true) };
+    tx.execute(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at <= $3",
+        &[k.user_id.into(), (&k.key).into(), k.expired_at_or_before.into()],
+    )
+    .await?;
     let claimed = tx
         .execute(
             "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, '', $4)",

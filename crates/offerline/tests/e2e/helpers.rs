@@ -61,6 +61,11 @@ pub struct Server {
 /// Spawns `offerline serve` on a free port; returns the child and its base URL. With `log`,
 /// runs at that log level and sends stderr to that file.
 fn spawn(database_url: &str, log: Option<(&str, &PathBuf)>) -> (Child, String) {
+    spawn_with(database_url, log, &[])
+}
+
+/// [`spawn`] with extra environment variables (the server's settings).
+fn spawn_with(database_url: &str, log: Option<(&str, &PathBuf)>, env: &[(&str, &str)]) -> (Child, String) {
     let level = match log {
         Some((level, _)) => level.to_owned(),
         None => std::env::var("OFFERLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -73,6 +78,7 @@ fn spawn(database_url: &str, log: Option<(&str, &PathBuf)>) -> (Child, String) {
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("OFFERLINE_DATABASE_URL", database_url)
         .env("OFFERLINE_LOG", level)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -158,6 +164,16 @@ impl Server {
         Server { base, db, database_url, child, dir, schema, http, log: Some(log) }
     }
 
+    /// [`Server::start_logged`] with extra environment variables (the server's settings:
+    /// lifetimes, rates).
+    pub async fn start_logged_with(db: Db, level: &str, env: &[(&str, &str)]) -> Server {
+        let (database_url, dir, schema) = fresh_database(db).await;
+        let log = std::env::temp_dir().join(format!("offerline-log-{}.txt", unique()));
+        let (child, base) = spawn_with(&database_url, Some((level, &log)), env);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Server { base, db, database_url, child, dir, schema, http, log: Some(log) }
+    }
+
     /// Everything the server has logged so far (only for [`Server::start_logged`]).
     pub fn logs(&self) -> String {
         self.log.as_ref().map(|p| std::fs::read_to_string(p).unwrap_or_default()).unwrap_or_default()
@@ -198,9 +214,10 @@ impl Server {
             .expect("insert user")
             .get(0);
             let token = offerline_store::auth::random_hex(20);
-            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, 0)")
+            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, 0, $3)")
                 .bind(id)
                 .bind(offerline_store::auth::digest(&token))
+                .bind(i64::MAX)
                 .execute(&mut *tx)
                 .await
                 .expect("insert token");

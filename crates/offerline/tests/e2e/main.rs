@@ -10,6 +10,7 @@ mod cache;
 mod checkout;
 mod durability;
 mod elasticpath;
+mod expiry;
 mod first_minute;
 mod foundation;
 mod generate;
