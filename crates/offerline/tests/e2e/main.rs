@@ -16,6 +16,7 @@ mod generate;
 mod hostile;
 mod ledger;
 mod money;
+mod nodes;
 mod promotions;
 mod read_model;
 mod schema_fuzz;
