@@ -19,7 +19,7 @@ use offerline_store::checkout::{BasketLines, CheckoutOutcome, CheckoutWrite, Ide
 use offerline_store::orders::NewOrder;
 use serde_json::Value as Json;
 
-use crate::basket::{Quote, quote, voucher_refusal};
+use crate::basket::{Quote, quote, unavailable_refusal, voucher_refusal};
 use crate::error::{AppError, AppResult};
 use crate::handle::App;
 
@@ -118,6 +118,9 @@ async fn try_place(
     }
     let code = basket.voucher_code.clone();
     let q = quote(app, user, basket, None).await?;
+    if let Some(why) = unavailable_refusal(&q) {
+        return Err(AppError::Refused(why).into());
+    }
     if let Some(why) = &q.invalid {
         return Err(AppError::Refused(why.clone()).into());
     }
