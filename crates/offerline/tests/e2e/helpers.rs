@@ -61,6 +61,11 @@ pub struct Server {
 /// Spawns `offerline serve` on a free port; returns the child and its base URL. With `log`,
 /// runs at that log level and sends stderr to that file.
 fn spawn(database_url: &str, log: Option<(&str, &PathBuf)>) -> (Child, String) {
+    spawn_with(database_url, log, &[])
+}
+
+/// [`spawn`] with more environment variables for the server.
+fn spawn_with(database_url: &str, log: Option<(&str, &PathBuf)>, env: &[(&str, &str)]) -> (Child, String) {
     let level = match log {
         Some((level, _)) => level.to_owned(),
         None => std::env::var("OFFERLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -73,6 +78,7 @@ fn spawn(database_url: &str, log: Option<(&str, &PathBuf)>) -> (Child, String) {
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("OFFERLINE_DATABASE_URL", database_url)
         .env("OFFERLINE_LOG", level)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -144,6 +150,14 @@ impl Server {
     /// Starts the binary on an existing database (used by restart tests too).
     pub fn start_on(db: Db, database_url: String, dir: Option<PathBuf>, schema: Option<String>) -> Server {
         let (child, base) = spawn(&database_url, None);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Server { base, db, database_url, child, dir, schema, http, log: None }
+    }
+
+    /// Starts a server on a fresh database with these environment variables set (limits, …).
+    pub async fn start_with_env(db: Db, env: &[(&str, &str)]) -> Server {
+        let (database_url, dir, schema) = fresh_database(db).await;
+        let (child, base) = spawn_with(&database_url, None, env);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         Server { base, db, database_url, child, dir, schema, http, log: None }
     }
