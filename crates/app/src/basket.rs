@@ -80,6 +80,9 @@ pub struct Quote {
     pub voucher: Option<Voucher>,
     /// The offers the basket was priced against (checkout reads their limits).
     pub offers: std::sync::Arc<OfferIndex>,
+    /// The row version (`modified_at`) of each of those offers, which the checkout
+    /// transaction expects the rows to still have.
+    pub offer_versions: std::sync::Arc<std::collections::HashMap<i64, i64>>,
     pub pricing: Pricing,
     /// Why the engine cannot price this basket meaningfully (a total over 15 integer
     /// digits, …): the basket still shows, but checkout refuses it, as simulate does.
@@ -97,7 +100,8 @@ pub async fn view(app: &App, user: i64) -> AppResult<Quote> {
 /// Loads the basket's products and prices and prices it against the live offers. `code`
 /// overrides the basket's voucher code (to try a code before it is saved).
 pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> AppResult<Quote> {
-    let (store, offers) = (app.store(), app.offers().current());
+    let (store, snapshot) = (app.store(), app.offers().snapshot());
+    let offers = snapshot.index;
     let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
     let catalog = store.pricing_catalog(&ids).await?;
     let (list, products, mut prices) = (catalog.price_list, catalog.products, catalog.prices);
@@ -149,6 +153,7 @@ pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> 
         unavailable,
         voucher,
         offers,
+        offer_versions: snapshot.versions,
         pricing,
         invalid,
     })

@@ -46,7 +46,8 @@ pub async fn replayed(app: &App, user: i64, key: Option<&str>) -> AppResult<Opti
 /// The basket is priced against this node's offer cache, which may not have seen another
 /// node's latest promotion write yet; the checkout transaction checks every applied offer
 /// against its row ([`offerline_store::current_offers`]). When the row says an offer is off
-/// (deactivated, deleted, ended, its per-basket limit lowered), nothing is written, the cache
+/// (deactivated, deleted, ended, its per-basket limit lowered) or changed since the copy the
+/// basket was priced with (another benefit, condition, …), nothing is written, the cache
 /// is rebuilt from the database, and the basket is priced and checked out once more: the
 /// customer gets the order at today's offers, never one with an offer the database has
 /// turned off. A second refusal (the offer changed again meanwhile) is a 400 naming it.
@@ -78,7 +79,7 @@ pub async fn place(
 
 /// Why one attempt at a checkout failed.
 enum Failed {
-    /// An applied offer is off in the database (see [`place`]): its name as priced.
+    /// An applied offer is off or changed in the database (see [`place`]): its name as priced.
     OfferChanged {
         promotion_id: i64,
         why: &'static str,
@@ -131,8 +132,11 @@ async fn try_place(
     }
     let stock_list = q.stock_list_id.ok_or(AppError::NotFound)?;
     let order = build_order(&q, user, stock_list, shipping_address);
+    let priced_offers =
+        q.pricing.applied.iter().filter_map(|a| q.offer_versions.get(&a.offer.0).map(|&v| (a.offer.0, v))).collect();
     let write = CheckoutWrite {
         idempotency: key.map(|key| IdempotencyKey { user_id: user, key }),
+        priced_offers,
         basket: Some(BasketLines {
             basket_id: q.basket.id,
             lines: q.lines.iter().map(|l| (l.line_id, l.quantity)).collect(),

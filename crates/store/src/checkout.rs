@@ -13,8 +13,9 @@
 //!    checkout instead of writing an order the customer did not see; the voucher code is
 //!    cleared;
 //! 3. every applied promotion is checked against its row as it is now
-//!    ([`crate::current_offers`]): an offer that is off refuses the checkout, and the usage
-//!    claims carry the row's limits, not those of the offer cache the basket was priced with;
+//!    ([`crate::current_offers`]): an offer that is off or changed since it was priced refuses
+//!    the checkout, and the usage claims carry the row's limits, not those of the offer cache
+//!    the basket was priced with;
 //! 4. the order, its items, discount items and applicants, and the usage claims
 //!    ([`crate::orders::place_order`]); a claim past a limit aborts everything;
 //! 5. the response body is stored under the idempotency key.
@@ -47,6 +48,9 @@ pub struct CheckoutWrite {
     /// The storefront basket lines the order consumes, as priced; `None` for an order from
     /// an external cart (Elastic Path), which stays as it is.
     pub basket: Option<BasketLines>,
+    /// The promotions the order applies, each with the `modified_at` of the row it was priced
+    /// from: a row changed since refuses the write ([`crate::current_offers`]).
+    pub priced_offers: Vec<(i64, i64)>,
     /// The order, its draft carrying the usage claims.
     pub order: NewOrder,
 }
@@ -209,7 +213,7 @@ pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: 
         take_basket(tx, b).await?;
     }
     // The order as priced, unless a promotion's limits changed since: then with the row's.
-    let order = match current_claims(tx, &w.order.draft, now_micros()).await? {
+    let order = match current_claims(tx, &w.order.draft, &w.priced_offers, now_micros()).await? {
         None => Cow::Borrowed(&w.order),
         Some(claims) => {
             let mut o = w.order.clone();

@@ -10,8 +10,10 @@
 //!
 //! - refuses the order ([`StoreError::OfferChanged`]) when the row says the offer is off:
 //!   missing or deleted, inactive, not open at the checkout instant, or applied more often
-//!   than its per-basket limit now allows. The caller re-prices against fresh offers (or
-//!   refuses the checkout), and nothing is written;
+//!   than its per-basket limit now allows — or when the row changed at all since the copy the
+//!   basket was priced with was read (its `modified_at` differs: a new benefit, condition or
+//!   customer list). The caller re-prices against fresh offers (or refuses the checkout), and
+//!   nothing is written;
 //! - enforces the global, per-customer and budget limits as the row has them *now*: the usage
 //!   claims are given the row's limits before they are claimed, so a limit lowered (or added,
 //!   or raised) since the cache was built is the one the conditional claims check.
@@ -35,6 +37,7 @@ use crate::{Result, StoreError};
 struct Row {
     active: bool,
     deleted: bool,
+    modified_at: i64,
     start_at: Option<i64>,
     end_at: Option<i64>,
     max_basket: Option<i64>,
@@ -46,11 +49,17 @@ struct Row {
 /// Ids per `IN` list: well under both engines' bound-parameter limits.
 const CHUNK: usize = 500;
 
-/// Checks every promotion `draft` applies against its row at instant `at` (microseconds).
-/// `Err(OfferChanged)`: an applied offer is off (see the module docs). `Ok(None)`: the claims'
-/// limits are the rows'. `Ok(Some(claims))`: the draft's claims with the rows' limits, to be
-/// claimed instead of the draft's.
-pub async fn current_claims<E: Exec>(tx: &mut E, draft: &OrderDraft, at: i64) -> Result<Option<Vec<UsageClaim>>> {
+/// Checks every promotion `draft` applies against its row at instant `at` (microseconds);
+/// `priced` holds (promotion id, `modified_at`) of the rows the offers were priced from.
+/// `Err(OfferChanged)`: an applied offer is off or changed (see the module docs).
+/// `Ok(None)`: the claims' limits are the rows'. `Ok(Some(claims))`: the draft's claims with
+/// the rows' limits, to be claimed instead of the draft's.
+pub async fn current_claims<E: Exec>(
+    tx: &mut E,
+    draft: &OrderDraft,
+    priced: &[(i64, i64)],
+    at: i64,
+) -> Result<Option<Vec<UsageClaim>>> {
     let mut ids: Vec<i64> = draft.discounts.iter().filter_map(|d| d.offer.map(|o| o.0)).collect();
     ids.extend(draft.claims.iter().filter_map(|c| match c {
         UsageClaim::Offer { offer, .. } | UsageClaim::CustomerOffer { offer, .. } => Some(offer.0),
@@ -76,6 +85,14 @@ pub async fn current_claims<E: Exec>(tx: &mut E, draft: &OrderDraft, at: i64) ->
         }
         if r.end_at.is_some_and(|e| at >= e) {
             return Err(off("ended"));
+        }
+    }
+    for &(id, version) in priced {
+        if rows.get(&id).is_some_and(|r| r.modified_at != version) {
+            return Err(StoreError::OfferChanged {
+                promotion_id: id,
+                why: "different from the one the basket was priced with",
+            });
         }
     }
     let mut claims = draft.claims.clone();
@@ -117,7 +134,7 @@ async fn read_rows<E: Exec>(tx: &mut E, ids: &[i64]) -> Result<HashMap<i64, Row>
     for chunk in ids.chunks(CHUNK) {
         let sql = format!(
             "SELECT id, is_active, deleted, start_at, end_at, max_basket_applications, max_user_applications, \
-             max_global_applications, max_discount FROM promotions WHERE id IN ({})",
+             max_global_applications, max_discount, modified_at FROM promotions WHERE id IN ({})",
             placeholders(0, chunk.len())
         );
         let params: Vec<Param<'_>> = chunk.iter().map(|&id| id.into()).collect();
@@ -135,6 +152,7 @@ async fn read_rows<E: Exec>(tx: &mut E, ids: &[i64]) -> Result<HashMap<i64, Row>
                     max_user: int(6),
                     max_global: int(7),
                     max_discount: int(8),
+                    modified_at: int(9).unwrap_or_default(),
                 },
             );
         }
@@ -154,8 +172,8 @@ mod tests {
         c.execute_batch(
             "CREATE TABLE promotions (id INTEGER PRIMARY KEY, is_active BIGINT NOT NULL, deleted BIGINT NOT NULL, \
              start_at BIGINT, end_at BIGINT, max_basket_applications BIGINT, max_user_applications BIGINT, \
-             max_global_applications BIGINT, max_discount BIGINT); \
-             INSERT INTO promotions VALUES (1, 1, 0, 100, 200, NULL, NULL, NULL, NULL);",
+             max_global_applications BIGINT, max_discount BIGINT, modified_at BIGINT NOT NULL); \
+             INSERT INTO promotions VALUES (1, 1, 0, 100, 200, NULL, NULL, NULL, NULL, 50);",
         )
         .unwrap();
         c
@@ -176,7 +194,7 @@ mod tests {
     }
 
     fn check(c: &rusqlite::Connection, at: i64) -> Result<Option<Vec<UsageClaim>>> {
-        complete(current_claims(&mut SqliteExec { conn: c }, &draft(), at))
+        complete(current_claims(&mut SqliteExec { conn: c }, &draft(), &[(1, 50)], at))
     }
 
     fn why(r: Result<Option<Vec<UsageClaim>>>) -> &'static str {
@@ -202,6 +220,15 @@ mod tests {
         let c = db();
         c.execute_batch("UPDATE promotions SET max_basket_applications = 1").unwrap();
         assert_eq!(why(check(&c, 150)), "over its per-basket limit");
+        let c = db();
+        c.execute_batch("UPDATE promotions SET modified_at = 49").unwrap();
+        assert_eq!(
+            why(check(&c, 150)),
+            "different from the one the basket was priced with",
+            "another version, older or not"
+        );
+        let unversioned = complete(current_claims(&mut SqliteExec { conn: &c }, &draft(), &[], 150));
+        assert!(unversioned.unwrap().is_none(), "without a version, only the row's state is checked");
     }
 
     #[test]

@@ -65,8 +65,8 @@ pub enum StoreError {
     #[error("invalid: {0}")]
     Invalid(String),
     /// An offer the order was priced with is off in the database now (deleted, inactive,
-    /// outside its window, or over its per-basket limit): the pricing used an older copy of
-    /// it ([`current_offers`]). Nothing was written; price again and retry, or refuse.
+    /// outside its window, or over its per-basket limit) or its row changed since: the pricing
+    /// used an older copy of it ([`current_offers`]). Nothing was written; price again and retry, or refuse.
     #[error("offer {promotion_id} is {why}")]
     OfferChanged { promotion_id: i64, why: &'static str },
     /// A statement or a row did not have the shape the code expects: a bug, never the
