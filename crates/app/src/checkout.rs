@@ -11,8 +11,10 @@
 //! row's limits, and a checkout priced with an offer the database has turned off is priced
 //! again against fresh offers ([`place`]).
 
+use std::sync::Arc;
+
 use offerline_core::status::OrderStatus;
-use offerline_core::{CustomerId, DraftLine, DraftVoucher, OfferId, ProductId, VoucherId, order_draft};
+use offerline_core::{CustomerId, DraftLine, DraftVoucher, OfferId, OfferIndex, ProductId, VoucherId, order_draft};
 use offerline_store::StoreError;
 pub use offerline_store::checkout::Render;
 use offerline_store::checkout::{BasketLines, CheckoutOutcome, CheckoutWrite, IdempotencyKey};
@@ -50,7 +52,8 @@ pub async fn replayed(app: &App, user: i64, key: Option<&str>) -> AppResult<Opti
 /// basket was priced with (another benefit, condition, …), nothing is written, the cache
 /// is rebuilt from the database, and the basket is priced and checked out once more: the
 /// customer gets the order at today's offers, never one with an offer the database has
-/// turned off. A second refusal (the offer changed again meanwhile) is a 400 naming it.
+/// turned off. A second refusal (the offer changed again meanwhile) is a 400 naming it. The
+/// cache is rebuilt once for a burst of such checkouts ([`crate::offers::OfferCache::outdated`]).
 pub async fn place(
     app: &App,
     user: i64,
@@ -59,9 +62,9 @@ pub async fn place(
     render: Render,
 ) -> AppResult<Answer> {
     let mut attempt = try_place(app, user, key.clone(), shipping_address.clone(), render).await;
-    if let Err(Failed::OfferChanged { promotion_id, why, .. }) = &attempt {
+    if let Err(Failed::OfferChanged { promotion_id, why, priced_with, .. }) = &attempt {
         tracing::info!(promotion = promotion_id, why, "an applied offer changed in the database; pricing again");
-        app.offers().reload("an applied offer changed in the database").await?;
+        app.offers().outdated(priced_with).await?;
         attempt = try_place(app, user, key.clone(), shipping_address, render).await;
     }
     match attempt {
@@ -84,6 +87,8 @@ enum Failed {
         promotion_id: i64,
         why: &'static str,
         name: String,
+        /// The offer index the basket was priced with.
+        priced_with: Arc<OfferIndex>,
     },
     App(AppError),
 }
@@ -149,7 +154,7 @@ async fn try_place(
         }
         StoreError::OfferChanged { promotion_id, why } => {
             let name = q.offers.get(OfferId(promotion_id)).map_or_else(|| promotion_id.to_string(), |o| o.name.clone());
-            Failed::OfferChanged { promotion_id, why, name }
+            Failed::OfferChanged { promotion_id, why, name, priced_with: q.offers.clone() }
         }
         other => AppError::from(other).into(),
     })?;

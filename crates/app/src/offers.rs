@@ -142,6 +142,17 @@ impl OfferCache {
         self.reload("write").await.map(drop)
     }
 
+    /// After a checkout found an offer it was priced with out of date in the database:
+    /// rebuilds the index, unless it has been rebuilt since `seen` (the index that checkout
+    /// priced with) — a burst of such checkouts costs one rebuild, not one each.
+    pub async fn outdated(&self, seen: &Arc<OfferIndex>) -> AppResult<()> {
+        let mut built = self.inner.built.lock().await;
+        if !Arc::ptr_eq(&self.current(), seen) {
+            return Ok(());
+        }
+        self.rebuild(&mut built, "an offer was out of date at checkout").await.map(drop)
+    }
+
     /// Rebuilds the index from the database. Returns the number of offers.
     pub async fn reload(&self, why: &str) -> AppResult<usize> {
         let mut built = self.inner.built.lock().await;

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::both;
+use crate::cache::metric;
 use crate::checkout::{product, promotion};
 use crate::durability::{check_ledger, checkout, fill, par};
 use crate::helpers::{Db, Server};
@@ -248,8 +249,12 @@ async fn an_offer_turned_off_on_one_node_is_honoured_by_the_next_checkout_on_the
     store.close().await;
 }
 
+/// Concurrent checkouts in the burst of [`a_change_no_cache_can_see_is_honoured`].
+const HERD: usize = 16;
+
 /// A row changed by hand, `modified_at` untouched: the promotions stamp does not move, so no
-/// offer cache on either node ever rebuilds for it. The checkout still honours the row.
+/// offer cache on either node ever rebuilds for it. The checkout still honours the row, and a
+/// burst of checkouts priced with the stale offer rebuilds the cache once, not once each.
 async fn a_change_no_cache_can_see_is_honoured(db: Db) {
     let a = Server::start(db).await;
     let b = Server::start_on(db, a.database_url.clone(), None, None);
@@ -262,17 +267,18 @@ async fn a_change_no_cache_can_see_is_honoured(db: Db) {
     };
     let off = promotion(&a, &staff, body("off")).await;
     let capped = promotion(&a, &staff, body("capped")).await;
+    let herd = promotion(&a, &staff, body("herd")).await;
     let line = json!({"lines": [{"sku": "HAND-1", "quantity": 1}]});
     for s in [&a, &b] {
-        until_priced(s, &staff, &line, "both offers", |r| applied_ids(r).len() == 2).await;
+        until_priced(s, &staff, &line, "the three offers", |r| applied_ids(r).len() == 3).await;
     }
     let store = Store::connect(&a.database_url).await.expect("store");
-    let customers = b.customers(4).await;
+    let customers = b.customers(3 + HERD).await;
     // One order with both, so the cap below has usage to meet.
     let (_, t) = &customers[0];
     b.post("/baskets/basket/", t, json!({"product": p, "quantity": 1})).await;
     let (st, r) = b.post("/orders/checkout/", t, json!({})).await;
-    assert_eq!((st, r["order"]["discount_amount"].as_str()), (201, Some("10.00")), "{r}");
+    assert_eq!((st, r["order"]["discount_amount"].as_str()), (201, Some("15.00")), "{r}");
 
     sqlx::query("UPDATE promotions SET is_active = 0 WHERE id = $1").bind(off).execute(store.writer()).await.unwrap();
     sqlx::query("UPDATE promotions SET max_global_applications = 1 WHERE id = $1")
@@ -285,7 +291,7 @@ async fn a_change_no_cache_can_see_is_honoured(db: Db) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     for s in [&a, &b] {
         let (st, r) = s.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
-        assert_eq!((st, applied_ids(&r).len()), (200, 2), "the caches cannot have seen it: {r}");
+        assert_eq!((st, applied_ids(&r).len()), (200, 3), "the caches cannot have seen it: {r}");
     }
     for (i, s) in [(1, &b), (2, &a)] {
         let (_, t) = &customers[i];
@@ -295,6 +301,37 @@ async fn a_change_no_cache_can_see_is_honoured(db: Db) {
     }
     assert_eq!(carried(&store, off).await, 1, "the inactive offer was applied again");
     assert_eq!(carried(&store, capped).await, 1, "the capped offer went past its limit of 1");
+
+    // A burst: HERD checkouts at once on node B, all priced with an offer turned off by hand
+    // after B's cache was last built. Each is priced again; the cache is rebuilt once.
+    let (_, t) = &customers[2];
+    b.post("/baskets/basket/", t, json!({"product": p, "quantity": 1})).await;
+    assert_eq!(checkout_on(&b, t, herd).await, Some(Some("5.00".to_owned())), "B prices the herd offer");
+    let plans: Vec<_> = customers[3..].iter().map(|(_, t)| (t.clone(), vec![(p, 1)], None)).collect();
+    fill(&b, plans).await;
+    sqlx::query("UPDATE promotions SET is_active = 0 WHERE id = $1").bind(herd).execute(store.writer()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let rebuilds = metric(&b, "offerline_offer_cache_rebuilds_total").await;
+    let herd_orders = carried(&store, herd).await;
+    let (http, url) = (b.http.clone(), b.url("/orders/checkout/"));
+    let tokens: Vec<String> = customers[3..].iter().map(|(_, t)| t.clone()).collect();
+    let answers =
+        par(tokens, HERD, move |t| checkout(http.clone(), url.clone(), t, uuid::Uuid::new_v4().to_string())).await;
+    for a in &answers {
+        let (st, body) = a.as_ref().expect("answered");
+        assert_eq!(*st, 201, "{body}");
+        let order: Value = serde_json::from_str(body).expect("json");
+        let ids: Vec<i64> = order["order"]["discountitem_set"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|d| d["promotion"].as_i64())
+            .collect();
+        assert!(!ids.contains(&herd), "an order with the offer turned off: {body}");
+    }
+    assert_eq!(carried(&store, herd).await, herd_orders, "the burst applied the offer turned off");
+    let rebuilt = metric(&b, "offerline_offer_cache_rebuilds_total").await - rebuilds;
+    assert_eq!(rebuilt, 1, "{HERD} stale checkouts rebuilt the offer cache {rebuilt} times");
     check_ledger(&store).await;
     store.close().await;
 }
