@@ -390,7 +390,7 @@ pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<S
         billing_address: Some(to.billing_address),
         draft: custom_order_draft(&custom_items, &externals).map_err(|_| exceeds())?,
     };
-    let write = CheckoutWrite { idempotency: None, basket: None, order };
+    let write = CheckoutWrite { idempotency: None, basket: None, priced_offers: Vec::new(), order };
     match store.checkout(write, None).await {
         Ok(CheckoutOutcome::Placed { placed, .. }) => {
             tracing::info!(order = placed.id, number = %placed.number, "Elastic Path order placed");

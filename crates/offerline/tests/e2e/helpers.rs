@@ -154,6 +154,14 @@ impl Server {
         Server { base, db, database_url, child, dir, schema, http, log: None }
     }
 
+    /// Starts a server on a fresh database with these environment variables set (limits, …).
+    pub async fn start_with_env(db: Db, env: &[(&str, &str)]) -> Server {
+        let (database_url, dir, schema) = fresh_database(db).await;
+        let (child, base) = spawn_with(&database_url, None, env);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Server { base, db, database_url, child, dir, schema, http, log: None }
+    }
+
     /// Starts a server on a fresh database with `OFFERLINE_LOG=level`, its stderr (where the
     /// log goes) captured to a file that [`Server::logs`] reads.
     pub async fn start_logged(db: Db, level: &str) -> Server {
