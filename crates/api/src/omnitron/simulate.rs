@@ -141,7 +141,8 @@ pub(super) async fn simulate(
     Ok(Json(simulation_json(&sim)))
 }
 
-fn simulation_json(sim: &Simulation) -> Value {
+/// The simulate answer for a simulation (also what `offerline price` prints).
+pub fn simulation_json(sim: &Simulation) -> Value {
     let (input, p) = (&sim.input, &sim.pricing);
     let cur = input.currency;
     let fm = |m: i64| cur.format(m);

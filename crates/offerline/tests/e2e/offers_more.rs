@@ -16,6 +16,7 @@ both!(
     a_gift_joins_the_basket_and_the_ledger,
     elastic_path_carts_priced_by_rule_promotions,
     bulk_promotions_and_explain_modes,
+    offerline_price_answers_as_simulate_does,
 );
 
 async fn simulate(s: &Server, t: &str, lines: Value) -> Value {
@@ -344,4 +345,47 @@ async fn bulk_promotions_and_explain_modes(db: Db) {
     let (st, e) = s.post("/api/v1/pricing/simulate/", &staff, json!({"lines": lines, "explain": "some"})).await;
     assert_eq!(st, 400, "{e}");
     assert!(e["explain"].is_array());
+}
+
+/// `offerline price` (no server, no database) prints what the HTTP simulate answers for the
+/// same promotions and basket.
+async fn offerline_price_answers_as_simulate_does(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    product(&s, &staff, "PA", "199.90").await;
+    product(&s, &staff, "PB", "50.00").await;
+    let promos = vec![
+        json!({"name": "3 al 2", "slug": "three", "offer_type": "site", "currency": "try",
+               "condition": {"type": "count", "value": 3, "range": {"skus": ["PA"]}},
+               "benefit": {"type": "multibuy", "value": null, "range": {"skus": ["PA"]}}}),
+        json!({"name": "Tiers", "slug": "tiers", "offer_type": "site", "currency": "try", "exclusive": false,
+               "condition": {"type": "amount", "value": "100.00", "range": {"skus": ["PB"]}},
+               "benefit": {"type": "percentage", "value": null, "range": {"skus": ["PB"]},
+                           "tiers": [{"threshold": "100.00", "value": "10"}, {"threshold": "200.00", "value": "20"}]}}),
+        json!({"name": "Not this basket", "slug": "other", "offer_type": "site", "currency": "try",
+               "condition": {"type": "count", "value": 1, "range": {"skus": ["NONE"]}},
+               "benefit": {"type": "fixed", "value": "1.00", "range": {"skus": ["NONE"]}}}),
+    ];
+    for p in &promos {
+        promotion(&s, &staff, p.clone()).await;
+    }
+    let http = simulate(&s, &staff, json!([{"sku": "PA", "quantity": 3}, {"sku": "PB", "quantity": 5}])).await;
+    let dir = std::env::temp_dir().join(format!("offerline-price-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (pf, bf) = (dir.join(format!("p-{db:?}.json")), dir.join(format!("b-{db:?}.json")));
+    std::fs::write(&pf, Value::Array(promos).to_string()).unwrap();
+    let basket = json!({"currency": "try", "lines": [
+        {"sku": "PA", "quantity": 3, "unit_price": "199.90"}, {"sku": "PB", "quantity": 5, "unit_price": "50.00"}]});
+    std::fs::write(&bf, basket.to_string()).unwrap();
+    let out = s.cli(&["price", "--promotions", pf.to_str().unwrap(), "--basket", bf.to_str().unwrap()]);
+    let cli: Value = serde_json::from_str(out.trim()).unwrap();
+    for k in ["total_before_discount", "total_discount", "total", "lines", "applied", "not_applied"] {
+        assert_eq!(cli[k], http[k], "{k}: {cli} vs {http}");
+    }
+    assert_eq!(cli["total_discount"], "249.90", "199.90 + 20 % of 250.00");
+    let timed =
+        s.cli(&["price", "--promotions", pf.to_str().unwrap(), "--basket", bf.to_str().unwrap(), "--repeat", "50"]);
+    let timed: Value = serde_json::from_str(timed.trim()).unwrap();
+    assert_eq!(timed["baskets"], 50);
+    assert_eq!(timed["total_discount"], "249.90");
 }
