@@ -589,7 +589,10 @@ async fn place_rule_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<
         product_for(store, it).await?;
     }
     let Some(priced) = rule_priced(app, cart).await? else {
-        return Err(AppError::Internal("rule promotions were turned off during checkout".into()));
+        return Err(AppError::Unprocessable {
+            title: "Cart settings changed".into(),
+            detail: "Rule promotions were turned off for this cart during checkout; check out again.".into(),
+        });
     };
     let skus: Vec<String> = priced.items.iter().map(|i| i.sku.clone()).collect();
     let products = store.products_by_skus(&skus).await?;
@@ -613,7 +616,12 @@ async fn place_rule_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<
         })
         .collect();
     let voucher =
-        priced.vouchers.iter().find(|v| priced.pricing.applied.iter().any(|a| a.offer.0 == v.promotion_id)).map(|v| {
+        // The code the engine used (of two codes for one offer it takes the smallest).
+        priced.vouchers.iter().find(|v| {
+            priced.pricing.applied.iter().any(|a| {
+                a.offer.0 == v.promotion_id && a.code.as_ref().is_some_and(|c| c.as_str() == v.code.as_str())
+            })
+        }).map(|v| {
             offerline_core::DraftVoucher {
                 id: offerline_core::VoucherId(v.id),
                 offer: offerline_core::OfferId(v.promotion_id),

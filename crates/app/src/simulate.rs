@@ -186,7 +186,8 @@ pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult
         customer: req.customer.map(CustomerId),
         lines,
         vouchers: grants,
-        usage: store.usage_snapshot(req.customer).await?,
+        // Read only when some live offer has a limit (the basket's quote does the same).
+        usage: if offers.needs_usage() { store.usage_snapshot(req.customer).await? } else { Default::default() },
         explain_all: req.explain == Explain::All,
         gifts: if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
             gifts::engine_stock(&gifts::stock(app, &offers, default_list.id).await?)

@@ -10,7 +10,8 @@
 //!   the codes a basket may give for it (there is no voucher table here).
 //! - basket: `{"currency"?: "try", "lines": [{"sku", "quantity", "unit_price", "product"?,
 //!   "attributes"?: {name: value}}], "voucher_codes"?: [...], "customer"?: pk, "at"?: ISO-8601}`;
-//!   every line gives its unit price (there is no catalogue here). Every live offer that did
+//!   every line gives its unit price (there is no catalogue here), and `"gifts": {sku: price}`
+//!   the gift products there are. Every live offer that did
 //!   not apply is explained, as simulate's `explain: "all"` does.
 
 use std::collections::BTreeMap;
@@ -20,8 +21,8 @@ use std::time::Instant;
 use anyhow::{Context, anyhow, bail};
 use offerline_app::simulate::Simulation;
 use offerline_core::{
-    Currency, CustomerId, Line, OfferId, OfferIndex, PricingInput, ProductId, Timestamp, VoucherCode, VoucherGrant,
-    parse_minor, price,
+    Currency, CustomerId, GiftStock, Line, OfferId, OfferIndex, PricingInput, ProductId, Timestamp, VoucherCode,
+    VoucherGrant, parse_minor, price,
 };
 use serde_json::{Value, json};
 
@@ -83,7 +84,6 @@ fn basket(v: &Value, codes: &BTreeMap<String, OfferId>) -> anyhow::Result<Pricin
             u32::try_from(quantity)?,
             price,
         );
-        line.product = ProductId(line.product.0);
         for (k, a) in l.get("attributes").and_then(Value::as_object).into_iter().flatten() {
             line = line.with_attribute(k, a.as_str().unwrap_or_default());
         }
@@ -101,6 +101,15 @@ fn basket(v: &Value, codes: &BTreeMap<String, OfferId>) -> anyhow::Result<Pricin
         if let Some(&offer) = codes.get(code.as_str()) {
             input.vouchers.push(VoucherGrant { code, offer });
         }
+    }
+    // Gift stock: `"gifts": {"GIFT-1": "25.00"}` (there is no catalogue here).
+    for (k, (sku, price)) in v.get("gifts").and_then(Value::as_object).into_iter().flatten().enumerate() {
+        let text = match price {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let unit_price = parse_minor(&text, digits).map_err(|e| anyhow!("gifts.{sku}: {e}"))?;
+        input.gifts.insert(sku.clone(), GiftStock { product: ProductId(1_000_000 + k as i64), unit_price });
     }
     input.validate().map_err(|e| anyhow!("basket: {e}"))?;
     Ok(input)

@@ -140,11 +140,26 @@ impl Store {
             ids.push(write(&mut tx, &state, req.user_id, group, plan, status).await?);
         }
         if let Some((key, user)) = &key {
-            tx.execute(
-                "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, $4, $5)",
-                &[(*user).into(), key.into(), KEY_DONE.into(), req.order_id.to_string().into(), now_micros().into()],
-            )
-            .await?;
+            // The same key raced for another order: its insert conflicts and nothing is written.
+            let stored = tx
+                .execute(
+                    "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, $4, $5) \
+                     ON CONFLICT (user_id, key) DO NOTHING",
+                    &[
+                        (*user).into(),
+                        key.into(),
+                        KEY_DONE.into(),
+                        req.order_id.to_string().into(),
+                        now_micros().into(),
+                    ],
+                )
+                .await?;
+            if stored == 0 {
+                return Err(StoreError::Conflict {
+                    field: "idempotency_key",
+                    message: "This key was used for another order's cancellation.".into(),
+                });
+            }
         }
         tx.commit().await?;
         Ok(Cancelled::Written(ids))
@@ -211,12 +226,6 @@ impl Store {
         let at = unit_indexes(&state, &items)?;
         let plan = refund::plan(&state.input, &at).map_err(|e| StoreError::Internal(e.to_string()))?;
         let now = now_micros();
-        tx.execute(
-            "DELETE FROM cancellation_reversals WHERE cancellation_item_id IN \
-             (SELECT id FROM cancellation_items WHERE cancellation_id = $1)",
-            &[id.into()],
-        )
-        .await?;
         let item_ids = ints(
             &mut tx,
             "SELECT id FROM cancellation_items WHERE cancellation_id = $1 ORDER BY order_item_id",
@@ -633,54 +642,31 @@ async fn apply<E: Exec>(
     for item in touched {
         tx.execute("UPDATE order_items SET modified_at = $2 WHERE id = $1", &[item.into(), now.into()]).await?;
     }
+    // Each reversed discount item's `cancel_amount` moves by what this plan reverses (added
+    // in the statement, so two groups of one request that touch one item both count).
+    let mut gone: Vec<(i64, i64)> = Vec::new(); // (promotion, reversed)
+    let mut whole: Vec<(i64, i64)> = Vec::new(); // (promotion, applications)
     for (di, reversed) in plan.reversed_by_discount() {
         let d = &state.discounts[di];
-        let cancel_amount = d.cancel_amount + reversed;
-        if cancel_amount > d.amount {
+        let row = tx
+            .rows(
+                "UPDATE discount_items SET cancel_amount = cancel_amount + $2, modified_at = $3 WHERE id = $1 \
+                 RETURNING cancel_amount, amount",
+                &[d.id.into(), reversed.into(), now.into()],
+            )
+            .await?;
+        let (cancel_amount, amount) = match row.first() {
+            Some(r) => (r.int(0)?, r.int(1)?),
+            None => return Err(StoreError::Internal(format!("discount item {} is gone", d.id))),
+        };
+        if cancel_amount > amount {
             return Err(StoreError::Internal(format!("discount item {}: reversals above its amount", d.id)));
         }
-        tx.execute(
-            "UPDATE discount_items SET cancel_amount = $2, modified_at = $3 WHERE id = $1",
-            &[d.id.into(), cancel_amount.into(), now.into()],
-        )
-        .await?;
-        let Some(promotion) = d.promotion_id else { continue };
-        let whole = cancel_amount == d.amount;
-        tx.execute(
-            "UPDATE offer_usage SET discount_spent = discount_spent - $2, discount_reversed = discount_reversed + $2, \
-             applications = applications - $3, orders_count = orders_count - $4 WHERE promotion_id = $1",
-            &[
-                promotion.into(),
-                reversed.into(),
-                (if whole { d.applications } else { 0 }).into(),
-                i64::from(whole).into(),
-            ],
-        )
-        .await?;
-        if !whole {
-            continue;
-        }
-        if let Some(user) = state.order.user_id {
-            tx.execute(
-                "UPDATE offer_customer_usage SET applications = applications - $3 WHERE promotion_id = $1 AND user_id = $2",
-                &[promotion.into(), user.into(), d.applications.into()],
-            )
-            .await?;
-        }
-        let uses = tx
-            .rows(
-                "SELECT va.id, va.voucher_id FROM voucher_applications va JOIN vouchers v ON v.id = va.voucher_id \
-                 WHERE va.order_id = $1 AND v.promotion_id = $2",
-                &[state.order.id.into(), promotion.into()],
-            )
-            .await?;
-        for r in &uses {
-            tx.execute("DELETE FROM voucher_applications WHERE id = $1", &[r.int(0)?.into()]).await?;
-            tx.execute(
-                "UPDATE vouchers SET uses = uses - 1, modified_at = $2 WHERE id = $1 AND uses > 0",
-                &[r.int(1)?.into(), now.into()],
-            )
-            .await?;
+        if let Some(promotion) = d.promotion_id {
+            gone.push((promotion, reversed));
+            if cancel_amount == amount {
+                whole.push((promotion, d.applications));
+            }
         }
     }
     let statuses = tx.rows("SELECT status FROM order_items WHERE order_id = $1", &[state.order.id.into()]).await?;
@@ -694,6 +680,84 @@ async fn apply<E: Exec>(
             &[state.order.id.into(), i64::from(s.code()).into(), now.into()],
         )
         .await?;
+        // A discount item of amount 0 (free shipping) has no share to reverse: its usage
+        // comes back when the whole order is gone (an order rolls up once).
+        for d in state.discounts.iter().filter(|d| d.amount == 0 && d.cancel_amount == 0) {
+            if let Some(promotion) = d.promotion_id {
+                whole.push((promotion, d.applications));
+            }
+        }
+    }
+    give_back(tx, state, &gone, &whole, now).await
+}
+
+/// Gives usage back (module docs): `gone` the discount reversed per promotion, `whole` the
+/// applications of wholly reversed items. Rows are updated table by table in promotion id
+/// order, the order checkout's claims take them in, so a cancellation and a checkout never
+/// lock two rows in opposite orders (no deadlock on PostgreSQL).
+async fn give_back<E: Exec>(
+    tx: &mut E,
+    state: &OrderState,
+    gone: &[(i64, i64)],
+    whole: &[(i64, i64)],
+    now: i64,
+) -> Result<()> {
+    let mut usage: BTreeMap<i64, (i64, i64, i64)> = BTreeMap::new(); // reversed, applications, orders
+    for &(p, r) in gone {
+        usage.entry(p).or_default().0 += r;
+    }
+    for &(p, a) in whole {
+        let e = usage.entry(p).or_default();
+        e.1 += a;
+        e.2 += 1;
+    }
+    for (&promotion, &(reversed, applications, orders)) in &usage {
+        tx.execute(
+            "UPDATE offer_usage SET discount_spent = discount_spent - $2, discount_reversed = discount_reversed + $2, \
+             applications = applications - $3, orders_count = orders_count - $4 WHERE promotion_id = $1",
+            &[promotion.into(), reversed.into(), applications.into(), orders.into()],
+        )
+        .await?;
+    }
+    if let Some(user) = state.order.user_id {
+        for (&promotion, &(_, applications, orders)) in &usage {
+            if orders > 0 {
+                tx.execute(
+                    "UPDATE offer_customer_usage SET applications = applications - $3 \
+                     WHERE promotion_id = $1 AND user_id = $2",
+                    &[promotion.into(), user.into(), applications.into()],
+                )
+                .await?;
+            }
+        }
+    }
+    let wholly: Vec<i64> = usage.iter().filter(|(_, u)| u.2 > 0).map(|(&p, _)| p).collect();
+    if wholly.is_empty() {
+        return Ok(());
+    }
+    let ph = crate::list::placeholders(1, wholly.len());
+    let mut params: Vec<Param<'_>> = vec![state.order.id.into()];
+    params.extend(wholly.iter().map(|&p| Param::from(p)));
+    let mut uses = tx
+        .rows(
+            &format!(
+                "SELECT va.id, va.voucher_id FROM voucher_applications va JOIN vouchers v ON v.id = va.voucher_id \
+                 WHERE va.order_id = $1 AND v.promotion_id IN ({ph})"
+            ),
+            &params,
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.int(1)?, r.int(0)?)))
+        .collect::<Result<Vec<(i64, i64)>>>()?;
+    uses.sort_unstable();
+    for (voucher, application) in uses {
+        tx.execute(
+            "UPDATE vouchers SET uses = uses - 1, modified_at = $2 WHERE id = $1 AND uses > 0",
+            &[voucher.into(), now.into()],
+        )
+        .await?;
+        tx.execute("DELETE FROM voucher_applications WHERE id = $1", &[application.into()]).await?;
     }
     Ok(())
 }

@@ -48,7 +48,10 @@ fn discount_settings(data: &Map<String, Value>) -> EpResult<(Option<bool>, Optio
         Some(Value::Object(ds)) => {
             let custom = opt_bool(ds, "custom_discounts_enabled")?;
             let rules = opt_bool(ds, "use_rule_promotions")?;
-            Ok((carts::cart_discount_setting(custom, rules)?, rules))
+            let setting = carts::cart_discount_setting(custom, rules)?;
+            // Turning custom discounts on turns the cart's rule promotions off (never both).
+            let rules = if custom == Some(true) { Some(false) } else { rules };
+            Ok((setting, rules))
         }
         Some(_) => Err(EpError::bad_request("discount_settings must be an object.")),
     }

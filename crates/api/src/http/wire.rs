@@ -281,7 +281,6 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// An integer from a JSON number or numeric string.
 /// The request's `Idempotency-Key` header, if any: 1 to 255 visible characters, else 400.
 pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key") {
@@ -293,6 +292,7 @@ pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<String>
     }
 }
 
+/// An integer from a JSON number or numeric string.
 pub fn as_int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n.as_i64(),

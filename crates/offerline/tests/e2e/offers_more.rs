@@ -291,6 +291,17 @@ async fn elastic_path_carts_priced_by_rule_promotions(db: Db) {
     );
     let (_, p) = s.get(&format!("/api/v1/promotions/{summer}/"), &staff).await;
     assert_eq!(p["usage"]["applications"], 1, "the code's use is counted: {p}");
+    // Turning custom discounts on turns the cart's rule promotions off: never both.
+    let (st, c) = ep(
+        &s,
+        "PUT",
+        &format!("/v2/carts/{id}"),
+        &tok,
+        Some(json!({"data": {"discount_settings": {"custom_discounts_enabled": true}}})),
+    )
+    .await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["data"]["discount_settings"], json!({"custom_discounts_enabled": true, "use_rule_promotions": false}));
 }
 
 async fn bulk_promotions_and_explain_modes(db: Db) {

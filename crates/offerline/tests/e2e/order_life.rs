@@ -402,6 +402,34 @@ async fn usage_comes_back_with_a_cancellation(db: Db) {
     assert_eq!(st, 200, "usable again: {b}");
     let (st, o) = s.post("/orders/checkout/", &c2, json!({})).await;
     assert_eq!(st, 201, "{o}");
+
+    // A free-shipping code's discount item has amount 0 and no share: its use comes back
+    // when the order is cancelled in full.
+    let ship = promotion(
+        &s,
+        &staff,
+        json!({"name": "Free shipping", "slug": "ship", "offer_type": "voucher_code", "currency": "try",
+               "start_datetime": "2020-01-01T00:00:00Z", "exclusive": false,
+               "condition": {"type": "none", "value": null},
+               "benefit": {"type": "shipping_free", "value": null, "range": {"all": true}}}),
+    )
+    .await;
+    s.post("/api/v1/vouchers/", &staff, json!({"code": "SHIPONCE", "promotion": ship, "usage": "single_use"})).await;
+    let (_, c3) = s.customer();
+    s.post("/baskets/basket/", &c3, json!({"product": p, "quantity": 1})).await;
+    let (st, b) = s.send("PATCH", "/baskets/basket/", Some(&c3), Some(json!({"voucher_code": "SHIPONCE"}))).await;
+    assert_eq!(st, 200, "{b}");
+    let (st, o) = s.post("/orders/checkout/", &c3, json!({})).await;
+    assert_eq!(st, 201, "{o}");
+    let pk = o["order"]["pk"].as_i64().unwrap();
+    let units: Vec<i64> =
+        o["order"]["orderitem_set"].as_array().unwrap().iter().map(|i| i["pk"].as_i64().unwrap()).collect();
+    let (st, _) = s.post(&format!("/api/v1/orders/{pk}/cancel/"), &staff, json!({"order_items": units})).await;
+    assert_eq!(st, 200);
+    let (_, c4) = s.customer();
+    s.post("/baskets/basket/", &c4, json!({"product": p, "quantity": 1})).await;
+    let (st, b) = s.send("PATCH", "/baskets/basket/", Some(&c4), Some(json!({"voucher_code": "SHIPONCE"}))).await;
+    assert_eq!(st, 200, "the free-shipping code is usable again: {b}");
 }
 
 async fn single_use_code_is_never_on_two_live_orders(db: Db) {
@@ -485,6 +513,15 @@ async fn statuses_come_from_cancellations_only(db: Db) {
             .await;
         assert_eq!(st, 400);
     }
+    // A unit in a cancellation moves only through it: waiting (50) or cancelled (100) units
+    // refuse a direct status change.
+    let (st, _) = s.post(&format!("/api/v1/orders/{pk}/cancel/"), &staff, json!({"order_items": [items[2]]})).await;
+    assert_eq!(st, 200);
+    let (st, e) = s
+        .send("PATCH", &format!("/api/v1/order_item/{}/", items[2]), Some(&staff), Some(json!({"status": "400"})))
+        .await;
+    assert_eq!(st, 400, "a cancelled unit cannot come back: {e}");
+    assert!(e["status"].is_array(), "{e}");
     // Per-unit tax in the OMS and Omnitron views: net 133.27 at 18 % holds 20.33.
     let (_, o) = s.get(&format!("/api/v1/orders_integration/{pk}/detailed_integration/"), &staff).await;
     let i = o["orderitem_set"].as_array().unwrap().iter().find(|i| i["net_amount"] == "133.27").unwrap();
