@@ -14,7 +14,8 @@
 //! discounts and checkout); [`simulate`]; [`promotions`], [`vouchers`] and [`customers`];
 //! [`orders`] (staff changes), [`cancellations`] (cancel, return, refund; the customer's
 //! orders) and [`ledger`] (the read model); [`offers`] (the cache);
-//! [`ops`] (migrations, readiness, the data generation); [`list`] (the typed list query).
+//! [`reports`] (per-promotion totals over a period); [`ops`] (migrations, readiness, the data
+//! generation); [`list`] (the typed list query).
 
 pub mod basket;
 pub mod cancellations;
@@ -31,6 +32,7 @@ pub mod offers;
 pub mod ops;
 pub mod orders;
 pub mod promotions;
+pub mod reports;
 pub mod simulate;
 pub mod throttle;
 pub mod vouchers;

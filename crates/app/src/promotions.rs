@@ -60,3 +60,61 @@ pub async fn list(app: &App, mut q: ListQuery) -> AppResult<(i64, Vec<Promotion>
     q.filter("deleted", Op::Eq, 0);
     Ok(app.store().list_promotions(&q).await?)
 }
+
+/// Stops promotion `id` from applying (`is_active` off), every other field kept; the
+/// promotion, read back.
+pub async fn deactivate(app: &App, id: i64) -> AppResult<Promotion> {
+    let mut input = get(app, id).await?.input();
+    input.is_active = false;
+    update(app, id, &input).await
+}
+
+/// Where a promotion stands at an instant, as the back office lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Active and inside its window: it applies now.
+    Active,
+    /// Active, but its window has not started.
+    Scheduled,
+    /// Active, but its window is over.
+    Ended,
+    /// Switched off (`is_active` false), whatever its window.
+    Inactive,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Scheduled => "scheduled",
+            Status::Ended => "ended",
+            Status::Inactive => "inactive",
+        }
+    }
+}
+
+/// The status of `p` at `now` (microseconds). The window is `[start, end)`, as pricing reads it.
+pub fn status(p: &Promotion, now: i64) -> Status {
+    if !p.is_active {
+        Status::Inactive
+    } else if p.start_at.is_some_and(|s| now < s) {
+        Status::Scheduled
+    } else if p.end_at.is_some_and(|e| now >= e) {
+        Status::Ended
+    } else {
+        Status::Active
+    }
+}
+
+/// The status of `p` now.
+pub fn status_now(p: &Promotion) -> Status {
+    status(p, offerline_store::now_micros())
+}
+
+pub use offerline_store::reports::Usage;
+
+/// The usage counters of promotions `ids` (applications, discount spent net of
+/// cancellations, orders); a promotion never used is absent.
+pub async fn usage(app: &App, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, Usage>> {
+    Ok(app.store().usage_of(ids).await?)
+}

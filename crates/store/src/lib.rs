@@ -22,7 +22,8 @@
 //! - [`ledger`]: the ledger's read side — one row type per table, the one read model every
 //!   view renders and its batched loader, the ledger lists, staff changes to an order's
 //!   units, and a customer's offers;
-//! - [`ep`]: Elastic Path carts, custom items and discounts.
+//! - [`ep`]: Elastic Path carts, custom items and discounts;
+//! - [`reports`]: the back office's sums: usage counters, per-promotion totals per day.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -48,6 +49,7 @@ pub mod ledger;
 pub mod list;
 pub mod orders;
 pub mod promotions;
+pub mod reports;
 pub mod writer;
 
 pub use db::{Backend, Store};
