@@ -66,6 +66,11 @@ pub struct PromotionReport {
     pub days: Vec<(i64, i64)>,
 }
 
+/// Today (UTC), as days since the epoch: the default end of a report's period.
+pub fn today() -> i64 {
+    offerline_store::now_micros().div_euclid(DAY_MICROS)
+}
+
 /// One row per promotion that gave a discount on an order placed in `period`, by promotion id.
 pub async fn promotions(app: &App, period: Period) -> AppResult<Vec<PromotionReport>> {
     let rows = app.store().promotion_days(period.start * DAY_MICROS, (period.end + 1) * DAY_MICROS).await?;
