@@ -8,6 +8,7 @@ mod helpers;
 mod auth;
 mod cache;
 mod checkout;
+mod dashboard;
 mod durability;
 mod elasticpath;
 mod first_minute;
