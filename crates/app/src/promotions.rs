@@ -118,3 +118,53 @@ pub use offerline_store::reports::Usage;
 pub async fn usage(app: &App, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, Usage>> {
     Ok(app.store().usage_of(ids).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    use offerline_core::{Benefit, BenefitKind, Condition, Currency, OfferKind, Percent, Range, RefundPolicy};
+
+    use super::*;
+
+    fn promotion(is_active: bool, start_at: Option<i64>, end_at: Option<i64>) -> Promotion {
+        Promotion {
+            id: 1,
+            name: "p".into(),
+            slug: "p".into(),
+            label: String::new(),
+            offer_type: OfferKind::Site,
+            currency: Currency::parse("try").unwrap(),
+            start_at,
+            end_at,
+            priority: 0,
+            exclusive: true,
+            is_active,
+            condition: Condition::none(),
+            benefit: Benefit {
+                kind: BenefitKind::Percentage(Percent::parse("10").unwrap()),
+                max_affected_items: None,
+                range: Range::all(),
+            },
+            max_basket_applications: None,
+            max_user_applications: None,
+            max_global_applications: None,
+            max_discount: None,
+            customers: Vec::new(),
+            refund_policy: RefundPolicy::KeepShares,
+            deleted: false,
+            created_at: 0,
+            modified_at: 0,
+        }
+    }
+
+    /// The window is `[start, end)` as pricing reads it; switched off wins over any window.
+    #[test]
+    fn status_follows_the_switch_then_the_window() {
+        assert_eq!(status(&promotion(true, None, None), 50), Status::Active);
+        assert_eq!(status(&promotion(true, Some(50), Some(60)), 50), Status::Active);
+        assert_eq!(status(&promotion(true, Some(51), None), 50), Status::Scheduled);
+        assert_eq!(status(&promotion(true, None, Some(50)), 50), Status::Ended);
+        assert_eq!(status(&promotion(true, Some(10), Some(51)), 50), Status::Active);
+        assert_eq!(status(&promotion(false, Some(10), Some(60)), 50), Status::Inactive);
+        assert_eq!(status(&promotion(false, Some(51), None), 50), Status::Inactive);
+    }
+}

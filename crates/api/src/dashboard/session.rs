@@ -8,11 +8,14 @@
 //! [`Session`] guards each page: without a live staff session the browser is sent to the
 //! login page (302). [`Write`] guards each form that writes: the session, then the form's
 //! `csrf_token`, which must be the session's own ([`csrf_token`]); a write without it is 403.
+//! The login form, written before any session exists, carries a token of its own that must
+//! match its `odash_login` cookie (`SameSite=Strict`, so another site's form cannot send it):
+//! no other site can sign a browser in to an account of its choosing.
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Request, State};
 use axum::http::header::{COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use offerline_app::identity::{self, BACK_OFFICE_SESSION_TTL_MICROS, User};
@@ -30,12 +33,20 @@ pub fn csrf_token(session_id: &str) -> String {
     identity::token_digest(&format!("offerline back office csrf:{session_id}"))
 }
 
+/// The login form's own token cookie (see [`login_form`]).
+const LOGIN_COOKIE: &str = "odash_login";
+
+/// The value of cookie `name` when it is a plain alphanumeric token.
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == name && !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| v.to_owned())
+    })
+}
+
 /// The session id in the request's `odash` cookie.
 fn session_id(parts: &Parts) -> Option<String> {
-    parts.headers.get_all(COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        let (k, v) = c.trim().split_once('=')?;
-        (k == COOKIE_NAME && !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric())).then(|| v.to_owned())
-    })
+    cookie(&parts.headers, COOKIE_NAME)
 }
 
 /// A signed-in staff user of the back office.
@@ -133,8 +144,8 @@ pub(super) async fn home(session: Session) -> Response {
     )
 }
 
-fn login_page(status: StatusCode, username: &str, error: Option<&str>) -> Response {
-    respond(
+fn login_page(status: StatusCode, token: &str, username: &str, error: Option<&str>) -> Response {
+    let mut resp = respond(
         status,
         layout(
             "Log in",
@@ -143,6 +154,7 @@ fn login_page(status: StatusCode, username: &str, error: Option<&str>) -> Respon
                 section {
                     @if let Some(e) = error { p.error role="alert" { (e) } }
                     form method="post" action="/dashboard/login/" {
+                        input type="hidden" name="login_token" value=(token);
                         div.field {
                             label for="username" { "Username" }
                             input #username name="username" type="text" autocomplete="username" required value=(username);
@@ -156,20 +168,37 @@ fn login_page(status: StatusCode, username: &str, error: Option<&str>) -> Respon
                 }
             },
         ),
-    )
+    );
+    let cookie = format!("{LOGIN_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/dashboard; Max-Age=3600");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(SET_COOKIE, v);
+    }
+    resp
 }
 
+/// `GET /dashboard/login/`: the form, with a fresh login token in the form and its cookie.
 pub(super) async fn login_form() -> Response {
-    login_page(StatusCode::OK, "", None)
+    login_page(StatusCode::OK, &uuid::Uuid::new_v4().simple().to_string(), "", None)
 }
 
 /// `POST /dashboard/login/`: a staff session and its cookie, or the form again with why not.
-pub(super) async fn login(State(state): State<AppState>, Form(pairs): Form<Vec<(String, String)>>) -> Response {
+pub(super) async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
     let form = FormData(pairs);
+    let token = match (cookie(&headers, LOGIN_COOKIE), form.get("login_token")) {
+        (Some(c), Some(t)) if c == t => c,
+        _ => {
+            return DashError::Forbidden("The login form's token is missing or wrong: reload the page and try again.")
+                .into_response();
+        }
+    };
     let username = form.get("username").unwrap_or_default().to_owned();
     let password = form.0.iter().rev().find(|(k, _)| k == "password").map(|(_, v)| v.as_str()).unwrap_or_default();
     if username.is_empty() || password.is_empty() {
-        return login_page(StatusCode::BAD_REQUEST, &username, Some("Enter your username and password."));
+        return login_page(StatusCode::BAD_REQUEST, &token, &username, Some("Enter your username and password."));
     }
     match identity::back_office_login(&state.app, &username, password).await {
         Ok((_, sid)) => {
@@ -183,9 +212,10 @@ pub(super) async fn login(State(state): State<AppState>, Form(pairs): Form<Vec<(
             }
             resp
         }
-        Err(offerline_app::AppError::Refused(m)) => login_page(StatusCode::BAD_REQUEST, &username, Some(&m)),
+        Err(offerline_app::AppError::Refused(m)) => login_page(StatusCode::BAD_REQUEST, &token, &username, Some(&m)),
         Err(offerline_app::AppError::Throttled(secs)) => login_page(
             StatusCode::TOO_MANY_REQUESTS,
+            &token,
             &username,
             Some(&format!("Too many failed logins. Try again in {secs} seconds.")),
         ),

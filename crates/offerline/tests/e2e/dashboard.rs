@@ -19,6 +19,12 @@ fn browser_like() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
 }
 
+/// The value of the hidden input `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    html.split(&marker).nth(1).and_then(|t| t.split('"').next()).expect("hidden input").to_owned()
+}
+
 /// The `odash` session id a successful login set.
 fn session_cookie(resp: &reqwest::Response) -> Option<String> {
     resp.headers()
@@ -40,17 +46,36 @@ async fn back_office_guards_and_report_api(db: Db) {
         assert_eq!(r.status(), 302, "{path}");
         assert_eq!(r.headers()["location"], "/dashboard/login/", "{path}");
     }
+    // The login form carries a token that must match its own cookie.
+    let form = http.get(s.url("/dashboard/login/")).send().await.unwrap();
+    let login_cookie = form.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    assert!(login_cookie.starts_with("odash_login="), "{login_cookie}");
+    let html = form.text().await.unwrap();
+    let login_token = hidden(&html, "login_token");
+    let login = |user: &'static str, token: String, cookie: Option<String>| {
+        let mut req = http.post(s.url("/dashboard/login/")).form(&[
+            ("username", user),
+            ("password", "pw-123456"),
+            ("login_token", token.as_str()),
+        ]);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send()
+    };
+    // Without the cookie (another site's form) or with another token: refused, nothing checked.
+    let r = login("bo-staff", login_token.clone(), None).await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "the page, not a JSON error");
+    let r = login("bo-staff", "0".repeat(32), Some(login_cookie.clone())).await.unwrap();
+    assert_eq!(r.status(), 403);
     // A customer's right password does not open it.
-    let r =
-        http.post(s.url("/dashboard/login/")).form(&[("username", "bo-cust"), ("password", "pw-123456")]).send().await;
-    let r = r.unwrap();
+    let r = login("bo-cust", login_token.clone(), Some(login_cookie.clone())).await.unwrap();
     assert_eq!(r.status(), 400);
     assert!(session_cookie(&r).is_none());
     assert!(r.text().await.unwrap().contains("Unable to log in with provided credentials."));
 
-    let r =
-        http.post(s.url("/dashboard/login/")).form(&[("username", "bo-staff"), ("password", "pw-123456")]).send().await;
-    let r = r.unwrap();
+    let r = login("bo-staff", login_token.clone(), Some(login_cookie.clone())).await.unwrap();
     assert_eq!(r.status(), 303);
     let set = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     for attr in ["HttpOnly", "SameSite=Strict", "Path=/dashboard"] {
@@ -62,7 +87,7 @@ async fn back_office_guards_and_report_api(db: Db) {
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let html = page.text().await.unwrap();
-    let token = html.split("name=\"csrf_token\" value=\"").nth(1).and_then(|t| t.split('"').next()).unwrap().to_owned();
+    let token = hidden(&html, "csrf_token");
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"), "nothing from another host");
 
     // A write without the token, or with another, is refused; with it, it is done.
@@ -77,6 +102,7 @@ async fn back_office_guards_and_report_api(db: Db) {
     ];
     let r = http.post(s.url("/dashboard/promotions/new/")).header("cookie", &cookie).form(&body).send().await.unwrap();
     assert_eq!(r.status(), 403);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     assert!(r.text().await.unwrap().contains("CSRF"));
     let mut with_token: Vec<(&str, &str)> = body.to_vec();
     with_token.push(("csrf_token", "0000"));
