@@ -66,7 +66,10 @@ pub(super) async fn list(session: Session, State(state): State<AppState>, parts:
                     @let c = o.currency.as_str();
                     tr {
                         td { a href=(format!("/dashboard/orders/{}/", o.id)) { (o.number) } }
-                        td { @if let Some(u) = o.user_id { (u) } @else { "—" } }
+                        td {
+                            @if let Some(u) = o.user_id { (u) } @else { "—" }
+                            @if let Some(email) = o.customer.as_ref().and_then(|c| c["email"].as_str()) { " · " (email) }
+                        }
                         td { (status_label(o.status)) }
                         td.num { (money(o.amount, c)) }
                         td.num { (money(o.discount_amount, c)) }

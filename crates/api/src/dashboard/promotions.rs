@@ -679,9 +679,12 @@ pub(super) async fn generate_vouchers(State(state): State<AppState>, Id(id): Id,
     Ok(respond(StatusCode::CREATED, layout("Voucher codes", Some(&w.session), body)))
 }
 
-/// A CSV field, quoted when it has to be (codes never do, names may).
+/// A CSV field, quoted when it has to be (codes never do, names may). A text that a
+/// spreadsheet would read as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`, so
+/// opening the export never runs what a promotion's name says.
 pub(super) fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s.to_owned() }
+    let s = if s.starts_with(['=', '+', '-', '@']) { format!("'{s}") } else { s.to_owned() };
+    if s.contains([',', '"', '\n', '\r']) { format!("\"{}\"", s.replace('"', "\"\"")) } else { s }
 }
 
 pub(super) fn csv_response(filename: &str, body: String) -> Response {
@@ -868,4 +871,62 @@ pub(super) async fn preview(
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     Ok(respond(status, layout("Preview", Some(&session), body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_never_formulas() {
+        assert_eq!(csv_field("DASH1234"), "DASH1234");
+        assert_eq!(csv_field("3 al 2, Öde"), "\"3 al 2, Öde\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("-5"), "'-5");
+    }
+
+    #[test]
+    fn basket_lines_read_as_sku_and_quantity() {
+        let (lines, errors) = sim_lines("A 3\n\nB\nC x2\nD 0\nE 1 2");
+        let got: Vec<(&str, u32)> = lines.iter().map(|l| (l.sku.as_str(), l.quantity)).collect();
+        assert_eq!(got, vec![("A", 3), ("B", 1), ("C", 2)]);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].starts_with("Line 5") && errors[1].starts_with("Line 6"), "{errors:?}");
+    }
+
+    #[test]
+    fn form_fields_become_the_api_body() {
+        let form = FormData(
+            [
+                ("name", "N"),
+                ("start_datetime", "2026-01-02T03:04"),
+                ("condition.type", "count"),
+                ("condition.value", "3"),
+                ("condition.range.skus", "A, B\nC"),
+                ("benefit.type", "multibuy"),
+                ("benefit.range.products", "7, x"),
+                ("benefit.range.attributes", "color=red,blue"),
+                ("customers", "4 5"),
+                ("is_active", "on"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        );
+        let b = Value::Object(body_of(&form));
+        assert_eq!(b["start_datetime"], "2026-01-02T03:04:00Z");
+        assert_eq!(b["is_active"], true);
+        assert_eq!(b["exclusive"], false);
+        assert_eq!(b["customers"], json!([4, 5]));
+        assert_eq!(b["condition"], json!({"type": "count", "value": "3", "range": {"skus": ["A", "B", "C"]}}));
+        assert_eq!(
+            b["benefit"],
+            json!({"type": "multibuy", "value": null, "max_affected_items": null,
+                   "range": {"products": [7, "x"], "attributes": {"color": ["red", "blue"]}}})
+        );
+        // The API's parser reads it, the bad product id refused in its words.
+        let draft = read_promotion(b.as_object().unwrap());
+        assert_eq!(draft.errors["benefit"]["range"]["products"], json!(["Expected a list of product pks."]));
+    }
 }
