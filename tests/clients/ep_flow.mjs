@@ -1,5 +1,8 @@
 // Drives offerline with Elastic Path's own JS SDK (@elasticpath/js-sdk, pinned in package.json):
-// settings, cart, custom items, cart- and item-level custom discounts, checkout, order read-back.
+// settings, cart, custom items, cart- and item-level custom discounts, checkout, order read-back
+// (client_credentials); then a shopper's SDK with the client_id alone (the implicit grant),
+// which may use a cart and check out but not change settings, add custom discounts or read
+// orders (403).
 // Usage: node ep_flow.mjs [base_url client_id client_secret]
 //   (or env OFFERLINE_BASE_URL, OFFERLINE_CLIENT_ID, OFFERLINE_CLIENT_SECRET).
 // Prints a JSON summary; exits non-zero on any mismatch or failed call.
@@ -111,7 +114,36 @@ try {
   const discountTotal = orderItems.data.reduce((s, i) => s + i.meta.display_price.discount.value.amount, 0)
   check('order items discount total', discountTotal, -1500)
 
-  console.log(JSON.stringify({ ok: failures.length === 0, order_id: orderId, cart_id: cartId,
+  const Shop = gateway({
+    client_id,
+    host: base.host,
+    protocol: base.protocol.replace(':', ''),
+    currency: 'USD',
+    storage: new MemoryStorageFactory(),
+    custom_fetch: fetch,
+    name: 'offerline-shopper',
+  })
+  const shopAuth = await Shop.Authenticate()
+  check('implicit identifier', shopAuth.identifier, 'implicit')
+  const shopCart = Shop.Cart((await Shop.Cart().CreateCart({ name: 'shopper cart' })).data.id)
+  const shopItems = await shopCart.AddCustomItem({ name: 'Item S', sku: 'sdk-S', quantity: 1, price: { amount: 1500, includes_tax: true } })
+  check('implicit items', shopItems.data.length, 1)
+  const refused = async (what, pending) => {
+    try {
+      await pending
+      failures.push({ what, actual: 'allowed', expected: 403 })
+    } catch (e) {
+      check(what, e && e.errors && e.errors[0] && e.errors[0].status, 403)
+    }
+  }
+  await refused('implicit settings', Shop.Settings.UpdateCart({ discounts: { custom_discounts_enabled: true } }))
+  await refused('implicit custom discount', shopCart.AddCartCustomDiscount(disc(-100, 'cart')))
+  const shopOrder = await shopCart.Checkout({ name: 'Shopper', email: 'shopper@example.com' }, billing)
+  check('implicit checkout', shopOrder.data.meta.display_price.with_tax.amount, 1500)
+  await refused('implicit order read', Shop.Orders.Get(shopOrder.data.id))
+  await refused('implicit order items', Shop.Orders.Items(shopOrder.data.id))
+
+  console.log(JSON.stringify({ ok: failures.length === 0, order_id: orderId, cart_id: cartId, implicit_order_id: shopOrder.data.id,
     with_tax: dp.with_tax.amount, discount: dp.discount.amount, without_discount: dp.without_discount.amount,
     included_custom_discounts: inc.length, order_items: orderItems.data.length, failures }))
   process.exit(failures.length === 0 ? 0 : 1)

@@ -18,7 +18,8 @@
 //! Beside them, [`http`] holds the pieces they share: authentication extractors, both
 //! dialects' error bodies and the middleware that answers axum's own
 //! errors in the path's dialect, lists, wire helpers, the route table that is also the
-//! OpenAPI document, the response cache, the path-id extractor. No dialect imports another's
+//! OpenAPI document, the response cache, the path-id extractor, the bounds on requests in
+//! flight and their duration; [`server`] is the connection loop with its header timeout. No dialect imports another's
 //! handlers, and `http` imports no dialect.
 //!
 //! The state every handler shares holds the application ([`offerline_app::App`]), never the
@@ -31,14 +32,15 @@ pub mod http;
 pub mod omnitron;
 pub mod oms;
 pub mod ops;
+pub mod server;
 
+use http::limits::{self, Limiter, Limits};
 use http::{auth, cache, docs, error};
 
 use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::ServiceExt;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Uri;
 use offerline_app::App;
@@ -56,6 +58,8 @@ pub struct Shared {
     pub openapi: serde_json::Value,
     pub tokens: auth::TokenCache,
     pub responses: cache::ResponseCache,
+    /// Requests in flight and the timeouts ([`http::limits`]).
+    pub limiter: Limiter,
 }
 
 #[derive(Clone)]
@@ -102,9 +106,15 @@ pub fn normalize_path(mut req: Request) -> Request {
     req
 }
 
-/// Builds the state around `app`: the route table's OpenAPI document and empty caches.
-/// Other processes' writes are followed once [`serve`] starts the watcher.
+/// Builds the state around `app`: the route table's OpenAPI document and empty caches, with
+/// the default [`Limits`]. Other processes' writes are followed once [`serve`] starts the
+/// watcher.
 pub fn state(app: App) -> AppState {
+    state_with_limits(app, Limits::default())
+}
+
+/// [`state`] with the given bounds on requests and connections.
+pub fn state_with_limits(app: App, limits: Limits) -> AppState {
     let (_, openapi) = routes().into_parts();
     AppState(Arc::new(Shared {
         app,
@@ -112,6 +122,7 @@ pub fn state(app: App) -> AppState {
         openapi,
         tokens: auth::TokenCache::default(),
         responses: cache::ResponseCache::default(),
+        limiter: Limiter::new(limits),
     }))
 }
 
@@ -123,6 +134,8 @@ pub fn router(state: AppState) -> axum::Router {
         .merge(dashboard::router())
         .fallback(|uri: Uri| async move { http::dialect::not_found(uri.path()) })
         .layer(axum::middleware::from_fn(http::dialect::dialect_errors))
+        // Inside the metrics, so its 503s are counted.
+        .layer(axum::middleware::from_fn_with_state(state.limiter.clone(), limits::bound))
         .layer(axum::middleware::from_fn_with_state(state.clone(), ops::track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(TraceLayer::new_for_http())
@@ -144,7 +157,10 @@ pub fn app(
     tower::util::MapRequestLayer::new(normalize_path).layer(router(state))
 }
 
-/// Serves until `shutdown` resolves, then drains in-flight requests.
+/// Serves until `shutdown` resolves, then drains in-flight requests ([`server`]). Starts the
+/// watcher of other processes' writes and the periodic purge of what has expired
+/// ([`offerline_app::ops::start_purge`]); each connection carries its peer's address
+/// (the access-token rate is counted per address).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
@@ -154,8 +170,11 @@ pub async fn serve(
     // Caches are used only once the watcher follows other processes' commits; the offer
     // cache follows it too.
     offerline_app::ops::watch(&application);
-    let svc = app(state);
-    axum::serve(listener, svc.into_make_service()).with_graceful_shutdown(shutdown).await?;
+    let purge = offerline_app::ops::start_purge(&application);
+    let limits = state.limiter.limits();
+    let served = server::run(listener, app(state), limits, shutdown).await;
+    purge.abort();
+    served?;
     tokio::time::timeout(Duration::from_secs(5), offerline_app::ops::close(&application)).await.ok();
     Ok(())
 }

@@ -72,6 +72,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
         "# HELP offerline_live_offers Offers in the in-memory index.\n# TYPE offerline_live_offers gauge\nofferline_live_offers {}\n",
         state.app.offers().len()
     ));
+    let offers = state.app.offers().stats();
+    out.push_str(&format!(
+        "# HELP offerline_offer_cache_rebuilds_total Builds of the offer index, the first included.
+         # TYPE offerline_offer_cache_rebuilds_total counter
+offerline_offer_cache_rebuilds_total {}
+",
+        offers.rebuilds
+    ));
     let c = state.responses.stats();
     out.push_str(&format!(
         "# HELP offerline_response_cache_hits_total Staff ledger reads served from the response cache.\n\

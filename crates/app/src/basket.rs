@@ -35,6 +35,34 @@ impl QuotedLine {
     }
 }
 
+/// Why a basket line cannot be bought now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// The product was deactivated after it went into the basket.
+    Inactive,
+    /// The product has no price in the default price list.
+    NoPrice,
+}
+
+impl Unavailable {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unavailable::Inactive => "inactive",
+            Unavailable::NoPrice => "no_price",
+        }
+    }
+}
+
+/// A basket line that cannot be bought now: shown apart from the priced lines so the
+/// customer sees what to remove, left out of the pricing, and refused at checkout.
+#[derive(Debug, Clone)]
+pub struct UnavailableLine {
+    pub line_id: i64,
+    pub quantity: i64,
+    pub product: Product,
+    pub reason: Unavailable,
+}
+
 /// A basket priced against the live offers.
 #[derive(Debug, Clone)]
 pub struct Quote {
@@ -45,17 +73,25 @@ pub struct Quote {
     /// The default stock list, which checkout stamps on every order item.
     pub stock_list_id: Option<i64>,
     pub lines: Vec<QuotedLine>,
+    /// The lines that cannot be bought now (not in `lines`, not priced): one such line must
+    /// not hide the rest of the basket from its owner, but checkout refuses while any is there.
+    pub unavailable: Vec<UnavailableLine>,
     /// The voucher the basket's (or the candidate) code names, if it exists.
     pub voucher: Option<Voucher>,
     /// The offers the basket was priced against (checkout reads their limits).
     pub offers: std::sync::Arc<OfferIndex>,
+    /// The row version (`modified_at`) of each of those offers, which the checkout
+    /// transaction expects the rows to still have.
+    pub offer_versions: std::sync::Arc<std::collections::HashMap<i64, i64>>,
     pub pricing: Pricing,
     /// Why the engine cannot price this basket meaningfully (a total over 15 integer
     /// digits, …): the basket still shows, but checkout refuses it, as simulate does.
     pub invalid: Option<String>,
 }
 
-/// The customer's basket, quoted.
+/// The customer's basket, quoted. A line whose product was deactivated or lost its price
+/// since it went in is listed in [`Quote::unavailable`] and the rest is priced: one such
+/// product must not make the basket unreadable for everyone holding it.
 pub async fn view(app: &App, user: i64) -> AppResult<Quote> {
     let basket = app.store().basket(user).await?;
     quote(app, user, basket, None).await
@@ -64,20 +100,22 @@ pub async fn view(app: &App, user: i64) -> AppResult<Quote> {
 /// Loads the basket's products and prices and prices it against the live offers. `code`
 /// overrides the basket's voucher code (to try a code before it is saved).
 pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> AppResult<Quote> {
-    let (store, offers) = (app.store(), app.offers().current());
+    let (store, snapshot) = (app.store(), app.offers().snapshot());
+    let offers = snapshot.index;
     let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
     let catalog = store.pricing_catalog(&ids).await?;
     let (list, products, mut prices) = (catalog.price_list, catalog.products, catalog.prices);
     let mut lines = Vec::with_capacity(basket.lines.len());
+    let mut unavailable = Vec::new();
     for l in &basket.lines {
         let product = products.iter().find(|p| p.id == l.product_id).cloned().ok_or(AppError::NotFound)?;
-        if !product.is_active {
-            return Err(AppError::Refused(format!("Product {} is no longer available.", product.sku)));
+        match (product.is_active, prices.remove(&l.product_id)) {
+            (true, Some(price)) => lines.push(QuotedLine { line_id: l.id, quantity: l.quantity, product, price }),
+            (active, _) => {
+                let reason = if active { Unavailable::NoPrice } else { Unavailable::Inactive };
+                unavailable.push(UnavailableLine { line_id: l.id, quantity: l.quantity, product, reason });
+            }
         }
-        let Some(price) = prices.remove(&l.product_id) else {
-            return Err(AppError::Refused(format!("Product {} has no price.", product.sku)));
-        };
-        lines.push(QuotedLine { line_id: l.id, quantity: l.quantity, product, price });
     }
     let currency = Currency::parse(&list.currency).map_err(|e| AppError::Internal(e.to_string()))?;
     let code = code.map(str::to_owned).or_else(|| basket.voucher_code.clone());
@@ -112,11 +150,27 @@ pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> 
         price_list_id: list.id,
         stock_list_id: catalog.stock_list.map(|s| s.id),
         lines,
+        unavailable,
         voucher,
         offers,
+        offer_versions: snapshot.versions,
         pricing,
         invalid,
     })
+}
+
+/// Why the quote cannot be checked out as it stands because of its unavailable lines, naming
+/// their products, or `None` when every line can be bought.
+pub fn unavailable_refusal(q: &Quote) -> Option<String> {
+    let skus: Vec<&str> = q.unavailable.iter().map(|u| u.product.sku.as_str()).collect();
+    match skus.as_slice() {
+        [] => None,
+        [one] => Some(format!("Product {one} is no longer available; remove it from the basket to check out.")),
+        many => Some(format!(
+            "Products {} are no longer available; remove them from the basket to check out.",
+            many.join(", ")
+        )),
+    }
 }
 
 /// Why the quote's voucher does not apply, or `None` when it does.

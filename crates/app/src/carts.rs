@@ -4,8 +4,11 @@
 //!
 //! The rules here: custom discounts are allowed on a cart by its own setting, else by the
 //! store's (disabled by default, as on a new Elastic Path store), never together with rule
-//! promotions; they are added or changed only on a non-empty cart. Request syntax (bodies,
-//! bounds of a field) is the adapter's.
+//! promotions; they are added or changed only on a non-empty cart. A cart holds at most
+//! [`MAX_CART_LINES`] lines, [`MAX_LINE_QUANTITY`] units per line and [`MAX_CART_UNITS`]
+//! units in all, and totals less than [`amount_limit`]; the store checks them inside the
+//! transaction that changes the cart, so concurrent adds cannot pass them. Request syntax
+//! (bodies, bounds of a field) is the adapter's.
 //!
 //! An Elastic Path order is an ordinary ledger order (channel `elasticpath`, status 200
 //! `waiting`) whose number is a fresh UUID, the EP order id: one order item per unit
@@ -16,6 +19,8 @@
 //! group-commit writer, or a PostgreSQL transaction), without a basket to consume and
 //! without usage to claim. The cart stays after checkout, as on Elastic Path.
 
+use std::collections::HashMap;
+
 use offerline_core::status::OrderStatus;
 use offerline_core::{
     Currency, CustomDiscount, CustomItem, CustomLine, CustomTarget, ExternalDiscount, ExternalRef, ProductId,
@@ -24,7 +29,8 @@ use offerline_core::{
 use offerline_store::catalog::{Product, ProductInput};
 use offerline_store::checkout::{CheckoutOutcome, CheckoutWrite};
 pub use offerline_store::ep::{
-    AddedDiscounts, DiscountFields, DiscountRefusal, EpCart, EpDiscount, EpItem, MAX_CUSTOM_DISCOUNTS, NewEpItem,
+    AddedDiscounts, CartCaps, CartRefusal, DiscountFields, DiscountRefusal, EpCart, EpDiscount, EpItem,
+    MAX_CUSTOM_DISCOUNTS, NewEpItem,
 };
 use offerline_store::ledger::{OrderDetail, Parts, Roots};
 use offerline_store::orders::NewOrder;
@@ -97,6 +103,56 @@ pub async fn set_settings(app: &App, custom: Option<bool>, rules: Option<bool>) 
 // ---------------------------------------------------------------------------------------
 // Carts and their items.
 
+/// The most units one cart line may hold.
+pub const MAX_LINE_QUANTITY: i64 = 1000;
+/// The most lines (distinct skus) a cart may hold, as the storefront basket
+/// ([`crate::basket::MAX_LINES`]).
+pub const MAX_CART_LINES: i64 = crate::basket::MAX_LINES;
+/// The most units a cart may hold over all its lines. Checkout writes one order item per
+/// unit and, per custom discount, one share per unit it touches: ten thousand units with
+/// the five cart-level discounts allowed is at most 60,000 rows in one transaction.
+pub const MAX_CART_UNITS: i64 = 10_000;
+
+/// The exclusive bound, in minor units of `currency`, of a cart's total and of each custom
+/// discount: 15 digits before the decimal point, as for every amount offerline accepts
+/// ([`offerline_core::money::MAX_INTEGER_DIGITS`]). It keeps every sum of a cart exact in
+/// `i64` (an unbounded `price.amount` × quantity overflowed).
+pub fn amount_limit(currency: &str) -> i64 {
+    let digits = Currency::parse(currency).map_or(2, |c| c.minor_digits());
+    10i64.pow(offerline_core::money::MAX_INTEGER_DIGITS + digits)
+}
+
+/// The bounds of a cart in `currency`.
+pub fn cart_caps(currency: &str) -> CartCaps {
+    CartCaps {
+        lines: MAX_CART_LINES,
+        units: MAX_CART_UNITS,
+        line_quantity: MAX_LINE_QUANTITY,
+        total_below: amount_limit(currency),
+    }
+}
+
+/// A refusal of the store's in words: a line's quantity or the total as the request's
+/// syntax words them ([`AppError::Refused`]), the cart's own bounds as a rule
+/// ([`AppError::Unprocessable`], 422).
+fn cart_refusal(r: CartRefusal) -> AppError {
+    let full = |detail: String| AppError::Unprocessable { title: "Cart limit reached".into(), detail };
+    match r {
+        CartRefusal::Lines => {
+            full(format!("A cart may hold at most {MAX_CART_LINES} different items: remove one before adding another."))
+        }
+        CartRefusal::Units { would_be } => {
+            full(format!("A cart may hold at most {MAX_CART_UNITS} units in all (it would hold {would_be})."))
+        }
+        CartRefusal::LineQuantity { .. } => {
+            AppError::Refused(format!("quantity must be between 1 and {MAX_LINE_QUANTITY} per line."))
+        }
+        CartRefusal::Total => {
+            AppError::Refused("The cart total may not have more than 15 digits before the decimal point.".into())
+        }
+    }
+}
+
 /// The cart `id`, if it exists.
 pub async fn cart(app: &App, id: &str) -> AppResult<Option<EpCart>> {
     Ok(app.store().ep_cart(id).await?)
@@ -140,15 +196,25 @@ pub async fn items(app: &App, cart_id: &str) -> AppResult<Vec<EpItem>> {
 }
 
 /// Adds a custom item (merged with the line of the same sku); the cart takes `currency`
-/// if it has none. [`AppError::Refused`] when the store refuses the line,
-/// [`AppError::NotFound`] when the cart is gone.
+/// if it has none. [`AppError::Refused`] when the store refuses the line (another currency,
+/// a line over [`MAX_LINE_QUANTITY`], a total over [`amount_limit`]),
+/// [`AppError::Unprocessable`] when the cart would pass [`MAX_CART_LINES`] or
+/// [`MAX_CART_UNITS`], [`AppError::NotFound`] when the cart is gone.
 pub async fn add_item(app: &App, cart_id: &str, currency: &str, item: &NewEpItem) -> AppResult<()> {
-    Ok(app.store().ep_add_item(cart_id, currency, item).await?)
+    match app.store().ep_add_item(cart_id, currency, item, &cart_caps(currency)).await? {
+        None => Ok(()),
+        Some(r) => Err(cart_refusal(r)),
+    }
 }
 
-/// Sets a line's quantity (0 removes it); [`AppError::NotFound`] when there is no such item.
-pub async fn set_item_quantity(app: &App, cart_id: &str, item_id: &str, quantity: i64) -> AppResult<()> {
-    Ok(app.store().ep_set_item_quantity(cart_id, item_id, quantity).await?)
+/// Sets a line's quantity (0 removes it); [`AppError::NotFound`] when there is no such item,
+/// refused as [`add_item`] when more units would pass a bound.
+pub async fn set_item_quantity(app: &App, cart: &EpCart, item_id: &str, quantity: i64) -> AppResult<()> {
+    let caps = cart_caps(&cart_currency(cart));
+    match app.store().ep_set_item_quantity(&cart.id, item_id, quantity, &caps).await? {
+        None => Ok(()),
+        Some(r) => Err(cart_refusal(r)),
+    }
 }
 
 /// Removes a line; false when there was none.
@@ -218,19 +284,20 @@ pub async fn delete_all_discounts(app: &App, cart_id: &str) -> AppResult<u64> {
 
 /// A cart's items and custom discounts as the allocation takes them: item-level discounts
 /// point at their item's position (an item no longer in the cart points nowhere, and is
-/// not placed); amounts are positive.
+/// not placed); amounts are positive. Linear: items are found by id in a map.
 pub fn custom_cart(items: &[EpItem], discounts: &[EpDiscount]) -> (Vec<CustomLine>, Vec<CustomDiscount>) {
     let lines = items
         .iter()
         .map(|it| CustomLine { unit_price: it.unit_amount, quantity: u32::try_from(it.quantity).unwrap_or(0) })
         .collect();
+    let position: HashMap<&str, usize> = items.iter().enumerate().map(|(i, it)| (it.id.as_str(), i)).collect();
     let discounts = discounts
         .iter()
         .map(|d| CustomDiscount {
             amount: d.amount.saturating_neg().max(0),
             target: match &d.item_id {
                 None => CustomTarget::Cart,
-                Some(item) => CustomTarget::Line(items.iter().position(|it| &it.id == item).unwrap_or(usize::MAX)),
+                Some(item) => CustomTarget::Line(position.get(item.as_str()).copied().unwrap_or(usize::MAX)),
             },
         })
         .collect();
@@ -262,6 +329,15 @@ pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<S
             title: "Cart is empty".into(),
             detail: "An empty cart cannot be checked out.".into(),
         });
+    }
+    // A cart filled before the bounds existed is checked out only once brought under them.
+    let units = items.iter().fold(0i64, |acc, it| acc.saturating_add(it.quantity));
+    if items.len() as i64 > MAX_CART_LINES || units > MAX_CART_UNITS {
+        return Err(cart_refusal(if units > MAX_CART_UNITS {
+            CartRefusal::Units { would_be: units }
+        } else {
+            CartRefusal::Lines
+        }));
     }
     let discounts = store.ep_cart_discounts(&cart.id).await?;
     let (lines, allocations) = custom_cart(&items, &discounts);
@@ -314,7 +390,7 @@ pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<S
         billing_address: Some(to.billing_address),
         draft: custom_order_draft(&custom_items, &externals).map_err(|_| exceeds())?,
     };
-    let write = CheckoutWrite { idempotency: None, basket: None, order };
+    let write = CheckoutWrite { idempotency: None, basket: None, priced_offers: Vec::new(), order };
     match store.checkout(write, None).await {
         Ok(CheckoutOutcome::Placed { placed, .. }) => {
             tracing::info!(order = placed.id, number = %placed.number, "Elastic Path order placed");

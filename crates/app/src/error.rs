@@ -59,6 +59,9 @@ impl From<StoreError> for AppError {
             StoreError::Conflict { field, message } => AppError::Conflict { field: field.to_owned(), message },
             StoreError::LimitReached(m) => AppError::LimitReached(m),
             StoreError::Invalid(m) => AppError::Refused(m),
+            StoreError::OfferChanged { promotion_id, why } => {
+                AppError::Refused(format!("Offer {promotion_id} is {why}; please review the basket."))
+            }
             other => AppError::Store(other),
         }
     }
@@ -91,6 +94,8 @@ mod tests {
             matches!(AppError::from(StoreError::LimitReached("uses".into())), AppError::LimitReached(m) if m == "uses")
         );
         assert!(matches!(AppError::from(StoreError::Invalid("bad".into())), AppError::Refused(m) if m == "bad"));
+        let off = AppError::from(StoreError::OfferChanged { promotion_id: 7, why: "inactive" });
+        assert!(matches!(&off, AppError::Refused(m) if m.contains("Offer 7 is inactive")), "{off:?}");
         let failure = AppError::from(StoreError::Unavailable("writer stopped".into()));
         assert!(matches!(&failure, AppError::Store(StoreError::Unavailable(_))));
         assert_eq!(failure.to_string(), "unavailable: writer stopped");

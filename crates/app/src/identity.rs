@@ -1,23 +1,22 @@
 //! Who is calling: users (staff and customers) and how they sign in (a password for an API
 //! token, and for a storefront customer a session too), their tokens and sessions, and the
-//! Elastic Path API clients with their access tokens.
+//! Elastic Path API clients with their access tokens and what each [`Grant`] may do.
 //!
 //! The rules: a login for a name with too many recent failures is refused before the
-//! password is checked ([`crate::throttle`]); a storefront session lasts
-//! [`SESSION_TTL_MICROS`]; a client access token lasts [`CLIENT_TOKEN_TTL_SECS`]. Secrets are
-//! looked up by their digest ([`token_digest`]), never stored.
+//! password is checked ([`crate::throttle`]); API tokens, storefront sessions and client
+//! access tokens live as long as the [`Policy`](crate::policy::Policy) says, from the moment
+//! they are issued, and an expired one finds nobody; access tokens are asked for at most at
+//! the policy's rates ([`crate::rate`]). Secrets are looked up by their digest
+//! ([`token_digest`]), never stored.
+
+use std::net::IpAddr;
 
 pub use offerline_store::auth::{ApiClient, NewUser, User};
 use offerline_store::now_micros;
 
 use crate::error::{AppError, AppResult};
 use crate::handle::App;
-
-/// Storefront sessions last two weeks, as Django's default session age.
-pub const SESSION_TTL_MICROS: i64 = 14 * 24 * 3600 * 1_000_000;
-
-/// Client access tokens live an hour, as Elastic Path's do.
-pub const CLIENT_TOKEN_TTL_SECS: i64 = 3600;
+use crate::policy::micros;
 
 /// What a failed login is told, whichever part was wrong.
 const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
@@ -70,10 +69,10 @@ async fn sign_in(app: &App, by_email: bool, login: &str, password: &str) -> AppR
     }
 }
 
-/// A back-office login by username: a new API token.
+/// A back-office login by username: a new API token of the policy's `token_ttl`.
 pub async fn staff_login(app: &App, username: &str, password: &str) -> AppResult<String> {
     let user = sign_in(app, false, username, password).await?;
-    let key = app.store().issue_token(user.id).await?;
+    let key = issue_token(app, user.id).await?;
     tracing::info!(user = user.id, "omnitron login");
     Ok(key)
 }
@@ -122,13 +121,19 @@ pub struct CustomerLogin {
     pub session: String,
 }
 
-/// A storefront login by e-mail: a new API token and a session of [`SESSION_TTL_MICROS`].
+/// A storefront login by e-mail: a new API token and a session, each of the policy's
+/// lifetime (`token_ttl`, `session_ttl`).
 pub async fn customer_login(app: &App, email: &str, password: &str) -> AppResult<CustomerLogin> {
     let user = sign_in(app, true, email, password).await?;
-    let token = app.store().issue_token(user.id).await?;
-    let session = app.store().create_session(user.id, SESSION_TTL_MICROS).await?;
+    let token = issue_token(app, user.id).await?;
+    let session = app.store().create_session(user.id, micros(app.policy().session_ttl)).await?;
     tracing::info!(user = user.id, "storefront login");
     Ok(CustomerLogin { token, session })
+}
+
+/// How long a storefront session lasts, in whole seconds (the cookie's `Max-Age`).
+pub fn session_max_age(app: &App) -> u64 {
+    app.policy().session_ttl.as_secs()
 }
 
 /// Ends the session and revokes the token the caller presented (either may be absent).
@@ -142,13 +147,15 @@ pub async fn logout(app: &App, session: Option<&str>, token: Option<&str>) -> Ap
     Ok(())
 }
 
-/// A new API token for `user` (the CLI and the demo hand them out).
+/// A new API token for `user` of the policy's `token_ttl` (logins, the CLI and the demo).
 pub async fn issue_token(app: &App, user: i64) -> AppResult<String> {
-    Ok(app.store().issue_token(user).await?)
+    Ok(app.store().issue_token(user, micros(app.policy().token_ttl)).await?)
 }
 
-/// The user a token belongs to, by the token's [`token_digest`].
-pub async fn user_by_token_digest(app: &App, digest: &str) -> AppResult<Option<User>> {
+/// The user a live token belongs to, by the token's [`token_digest`], with when the token
+/// expires (microseconds since the epoch): whoever remembers the answer must not use it
+/// past then.
+pub async fn user_by_token_digest(app: &App, digest: &str) -> AppResult<Option<(User, i64)>> {
     Ok(app.store().user_by_token_digest(digest).await?)
 }
 
@@ -165,29 +172,81 @@ pub async fn create_client(app: &App, name: &str) -> AppResult<(ApiClient, Strin
     Ok(app.store().create_client(name).await?)
 }
 
-/// A client access token and when it expires (seconds since the epoch).
+/// How an Elastic Path access token was obtained, and so what it may do.
+///
+/// An `implicit` token needs only the public `client_id` (it is what a shopper's browser
+/// holds): it may use carts, their items, promotion codes and checkout. Store settings,
+/// custom discounts (which set any price) and reading orders need `client_credentials`,
+/// which proves the secret: a back end's token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    ClientCredentials,
+    Implicit,
+}
+
+impl Grant {
+    /// The grant named by a `grant_type`; `None` for any other.
+    pub fn parse(s: &str) -> Option<Grant> {
+        match s {
+            "client_credentials" => Some(Grant::ClientCredentials),
+            "implicit" => Some(Grant::Implicit),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::ClientCredentials => "client_credentials",
+            Grant::Implicit => "implicit",
+        }
+    }
+
+    /// May change store settings, add, change or remove custom discounts, and read orders.
+    pub fn is_trusted(self) -> bool {
+        self == Grant::ClientCredentials
+    }
+}
+
+/// A client access token, when it expires (seconds since the epoch) and how long it lives.
 #[derive(Debug, Clone)]
 pub struct ClientToken {
     pub token: String,
     pub expires: i64,
+    pub expires_in: i64,
 }
 
-/// An access token of [`CLIENT_TOKEN_TTL_SECS`] for the client `client_id` under `grant`;
-/// the secret is checked when one is given (`client_credentials`, not `implicit`). `None`
-/// when the client or its secret is wrong.
+/// An access token of the policy's `client_token_ttl` for the client `client_id` under
+/// `grant`; the secret is checked when one is given (`client_credentials`, not `implicit`).
+/// `None` when the client or its secret is wrong.
+///
+/// Asked for at most at the policy's rates, per caller address (`peer`, checked before the
+/// database is read) and per client id (checked once the client is known, so made-up ids
+/// cannot crowd out a real one): past either, [`AppError::Throttled`] with the seconds to
+/// wait, and nothing is written.
 pub async fn client_token(
     app: &App,
     client_id: &str,
     secret: Option<&str>,
-    grant: &str,
+    grant: Grant,
+    peer: Option<IpAddr>,
 ) -> AppResult<Option<ClientToken>> {
-    let Some(client) = app.store().check_client(client_id, secret).await? else { return Ok(None) };
-    let expires = now_micros().div_euclid(1_000_000) + CLIENT_TOKEN_TTL_SECS;
-    let token = app.store().issue_client_token(client.id, grant, expires).await?;
-    Ok(Some(ClientToken { token, expires }))
+    let (per_peer, per_client) = app.token_requests();
+    if let Some(ip) = peer {
+        per_peer.check(&ip.to_string()).map_err(AppError::Throttled)?;
+    }
+    let Some(client) = app.store().check_client(client_id, secret).await? else {
+        return Ok(None);
+    };
+    per_client.check(&client.client_id).map_err(AppError::Throttled)?;
+    let ttl = i64::try_from(app.policy().client_token_ttl.as_secs()).unwrap_or(i64::MAX);
+    let expires = now_micros().div_euclid(1_000_000).saturating_add(ttl);
+    let token = app.store().issue_client_token(client.id, grant.as_str(), expires).await?;
+    Ok(Some(ClientToken { token, expires, expires_in: ttl }))
 }
 
-/// The client id and grant type behind a live access token.
-pub async fn client_by_token(app: &App, token: &str) -> AppResult<Option<(i64, String)>> {
-    Ok(app.store().client_by_token(token).await?)
+/// The client id and grant behind a live access token. A grant the store holds but this
+/// version does not know counts as [`Grant::Implicit`], the one with fewer rights.
+pub async fn client_by_token(app: &App, token: &str) -> AppResult<Option<(i64, Grant)>> {
+    let found = app.store().client_by_token(token).await?;
+    Ok(found.map(|(id, grant)| (id, Grant::parse(&grant).unwrap_or(Grant::Implicit))))
 }

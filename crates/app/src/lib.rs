@@ -15,7 +15,8 @@
 //! [`orders`] (staff changes), [`cancellations`] (cancel, return, refund; the customer's
 //! orders) and [`ledger`] (the read model); [`offers`] (the cache);
 //! [`reports`] (per-promotion totals over a period); [`ops`] (migrations, readiness, the data
-//! generation); [`list`] (the typed list query).
+//! generation, the purge of what expired); [`list`] (the typed list query); [`policy`] (lifetimes
+//! and rates the operator sets); [`rate`] and [`throttle`] (request rates and failed logins).
 
 pub mod basket;
 pub mod cancellations;
@@ -31,7 +32,9 @@ pub mod list;
 pub mod offers;
 pub mod ops;
 pub mod orders;
+pub mod policy;
 pub mod promotions;
+pub mod rate;
 pub mod reports;
 pub mod simulate;
 pub mod throttle;

@@ -1,5 +1,7 @@
 //! The offer cache: the compiled [`OfferIndex`] of every promotion that is not deleted,
-//! which every quote, checkout and simulation prices against.
+//! which every quote, checkout and simulation prices against, with the `modified_at` of
+//! each promotion row it was built from ([`Snapshot`]): a checkout hands those versions to
+//! the transaction, which refuses an offer whose row has changed since.
 //!
 //! # Freshness
 //! - A write in this process (the promotion and voucher use cases) rebuilds the index
@@ -16,6 +18,7 @@
 //! The follower is a task started by [`OfferCache::load`] that holds the cache weakly and
 //! is stopped when the last handle to the cache is dropped.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
@@ -39,9 +42,19 @@ pub struct OfferCache {
     inner: Arc<Inner>,
 }
 
+/// One build of the cache: the index and, for each offer in it, the `modified_at` of the
+/// promotion row it was built from — read together, so a checkout can tell the database
+/// which version of each offer it was priced with.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub index: Arc<OfferIndex>,
+    /// Promotion id → its row's `modified_at` at this build.
+    pub versions: Arc<HashMap<i64, i64>>,
+}
+
 struct Inner {
     store: Store,
-    index: RwLock<Arc<OfferIndex>>,
+    current: RwLock<Snapshot>,
     /// Serialises rebuilds (so a later one never loses to an earlier one) and remembers the
     /// stamp the current index was built from.
     built: tokio::sync::Mutex<Option<PromotionsStamp>>,
@@ -79,7 +92,10 @@ impl OfferCache {
         let cache = OfferCache {
             inner: Arc::new(Inner {
                 store,
-                index: RwLock::new(Arc::new(OfferIndex::build(Vec::new()))),
+                current: RwLock::new(Snapshot {
+                    index: Arc::new(OfferIndex::build(Vec::new())),
+                    versions: Arc::default(),
+                }),
                 built: tokio::sync::Mutex::new(None),
                 follower: std::sync::Mutex::new(None),
                 checks: AtomicU64::new(0),
@@ -94,7 +110,12 @@ impl OfferCache {
 
     /// The index as it is now; a rebuild swaps in a new one and leaves this one intact.
     pub fn current(&self) -> Arc<OfferIndex> {
-        match self.inner.index.read() {
+        self.snapshot().index
+    }
+
+    /// The index as it is now with the row versions it was built from.
+    pub fn snapshot(&self) -> Snapshot {
+        match self.inner.current.read() {
             Ok(g) => g.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
@@ -121,6 +142,17 @@ impl OfferCache {
         self.reload("write").await.map(drop)
     }
 
+    /// After a checkout found an offer it was priced with out of date in the database:
+    /// rebuilds the index, unless it has been rebuilt since `seen` (the index that checkout
+    /// priced with) — a burst of such checkouts costs one rebuild, not one each.
+    pub async fn outdated(&self, seen: &Arc<OfferIndex>) -> AppResult<()> {
+        let mut built = self.inner.built.lock().await;
+        if !Arc::ptr_eq(&self.current(), seen) {
+            return Ok(());
+        }
+        self.rebuild(&mut built, "an offer was out of date at checkout").await.map(drop)
+    }
+
     /// Rebuilds the index from the database. Returns the number of offers.
     pub async fn reload(&self, why: &str) -> AppResult<usize> {
         let mut built = self.inner.built.lock().await;
@@ -145,11 +177,13 @@ impl OfferCache {
         // The stamp first: a write between the two reads is then in the index or in a stamp
         // that differs from the one kept, never lost.
         let stamp = self.inner.store.promotions_stamp().await?;
-        let index = OfferIndex::build(self.inner.store.load_offers().await?);
+        let live = self.inner.store.load_live_offers().await?;
+        let index = OfferIndex::build(live.offers);
         let n = index.len();
-        match self.inner.index.write() {
-            Ok(mut g) => *g = Arc::new(index),
-            Err(poisoned) => *poisoned.into_inner() = Arc::new(index),
+        let snapshot = Snapshot { index: Arc::new(index), versions: Arc::new(live.versions) };
+        match self.inner.current.write() {
+            Ok(mut g) => *g = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
         }
         *built = Some(stamp);
         self.inner.rebuilds.fetch_add(1, Ordering::Relaxed);

@@ -111,14 +111,6 @@ pub fn status_now(p: &Promotion) -> Status {
     status(p, offerline_store::now_micros())
 }
 
-pub use offerline_store::reports::Usage;
-
-/// The usage counters of promotions `ids` (applications, discount spent net of
-/// cancellations, orders); a promotion never used is absent.
-pub async fn usage(app: &App, ids: &[i64]) -> AppResult<std::collections::HashMap<i64, Usage>> {
-    Ok(app.store().usage_of(ids).await?)
-}
-
 #[cfg(test)]
 mod tests {
     use offerline_core::{Benefit, BenefitKind, Condition, Currency, OfferKind, Percent, Range, RefundPolicy};
@@ -153,6 +145,7 @@ mod tests {
             deleted: false,
             created_at: 0,
             modified_at: 0,
+            usage: Default::default(),
         }
     }
 

@@ -161,28 +161,49 @@ impl CustomSpread {
 /// equal price keep their cart order), so ties go to the more expensive unit as the
 /// contract's rule says, whatever the order of the lines. A discount whose line does not
 /// exist is not placed at all (and not counted as short). A negative amount places nothing.
+///
+/// Linear in lines, units and discounts (plus one sort of the units by price when there is
+/// a cart-level discount): a line's units are a range of the unit list, and discounts are
+/// put in order by one pass into per-line buckets.
 pub fn spread_custom(lines: &[CustomLine], discounts: &[CustomDiscount]) -> CustomSpread {
     let mut units = Vec::new();
+    let mut starts = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
+        starts.push(units.len());
         units.extend(std::iter::repeat_n((i, l.unit_price), l.quantity as usize));
     }
     let mut left: Vec<i64> = units.iter().map(|u| u.1.max(0)).collect();
     let mut shares = vec![Vec::new(); discounts.len()];
-    let mut order: Vec<usize> = Vec::with_capacity(discounts.len());
-    for line in 0..lines.len() {
-        order
-            .extend(discounts.iter().enumerate().filter(|(_, d)| d.target == CustomTarget::Line(line)).map(|(k, _)| k));
+    let mut by_line: Vec<Vec<usize>> = vec![Vec::new(); lines.len()];
+    let mut cart = Vec::new();
+    for (k, d) in discounts.iter().enumerate() {
+        match d.target {
+            CustomTarget::Line(line) => {
+                if let Some(b) = by_line.get_mut(line) {
+                    b.push(k);
+                }
+            }
+            CustomTarget::Cart => cart.push(k),
+        }
     }
-    order.extend(discounts.iter().enumerate().filter(|(_, d)| d.target == CustomTarget::Cart).map(|(k, _)| k));
+    let mut order: Vec<usize> = by_line.into_iter().flatten().collect();
+    order.extend(&cart);
+    // Every unit, cheapest first, stable: the order `allocate`'s tie rule is written for.
+    // A line's units share one price, so its range is already in that order.
+    let all_cheapest_first: Vec<usize> = if cart.is_empty() {
+        Vec::new()
+    } else {
+        let mut all: Vec<usize> = (0..units.len()).collect();
+        all.sort_by_key(|&u| units[u].1);
+        all
+    };
     let mut short = false;
     for &k in &order {
         let d = discounts[k];
-        let mut target: Vec<usize> = match d.target {
-            CustomTarget::Line(line) => (0..units.len()).filter(|&u| units[u].0 == line).collect(),
-            CustomTarget::Cart => (0..units.len()).collect(),
+        let target: Vec<usize> = match d.target {
+            CustomTarget::Line(line) => (starts[line]..starts[line] + lines[line].quantity as usize).collect(),
+            CustomTarget::Cart => all_cheapest_first.clone(),
         };
-        // Cheapest first, stable: the order `allocate`'s tie rule is written for.
-        target.sort_by_key(|&u| units[u].1);
         let amount = d.amount.max(0);
         let weights: Vec<i64> = target.iter().map(|&u| units[u].1).collect();
         let caps: Vec<i64> = target.iter().map(|&u| left[u]).collect();
@@ -301,6 +322,48 @@ mod tests {
             })
     }
 
+    /// The first `spread_custom`, quadratic (every discount scans every unit): the
+    /// reference the linear one must match.
+    fn reference_spread(lines: &[CustomLine], discounts: &[CustomDiscount]) -> CustomSpread {
+        let mut units = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            units.extend(std::iter::repeat_n((i, l.unit_price), l.quantity as usize));
+        }
+        let mut left: Vec<i64> = units.iter().map(|u| u.1.max(0)).collect();
+        let mut shares = vec![Vec::new(); discounts.len()];
+        let mut order: Vec<usize> = Vec::with_capacity(discounts.len());
+        for line in 0..lines.len() {
+            order.extend(
+                discounts.iter().enumerate().filter(|(_, d)| d.target == CustomTarget::Line(line)).map(|(k, _)| k),
+            );
+        }
+        order.extend(discounts.iter().enumerate().filter(|(_, d)| d.target == CustomTarget::Cart).map(|(k, _)| k));
+        let mut short = false;
+        for &k in &order {
+            let d = discounts[k];
+            let mut target: Vec<usize> = match d.target {
+                CustomTarget::Line(line) => (0..units.len()).filter(|&u| units[u].0 == line).collect(),
+                CustomTarget::Cart => (0..units.len()).collect(),
+            };
+            target.sort_by_key(|&u| units[u].1);
+            let amount = d.amount.max(0);
+            let weights: Vec<i64> = target.iter().map(|&u| units[u].1).collect();
+            let caps: Vec<i64> = target.iter().map(|&u| left[u]).collect();
+            let got = allocate(amount, &weights, &caps);
+            if got.iter().sum::<i64>() != amount {
+                short = true;
+            }
+            let mut placed: Vec<(usize, i64)> =
+                target.iter().zip(got).filter(|&(_, s)| s > 0).map(|(&u, s)| (u, s)).collect();
+            placed.sort_unstable_by_key(|&(u, _)| u);
+            for &(u, s) in &placed {
+                left[u] -= s;
+            }
+            shares[k] = placed;
+        }
+        CustomSpread { units, shares, order, short }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
 
@@ -348,6 +411,22 @@ mod tests {
                 };
                 prop_assert_eq!(per_line(&sp, &|i| i), per_line(&sp2, &|i| (i + r) % n));
             }
+        }
+
+        /// The linear spread places exactly what the first, quadratic one did (kept here as
+        /// the reference): same units, shares, order and shortfall, equal prices across
+        /// lines included.
+        #[test]
+        fn the_linear_spread_matches_the_reference(
+            (lines, discounts) in lines_and_discounts(),
+            same_price in proptest::bool::ANY,
+        ) {
+            let lines: Vec<CustomLine> = if same_price {
+                lines.iter().map(|l| CustomLine { unit_price: 100, ..*l }).collect()
+            } else {
+                lines
+            };
+            prop_assert_eq!(spread_custom(&lines, &discounts), reference_spread(&lines, &discounts));
         }
     }
 }

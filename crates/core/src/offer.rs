@@ -118,10 +118,36 @@ pub enum BenefitKind {
     FixedPerUnit(i64),
     /// N units of the condition's range cost this many minor units together.
     FixedPrice(i64),
-    /// Buy N pay N−1 (N = the count condition's value).
+    /// Buy N pay N−1 (N = the count condition's value); with an amount or coverage
+    /// condition, the cheapest unit of the range free once the condition is met.
     Multibuy,
+    /// The highest tier the condition reaches applies, once: that percentage off the
+    /// range's units.
+    PercentageTiers(Vec<Tier<Percent>>),
+    /// The highest tier the condition reaches applies, once: that many minor units off in
+    /// total, spread over the range's units.
+    FixedTiers(Vec<Tier<i64>>),
     /// Shipping costs nothing.
     ShippingFree,
+}
+
+/// One step of a tiered benefit: from `threshold` (minor units of the condition range for
+/// an `amount` condition, units for a `count` condition), `value` applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tier<V> {
+    pub threshold: i64,
+    pub value: V,
+}
+
+impl BenefitKind {
+    /// The tiers' thresholds, for a tiered benefit.
+    pub fn thresholds(&self) -> Option<Vec<i64>> {
+        match self {
+            BenefitKind::PercentageTiers(t) => Some(t.iter().map(|t| t.threshold).collect()),
+            BenefitKind::FixedTiers(t) => Some(t.iter().map(|t| t.threshold).collect()),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -279,11 +305,50 @@ impl Offer {
                     ConditionKind::Count(n) if n > 0 => {
                         e.push("condition.value", "A multibuy needs a count condition of at least 2.")
                     }
-                    ConditionKind::Count(_) => {}
-                    _ => e.push("condition.type", "A multibuy needs a count condition of at least 2."),
+                    ConditionKind::Count(_) | ConditionKind::Amount(_) | ConditionKind::Coverage(_) => {}
+                    ConditionKind::None => e.push(
+                        "condition.type",
+                        "A multibuy needs a count condition of at least 2, or an amount or coverage condition.",
+                    ),
                 }
                 if self.benefit.max_affected_items.is_some() {
                     e.push("benefit.max_affected_items", "A multibuy takes no max_affected_items.");
+                }
+            }
+            BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) => {
+                let thresholds = self.benefit.kind.thresholds().unwrap_or_default();
+                if thresholds.is_empty() {
+                    e.push("benefit.tiers", "Give at least one tier.");
+                }
+                if thresholds.windows(2).any(|w| w[1] <= w[0]) {
+                    e.push("benefit.tiers", "Tier thresholds must increase.");
+                }
+                match self.condition.kind {
+                    ConditionKind::Amount(v) => {
+                        if thresholds.first().is_some_and(|&t| t < v) {
+                            e.push("benefit.tiers", "A tier's threshold cannot be below the condition's value.");
+                        }
+                    }
+                    ConditionKind::Count(n) => {
+                        if thresholds.first().is_some_and(|&t| t < i64::from(n)) {
+                            e.push("benefit.tiers", "A tier's threshold cannot be below the condition's value.");
+                        }
+                    }
+                    _ => e.push("condition.type", "Tiers need an amount or a count condition."),
+                }
+                match &self.benefit.kind {
+                    BenefitKind::PercentageTiers(t) => {
+                        let v = |p: &Percent| p.value();
+                        if t.iter().any(|t| v(&t.value) > rust_decimal::Decimal::ONE_HUNDRED) {
+                            e.push("benefit.tiers", "Ensure each value is less than or equal to 100.");
+                        } else if t.iter().any(|t| v(&t.value) <= rust_decimal::Decimal::ZERO) {
+                            e.push("benefit.tiers", "Ensure each value is greater than 0.");
+                        }
+                    }
+                    BenefitKind::FixedTiers(t) if t.iter().any(|t| t.value <= 0) => {
+                        e.push("benefit.tiers", "Ensure each value is greater than 0.")
+                    }
+                    _ => {}
                 }
             }
             _ => {}

@@ -754,7 +754,10 @@ fn offer_validation_is_field_keyed() {
     let keys: Vec<String> = zero.field_errors().0.into_iter().map(|x| x.0).collect();
     assert_eq!(keys, vec!["condition.value", "benefit.value", "benefit.range"]);
     assert!(matches!(zero.validate(), Err(DomainError::Fields(_))));
+    // Contract §10: a multibuy takes an amount condition now; without a condition it is refused.
     let mb = offer(4, ConditionKind::Amount(100), Range::all(), BenefitKind::Multibuy, Range::all());
+    assert!(mb.field_errors().0.is_empty());
+    let mb = offer(4, ConditionKind::None, Range::all(), BenefitKind::Multibuy, Range::all());
     assert_eq!(mb.field_errors().0[0].0, "condition.type");
 }
 
@@ -786,4 +789,90 @@ fn limits_are_reported_before_range_misses() {
     i.explain_all = true;
     i.usage.set(OfferId(1), OfferUsage { global_applications: 1, ..OfferUsage::default() });
     assert_eq!(reasons(&price(&i, &index)), vec![(1, "limit_reached", "limit reached: 1 of 1 uses")]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Contract §10: multibuy with a value condition, tiers.
+
+/// django-oscar's `test_multibuy` with a value condition: the basket matches the condition
+/// (10.00 spent on 2 × 5.00) and exceeds it (12.00 + 5.00): each time the cheapest unit of
+/// the range is free, once per application, and the free unit carries the whole discount.
+#[test]
+fn multibuy_with_an_amount_condition_frees_the_cheapest_unit() {
+    let spend_10 = || offer(1, ConditionKind::Amount(1000), Range::all(), BenefitKind::Multibuy, Range::all());
+    assert!(spend_10().validate().is_ok());
+    let p = run(vec![Line::new(1, "A", 2, 500)], vec![spend_10()]);
+    check(&p);
+    assert_eq!(p.total_discount, 500, "matches the condition: one unit free");
+    assert_eq!(p.applied[0].applications, 1);
+    let p = run(vec![Line::new(1, "A", 1, 1200), Line::new(2, "B", 1, 500)], vec![spend_10()]);
+    check(&p);
+    assert_eq!(p.total_discount, 500, "exceeds it: the cheapest (5.00) is free");
+    assert_eq!(p.applied[0].benefit_units, vec![(u(1, 0), 500)]);
+    // Spend 10.00 twice over: two applications, the two cheapest free.
+    let p = run(vec![Line::new(1, "A", 4, 500), Line::new(2, "B", 1, 100)], vec![spend_10()]);
+    check(&p);
+    assert_eq!(p.applied[0].applications, 2, "{p:?}");
+    assert_eq!(p.total_discount, 600);
+    // Not enough: what is missing.
+    let p = run(vec![Line::new(1, "A", 1, 900)], vec![spend_10()]);
+    assert_eq!(reasons(&p), vec![(1, "condition_not_met", "add 1.00 more from the range")]);
+    // Coverage: two different products, the cheaper free.
+    let o = offer(2, ConditionKind::Coverage(2), Range::all(), BenefitKind::Multibuy, Range::all());
+    let p = run(vec![Line::new(1, "A", 1, 800), Line::new(2, "B", 1, 300)], vec![o]);
+    check(&p);
+    assert_eq!(p.total_discount, 300);
+    // No condition: still refused.
+    assert!(offer(3, ConditionKind::None, Range::all(), BenefitKind::Multibuy, Range::all()).validate().is_err());
+}
+
+fn tiers(values: &[(i64, i64)]) -> BenefitKind {
+    BenefitKind::PercentageTiers(
+        values.iter().map(|&(t, v)| Tier { threshold: t, value: Percent::from_int(v).unwrap() }).collect(),
+    )
+}
+
+/// The §10 example: 10 % from 100.00, 20 % from 500.00.
+#[test]
+fn the_highest_tier_reached_applies_once() {
+    let o =
+        || offer(1, ConditionKind::Amount(10_000), Range::all(), tiers(&[(10_000, 10), (50_000, 20)]), Range::all());
+    assert!(o().validate().is_ok());
+    let p = run(vec![Line::new(1, "A", 2, 30_000)], vec![o()]);
+    check(&p);
+    assert_eq!(p.total_discount, 12_000, "600.00 → 120.00");
+    assert_eq!(p.applied[0].applications, 1);
+    assert_eq!(p.applied[0].detail.as_deref(), Some("tier 2 of 2: 20 % from 500.00"));
+    let p = run(vec![Line::new(1, "A", 1, 30_000)], vec![o()]);
+    check(&p);
+    assert_eq!(p.total_discount, 3_000, "300.00 → 30.00");
+    assert_eq!(p.applied[0].detail.as_deref(), Some("tier 1 of 2: 10 % from 100.00; add 200.00 more for 20 %"));
+    let p = run(vec![Line::new(1, "A", 1, 9_900)], vec![o()]);
+    assert_eq!(reasons(&p), vec![(1, "condition_not_met", "add 1.00 more from the range")]);
+    // Count tiers with a fixed benefit: 3 units → 5.00 off, 5 units → 15.00 off.
+    let fixed = BenefitKind::FixedTiers(vec![Tier { threshold: 3, value: 500 }, Tier { threshold: 5, value: 1_500 }]);
+    let o = offer(2, ConditionKind::Count(3), Range::all(), fixed, Range::all());
+    assert!(o.validate().is_ok());
+    let p = run(vec![Line::new(1, "A", 6, 1_000)], vec![o.clone()]);
+    check(&p);
+    assert_eq!(p.total_discount, 1_500);
+    let p = run(vec![Line::new(1, "A", 4, 1_000)], vec![o]);
+    assert_eq!(p.total_discount, 500);
+    assert_eq!(
+        p.applied[0].detail.as_deref(),
+        Some("tier 1 of 2: 5.00 off from 3 items; add 1 item more for 15.00 off")
+    );
+}
+
+#[test]
+fn tiers_are_validated() {
+    let bad = |c: ConditionKind, t: BenefitKind| {
+        offer(1, c, Range::all(), t, Range::all()).field_errors().0.into_iter().map(|(k, _)| k).collect::<Vec<_>>()
+    };
+    assert!(
+        bad(ConditionKind::Amount(10_000), tiers(&[(50_000, 20), (10_000, 10)])).contains(&"benefit.tiers".to_owned())
+    );
+    assert!(bad(ConditionKind::Amount(20_000), tiers(&[(10_000, 10)])).contains(&"benefit.tiers".to_owned()));
+    assert!(bad(ConditionKind::None, tiers(&[(10_000, 10)])).contains(&"condition.type".to_owned()));
+    assert!(bad(ConditionKind::Amount(10_000), tiers(&[])).contains(&"benefit.tiers".to_owned()));
 }

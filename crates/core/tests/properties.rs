@@ -1,4 +1,5 @@
-//! Property tests of the engine's invariants (DESIGN.md "Invariants" 1–4, in-process):
+//! Property tests of the engine's invariants (DESIGN.md "Invariants" 1–4, in-process), with
+//! every benefit kind in the mix (tiers and multibuys on amount conditions included):
 //!
 //! - Σ shares = the applied amount, exactly, for every applied offer;
 //! - no unit's total discount exceeds its price, no net is negative, Σ unit discounts =
@@ -94,6 +95,14 @@ fn benefit() -> impl Strategy<Value = BenefitKind> {
         2 => (0i64..6_000).prop_map(BenefitKind::FixedPrice),
         2 => Just(BenefitKind::Multibuy),
         1 => Just(BenefitKind::ShippingFree),
+        2 => prop::collection::vec((1i64..12_000, 1i64..=100), 1..4).prop_map(|mut t| {
+            t.sort_unstable();
+            BenefitKind::PercentageTiers(
+                t.into_iter().map(|(threshold, v)| Tier { threshold, value: Percent::from_int(v).unwrap() }).collect(),
+            )
+        }),
+        1 => prop::collection::vec((1i64..6, 1i64..3_000), 1..3)
+            .prop_map(|t| BenefitKind::FixedTiers(t.into_iter().map(|(threshold, value)| Tier { threshold, value }).collect())),
     ]
 }
 

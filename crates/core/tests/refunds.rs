@@ -51,6 +51,10 @@ fn offer(id: i64) -> impl Strategy<Value = Offer> {
         (1i64..1_500).prop_map(BenefitKind::FixedPerUnit),
         (0i64..6_000).prop_map(BenefitKind::FixedPrice),
         Just(BenefitKind::Multibuy),
+        (1i64..10_000, 1i64..=50).prop_map(|(t, v)| BenefitKind::PercentageTiers(vec![
+            Tier { threshold: t, value: Percent::from_int(v).unwrap() },
+            Tier { threshold: t * 2, value: Percent::from_int(v + 10).unwrap() },
+        ])),
     ];
     (condition, range(), benefit, range(), prop::option::weighted(0.3, 1u32..4), -1i32..2, any::<bool>(), any::<bool>())
         .prop_map(move |(c, cr, b, br, max_affected, priority, exclusive, reprice)| {

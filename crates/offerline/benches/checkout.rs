@@ -120,6 +120,9 @@ impl Ctx {
     }
 }
 
+/// Tokens the bench issues live a day (microseconds).
+const TOKEN_TTL: i64 = 86_400_000_000;
+
 /// Creates `n` customers with an API token each, straight through the store.
 async fn customers(store: &Store, n: usize, tag: &str) -> Vec<String> {
     let hash = offerline_store::auth::hash_password("bench-password");
@@ -135,7 +138,7 @@ async fn customers(store: &Store, n: usize, tag: &str) -> Vec<String> {
         .fetch_one(store.writer())
         .await
         .expect("insert customer");
-        tokens.push(store.issue_token(id).await.expect("token"));
+        tokens.push(store.issue_token(id, TOKEN_TTL).await.expect("token"));
     }
     tokens
 }
@@ -212,7 +215,7 @@ async fn run_db(label: &str, database_url: &str, args: &Args) {
     .fetch_one(store.writer())
     .await
     .expect("staff");
-    let staff = store.issue_token(staff_id).await.expect("staff token");
+    let staff = store.issue_token(staff_id, TOKEN_TTL).await.expect("staff token");
     let ctx = Arc::new(Ctx {
         http: reqwest::Client::builder().pool_max_idle_per_host(64).build().expect("client"),
         base: server.base.clone(),

@@ -172,7 +172,8 @@ pub async fn run(store: &Store, plan: &Plan) -> anyhow::Result<Value> {
                 .id
         }
     };
-    let staff_token = store.issue_token(staff_id).await?;
+    let token_ttl = offerline_app::policy::micros(offerline_app::policy::Policy::default().token_ttl);
+    let staff_token = store.issue_token(staff_id, token_ttl).await?;
 
     // Customers: the first through the repository (for a real password hash), the rest copy it.
     let user_base = max_id(store, "users").await?;

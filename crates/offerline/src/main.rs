@@ -1,7 +1,9 @@
 //! The `offerline` binary: `serve`, `migrate`, `demo`, `generate`, `user create`, `client create`.
 //!
 //! Configuration comes from the environment (`OFFERLINE_ADDR`, `OFFERLINE_DATABASE_URL`,
-//! `OFFERLINE_LOG`, `OFFERLINE_LOG_FORMAT`), and every variable has a flag that mirrors it.
+//! `OFFERLINE_LOG`, `OFFERLINE_LOG_FORMAT`, the lifetimes and rates of [`PolicyArgs`], and the
+//! server's bounds `OFFERLINE_MAX_REQUESTS`, `OFFERLINE_REQUEST_TIMEOUT`,
+//! `OFFERLINE_HEADER_TIMEOUT`), and every variable but the log's has a flag that mirrors it.
 //!
 //! Every command goes through the application (`offerline_app`) except `generate`, which
 //! bulk-writes rows through the store directly ([`generate`]).
@@ -11,11 +13,14 @@ mod generate;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use offerline_api::http::limits::{self, Limits};
 use offerline_app::App;
 use offerline_app::identity::{self, NewUser};
+use offerline_app::policy::{Policy, TokenRates, parse_duration};
 use offerline_store::Store;
 
 #[derive(Parser)]
@@ -24,8 +29,54 @@ struct Cli {
     /// Database URL: sqlite://FILE?mode=rwc (the default, in the working directory) or postgres://…
     #[arg(long, env = "OFFERLINE_DATABASE_URL", default_value = offerline_app::ops::DEFAULT_URL, global = true)]
     database_url: String,
+    #[command(flatten)]
+    policy: PolicyArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Lifetimes of what a client is handed, the purge of what expired, and the access-token
+/// rates (`offerline_app::policy`; docs/RELIABILITY.md has the figures). Durations read
+/// `14d`, `24h`, `90m`, `30s`.
+#[derive(clap::Args)]
+struct PolicyArgs {
+    /// Lifetime of an API token (staff and storefront logins, `user create --token`).
+    #[arg(long, env = "OFFERLINE_TOKEN_TTL", default_value = "14d", value_parser = parse_duration, global = true)]
+    token_ttl: std::time::Duration,
+    /// Lifetime of a storefront session (the osessionid cookie).
+    #[arg(long, env = "OFFERLINE_SESSION_TTL", default_value = "14d", value_parser = parse_duration, global = true)]
+    session_ttl: std::time::Duration,
+    /// Lifetime of an Elastic Path access token (its expires_in).
+    #[arg(long, env = "OFFERLINE_CLIENT_TOKEN_TTL", default_value = "1h", value_parser = parse_duration, global = true)]
+    client_token_ttl: std::time::Duration,
+    /// How long a checkout's Idempotency-Key is remembered.
+    #[arg(long, env = "OFFERLINE_IDEMPOTENCY_TTL", default_value = "24h", value_parser = parse_duration, global = true)]
+    idempotency_ttl: std::time::Duration,
+    /// How often expired tokens, sessions and idempotency keys are deleted.
+    #[arg(long, env = "OFFERLINE_PURGE_EVERY", default_value = "10m", value_parser = parse_duration, global = true)]
+    purge_every: std::time::Duration,
+    /// Access tokens a caller address may ask for per minute (0: no limit).
+    #[arg(long, env = "OFFERLINE_ACCESS_TOKENS_PER_PEER", default_value_t = 60, global = true)]
+    access_tokens_per_peer: u32,
+    /// Access tokens one client id may be given per minute (0: no limit).
+    #[arg(long, env = "OFFERLINE_ACCESS_TOKENS_PER_CLIENT", default_value_t = 600, global = true)]
+    access_tokens_per_client: u32,
+}
+
+impl PolicyArgs {
+    fn policy(&self) -> Policy {
+        Policy {
+            token_ttl: self.token_ttl,
+            session_ttl: self.session_ttl,
+            client_token_ttl: self.client_token_ttl,
+            idempotency_ttl: self.idempotency_ttl,
+            purge_every: self.purge_every,
+            token_rates: TokenRates {
+                per_peer: self.access_tokens_per_peer,
+                per_client: self.access_tokens_per_client,
+            },
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -35,6 +86,8 @@ enum Command {
         /// Address to listen on (port 0 picks a free port; the chosen address is printed).
         #[arg(long, env = "OFFERLINE_ADDR", default_value = "127.0.0.1:8000")]
         addr: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Apply pending migrations and exit.
     Migrate,
@@ -75,6 +128,40 @@ enum Command {
         #[command(subcommand)]
         command: ClientCommand,
     },
+}
+
+/// What one client can hold of the server (`offerline_api::http::limits`; README, "Configuration").
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// Most requests handled at once; more are answered 503 at once (/healthz is exempt).
+    #[arg(long, env = "OFFERLINE_MAX_REQUESTS", default_value_t = limits::DEFAULT_MAX_REQUESTS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_requests: u32,
+    /// Seconds a request may take, body included, before it is answered 503.
+    #[arg(long, env = "OFFERLINE_REQUEST_TIMEOUT", default_value = "30", value_parser = seconds)]
+    request_timeout: Duration,
+    /// Seconds a connection may take to send a request's headers (also how long an idle
+    /// kept-alive connection stays open); past it the connection is closed.
+    #[arg(long, env = "OFFERLINE_HEADER_TIMEOUT", default_value = "20", value_parser = seconds)]
+    header_timeout: Duration,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_requests: self.max_requests as usize,
+            request_timeout: self.request_timeout,
+            header_timeout: self.header_timeout,
+        }
+    }
+}
+
+/// A number of seconds (`30`, `0.5`), more than 0 and at most a day.
+fn seconds(s: &str) -> Result<Duration, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(Duration::from_secs_f64(v)),
+        _ => Err(format!("expected a number of seconds between 0 and 86400, got {s:?}")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -145,10 +232,10 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: draining in-flight requests");
 }
 
-pub(crate) async fn serve(app: App, addr: &str) -> anyhow::Result<()> {
+pub(crate) async fn serve(app: App, addr: &str, limits: Limits) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
-    let state = offerline_api::state(app);
+    let state = offerline_api::state_with_limits(app, limits);
     // The test harness and scripts read this line to find the port.
     println!("offerline listening on http://{local}");
     tracing::info!(%local, "serving");
@@ -200,9 +287,10 @@ fn one_line(e: &anyhow::Error, url: &str) -> String {
 async fn run(cli: &Cli) -> anyhow::Result<()> {
     let url = &cli.database_url;
     let opening = || format!("opening database {}", offerline_app::ops::redact_url(url));
-    let open = || async { App::open(url).await.with_context(opening) };
+    let policy = cli.policy.policy();
+    let open = || async { App::open_with(url, policy).await.with_context(opening) };
     match &cli.command {
-        Command::Serve { addr } => serve(open().await?, addr).await,
+        Command::Serve { addr, limits } => serve(open().await?, addr, limits.limits()).await,
         Command::Migrate => {
             offerline_app::ops::migrate(url).await.with_context(opening)?;
             eprintln!("migrations applied to {}", offerline_app::ops::redact_url(url));
@@ -213,7 +301,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
             let addr_for_tour = addr.clone().unwrap_or_else(|| "127.0.0.1:8000".into());
             demo::load(&app, &addr_for_tour).await?;
             match addr {
-                Some(a) => serve(app, a).await,
+                Some(a) => serve(app, a, Limits::default()).await,
                 None => Ok(()),
             }
         }

@@ -92,32 +92,47 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// At most this many argon2 verifications run at once, each on Tokio's blocking pool: a
-/// verification costs tens of milliseconds of CPU, and run on the async workers a few dozen
-/// concurrent logins would stall every endpoint. Excess logins wait for a slot (asleep, not
-/// spinning), so a login flood slows logins, not `/healthz` or the ledger.
-fn verification_slots() -> &'static tokio::sync::Semaphore {
+/// At most this many argon2 computations (verifications and hashes) run at once, each on
+/// Tokio's blocking pool: one costs tens of milliseconds of CPU, and run on the async
+/// workers a few dozen concurrent logins would stall every endpoint. Excess ones wait for a
+/// slot (asleep, not spinning), so a login flood slows logins, not `/healthz` or the ledger.
+fn argon2_slots() -> &'static tokio::sync::Semaphore {
     static S: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
     S.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
 }
 
-/// [`verify_password`] off the async workers, bounded by [`verification_slots`].
-pub async fn verify_password_off_workers(password: &str, hash: String) -> bool {
-    let Ok(_slot) = verification_slots().acquire().await else { return false };
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+/// Runs `f` (an argon2 computation) on the blocking pool, bounded by [`argon2_slots`].
+async fn off_workers<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let _slot = argon2_slots().acquire().await.map_err(|_| StoreError::Unavailable("argon2 slots closed".into()))?;
+    tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Internal(format!("argon2 task failed: {e}")))
 }
 
-/// A password hash to verify against when the user does not exist, so that a login for an
-/// unknown user costs the same time as one with a wrong password.
+/// [`verify_password`] off the async workers. Without a `hash` (no such user) it verifies
+/// against a dummy hash, so that a login for an unknown user costs the same time as one
+/// with a wrong password; the dummy is made there too, never on a worker.
+pub async fn verify_password_off_workers(password: &str, hash: Option<String>) -> bool {
+    let password = password.to_owned();
+    off_workers(move || verify_password(&password, hash.as_deref().unwrap_or_else(|| dummy_hash())))
+        .await
+        .unwrap_or(false)
+}
+
+/// [`hash_password`] off the async workers (creating a user hashes its password).
+pub async fn hash_password_off_workers(password: &str) -> Result<String> {
+    let password = password.to_owned();
+    off_workers(move || hash_password(&password)).await
+}
+
+/// A password hash to verify against when the user does not exist.
 fn dummy_hash() -> &'static str {
     static H: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     H.get_or_init(|| hash_password("offerline-timing-equaliser"))
 }
 
 impl Store {
+    /// Creates a user; its password is hashed off the async workers.
     pub async fn create_user(&self, u: NewUser<'_>) -> Result<User> {
-        let hash = hash_password(u.password);
+        let hash = hash_password_off_workers(u.password).await?;
         let now = now_micros();
         let row = sqlx::query(&format!(
             "INSERT INTO users (username, email, first_name, last_name, password_hash, is_staff, is_active, date_joined) \
@@ -171,8 +186,8 @@ impl Store {
         };
         let row = sqlx::query(&sql).bind(login).fetch_optional(self.reader()).await?;
         let (user, hash) = match &row {
-            Some(r) => (Some(user_from_row(r)?), r.try_get::<String, _>("password_hash")?),
-            None => (None, dummy_hash().to_owned()),
+            Some(r) => (Some(user_from_row(r)?), Some(r.try_get::<String, _>("password_hash")?)),
+            None => (None, None),
         };
         let ok = verify_password_off_workers(password, hash).await;
         Ok(match user {
@@ -188,46 +203,53 @@ impl Store {
         })
     }
 
-    /// Issues a new API token (40 hex characters, 160 random bits) and returns it; only its
-    /// digest is kept.
-    pub async fn issue_token(&self, user_id: i64) -> Result<String> {
+    /// Issues a new API token (40 hex characters, 160 random bits) that expires
+    /// `ttl_micros` from now, and returns it; only its digest is kept.
+    pub async fn issue_token(&self, user_id: i64, ttl_micros: i64) -> Result<String> {
         let token = random_hex(20);
-        sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, $3)")
+        let now = now_micros();
+        sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(user_id)
             .bind(digest(&token))
-            .bind(now_micros())
+            .bind(now)
+            .bind(now.saturating_add(ttl_micros))
             .execute(self.writer())
             .await?;
         Ok(token)
     }
 
     pub async fn user_by_token(&self, token: &str) -> Result<Option<User>> {
-        self.user_by_token_digest(&digest(token)).await
+        Ok(self.user_by_token_digest(&digest(token)).await?.map(|(u, _)| u))
     }
 
-    /// [`Store::user_by_token`] for a token already digested (callers that key a cache by
-    /// the digest hash the token once).
-    pub async fn user_by_token_digest(&self, token_digest: &str) -> Result<Option<User>> {
+    /// The user of a live token, by the token's digest (callers that key a cache by the
+    /// digest hash the token once), with when the token expires (microseconds): a cache
+    /// must not serve it past then. A revoked or expired token finds nobody.
+    pub async fn user_by_token_digest(&self, token_digest: &str) -> Result<Option<(User, i64)>> {
         let row = sqlx::query(&format!(
-            "SELECT {} FROM users u JOIN api_tokens t ON t.user_id = u.id \
-             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.is_active = 1",
+            "SELECT {}, t.expires_at AS token_expires_at FROM users u JOIN api_tokens t ON t.user_id = u.id \
+             WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.is_active = 1",
             USER_COLS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
         ))
         .bind(token_digest)
+        .bind(now_micros())
         .fetch_optional(self.reader())
         .await?;
-        row.as_ref().map(user_from_row).transpose()
+        row.as_ref().map(|r| Ok((user_from_row(r)?, r.try_get("token_expires_at")?))).transpose()
     }
 
-    /// Revokes a token; returns whether it existed. Moves the data generation itself, so
-    /// the revocation reaches token caches on the next request even when it is served on a
-    /// `GET` (`/users/logout/` accepts one), which the API's write middleware lets pass.
+    /// Revokes a token (it expires now, so the purge takes it too); returns whether it
+    /// existed. Moves the data generation itself, so the revocation reaches token caches on
+    /// the next request even when it is served on a `GET` (`/users/logout/` accepts one),
+    /// which the API's write middleware lets pass.
     pub async fn revoke_token(&self, token: &str) -> Result<bool> {
-        let r = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL")
-            .bind(now_micros())
-            .bind(digest(token))
-            .execute(self.writer())
-            .await?;
+        let r = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1, expires_at = $1 WHERE token_hash = $2 AND revoked_at IS NULL",
+        )
+        .bind(now_micros())
+        .bind(digest(token))
+        .execute(self.writer())
+        .await?;
         self.changes().bump();
         Ok(r.rows_affected() > 0)
     }
@@ -334,4 +356,41 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+
+    /// Runs `work` on a one-thread runtime beside a task spawned just before it; true when
+    /// that task ran before `work` finished, which it can only do if `work` gave the thread
+    /// back while it computed (an argon2 run on the worker holds it to the end).
+    fn lets_other_tasks_run<F: std::future::Future>(work: impl FnOnce() -> F) -> bool {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        rt.block_on(async {
+            let ran = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&ran);
+            tokio::spawn(async move { flag.store(true, Ordering::SeqCst) });
+            work().await;
+            ran.load(Ordering::SeqCst)
+        })
+    }
+
+    /// Hashing a new user's password (`offerline user create`, the demo) and verifying one
+    /// (every login, unknown users too) run on the blocking pool: the one runtime thread
+    /// serves other tasks meanwhile.
+    #[test]
+    fn argon2_runs_off_the_async_workers() {
+        assert!(lets_other_tasks_run(|| async { hash_password_off_workers("pw-123456").await.expect("hash") }));
+        let hash = hash_password("pw-123456");
+        assert!(lets_other_tasks_run(|| async {
+            assert!(verify_password_off_workers("pw-123456", Some(hash)).await);
+        }));
+        assert!(lets_other_tasks_run(|| async { assert!(!verify_password_off_workers("x", None).await) }));
+        // The check itself can fail: a hash on the runtime thread holds it to the end.
+        assert!(!lets_other_tasks_run(|| async { hash_password("pw-123456") }));
+    }
 }

@@ -647,7 +647,7 @@ async fn apply<E: Exec>(
         let Some(promotion) = d.promotion_id else { continue };
         let whole = cancel_amount == d.amount;
         tx.execute(
-            "UPDATE offer_usage SET discount_spent = discount_spent - $2, \
+            "UPDATE offer_usage SET discount_spent = discount_spent - $2, discount_reversed = discount_reversed + $2, \
              applications = applications - $3, orders_count = orders_count - $4 WHERE promotion_id = $1",
             &[
                 promotion.into(),

@@ -12,9 +12,13 @@
 //!    that were priced — a basket changed (or checked out) in the meantime refuses the
 //!    checkout instead of writing an order the customer did not see; the voucher code is
 //!    cleared;
-//! 3. the order, its items, discount items and applicants, and the usage claims
+//! 3. every applied promotion is checked against its row as it is now
+//!    ([`crate::current_offers`]): an offer that is off or changed since it was priced refuses
+//!    the checkout, and the usage claims carry the row's limits, not those of the offer cache
+//!    the basket was priced with;
+//! 4. the order, its items, discount items and applicants, and the usage claims
 //!    ([`crate::orders::place_order`]); a claim past a limit aborts everything;
-//! 4. the response body is stored under the idempotency key.
+//! 5. the response body is stored under the idempotency key.
 //!
 //! Refused checkouts store nothing, so retrying with the same key after fixing the basket
 //! is possible (only a successful order is replayed).
@@ -26,10 +30,12 @@
 //! SQLite by the group-commit writer ([`crate::writer`]), a savepoint per checkout; on
 //! PostgreSQL by sqlx, one transaction per checkout, driven by a thread of its own.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use sqlx::Row;
 
+use crate::current_offers::current_claims;
 use crate::exec::{Exec, Param};
 use crate::orders::{NewOrder, OrderDetail, PlacedOrder, place_order};
 use crate::{Result, Store, StoreError, now_micros};
@@ -42,6 +48,9 @@ pub struct CheckoutWrite {
     /// The storefront basket lines the order consumes, as priced; `None` for an order from
     /// an external cart (Elastic Path), which stays as it is.
     pub basket: Option<BasketLines>,
+    /// The promotions the order applies, each with the `modified_at` of the row it was priced
+    /// from: a row changed since refuses the write ([`crate::current_offers`]).
+    pub priced_offers: Vec<(i64, i64)>,
     /// The order, its draft carrying the usage claims.
     pub order: NewOrder,
 }
@@ -51,6 +60,9 @@ pub struct CheckoutWrite {
 pub struct IdempotencyKey {
     pub user_id: i64,
     pub key: String,
+    /// Keys stored at or before this instant (microseconds) have expired: this request is
+    /// a new one, and the expired row is replaced in the same transaction.
+    pub expired_at_or_before: i64,
 }
 
 /// A basket's lines as they were priced: each is deleted only if it still has that id and
@@ -88,13 +100,22 @@ pub type Render = fn(&OrderDetail) -> String;
 const PENDING: i64 = 0;
 
 impl Store {
-    /// The stored response for a customer's idempotency key.
-    pub async fn idempotent_response(&self, user_id: i64, key: &str) -> Result<Option<(u16, String)>> {
-        let row = sqlx::query("SELECT status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2")
-            .bind(user_id)
-            .bind(key)
-            .fetch_optional(self.reader())
-            .await?;
+    /// The stored response for a customer's idempotency key, unless it was stored at or
+    /// before `expired_at_or_before` (microseconds).
+    pub async fn idempotent_response(
+        &self,
+        user_id: i64,
+        key: &str,
+        expired_at_or_before: i64,
+    ) -> Result<Option<(u16, String)>> {
+        let row = sqlx::query(
+            "SELECT status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at > $3",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(expired_at_or_before)
+        .fetch_optional(self.reader())
+        .await?;
         match row {
             Some(r) => {
                 let status: i64 = r.try_get(0)?;
@@ -139,7 +160,7 @@ impl Store {
             let Some(k) = &w.idempotency else {
                 return Err(StoreError::Internal("a key was refused without one".into()));
             };
-            return replayed(self.idempotent_response(k.user_id, &k.key).await?);
+            return replayed(self.idempotent_response(k.user_id, &k.key, k.expired_at_or_before).await?);
         }
         match checkout_tx(&mut tx, w, render).await {
             Ok(out) => {
@@ -155,9 +176,17 @@ impl Store {
 }
 
 /// Claims the checkout's idempotency key, if it has one, by inserting it. `false`: the key
-/// is taken, and on PostgreSQL the transaction is now aborted and must be rolled back.
+/// is taken, and on PostgreSQL the transaction is now aborted and must be rolled back. An
+/// expired row under the key (not purged yet) is deleted first, in the same transaction:
+/// of two requests racing for one expired key, the second waits on the first's row lock
+/// (PostgreSQL) or runs after it on the one writer (SQLite), then finds the fresh row.
 pub(crate) async fn claim_key<E: Exec>(tx: &mut E, w: &CheckoutWrite) -> Result<bool> {
     let Some(k) = &w.idempotency else { return Ok(true) };
+    tx.execute(
+        "DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 AND created_at <= $3",
+        &[k.user_id.into(), (&k.key).into(), k.expired_at_or_before.into()],
+    )
+    .await?;
     let claimed = tx
         .execute(
             "INSERT INTO idempotency_keys (user_id, key, status, body, created_at) VALUES ($1, $2, $3, '', $4)",
@@ -198,14 +227,23 @@ pub(crate) async fn stored_response<E: Exec>(tx: &mut E, user_id: i64, key: &str
     }))
 }
 
-/// Steps 2–4 of the module docs, after the key is claimed.
+/// Steps 2–5 of the module docs, after the key is claimed.
 pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: Option<Render>) -> Result<Written> {
     if let Some(b) = &w.basket {
         take_basket(tx, b).await?;
     }
-    let placed = place_order(tx, &w.order).await?;
+    // The order as priced, unless a promotion's limits changed since: then with the row's.
+    let order = match current_claims(tx, &w.order.draft, &w.priced_offers, now_micros()).await? {
+        None => Cow::Borrowed(&w.order),
+        Some(claims) => {
+            let mut o = w.order.clone();
+            o.draft.claims = claims;
+            Cow::Owned(o)
+        }
+    };
+    let placed = place_order(tx, &order).await?;
     let (Some(k), Some(render)) = (&w.idempotency, render) else { return Ok(Written::Placed { placed, body: None }) };
-    let body = render(&OrderDetail::from_placed(&w.order, &placed)?);
+    let body = render(&OrderDetail::from_placed(&order, &placed)?);
     tx.execute(
         "UPDATE idempotency_keys SET status = 201, body = $3 WHERE user_id = $1 AND key = $2",
         &[k.user_id.into(), (&k.key).into(), (&body).into()],

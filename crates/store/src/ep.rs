@@ -7,8 +7,11 @@
 //! ([`crate::ledger::Roots::OrderNumber`]).
 //!
 //! Rules that must hold under concurrency (the limit of custom discounts per cart and per
-//! item, the cart currency fixed by the first item, merging a sku into one line) are checked
-//! inside the write transaction that makes the change.
+//! item, the bounds of a cart's lines, units and total ([`CartCaps`]), the cart currency
+//! fixed by the first item, merging a sku into one line) are checked inside the write
+//! transaction that makes the change, after it has locked the cart's row (PostgreSQL; on
+//! SQLite the one writer serialises them), so two concurrent changes cannot pass a bound
+//! together.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -81,6 +84,51 @@ pub struct NewEpItem {
     pub includes_tax: bool,
 }
 
+/// The bounds a cart's items keep, given by the caller (the rules are the application's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CartCaps {
+    /// Lines (distinct skus) at most.
+    pub lines: i64,
+    /// Units over every line at most.
+    pub units: i64,
+    /// Units of one line at most.
+    pub line_quantity: i64,
+    /// Σ unit amount × quantity must stay below this (minor units of the cart's currency).
+    pub total_below: i64,
+}
+
+/// Why a change of a cart's items was refused; nothing was written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CartRefusal {
+    /// A new line would make more than [`CartCaps::lines`].
+    Lines,
+    /// The cart would hold `would_be` units, more than [`CartCaps::units`].
+    Units { would_be: i64 },
+    /// The line would hold `would_be` units, more than [`CartCaps::line_quantity`].
+    LineQuantity { would_be: i64 },
+    /// The cart's total would reach [`CartCaps::total_below`].
+    Total,
+}
+
+impl CartCaps {
+    /// Checks a cart whose lines would be `lines` (unit amount, quantity), the changed one
+    /// holding `changed_quantity` units.
+    fn check(&self, lines: &[(i64, i64)], changed_quantity: i64) -> Option<CartRefusal> {
+        if changed_quantity > self.line_quantity {
+            return Some(CartRefusal::LineQuantity { would_be: changed_quantity });
+        }
+        if lines.len() as i64 > self.lines {
+            return Some(CartRefusal::Lines);
+        }
+        let units = lines.iter().fold(0i64, |acc, (_, q)| acc.saturating_add(*q));
+        if units > self.units {
+            return Some(CartRefusal::Units { would_be: units });
+        }
+        let total: i128 = lines.iter().map(|(a, q)| i128::from(*a) * i128::from(*q)).sum();
+        (total >= i128::from(self.total_below)).then_some(CartRefusal::Total)
+    }
+}
+
 /// Why one entry of a custom-discount request was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiscountRefusal {
@@ -148,6 +196,28 @@ fn discount_from_row(r: &AnyRow) -> Result<EpDiscount> {
 }
 
 type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Touches the cart as the first statement of a transaction that changes its items, which
+/// takes its row lock on PostgreSQL (concurrent changes of one cart queue here); returns
+/// its currency. `NotFound` when there is no such cart.
+async fn lock_cart(tx: &mut Tx, cart_id: &str, now: i64) -> Result<Option<String>> {
+    let row = sqlx::query("UPDATE ep_carts SET modified_at = $1 WHERE id = $2 RETURNING currency")
+        .bind(now)
+        .bind(cart_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    Ok(row.try_get(0)?)
+}
+
+/// (sku, quantity, unit amount) of every line of the cart.
+async fn cart_lines(tx: &mut Tx, cart_id: &str) -> Result<Vec<(String, i64, i64)>> {
+    let rows = sqlx::query("SELECT sku, quantity, unit_amount FROM ep_cart_items WHERE cart_id = $1")
+        .bind(cart_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+}
 
 async fn touch_cart(tx: &mut Tx, cart_id: &str, now: i64) -> Result<()> {
     sqlx::query("UPDATE ep_carts SET modified_at = $1 WHERE id = $2")
@@ -291,17 +361,21 @@ impl Store {
         rows.iter().map(discount_from_row).collect()
     }
 
-    /// Adds a custom item, merging into the line with the same sku. The first item fixes
-    /// the cart's currency; an item in another currency is `Invalid`.
-    pub async fn ep_add_item(&self, cart_id: &str, currency: &str, item: &NewEpItem) -> Result<()> {
+    /// Adds a custom item, merging into the line with the same sku (which takes the new
+    /// unit amount for all its units). The first item fixes the cart's currency; an item in
+    /// another currency is `Invalid`. A cart that would break `caps` is refused with its
+    /// [`CartRefusal`] and nothing is written: the bounds are checked after the cart's row
+    /// is locked, so concurrent adds cannot pass them together.
+    pub async fn ep_add_item(
+        &self,
+        cart_id: &str,
+        currency: &str,
+        item: &NewEpItem,
+        caps: &CartCaps,
+    ) -> Result<Option<CartRefusal>> {
         let now = now_micros();
         let mut tx = self.begin().await?;
-        let row = sqlx::query("SELECT currency FROM ep_carts WHERE id = $1")
-            .bind(cart_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let current: Option<String> = row.try_get(0)?;
+        let current: Option<String> = lock_cart(&mut tx, cart_id, now).await?;
         match current {
             Some(c) if !c.eq_ignore_ascii_case(currency) => {
                 return Err(StoreError::Invalid(format!(
@@ -316,6 +390,20 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+        }
+        let mut lines = Vec::new();
+        let mut merged_quantity = item.quantity;
+        for (sku, quantity, unit_amount) in cart_lines(&mut tx, cart_id).await? {
+            if sku == item.sku {
+                merged_quantity = quantity.saturating_add(item.quantity);
+            } else {
+                lines.push((unit_amount, quantity));
+            }
+        }
+        lines.push((item.unit_amount, merged_quantity));
+        if let Some(refusal) = caps.check(&lines, merged_quantity) {
+            tx.rollback().await?;
+            return Ok(Some(refusal));
         }
         let merged = sqlx::query(
             "UPDATE ep_cart_items SET quantity = quantity + $1, name = $2, unit_amount = $3, includes_tax = $4, \
@@ -347,33 +435,57 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        touch_cart(&mut tx, cart_id, now).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(None)
     }
 
     /// Sets an item's quantity; 0 removes the item (and its discounts). `NotFound` for an
-    /// item that is not in the cart.
-    pub async fn ep_set_item_quantity(&self, cart_id: &str, item_id: &str, quantity: i64) -> Result<()> {
+    /// item that is not in the cart; a cart that would break `caps` is refused as by
+    /// [`Store::ep_add_item`].
+    pub async fn ep_set_item_quantity(
+        &self,
+        cart_id: &str,
+        item_id: &str,
+        quantity: i64,
+        caps: &CartCaps,
+    ) -> Result<Option<CartRefusal>> {
         if quantity <= 0 {
-            return if self.ep_delete_item(cart_id, item_id).await? { Ok(()) } else { Err(StoreError::NotFound) };
+            return if self.ep_delete_item(cart_id, item_id).await? { Ok(None) } else { Err(StoreError::NotFound) };
         }
         let now = now_micros();
         let mut tx = self.begin().await?;
-        let n = sqlx::query("UPDATE ep_cart_items SET quantity = $1, modified_at = $2 WHERE cart_id = $3 AND id = $4")
+        lock_cart(&mut tx, cart_id, now).await?;
+        let rows = sqlx::query("SELECT id, quantity, unit_amount FROM ep_cart_items WHERE cart_id = $1")
+            .bind(cart_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut lines = Vec::with_capacity(rows.len());
+        let mut before = None;
+        for r in &rows {
+            let id: String = r.try_get(0)?;
+            let unit_amount: i64 = r.try_get(2)?;
+            if id == item_id {
+                before = Some(r.try_get::<i64, _>(1)?);
+                lines.push((unit_amount, quantity));
+            } else {
+                lines.push((unit_amount, r.try_get(1)?));
+            }
+        }
+        let Some(before) = before else { return Err(StoreError::NotFound) };
+        // Fewer units are always allowed, so a cart over a bound can be brought under it.
+        if let Some(refusal) = caps.check(&lines, quantity).filter(|_| quantity > before) {
+            tx.rollback().await?;
+            return Ok(Some(refusal));
+        }
+        sqlx::query("UPDATE ep_cart_items SET quantity = $1, modified_at = $2 WHERE cart_id = $3 AND id = $4")
             .bind(quantity)
             .bind(now)
             .bind(cart_id)
             .bind(item_id)
             .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        touch_cart(&mut tx, cart_id, now).await?;
+            .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(None)
     }
 
     /// Removes an item and its item-level discounts; false when it was not in the cart.

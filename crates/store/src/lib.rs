@@ -13,6 +13,7 @@
 //! - [`catalog`]: products, images, price lists, stock lists, product prices;
 //! - [`baskets`]: storefront baskets and their lines;
 //! - [`checkout`]: the checkout transaction with idempotency keys;
+//! - [`current_offers`]: the applied promotions checked against their rows in that transaction;
 //! - [`exec`]: the statement runner the order write path is written against (sqlx or rusqlite);
 //! - [`writer`]: the SQLite checkout writer, group commit on a thread of its own;
 //! - [`promotions`]: offers, their definitions, vouchers, and the reads pricing needs.
@@ -23,7 +24,8 @@
 //!   view renders and its batched loader, the ledger lists, staff changes to an order's
 //!   units, and a customer's offers;
 //! - [`ep`]: Elastic Path carts, custom items and discounts;
-//! - [`reports`]: the back office's sums: usage counters, per-promotion totals per day.
+//! - [`purge`]: deleting expired tokens, sessions, access tokens and idempotency keys;
+//! - [`reports`]: the back office's report: per-promotion totals of discount items per day.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -42,6 +44,7 @@ pub mod cancellations;
 pub mod catalog;
 pub mod changes;
 pub mod checkout;
+pub mod current_offers;
 pub mod db;
 pub mod ep;
 pub mod exec;
@@ -49,6 +52,7 @@ pub mod ledger;
 pub mod list;
 pub mod orders;
 pub mod promotions;
+pub mod purge;
 pub mod reports;
 pub mod writer;
 
@@ -67,6 +71,11 @@ pub enum StoreError {
     LimitReached(String),
     #[error("invalid: {0}")]
     Invalid(String),
+    /// An offer the order was priced with is off in the database now (deleted, inactive,
+    /// outside its window, or over its per-basket limit) or its row changed since: the pricing
+    /// used an older copy of it ([`current_offers`]). Nothing was written; price again and retry, or refuse.
+    #[error("offer {promotion_id} is {why}")]
+    OfferChanged { promotion_id: i64, why: &'static str },
     /// A statement or a row did not have the shape the code expects: a bug, never the
     /// client's input (so the API answers 500, not 400).
     #[error("internal: {0}")]

@@ -1,26 +1,13 @@
-//! The back office's reads over the ledger that are sums, not rows: each promotion's usage
-//! counters (`offer_usage`) and the per-promotion, per-day totals of the discount items
+//! The back office's report read: the per-promotion, per-day totals of the discount items
 //! placed in a period.
-
-use std::collections::HashMap;
 
 use sqlx::Row;
 
 use crate::Result;
 use crate::db::Store;
-use crate::list::placeholders;
 
 /// Microseconds in a day: report days are UTC days.
 pub const DAY_MICROS: i64 = 86_400_000_000;
-
-/// What a promotion has used so far (`offer_usage`): applications, discount given (minor
-/// units of its currency, net of what cancellations gave back) and orders.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub applications: i64,
-    pub discount_spent: i64,
-    pub orders: i64,
-}
 
 /// One promotion's discount items of one UTC day: the orders they are on, the discount
 /// given and the part of it reversed by cancellations (`cancel_amount`), in minor units.
@@ -37,23 +24,6 @@ pub struct DayTotal {
 }
 
 impl Store {
-    /// The usage counters of `ids` (a promotion never used has no entry).
-    pub async fn usage_of(&self, ids: &[i64]) -> Result<HashMap<i64, Usage>> {
-        let mut out = HashMap::new();
-        if ids.is_empty() {
-            return Ok(out);
-        }
-        let sql = format!(
-            "SELECT promotion_id, applications, discount_spent, orders_count FROM offer_usage WHERE promotion_id IN ({})",
-            placeholders(0, ids.len())
-        );
-        for r in bind_all!(sqlx::query(&sql), ids).fetch_all(self.reader()).await? {
-            let usage = Usage { applications: r.try_get(1)?, discount_spent: r.try_get(2)?, orders: r.try_get(3)? };
-            out.insert(r.try_get(0)?, usage);
-        }
-        Ok(out)
-    }
-
     /// The discount items placed from `start` (inclusive) to `end` (exclusive), microseconds,
     /// summed per promotion and UTC day; ordered by promotion, then day. Items of no
     /// promotion (Elastic Path custom discounts) are not counted.

@@ -77,12 +77,17 @@ fn offer_type_json(t: &str) -> Value {
 /// - `amount`: the fixed amount off for `fixed`/`fixed_per_unit`, else 0 (a `fixed_price` value
 ///   is a price, not a discount, and a multibuy's discount depends on the basket);
 /// - `percentage`: the percentage for `percentage` benefits, else null;
+/// - a tiered `percentage` or `fixed` benefit shows its first (lowest) tier's value;
 /// - `condition`: `{"type": "Amount"|"Count"|"Coverage"|null, "value": number|null}`.
 pub fn offer_json(o: &CustomerOffer) -> Value {
     let def: Value = serde_json::from_str(&o.definition).unwrap_or(Value::Null);
     let benefit = def.get("benefit");
     let btype = benefit.and_then(|b| b.get("type")).and_then(Value::as_str).unwrap_or("");
-    let bvalue = benefit.and_then(|b| b.get("value"));
+    // A tiered benefit (contract §10) shows its first tier: what the offer gives at least.
+    let bvalue = benefit
+        .and_then(|b| b.get("value"))
+        .filter(|v| !v.is_null())
+        .or_else(|| benefit.and_then(|b| b.get("tiers")).and_then(|t| t.get(0)).and_then(|t| t.get("value")));
     let (benefit_type, amount, percentage) = match btype {
         "percentage" => (json!({"value": "percentage", "label": "Percentage"}), json!(0), number(bvalue)),
         "shipping_free" => (json!({"value": "shipping_free", "label": "Shipping Free"}), json!(0), Value::Null),

@@ -25,7 +25,10 @@ use crate::http::wire::{Fields, JsonObject, money};
 use crate::omnitron::catalog::product_json;
 use crate::omnitron::orders::detail_json;
 
-/// The basket in seed 001's shape. A line whose price × quantity does not fit in an `i64`
+/// The basket in seed 001's shape. A line whose product cannot be bought now (deactivated,
+/// or without a price) is left out of `basketitem_set` and the totals and listed in
+/// `unavailable_basket_products` (`{id, product, quantity, reason: "inactive" | "no_price"}`),
+/// so its owner sees the rest of the basket and what to remove; checkout refuses it. A line whose price × quantity does not fit in an `i64`
 /// (its price was raised after the units went in; adding them is refused) is a 400 naming
 /// the product, so the customer lowers its quantity: never a wrapped or panicking total.
 fn basket_json(pb: &Quote) -> ApiResult<Value> {
@@ -81,7 +84,9 @@ fn basket_json(pb: &Quote) -> ApiResult<Value> {
         })).collect::<Vec<_>>(),
         "upsell_details": [],
         "upsell_messages": [],
-        "unavailable_basket_products": [],
+        "unavailable_basket_products": pb.unavailable.iter().map(|u| json!({
+            "id": u.line_id, "product": product_json(&u.product), "quantity": u.quantity, "reason": u.reason.as_str(),
+        })).collect::<Vec<_>>(),
         "segment": null,
     }}))
 }

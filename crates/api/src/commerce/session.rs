@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use offerline_app::identity::{self, SESSION_TTL_MICROS, User};
+use offerline_app::identity::{self, User};
 use serde_json::{Value, json};
 
 use crate::AppState;
@@ -30,8 +30,8 @@ pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonO
     let (email, password) = (email.unwrap_or_default(), password.unwrap_or_default());
     let identity::CustomerLogin { token: key, session: sid } =
         identity::customer_login(&state.app, &email, &password).await?;
-    let cookie =
-        format!("{SESSION_COOKIE}={sid}; HttpOnly; Path=/; SameSite=Lax; Max-Age={}", SESSION_TTL_MICROS / 1_000_000);
+    let max_age = identity::session_max_age(&state.app);
+    let cookie = format!("{SESSION_COOKIE}={sid}; HttpOnly; Path=/; SameSite=Lax; Max-Age={max_age}");
     Ok(([(SET_COOKIE, cookie)], Json(json!({ "key": key }))).into_response())
 }
 

@@ -69,8 +69,6 @@ pub(super) async fn list(
     let mut q = ListQuery::new();
     q.order("id", true).page(limit, (page - 1) * limit);
     let (count, items) = admin::list(&state.app, q).await?;
-    let ids: Vec<i64> = items.iter().map(|p| p.id).collect();
-    let usage = admin::usage(&state.app, &ids).await?;
     let body = html! {
         p { a.button href="/dashboard/promotions/new/" { "New promotion" } }
         div.table-wrap {
@@ -81,7 +79,7 @@ pub(super) async fn list(
                 } }
                 tbody {
                     @for p in &items {
-                        @let u = usage.get(&p.id).copied().unwrap_or_default();
+                        @let u = p.usage;
                         @let status = admin::status_now(p);
                         tr {
                             td { a href=(format!("/dashboard/promotions/{}/", p.id)) { (p.name) } }
@@ -96,10 +94,10 @@ pub(super) async fn list(
                                 }
                             }
                             td {
-                                (p.currency.format(u.discount_spent))
+                                (p.currency.format(u.net))
                                 @if let Some(max) = p.max_discount {
                                     " of " (p.currency.format(max)) " "
-                                    meter min="0" max=(max) value=(u.discount_spent) title="budget spent" {}
+                                    meter min="0" max=(max) value=(u.net) title="budget spent" {}
                                 }
                             }
                         }
@@ -178,6 +176,13 @@ fn values_of(p: &Promotion) -> Values {
     v.insert("benefit.type".into(), text_of(&j["benefit"]["type"]));
     v.insert("benefit.value".into(), text_of(&j["benefit"]["value"]));
     v.insert("benefit.max_affected_items".into(), text_of(&j["benefit"]["max_affected_items"]));
+    let tiers = j["benefit"]["tiers"].as_array().map_or_else(String::new, |t| {
+        t.iter()
+            .map(|t| format!("{}={}", text_of(&t["threshold"]), text_of(&t["value"])))
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    v.insert("benefit.tiers".into(), tiers);
     range_values(&mut v, "benefit.range", &j["benefit"]["range"]);
     v
 }
@@ -251,6 +256,19 @@ fn range_body(form: &FormData, prefix: &str) -> Value {
     Value::Object(r)
 }
 
+/// Tiers written one per line as `threshold=value` (`100.00=10`); a line that is not is handed
+/// on as text, so the parser says why.
+fn tiers_body(text: &str) -> Value {
+    let mut tiers = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        match line.split_once('=') {
+            Some((t, v)) => tiers.push(json!({"threshold": t.trim(), "value": v.trim()})),
+            None => return json!(text),
+        }
+    }
+    Value::Array(tiers)
+}
+
 /// The API's request body for the form's fields: blank fields are left out (the API's
 /// defaults apply), checkboxes are booleans, lists are split on commas and white space.
 fn body_of(form: &FormData) -> Map<String, Value> {
@@ -295,6 +313,9 @@ fn body_of(form: &FormData) -> Map<String, Value> {
     benefit.insert("type".into(), text("benefit.type").unwrap_or(Value::Null));
     benefit.insert("value".into(), text("benefit.value").unwrap_or(Value::Null));
     benefit.insert("max_affected_items".into(), text("benefit.max_affected_items").unwrap_or(Value::Null));
+    if let Some(t) = form.get("benefit.tiers") {
+        benefit.insert("tiers".into(), tiers_body(t));
+    }
     benefit.insert("range".into(), range_body(form, "benefit.range"));
     b.insert("benefit".into(), Value::Object(benefit));
     b
@@ -334,8 +355,18 @@ impl FormView<'_> {
         self.values.get(name).map_or("", String::as_str)
     }
 
+    /// The messages of field `name` (for the tiers, of each tier too: `benefit.tiers[1].value`).
     fn errors_of(&self, name: &str) -> Markup {
-        let msgs: Vec<&str> = self.errors.iter().filter(|(p, _)| p == name).map(|(_, m)| m.as_str()).collect();
+        let mine = |p: &str| p == name || (name == "benefit.tiers" && p.starts_with("benefit.tiers"));
+        let msgs: Vec<String> = self
+            .errors
+            .iter()
+            .filter(|(p, _)| mine(p))
+            .map(|(p, m)| match p.strip_prefix(name) {
+                Some(rest) if !rest.is_empty() => format!("{}: {m}", rest.trim_start_matches('.')),
+                _ => m.clone(),
+            })
+            .collect();
         html! {
             @if !msgs.is_empty() {
                 ul.errors id=(format!("{}-errors", id_of(name))) { @for m in msgs { li { (m) } } }
@@ -444,7 +475,7 @@ fn placed(path: &str) -> bool {
         path == *r
             || ["all", "skus", "products", "attributes", "excluded_skus"].iter().any(|k| path == format!("{r}.{k}"))
     });
-    TOP.contains(&path) || range
+    TOP.contains(&path) || range || path.starts_with("benefit.tiers")
 }
 
 fn promotion_form(session: &Session, action: &str, values: &Values, errors: &[(String, String)]) -> Markup {
@@ -493,6 +524,7 @@ fn promotion_form(session: &Session, action: &str, values: &Values, errors: &[(S
                     (f.select("benefit.type", "Benefit type", BENEFIT_TYPES))
                     (f.input("benefit.value", "Benefit value", "text", Some("(percent or money)")))
                     (f.input("benefit.max_affected_items", "Max affected items", "number", None))
+                    (f.textarea("benefit.tiers", "Tiers", "(percentage or fixed, instead of a value: one per line, threshold=value, e.g. 100.00=10)"))
                 }
                 (f.range("benefit.range", "Benefit range"))
             }
@@ -925,6 +957,11 @@ mod tests {
             json!({"type": "multibuy", "value": null, "max_affected_items": null,
                    "range": {"products": [7, "x"], "attributes": {"color": ["red", "blue"]}}})
         );
+        assert_eq!(
+            tiers_body("100.00=10\n 500.00 = 20 "),
+            json!([{"threshold": "100.00", "value": "10"}, {"threshold": "500.00", "value": "20"}])
+        );
+        assert_eq!(tiers_body("100"), json!("100"));
         // The API's parser reads it, the bad product id refused in its words.
         let draft = read_promotion(b.as_object().unwrap());
         assert_eq!(draft.errors["benefit"]["range"]["products"], json!(["Expected a list of product pks."]));

@@ -4,6 +4,8 @@
 //! the custom discounts; and the look-up the views and handlers share (a cart that must
 //! exist).
 
+use std::collections::HashMap;
+
 use offerline_app::carts::{self, EpCart, EpDiscount, EpItem, cart_currency, custom_cart};
 use offerline_core::spread_custom;
 use serde_json::{Map, Value, json};
@@ -62,23 +64,36 @@ pub fn discount_json(d: &EpDiscount, currency: &str) -> Value {
     v
 }
 
-fn refs(discounts: &[EpDiscount], item: Option<&str>) -> Value {
-    Value::Array(
-        discounts
-            .iter()
-            .filter(|d| d.item_id.as_deref() == item)
-            .map(|d| json!({ "type": "custom_discount", "id": d.id }))
-            .collect(),
-    )
+fn discount_ref(d: &EpDiscount) -> Value {
+    json!({ "type": "custom_discount", "id": d.id })
+}
+
+/// The cart-level discounts' references.
+fn cart_refs(discounts: &[EpDiscount]) -> Value {
+    Value::Array(discounts.iter().filter(|d| d.item_id.is_none()).map(discount_ref).collect())
+}
+
+/// Each item's discount references, by item id, in one pass over the discounts.
+fn item_refs(discounts: &[EpDiscount]) -> HashMap<&str, Vec<Value>> {
+    let mut out: HashMap<&str, Vec<Value>> = HashMap::new();
+    for d in discounts {
+        if let Some(item) = &d.item_id {
+            out.entry(item.as_str()).or_default().push(discount_ref(d));
+        }
+    }
+    out
 }
 
 fn unit_value(unit: i64, value: i64, currency: &str) -> Value {
     json!({ "unit": money(unit, currency), "value": money(value, currency) })
 }
 
+/// The items with their prices and discounts; linear in items, units and discounts (the
+/// spread is, [`spread_custom`]; each item's references come from one map).
 pub fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) -> Vec<Value> {
     let (lines, allocations) = custom_cart(items, discounts);
     let item_discount = spread_custom(&lines, &allocations).line_totals(items.len());
+    let mut refs = item_refs(discounts);
     items
         .iter()
         .zip(item_discount)
@@ -109,7 +124,7 @@ pub fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) ->
                     },
                     "timestamps": { "created_at": ep_ts(it.created_at), "updated_at": ep_ts(it.modified_at) },
                 },
-                "relationships": { "custom_discounts": { "data": refs(discounts, Some(&it.id)) } },
+                "relationships": { "custom_discounts": { "data": refs.remove(it.id.as_str()).unwrap_or_default() } },
             })
         })
         .collect()
@@ -134,7 +149,7 @@ pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> E
         },
         "relationships": {
             "items": { "data": items.iter().map(|i| json!({ "type": "custom_item", "id": i.id })).collect::<Vec<_>>() },
-            "custom_discounts": { "data": refs(&discounts, None) },
+            "custom_discounts": { "data": cart_refs(&discounts) },
         },
     });
     let mut included = Map::new();

@@ -2,13 +2,16 @@
 //!
 //! Custom discounts live in [`super::discounts`], checkout and orders in [`super::orders`],
 //! the shared wire pieces in [`super::wire`] and the cart's views in [`super::cart_view`].
-//! Every route needs a Bearer access token ([`Client`]).
+//! Every route needs a Bearer access token ([`Client`]); changing the store's settings
+//! needs one from `client_credentials` ([`TrustedClient`]).
 //!
 //! Decisions where Elastic Path's documents are silent:
 //! - custom discounts are disabled by default (store setting), as on a new EP store; a cart's
 //!   own `discount_settings.custom_discounts_enabled` overrides the store setting;
 //! - a custom item needs a `sku` (offerline merges lines and finds the catalogue product by
 //!   it); quantities are 1..=[`MAX_LINE_QUANTITY`] per line (one ledger order item per unit);
+//!   a cart holds at most [`carts::MAX_CART_LINES`] lines and [`carts::MAX_CART_UNITS`] units
+//!   (422 past either, checked in the write transaction);
 //! - tax is always 0 (no tax items), so `with_tax` = `without_tax`;
 //! - a cart item's `meta.display_price.discount` holds its item-level discounts plus its
 //!   share of the cart-level ones, spread by the ledger's rule
@@ -26,7 +29,7 @@ use offerline_core::Currency;
 use serde_json::{Map, Value, json};
 
 use super::cart_view::{cart_json, existing_cart, items_response};
-use super::oauth::Client;
+use super::oauth::{Client, TrustedClient};
 use super::wire::{
     CART_EXPIRY_DAYS, MAX_LINE_QUANTITY, body_object, check_cart_total, check_ref, data_object, includes, opt_bool,
     opt_int, opt_string, req_string,
@@ -198,8 +201,9 @@ pub(super) async fn update_item(
     let items = carts::items(&state.app, &id).await?;
     let cart_total = items.iter().map(|i| (i.unit_amount, if i.id == item { quantity } else { i.quantity }));
     check_cart_total(cart_total, &cart_currency(&cart))?;
-    carts::set_item_quantity(&state.app, &id, &item, quantity).await.map_err(|e| match e {
+    carts::set_item_quantity(&state.app, &cart, &item, quantity).await.map_err(|e| match e {
         AppError::NotFound => EpError::not_found(format!("Cart item {item} does not exist.")),
+        AppError::Refused(m) => EpError::bad_request(m),
         other => other.into(),
     })?;
     Ok(Json(items_response(&state, &id).await?))
@@ -232,7 +236,11 @@ pub(super) async fn get_settings(State(state): State<AppState>, _c: Client) -> E
     Ok(Json(settings_json(&state).await?))
 }
 
-pub(super) async fn put_settings(State(state): State<AppState>, _c: Client, body: Bytes) -> EpResult<Json<Value>> {
+pub(super) async fn put_settings(
+    State(state): State<AppState>,
+    _c: TrustedClient,
+    body: Bytes,
+) -> EpResult<Json<Value>> {
     let body = body_object(&body)?;
     let data = data_object(&body)?;
     let (custom, rules) = match data.get("discounts") {

@@ -3,6 +3,9 @@
 //! `/v2/carts/{cartID}/items/{cartitemID}/custom-discounts[/{id}]` (the JS SDK sends
 //! `items/{id}//custom-discounts`; path normalisation collapses the slashes).
 //!
+//! Every route needs a `client_credentials` token ([`TrustedClient`]): a custom discount
+//! sets any price, so a shopper's `implicit` token gets 403.
+//!
 //! Checks, in this order: unknown cart or item → 404; malformed body or missing field →
 //! 400; custom discounts disabled (cart setting, else store setting) → 422; empty cart →
 //! 422; amount ≥ 0 → 422; more than [`MAX_CUSTOM_DISCOUNTS`] cart-level discounts per cart
@@ -27,7 +30,7 @@ use serde_json::{Map, Value, json};
 use super::cart_view::{discount_json, existing_cart};
 use super::wire::{body_object, data_object, opt_bool, opt_int, opt_string};
 use crate::AppState;
-use crate::elasticpath::oauth::Client;
+use crate::elasticpath::oauth::TrustedClient;
 use crate::http::ep_error::{EpError, EpResult};
 
 const MAX_TEXT: usize = 1024;
@@ -275,7 +278,7 @@ async fn remove(state: AppState, cart_id: String, item: Option<String>, id: Stri
 
 pub(super) async fn add_cart(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path(cart): Path<String>,
     body: Bytes,
 ) -> EpResult<Response> {
@@ -284,7 +287,7 @@ pub(super) async fn add_cart(
 
 pub(super) async fn delete_all(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path(cart): Path<String>,
 ) -> EpResult<StatusCode> {
     existing_cart(&state, &cart).await?;
@@ -294,7 +297,7 @@ pub(super) async fn delete_all(
 
 pub(super) async fn update_cart_discount(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path((cart, id)): Path<(String, String)>,
     body: Bytes,
 ) -> EpResult<Json<Value>> {
@@ -303,7 +306,7 @@ pub(super) async fn update_cart_discount(
 
 pub(super) async fn delete_cart_discount(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path((cart, id)): Path<(String, String)>,
 ) -> EpResult<StatusCode> {
     remove(state, cart, None, id).await
@@ -311,7 +314,7 @@ pub(super) async fn delete_cart_discount(
 
 pub(super) async fn add_item(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path((cart, item)): Path<(String, String)>,
     body: Bytes,
 ) -> EpResult<Response> {
@@ -320,7 +323,7 @@ pub(super) async fn add_item(
 
 pub(super) async fn update_item_discount(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path((cart, item, id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> EpResult<Json<Value>> {
@@ -329,7 +332,7 @@ pub(super) async fn update_item_discount(
 
 pub(super) async fn delete_item_discount(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path((cart, item, id)): Path<(String, String, String)>,
 ) -> EpResult<StatusCode> {
     remove(state, cart, Some(item), id).await

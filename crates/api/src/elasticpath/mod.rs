@@ -49,14 +49,17 @@ pub fn routes() -> Routes {
                     put(carts::update_item).delete(carts::delete_item),
                     &[("put", "Set a cart item's quantity (0 removes it)"), ("delete", "Remove a cart item")],
                 )
+                .add("/v2/settings/cart", get(carts::get_settings), &[("get", "Cart settings")]),
+        )
+        // A shopper's implicit token may not change settings, touch custom discounts (they
+        // set any price) or read orders (a customer's name and addresses): 403.
+        .merge(
+            Routes::new("elasticpath", Auth::ClientCredentials)
                 .add(
                     "/v2/settings/cart",
-                    get(carts::get_settings).put(carts::put_settings),
-                    &[("get", "Cart settings"), ("put", "Update cart settings (custom discounts)")],
-                ),
-        )
-        .merge(
-            Routes::new("elasticpath", Auth::Client)
+                    put(carts::put_settings),
+                    &[("put", "Update cart settings (custom discounts; client_credentials)")],
+                )
                 .add(
                     "/v2/carts/{cartID}/custom-discounts",
                     post(discounts::add_cart).delete(discounts::delete_all),
@@ -84,13 +87,13 @@ pub fn routes() -> Routes {
                     ],
                 ),
         )
+        .merge(Routes::new("elasticpath", Auth::Client).add(
+            "/v2/carts/{cartID}/checkout",
+            post(orders::checkout),
+            &[("post", "Check out a cart into a ledger order")],
+        ))
         .merge(
-            Routes::new("elasticpath", Auth::Client)
-                .add(
-                    "/v2/carts/{cartID}/checkout",
-                    post(orders::checkout),
-                    &[("post", "Check out a cart into a ledger order")],
-                )
+            Routes::new("elasticpath", Auth::ClientCredentials)
                 .add(
                     "/v2/orders/{orderID}",
                     get(orders::get_order),

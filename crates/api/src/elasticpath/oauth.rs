@@ -2,23 +2,40 @@
 //! checkout, orders). Errors are JSON:API `{"errors": [{status, title, detail}]}`; amounts
 //! are integer minor units with `formatted` strings.
 
+use std::net::SocketAddr;
+
 use axum::Json;
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::Extensions;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use offerline_app::identity::{self, ClientToken};
+use offerline_app::identity::{self, ClientToken, Grant};
 use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::ep_error::{EpError, EpResult};
 
-/// Access tokens live an hour, as Elastic Path's do.
-pub const TOKEN_TTL_SECS: i64 = identity::CLIENT_TOKEN_TTL_SECS;
-
-/// An API client authenticated with `Authorization: Bearer <access_token>`.
+/// An API client authenticated with `Authorization: Bearer <access_token>`, of either
+/// grant: what a shopper may do (carts, their items, checkout).
 pub struct Client {
     pub id: i64,
-    pub grant: String,
+    pub grant: Grant,
+}
+
+/// An API client whose token came from `client_credentials` (it proved the secret): store
+/// settings, custom discounts and orders. An `implicit` token gets 403
+/// ([`Grant::is_trusted`]); a missing or bad one 401, as for [`Client`].
+pub struct TrustedClient(pub Client);
+
+const NEEDS_CREDENTIALS: &str = "This operation needs an access token from grant_type=client_credentials; \
+     an implicit token may only use carts, their items, promotion codes and checkout.";
+
+impl FromRequestParts<AppState> for TrustedClient {
+    type Rejection = EpError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let client = Client::from_request_parts(parts, state).await?;
+        if client.grant.is_trusted() { Ok(TrustedClient(client)) } else { Err(EpError::forbidden(NEEDS_CREDENTIALS)) }
+    }
 }
 
 impl FromRequestParts<AppState> for Client {
@@ -38,9 +55,20 @@ impl FromRequestParts<AppState> for Client {
     }
 }
 
+/// The caller's address, when the server was started with connection info (a router
+/// driven without it, as in tests, has none: only the per-client rate applies).
+fn peer(extensions: &Extensions) -> Option<std::net::IpAddr> {
+    extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip())
+}
+
 /// `POST /oauth/access_token`, form-encoded. The response is **flat** JSON: the SDK reads
-/// `access_token` and `expires` from the top level.
-pub(super) async fn access_token(State(state): State<AppState>, body: axum::body::Bytes) -> EpResult<Json<Value>> {
+/// `access_token` and `expires` from the top level. Asked too often (per caller address or
+/// per client id, [`identity::client_token`]) → 429 with `Retry-After`.
+pub(super) async fn access_token(
+    State(state): State<AppState>,
+    extensions: Extensions,
+    body: axum::body::Bytes,
+) -> EpResult<Json<Value>> {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
         .or_else(|_| {
             serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
@@ -53,25 +81,24 @@ pub(super) async fn access_token(State(state): State<AppState>, body: axum::body
     let get = |k: &str| form.iter().find(|(p, _)| p == k).map(|(_, v)| v.as_str());
     let grant = get("grant_type").ok_or_else(|| EpError::bad_request("grant_type is required."))?;
     let client_id = get("client_id").ok_or_else(|| EpError::bad_request("client_id is required."))?;
+    let grant = Grant::parse(grant).ok_or_else(|| {
+        EpError::bad_request(format!("Unsupported grant_type {grant:?}: use client_credentials or implicit."))
+    })?;
     let secret = match grant {
-        "client_credentials" => {
+        Grant::ClientCredentials => {
             Some(get("client_secret").ok_or_else(|| EpError::bad_request("client_secret is required."))?)
         }
-        "implicit" => None,
-        other => {
-            return Err(EpError::bad_request(format!(
-                "Unsupported grant_type {other:?}: use client_credentials or implicit."
-            )));
-        }
+        Grant::Implicit => None,
     };
-    let ClientToken { token, expires } = identity::client_token(&state.app, client_id, secret, grant)
-        .await?
-        .ok_or_else(|| EpError::unauthorized("The client credentials are invalid."))?;
+    let ClientToken { token, expires, expires_in } =
+        identity::client_token(&state.app, client_id, secret, grant, peer(&extensions))
+            .await?
+            .ok_or_else(|| EpError::unauthorized("The client credentials are invalid."))?;
     Ok(Json(json!({
         "access_token": token,
         "token_type": "Bearer",
-        "expires_in": TOKEN_TTL_SECS,
+        "expires_in": expires_in,
         "expires": expires,
-        "identifier": grant,
+        "identifier": grant.as_str(),
     })))
 }

@@ -11,6 +11,10 @@
 //! item's units first, then cart-level ones over what is left of every unit (the core's
 //! [`offerline_core::custom_order_draft`] builds it).
 //!
+//! Checkout takes any token (a shopper checks out with an `implicit` one); reading an
+//! order back needs `client_credentials` ([`TrustedClient`]): an order holds a customer's
+//! name and addresses, and an implicit token is public.
+//!
 //! Decisions: the ledger status is 200 (`waiting`): EP reports the order `incomplete` and
 //! `unpaid`, until its units say otherwise ([`ep_states`]: `cancelled`, `refunded`,
 //! `fulfilled`). Checkout answers 201. Discounts larger than what they apply to, or an empty
@@ -20,6 +24,8 @@
 //! Order items are one per cart line; an order item's id is the ledger `mapping_code` of
 //! the line's first unit, and its `meta.display_price.discount` includes its share of the
 //! cart-level discounts (from the ledger's benefit applicants).
+
+use std::collections::HashMap;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -34,7 +40,7 @@ use serde_json::{Map, Value, json};
 use super::cart_view::existing_cart;
 use super::wire::{body_object, data_object, ep_ts, includes, money};
 use crate::AppState;
-use crate::elasticpath::oauth::Client;
+use crate::elasticpath::oauth::{Client, TrustedClient};
 use crate::http::ep_error::{EpError, EpResult};
 
 /// The ledger status of an Elastic Path order (`waiting`).
@@ -94,13 +100,19 @@ fn document(v: &Option<Value>) -> Value {
     v.clone().unwrap_or_else(|| json!({}))
 }
 
-/// Lines of an order: units grouped by `line_key`, in first-unit order.
+/// Lines of an order: units grouped by `line_key`, in first-unit order (one pass, the
+/// lines found by key in a map).
 fn lines<'a>(order: &LedgerOrder<'a>) -> Vec<Vec<LedgerItem<'a>>> {
     let mut out: Vec<Vec<LedgerItem<'a>>> = Vec::new();
+    let mut at: HashMap<&'a str, usize> = HashMap::new();
     for u in order.items() {
-        match out.iter_mut().find(|l| l[0].line_key == u.line_key) {
-            Some(l) => l.push(u),
-            None => out.push(vec![u]),
+        let key: &'a str = &u.row().line_key;
+        match at.get(key) {
+            Some(&i) => out[i].push(u),
+            None => {
+                at.insert(key, out.len());
+                out.push(vec![u]);
+            }
         }
     }
     out
@@ -189,37 +201,46 @@ fn included_discount(d: &DiscountItemRow, cur: &str) -> Value {
     })
 }
 
+/// The order's items, one per line. Linear in units, discounts and shares: each unit's
+/// line and each line's item-level discounts are looked up in maps, and each share is
+/// visited once, to add it to its line's figure for its discount code.
 fn order_items_json(d: &OrderDetail) -> Vec<Value> {
     let o = d.order();
     let cur = o.currency.upper();
     let pair = |unit: i64, value: i64| json!({ "unit": money(unit, &cur), "value": money(value, &cur) });
-    lines(&o)
+    let lines = lines(&o);
+    let line_of: HashMap<i64, usize> =
+        lines.iter().enumerate().flat_map(|(i, line)| line.iter().map(move |u| (u.id, i))).collect();
+    let mut item_discounts: HashMap<&str, Vec<Value>> = HashMap::new();
+    // Discount codes touching each line, with the line's share of each, in discount order.
+    let mut by_code: Vec<Map<String, Value>> = vec![Map::new(); lines.len()];
+    for disc in o.discounts() {
+        if let Some(key) = disc.row().line_key.as_deref() {
+            item_discounts.entry(key).or_default().push(discount_ref(&disc));
+        }
+        let mut shares: HashMap<usize, i64> = HashMap::new();
+        for b in disc.benefits() {
+            if let Some(&line) = line_of.get(&b.order_item_id) {
+                *shares.entry(line).or_default() += b.discount_share;
+            }
+        }
+        let code = disc.code.clone().unwrap_or_else(|| disc.name.clone());
+        for (line, share) in shares.into_iter().filter(|&(_, s)| s > 0) {
+            let codes = &mut by_code[line];
+            let prev = codes.get(&code).and_then(|v: &Value| v["amount"].as_i64()).unwrap_or(0);
+            codes.insert(code.clone(), money(prev - share, &cur));
+        }
+    }
+    lines
         .iter()
-        .map(|line| {
+        .zip(by_code)
+        .map(|(line, by_code)| {
             let first = &line[0];
             let qty = line.len() as i64;
             let value: i64 = line.iter().map(|u| u.price).sum();
             let discount: i64 = line.iter().map(|u| u.discount_amount).sum();
             let with = value - discount;
-            let item_discounts: Vec<Value> = o
-                .discounts()
-                .filter(|d| d.line_key.as_deref() == Some(first.line_key.as_str()))
-                .map(|d| discount_ref(&d))
-                .collect();
-            // Discount codes touching this line, with the line's share of each.
-            let mut by_code = Map::new();
-            for d in o.discounts() {
-                let share: i64 = d
-                    .benefits()
-                    .filter(|b| line.iter().any(|u| u.id == b.order_item_id))
-                    .map(|b| b.discount_share)
-                    .sum();
-                if share > 0 {
-                    let key = d.code.clone().unwrap_or_else(|| d.name.clone());
-                    let prev = by_code.get(&key).and_then(|v: &Value| v["amount"].as_i64()).unwrap_or(0);
-                    by_code.insert(key, money(prev - share, &cur));
-                }
-            }
+            let item_discounts = item_discounts.remove(first.line_key.as_str()).unwrap_or_default();
             json!({
                 "type": "order_item",
                 "id": first.mapping_code,
@@ -253,7 +274,7 @@ fn order_items_json(d: &OrderDetail) -> Vec<Value> {
 
 pub(super) async fn get_order(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> EpResult<Json<Value>> {
@@ -280,7 +301,7 @@ pub(super) async fn get_order(
 
 pub(super) async fn get_order_items(
     State(state): State<AppState>,
-    _c: Client,
+    _c: TrustedClient,
     Path(id): Path<String>,
 ) -> EpResult<Json<Value>> {
     let l = load(&state, &id).await?;

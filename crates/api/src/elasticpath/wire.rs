@@ -7,8 +7,8 @@ use serde_json::{Map, Value, json};
 
 use crate::http::ep_error::{EpError, EpResult};
 
-/// The most units one cart line may hold.
-pub const MAX_LINE_QUANTITY: i64 = 1000;
+/// The most units one cart line may hold (the application's rule).
+pub use offerline_app::carts::{MAX_LINE_QUANTITY, amount_limit};
 /// Carts expire this many days after their last change (Elastic Path's default).
 pub const CART_EXPIRY_DAYS: i64 = 7;
 /// Longest cart reference accepted.
@@ -128,15 +128,6 @@ pub fn check_ref(r: &str) -> EpResult<()> {
         )));
     }
     Ok(())
-}
-
-/// The exclusive bound, in minor units of `currency`, of a cart's total and of each custom
-/// discount: 15 digits before the decimal point, as for every amount offerline accepts
-/// (`offerline_core::money::MAX_INTEGER_DIGITS`). It keeps every sum of a cart exact in
-/// `i64` (an unbounded `price.amount` × quantity overflowed).
-pub fn amount_limit(currency: &str) -> i64 {
-    let digits = Currency::parse(currency).map_or(2, |c| c.minor_digits());
-    10i64.pow(offerline_core::money::MAX_INTEGER_DIGITS + digits)
 }
 
 /// Refuses a cart whose items would total `amount_limit` or more.

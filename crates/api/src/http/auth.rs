@@ -8,7 +8,8 @@
 //!
 //! Tokens found in the database are remembered in a [`TokenCache`] while the store's data
 //! generation does not move (any write request here, or any commit elsewhere, moves it; see
-//! [`offerline_app::ops::Changes`]), so a logout or revocation is seen by the very next request.
+//! [`offerline_app::ops::Changes`]) and the token has not expired, so a logout or revocation
+//! is seen by the very next request, and an expired token is refused (401) at once.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -61,14 +62,14 @@ async fn user_from_token(state: &AppState, parts: &Parts) -> Result<Option<User>
     let changes = ops::changes(&state.app);
     let generation = changes.snapshot();
     if let Some(g) = generation
-        && let Some(u) = state.tokens.get(&token_digest, g)
+        && let Some(u) = state.tokens.get(&token_digest, g, now_micros())
     {
         return Ok(Some(u));
     }
     match identity::user_by_token_digest(&state.app, &token_digest).await? {
-        Some(u) => {
+        Some((u, expires_at)) => {
             if let Some(g) = generation {
-                state.tokens.insert(token_digest, g, u.clone(), changes.snapshot());
+                state.tokens.insert(token_digest, g, u.clone(), expires_at, changes.snapshot());
             }
             Ok(Some(u))
         }
@@ -76,13 +77,25 @@ async fn user_from_token(state: &AppState, parts: &Parts) -> Result<Option<User>
     }
 }
 
-/// Token digest → user, each entry valid for the data generation it was read under. Only
-/// tokens that were found are kept (an unknown token always asks the database, so a token
-/// issued a moment ago by another process works at once). Keyed by the SHA-256 digest, so
-/// no raw token is held here nor could reach a log through it.
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// Token digest → user, each entry valid for the data generation it was read under and
+/// until the token expires. Only tokens that were found are kept (an unknown token always
+/// asks the database, so a token issued a moment ago by another process works at once).
+/// Keyed by the SHA-256 digest, so no raw token is held here nor could reach a log through
+/// it.
 #[derive(Default)]
 pub struct TokenCache {
-    map: RwLock<HashMap<String, (u64, User)>>,
+    map: RwLock<HashMap<String, Entry>>,
+}
+
+struct Entry {
+    generation: u64,
+    user: User,
+    /// When the token expires (microseconds since the epoch).
+    expires_at: i64,
 }
 
 impl TokenCache {
@@ -90,24 +103,26 @@ impl TokenCache {
     /// back on their next request).
     pub const MAX_ENTRIES: usize = 10_000;
 
-    pub fn get(&self, token_digest: &str, generation: u64) -> Option<User> {
+    /// The user of a token read under `generation`, unless it has expired by `now`.
+    pub fn get(&self, token_digest: &str, generation: u64, now: i64) -> Option<User> {
         let map = self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(token_digest).filter(|(g, _)| *g == generation).map(|(_, u)| u.clone())
+        map.get(token_digest).filter(|e| e.generation == generation && now < e.expires_at).map(|e| e.user.clone())
     }
 
-    /// Keeps `user`, read under `generation`, unless `current` shows it is already stale.
-    pub fn insert(&self, token_digest: String, generation: u64, user: User, current: Option<u64>) {
+    /// Keeps `user`, read under `generation`, whose token expires at `expires_at`, unless
+    /// `current` shows it is already stale.
+    pub fn insert(&self, token_digest: String, generation: u64, user: User, expires_at: i64, current: Option<u64>) {
         if current != Some(generation) {
             return;
         }
         let mut map = self.map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if map.len() >= Self::MAX_ENTRIES {
-            map.retain(|_, (g, _)| *g == generation);
+            map.retain(|_, e| e.generation == generation);
             if map.len() >= Self::MAX_ENTRIES {
                 map.clear();
             }
         }
-        map.insert(token_digest, (generation, user));
+        map.insert(token_digest, Entry { generation, user, expires_at });
     }
 }
 

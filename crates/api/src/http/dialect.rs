@@ -16,7 +16,7 @@ pub fn is_elastic_path(path: &str) -> bool {
 }
 
 /// An error body in the dialect of `path`: DRF `{"detail"}` or JSON:API `{"errors"}`.
-fn dialect_error(path: &str, status: StatusCode, detail: String) -> Response {
+pub(crate) fn dialect_error(path: &str, status: StatusCode, detail: String) -> Response {
     if is_elastic_path(path) {
         let title = status.canonical_reason().unwrap_or("Error");
         EpError::new(status, title, detail).into_response()

@@ -18,7 +18,10 @@ pub enum Auth {
     Public,
     Staff,
     Customer,
+    /// An Elastic Path access token of either grant.
     Client,
+    /// An Elastic Path access token from `client_credentials` (an implicit one gets 403).
+    ClientCredentials,
 }
 
 #[derive(Debug, Clone)]
@@ -164,6 +167,9 @@ fn responses(op: &Op) -> Map<String, Value> {
     if op.path.contains("/login") {
         responses.insert("429".into(), json_body("Too many failed logins", error.clone()));
     }
+    if op.path == "/oauth/access_token" {
+        responses.insert("429".into(), json_body("Too many token requests (Retry-After)", error.clone()));
+    }
     if op.path == "/readyz" {
         responses.insert("503".into(), json_body("Database unreachable", json!({})));
     }
@@ -205,7 +211,7 @@ fn openapi(ops: &[Op]) -> Value {
             Auth::Public => None,
             Auth::Staff => Some(json!([{ "token": [] }])),
             Auth::Customer => Some(json!([{ "token": [] }, { "session": [] }])),
-            Auth::Client => Some(json!([{ "bearer": [] }])),
+            Auth::Client | Auth::ClientCredentials => Some(json!([{ "bearer": [] }])),
         };
         if let Some(s) = security {
             operation["security"] = s;

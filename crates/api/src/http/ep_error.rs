@@ -3,7 +3,8 @@
 //! the middleware that rewrites axum's own errors ([`super::dialect`]) needs both.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use offerline_app::AppError;
 use serde_json::json;
@@ -14,11 +15,13 @@ pub struct EpError {
     pub status: StatusCode,
     pub title: String,
     pub detail: String,
+    /// Seconds to wait, sent as `Retry-After` (a 429).
+    pub retry_after: Option<u64>,
 }
 
 impl EpError {
     pub fn new(status: StatusCode, title: impl Into<String>, detail: impl Into<String>) -> Self {
-        EpError { status, title: title.into(), detail: detail.into() }
+        EpError { status, title: title.into(), detail: detail.into(), retry_after: None }
     }
     pub fn unauthorized(detail: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail)
@@ -32,15 +35,34 @@ impl EpError {
     pub fn not_found(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, "Not Found", detail)
     }
+    /// Valid credentials without the right (an `implicit` token on a back end's route).
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", detail)
+    }
+    /// 429 with `Retry-After: secs`.
+    pub fn throttled(secs: u64) -> Self {
+        EpError {
+            retry_after: Some(secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too Many Requests",
+                format!("Request was throttled. Expected available in {secs} seconds."),
+            )
+        }
+    }
 }
 
 impl IntoResponse for EpError {
     fn into_response(self) -> Response {
-        (
+        let mut resp = (
             self.status,
             Json(json!({ "errors": [{ "status": self.status.as_u16(), "title": self.title, "detail": self.detail }] })),
         )
-            .into_response()
+            .into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut().insert(RETRY_AFTER, HeaderValue::from(secs));
+        }
+        resp
     }
 }
 
@@ -64,11 +86,7 @@ impl From<AppError> for EpError {
             AppError::Unknown { field, ids } => EpError::bad_request(format!("{field}: no such object {ids:?}")),
             AppError::Conflict { field, message } => EpError::unprocessable("Conflict", format!("{field}: {message}")),
             AppError::LimitReached(m) => EpError::unprocessable("Limit reached", m),
-            AppError::Throttled(secs) => EpError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too Many Requests",
-                format!("Request was throttled. Expected available in {secs} seconds."),
-            ),
+            AppError::Throttled(secs) => EpError::throttled(secs),
             AppError::Internal(cause) => internal(cause),
             AppError::Store(cause) => internal(cause),
         }

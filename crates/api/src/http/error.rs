@@ -167,6 +167,7 @@ fn line_errors(problems: &[Option<offerline_app::simulate::LineProblem>]) -> Api
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = if let ApiError::Throttled(secs) = &self { Some(*secs) } else { None };
         let (status, body) = match self {
             ApiError::Unauthenticated(m) => (StatusCode::UNAUTHORIZED, json!({ "detail": m })),
             ApiError::Forbidden => {
@@ -188,6 +189,9 @@ impl IntoResponse for ApiError {
             }
         };
         let mut resp = (status, axum::Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Token"));
         }

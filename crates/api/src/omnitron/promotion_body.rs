@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use offerline_app::promotions::PromotionInput;
 use offerline_core::{
     Benefit, BenefitKind, Condition, ConditionKind, Currency, FieldErrors, OfferKind, Percent, ProductId, Range,
-    RefundPolicy, parse_minor,
+    RefundPolicy, Tier, parse_minor,
 };
 use serde_json::{Map, Value as Json};
 
@@ -233,7 +233,8 @@ pub fn read_promotion(body: &Map<String, Json>) -> PromotionDraft {
     };
     let mut defs = FieldErrors::default();
     let condition = parse_condition(body.get("condition"), cur, &mut defs);
-    let benefit = parse_benefit(body.get("benefit"), cur, &mut defs);
+    let counts = condition.as_ref().is_some_and(|c| matches!(c.kind, ConditionKind::Count(_)));
+    let benefit = parse_benefit_for(body.get("benefit"), cur, counts, &mut defs);
     let mut errors = f.errors.0;
     nest_all(&mut errors, &defs);
     PromotionDraft {
@@ -530,8 +531,72 @@ pub fn parse_condition(v: Option<&Json>, currency: Currency, e: &mut FieldErrors
     Some(Condition { kind, range: range? })
 }
 
-/// Parses a benefit (`{"type", "value", "max_affected_items", "range"}`).
+/// Parses a benefit (`{"type", "value", "max_affected_items", "range"}`), tier thresholds as
+/// money.
 pub fn parse_benefit(v: Option<&Json>, currency: Currency, e: &mut FieldErrors) -> Option<Benefit> {
+    parse_benefit_for(v, currency, false, e)
+}
+
+/// Parses a promotion's tiers (contract §10): `[{"threshold", "value"}, …]`, thresholds as
+/// unit counts (`count_thresholds`, under a count condition) or money, values as the
+/// benefit's type reads them.
+fn parse_tiers(
+    tiers: &Json,
+    ty: &str,
+    currency: Currency,
+    count_thresholds: bool,
+    e: &mut FieldErrors,
+) -> Option<BenefitKind> {
+    const P: &str = "benefit.tiers";
+    let Json::Array(list) = tiers else {
+        e.push(P, "Expected a list of items.");
+        return None;
+    };
+    if list.is_empty() {
+        e.push(P, "Give at least one tier.");
+        return None;
+    }
+    let mut pct = Vec::new();
+    let mut fixed = Vec::new();
+    for (i, t) in list.iter().enumerate() {
+        let path = format!("{P}[{i}]");
+        let Json::Object(t) = t else {
+            e.push(&path, "Expected a dictionary of items.");
+            return None;
+        };
+        let threshold = required(t, "threshold", &path, e)?;
+        let threshold = if count_thresholds {
+            i64::from(parse_count(threshold, &format!("{path}.threshold"), 1, e)?)
+        } else {
+            money_value(threshold, currency, &format!("{path}.threshold"), e)?
+        };
+        let value = required(t, "value", &path, e)?;
+        if ty == "percentage" {
+            match decimal_text(value, 2).map(|s| Percent::parse(&s)) {
+                Some(Ok(p)) => pct.push(Tier { threshold, value: p }),
+                Some(Err(err)) => {
+                    e.push(&format!("{path}.value"), err.to_string());
+                    return None;
+                }
+                None => {
+                    e.push(&format!("{path}.value"), "A valid number is required.");
+                    return None;
+                }
+            }
+        } else {
+            fixed.push(Tier { threshold, value: money_value(value, currency, &format!("{path}.value"), e)? });
+        }
+    }
+    Some(if ty == "percentage" { BenefitKind::PercentageTiers(pct) } else { BenefitKind::FixedTiers(fixed) })
+}
+
+/// [`parse_benefit`], with tier thresholds read as unit counts when `count_thresholds`.
+pub fn parse_benefit_for(
+    v: Option<&Json>,
+    currency: Currency,
+    count_thresholds: bool,
+    e: &mut FieldErrors,
+) -> Option<Benefit> {
     const P: &str = "benefit";
     let m = match v {
         None | Some(Json::Null) => {
@@ -550,8 +615,20 @@ pub fn parse_benefit(v: Option<&Json>, currency: Currency, e: &mut FieldErrors) 
         None | Some(Json::Null) => Some(None),
         Some(v) => parse_count(v, "benefit.max_affected_items", 1, e).map(Some),
     };
-    let kind = match ty? {
-        "percentage" => {
+    let tiers = m.get("tiers").filter(|t| !t.is_null());
+    let kind = match (ty?, tiers) {
+        (t @ ("percentage" | "fixed"), Some(tiers)) => {
+            if !matches!(m.get("value"), None | Some(Json::Null)) {
+                e.push("benefit.value", "Give either a value or tiers, not both.");
+                return None;
+            }
+            parse_tiers(tiers, t, currency, count_thresholds, e)?
+        }
+        (t, Some(_)) => {
+            e.push("benefit.tiers", format!("A {t} benefit takes no tiers."));
+            return None;
+        }
+        ("percentage", None) => {
             let v = required(m, "value", P, e)?;
             match decimal_text(v, 2).map(|s| Percent::parse(&s)) {
                 Some(Ok(p)) => BenefitKind::Percentage(p),
@@ -569,7 +646,7 @@ pub fn parse_benefit(v: Option<&Json>, currency: Currency, e: &mut FieldErrors) 
                 }
             }
         }
-        t @ ("fixed" | "fixed_per_unit" | "fixed_price") => {
+        (t @ ("fixed" | "fixed_per_unit" | "fixed_price"), None) => {
             let m = money_value(required(m, "value", P, e)?, currency, "benefit.value", e)?;
             match t {
                 "fixed" => BenefitKind::Fixed(m),
@@ -577,7 +654,7 @@ pub fn parse_benefit(v: Option<&Json>, currency: Currency, e: &mut FieldErrors) 
                 _ => BenefitKind::FixedPrice(m),
             }
         }
-        t => {
+        (t, None) => {
             if !matches!(m.get("value"), None | Some(Json::Null)) {
                 e.push("benefit.value", format!("A {t} benefit takes no value (null)."));
                 return None;

@@ -97,6 +97,27 @@ pub fn condition_json(c: &Condition, currency: Currency) -> Value {
 }
 
 pub fn benefit_json(b: &Benefit, currency: Currency) -> Value {
+    benefit_json_for(b, currency, false)
+}
+
+/// [`benefit_json`], with tier thresholds written as unit counts when `count_thresholds`
+/// (a count condition) and as money otherwise (contract §10).
+pub fn benefit_json_for(b: &Benefit, currency: Currency, count_thresholds: bool) -> Value {
+    let threshold = |t: i64| if count_thresholds { json!(t) } else { Value::String(currency.format(t)) };
+    let tiers: Option<Vec<Value>> = match &b.kind {
+        BenefitKind::PercentageTiers(t) => {
+            Some(t.iter().map(|t| json!({"threshold": threshold(t.threshold), "value": t.value.to_string()})).collect())
+        }
+        BenefitKind::FixedTiers(t) => Some(
+            t.iter().map(|t| json!({"threshold": threshold(t.threshold), "value": currency.format(t.value)})).collect(),
+        ),
+        _ => None,
+    };
+    if let Some(tiers) = tiers {
+        let ty = if matches!(b.kind, BenefitKind::PercentageTiers(_)) { "percentage" } else { "fixed" };
+        return json!({ "type": ty, "value": null, "tiers": tiers, "max_affected_items": b.max_affected_items,
+                       "range": range_json(&b.range) });
+    }
     let (ty, value) = match &b.kind {
         BenefitKind::Percentage(p) => ("percentage", Value::String(p.to_string())),
         BenefitKind::Fixed(m) => ("fixed", Value::String(currency.format(*m))),
@@ -104,6 +125,7 @@ pub fn benefit_json(b: &Benefit, currency: Currency) -> Value {
         BenefitKind::FixedPrice(m) => ("fixed_price", Value::String(currency.format(*m))),
         BenefitKind::Multibuy => ("multibuy", Value::Null),
         BenefitKind::ShippingFree => ("shipping_free", Value::Null),
+        BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) => ("percentage", Value::Null),
     };
     json!({ "type": ty, "value": value, "max_affected_items": b.max_affected_items, "range": range_json(&b.range) })
 }
@@ -123,13 +145,20 @@ pub fn promotion_json(p: &Promotion) -> Value {
         "exclusive": p.exclusive,
         "is_active": p.is_active,
         "condition": condition_json(&p.condition, p.currency),
-        "benefit": benefit_json(&p.benefit, p.currency),
+        "benefit": benefit_json_for(&p.benefit, p.currency, matches!(p.condition.kind, ConditionKind::Count(_))),
         "max_basket_applications": p.max_basket_applications,
         "max_user_applications": p.max_user_applications,
         "max_global_applications": p.max_global_applications,
         "max_discount": money(p.max_discount),
         "customers": p.customers,
         "refund_policy": p.refund_policy.as_str(),
+        "usage": {
+            "applications": p.usage.applications,
+            "orders": p.usage.orders,
+            "discount": p.currency.format(p.usage.discount),
+            "reversed": p.currency.format(p.usage.reversed),
+            "net": p.currency.format(p.usage.net),
+        },
         "created_date": ts(p.created_at),
         "modified_date": ts(p.modified_at),
     })

@@ -160,6 +160,7 @@ fn simulation_json(sim: &Simulation) -> Value {
                 "name": a.name,
                 "amount": fm(a.amount),
                 "code": a.code.as_ref().map(VoucherCode::as_str),
+                "detail": a.detail,
                 "benefit_units": a.benefit_units.iter()
                     .map(|(u, s)| json!({"line": u.line, "unit": u.unit, "share": fm(*s)})).collect::<Vec<_>>(),
                 "condition_units": a.condition_units.iter()

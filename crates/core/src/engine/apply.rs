@@ -76,6 +76,8 @@ pub(crate) fn limits(
 /// What all applications of one offer did, with units as canonical ranks.
 #[derive(Default)]
 pub(crate) struct Run {
+    /// For a tiered benefit: which tier applied and what the next needs.
+    pub detail: Option<String>,
     pub amount: i64,
     pub applications: u32,
     pub shipping_free: bool,
@@ -105,6 +107,33 @@ struct App {
     shipping: bool,
     benefit: Vec<(usize, i64)>,
     condition: Vec<usize>,
+}
+
+/// For a tiered benefit: which tier applied, and what the next one needs.
+fn tier_note<V>(
+    currency: Currency,
+    money: bool,
+    tiers: &[crate::offer::Tier<V>],
+    at: usize,
+    have: i128,
+    show: impl Fn(&V) -> String,
+) -> String {
+    let unit = |n: i64| {
+        if money {
+            currency.format(n)
+        } else if n == 1 {
+            "1 item".into()
+        } else {
+            format!("{n} items")
+        }
+    };
+    let mut note =
+        format!("tier {} of {}: {} from {}", at + 1, tiers.len(), show(&tiers[at].value), unit(tiers[at].threshold));
+    if let Some(next) = tiers.get(at + 1) {
+        let short = clamp(i128::from(next.threshold) - have);
+        note.push_str(&format!("; add {} more for {}", unit(short), show(&next.value)));
+    }
+    note
 }
 
 pub(crate) struct State {
@@ -243,7 +272,8 @@ impl State {
         let mut run = Run::default();
         while u64::from(run.applications) < max_apps {
             match self.apply_once(o, &mut pool, budget) {
-                Ok(app) => {
+                Ok((app, note)) => {
+                    run.detail = note;
                     for &(u, s) in &app.benefit {
                         self.remaining[u] -= s;
                     }
@@ -258,7 +288,8 @@ impl State {
                         run.shipping_free = true;
                         break;
                     }
-                    if budget == Some(0) {
+                    if budget == Some(0) || o.benefit.kind.thresholds().is_some() {
+                        // A tiered benefit applies once: the highest tier reached.
                         break;
                     }
                 }
@@ -293,7 +324,7 @@ impl State {
         }
         let view = View { epoch: self.new_epoch(cond), exclusive: o.exclusive, ignore_claims: true };
         let mut pool = self.pool(o, cond, ben, view);
-        let Ok(app) = self.apply_once(o, &mut pool, budget) else {
+        let Ok((app, _)) = self.apply_once(o, &mut pool, budget) else {
             return f;
         };
         let used = app.benefit.iter().map(|x| x.0).chain(app.condition.iter().copied());
@@ -375,7 +406,34 @@ impl State {
 
     /// One application on the pool's unused units. Marks the units it uses (only when it
     /// succeeds).
-    fn apply_once(&mut self, o: &Offer, pool: &mut Pool, budget: Option<i64>) -> Result<App, Fail> {
+    fn apply_once(&mut self, o: &Offer, pool: &mut Pool, budget: Option<i64>) -> Result<(App, Option<String>), Fail> {
+        let money = matches!(o.condition.kind, ConditionKind::Amount(_));
+        let have = if money { pool.c_sum } else { pool.c_count as i128 };
+        let note = match &o.benefit.kind {
+            BenefitKind::PercentageTiers(t) => {
+                let at = self.tier_reached(o, pool, t.iter().map(|t| t.threshold))?;
+                Some(tier_note(self.currency, money, t, at, have, |p| format!("{p} %")))
+            }
+            BenefitKind::FixedTiers(t) => {
+                let at = self.tier_reached(o, pool, t.iter().map(|t| t.threshold))?;
+                let cur = self.currency;
+                Some(tier_note(self.currency, money, t, at, have, move |v| format!("{} off", cur.format(*v))))
+            }
+            _ => None,
+        };
+        let mut app = self.apply_benefit(o, pool, budget)?;
+        if note.is_some() {
+            // Every unit of the condition range counted towards the tier reached.
+            let rest: Vec<usize> = self.dearest(pool).collect();
+            for u in rest {
+                self.take(pool, u);
+                app.condition.push(u);
+            }
+        }
+        Ok((app, note))
+    }
+
+    fn apply_benefit(&mut self, o: &Offer, pool: &mut Pool, budget: Option<i64>) -> Result<App, Fail> {
         let v = pool.view;
         // 1. The condition.
         match o.condition.kind {
@@ -437,12 +495,32 @@ impl State {
                 (sel, prices, d)
             }
             BenefitKind::Multibuy => {
-                let ConditionKind::Count(n) = o.condition.kind else {
-                    return Err(Fail::NoDiscount("a multibuy needs a count condition".to_owned()));
-                };
                 let (free, _, _) = self.cheapest(&pool.b, &mut pool.b_lo, v, 1);
                 let Some(&free) = free.first() else {
                     return Err(Fail::NoDiscount("no item in the offer's range is left to discount".to_owned()));
+                };
+                let n = match o.condition.kind {
+                    ConditionKind::Count(n) => n,
+                    // Spend (or cover) this much, get the cheapest unit of the range free
+                    // (Oscar's multibuy with a value condition): the free unit carries the
+                    // whole discount; step 3 consumes the condition.
+                    ConditionKind::Amount(_) | ConditionKind::Coverage(_) => {
+                        let price = self.price(free, v);
+                        return self.finish_application(
+                            o,
+                            pool,
+                            budget,
+                            vec![free],
+                            vec![price],
+                            i128::from(price),
+                            false,
+                        );
+                    }
+                    ConditionKind::None => {
+                        return Err(Fail::NoDiscount(
+                            "a multibuy needs a count, amount or coverage condition".to_owned(),
+                        ));
+                    }
                 };
                 let need = (n as usize).saturating_sub(usize::from(self.in_cond(free, v)));
                 let mut sel: Vec<usize> = self.dearest(pool).filter(|&u| u != free).take(need).collect();
@@ -459,7 +537,60 @@ impl State {
                 shipping = true;
                 (Vec::new(), Vec::new(), 0)
             }
+            BenefitKind::PercentageTiers(tiers) => {
+                let at = self.tier_reached(o, pool, tiers.iter().map(|t| t.threshold))?;
+                let (sel, prices, base) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
+                (sel, prices, tiers[at].value.floor_of(base))
+            }
+            BenefitKind::FixedTiers(tiers) => {
+                let at = self.tier_reached(o, pool, tiers.iter().map(|t| t.threshold))?;
+                let (sel, prices, base) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
+                (sel, prices, i128::from(tiers[at].value).min(base))
+            }
         };
+        self.finish_application(o, pool, budget, sel, weights, discount, shipping)
+    }
+
+    /// The highest tier the condition range's available units reach (their remaining value
+    /// for an `amount` condition, their number for a `count` one), or what is missing for
+    /// the first.
+    fn tier_reached(&self, o: &Offer, pool: &Pool, thresholds: impl Iterator<Item = i64>) -> Result<usize, Fail> {
+        let (have, money) = match o.condition.kind {
+            ConditionKind::Amount(_) => (pool.c_sum, true),
+            _ => (pool.c_count as i128, false),
+        };
+        let mut reached = None;
+        let mut first = None;
+        for (i, t) in thresholds.enumerate() {
+            first.get_or_insert(t);
+            if i128::from(t) <= have {
+                reached = Some(i);
+            }
+        }
+        reached.ok_or_else(|| {
+            let short = clamp(i128::from(first.unwrap_or(0)) - have);
+            Fail::Condition(if money {
+                format!("add {} more from the range", self.currency.format(short))
+            } else {
+                items(short.max(0) as usize)
+            })
+        })
+    }
+
+    /// Steps 2 (the amount, trimmed and spread) and 3 (the condition's units) of one
+    /// application whose benefit units, weights and raw discount are chosen.
+    #[allow(clippy::too_many_arguments)]
+    fn finish_application(
+        &mut self,
+        o: &Offer,
+        pool: &mut Pool,
+        budget: Option<i64>,
+        sel: Vec<usize>,
+        weights: Vec<i64>,
+        discount: i128,
+        shipping: bool,
+    ) -> Result<App, Fail> {
+        let v = pool.view;
         // Never more than the units can take (only an invalid offer, e.g. a negative fixed
         // price, could ask for more), so the shares always sum to the discount.
         let room: i128 = weights.iter().map(|&w| i128::from(w.max(0))).sum();

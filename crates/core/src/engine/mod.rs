@@ -65,6 +65,17 @@
 //!      is not in the condition range) taken most expensive first. The discount is the free
 //!      unit's remaining price, spread over all units of the deal (seed 000: 199.90 over
 //!      three units is 66.63, 66.63, 66.64).
+//!    - `multibuy` with an `amount` or `coverage` condition (contract §10, Oscar's "spend
+//!      100, get the cheapest free"): once the condition is met, the cheapest available
+//!      unit of the benefit range is free, once per application; the free unit carries the
+//!      whole discount, and the condition is consumed as step 3 says.
+//!    - tiers (`percentage` or `fixed` with `tiers`, under an `amount` or `count`
+//!      condition): the highest tier whose threshold the condition range's available units
+//!      reach (their remaining value, or their number) gives its value, computed as the
+//!      plain benefit would; the offer applies **once**, and every unit of the condition
+//!      range counts as a condition unit. Below the first tier: `condition_not_met` with
+//!      what is missing. The applied offer's `detail` says which tier applied and what the
+//!      next one needs ("tier 1 of 2: 10 % from 100.00; add 200.00 more for 20 %").
 //!    - `shipping_free`: amount 0, sets `shipping_free`; applied once.
 //! 3. **Condition units**: the benefit's units that lie in the condition range count
 //!    towards the condition first (Oscar's `consume_items`: `to_consume = value − affected`);
@@ -222,6 +233,7 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
                     shipping_free: run.shipping_free,
                     benefit_units,
                     condition_units,
+                    detail: run.detail,
                 });
             }
             Err(fail) => {

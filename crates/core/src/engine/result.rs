@@ -47,6 +47,9 @@ pub struct Applied {
     pub benefit_units: Vec<(UnitRef, i64)>,
     /// Units used to satisfy the condition that got no share, sorted by [`UnitRef`].
     pub condition_units: Vec<UnitRef>,
+    /// For a tiered benefit: which tier applied and what the next one needs ("tier 1 of 2:
+    /// 10 % from 100.00; add 200.00 more for 20 %").
+    pub detail: Option<String>,
 }
 
 /// Why an offer did not apply (the API's `reason` strings are [`Reason::as_str`]).

@@ -38,7 +38,7 @@ async fn demo_server(db: Db) -> Demo {
 }
 
 /// A counter or gauge from `/metrics`.
-async fn metric(s: &Server, name: &str) -> u64 {
+pub(crate) async fn metric(s: &Server, name: &str) -> u64 {
     let text = s.http.get(s.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
     text.lines()
         .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.trim().parse().ok()))

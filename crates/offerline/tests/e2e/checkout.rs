@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use crate::both;
+use crate::durability::check_ledger;
 use crate::helpers::{Db, Server};
 
 both!(
@@ -21,6 +22,7 @@ both!(
     multibuy_checkout_and_voucher_races,
     random_checkouts_keep_exact_ledgers,
     checkouts_mixed_with_other_writes,
+    a_product_gone_from_sale_leaves_the_rest_of_the_basket,
 );
 
 async fn random_checkouts_keep_exact_ledgers(db: Db) {
@@ -730,4 +732,91 @@ async fn checkouts_mixed_with_other_writes(db: Db) {
         let (_, b) = s.get("/baskets/basket/", t).await;
         assert_eq!(b["basket"]["basketitem_set"].as_array().map_or(0, Vec::len), 1, "{b}");
     }
+}
+
+/// A product deactivated (or its price removed) after customers put it in their baskets: each
+/// of them still sees their basket, that product listed in `unavailable_basket_products` and
+/// the rest priced; checkout is a 400 naming it and writes nothing; once it is removed, the
+/// basket checks out.
+async fn a_product_gone_from_sale_leaves_the_rest_of_the_basket(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "KEEP-1", "50.00").await;
+    let gone = product(&s, &staff, "GONE-1", "20.00").await;
+    let unpriced = product(&s, &staff, "NOPRICE-1", "5.00").await;
+    promotion(
+        &s,
+        &staff,
+        json!({"name": "Ten off", "slug": "ten", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z", "condition": {"type": "none", "value": null},
+        "benefit": {"type": "percentage", "value": "10", "range": {"all": true}}}),
+    )
+    .await;
+    let (_, cust) = s.customer();
+    let (_, other) = s.customer();
+    for (p, q) in [(a, 2), (gone, 1), (unpriced, 3)] {
+        let (st, b) = s.post("/baskets/basket/", &cust, json!({"product": p, "quantity": q})).await;
+        assert_eq!(st, 200, "{b}");
+    }
+    let (st, b) = s.post("/baskets/basket/", &other, json!({"product": gone, "quantity": 4})).await;
+    assert_eq!(st, 200, "{b}");
+
+    let (st, b) =
+        s.send("PATCH", &format!("/api/v1/products/{gone}/"), Some(&staff), Some(json!({"is_active": false}))).await;
+    assert_eq!(st, 200, "{b}");
+    let store = Store::connect(&s.database_url).await.unwrap();
+    sqlx::query("DELETE FROM product_prices WHERE product_id = $1")
+        .bind(unpriced)
+        .execute(store.writer())
+        .await
+        .unwrap();
+
+    let (st, body) = s.get("/baskets/basket/", &cust).await;
+    assert_eq!(st, 200, "a basket holding a deactivated product still shows: {body}");
+    let basket = &body["basket"];
+    let items = basket["basketitem_set"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{basket}");
+    assert_eq!(items[0]["product"]["sku"], "KEEP-1");
+    assert_eq!(
+        (&basket["total_product_amount"], &basket["total_discount_amount"], &basket["total_amount"]),
+        (&json!("100.00"), &json!("10.00"), &json!("90.00")),
+        "the rest is priced, offers included"
+    );
+    assert_eq!(basket["total_quantity"], 2);
+    let unavailable = basket["unavailable_basket_products"].as_array().unwrap();
+    let listed: Vec<(&str, i64, &str)> = unavailable
+        .iter()
+        .map(|u| {
+            (u["product"]["sku"].as_str().unwrap(), u["quantity"].as_i64().unwrap(), u["reason"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(listed, [("GONE-1", 1, "inactive"), ("NOPRICE-1", 3, "no_price")]);
+    assert!(unavailable.iter().all(|u| u["id"].as_i64().is_some()), "each names its basket line: {body}");
+
+    let (st, body) = s.get("/baskets/basket/", &other).await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["basket"]["basketitem_set"], json!([]));
+    assert_eq!(body["basket"]["total_amount"], "0.00");
+    assert_eq!(body["basket"]["unavailable_basket_products"][0]["product"]["sku"], "GONE-1");
+
+    let (st, e) = s.post("/orders/checkout/", &cust, json!({})).await;
+    assert_eq!(st, 400, "{e}");
+    let text = e.to_string();
+    assert!(text.contains("GONE-1") && text.contains("NOPRICE-1") && text.contains("no longer available"), "{text}");
+    let (st, e) = s.post("/orders/checkout/", &other, json!({})).await;
+    assert_eq!(st, 400, "{e}");
+    assert!(e.to_string().contains("Product GONE-1 is no longer available"), "{e}");
+    assert_eq!(count(&store, "orders").await, 0, "a refused checkout wrote an order");
+    assert_eq!(count(&store, "basket_lines").await, 4, "a refused checkout changed a basket");
+
+    for p in [gone, unpriced] {
+        let (st, b) = s.send("PUT", "/baskets/basket/", Some(&cust), Some(json!({"product": p, "quantity": 0}))).await;
+        assert_eq!(st, 200, "{b}");
+        assert!(b["basket"]["unavailable_basket_products"].as_array().unwrap().iter().all(|u| u["product"]["pk"] != p));
+    }
+    let (st, o) = s.post("/orders/checkout/", &cust, json!({})).await;
+    assert_eq!(st, 201, "{o}");
+    assert_eq!((o["order"]["amount"].as_str(), o["order"]["discount_amount"].as_str()), (Some("90.00"), Some("10.00")));
+    check_ledger(&store).await;
+    store.close().await;
 }

@@ -133,6 +133,32 @@ async fn back_office_guards_and_report_api(db: Db) {
     assert!(html.contains("id=\"f-benefit-value-errors\""), "{html}");
     assert!(html.contains("Ensure this value is less than or equal to 100."));
 
+    // Tiers (§10), one per line, read back into the form; a bad line gets the API's message.
+    let tiered = |tiers: &'static str| {
+        let form = vec![
+            ("name", "Tiered"),
+            ("offer_type", "site"),
+            ("condition.type", "amount"),
+            ("condition.value", "100.00"),
+            ("condition.range.skus", "GUARD-ONLY"),
+            ("benefit.type", "percentage"),
+            ("benefit.tiers", tiers),
+            ("benefit.range.skus", "GUARD-ONLY"),
+            ("is_active", "on"),
+            ("csrf_token", token.as_str()),
+        ];
+        http.post(s.url("/dashboard/promotions/new/")).header("cookie", &cookie).form(&form).send()
+    };
+    let r = tiered("x").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"f-benefit-tiers-errors\"><li>Expected a list of items.</li>"), "{html}");
+    let r = tiered("100.00=10\n500.00=20").await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = http.get(s.url(&page)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(">100.00=10\n500.00=20</textarea>"), "{html}");
+
     // The stylesheet is served by offerline itself.
     let css = http.get(s.url("/dashboard/assets/dashboard.css")).send().await.unwrap();
     assert_eq!(css.status(), 200);

@@ -34,7 +34,7 @@ both!(
 );
 
 /// Runs `f` over `items` with at most `limit` in flight; results in input order.
-async fn par<T, R, F, Fut>(items: Vec<T>, limit: usize, f: F) -> Vec<R>
+pub(crate) async fn par<T, R, F, Fut>(items: Vec<T>, limit: usize, f: F) -> Vec<R>
 where
     T: Send + 'static,
     R: Send + 'static,
@@ -81,7 +81,7 @@ fn minor(v: &Value) -> i64 {
 
 /// One checkout attempt: the status and body, or `None` when the connection failed (the
 /// server died before answering).
-async fn checkout(http: reqwest::Client, url: String, token: String, key: String) -> Option<(u16, String)> {
+pub(crate) async fn checkout(http: reqwest::Client, url: String, token: String, key: String) -> Option<(u16, String)> {
     let r = http
         .post(url)
         .header("Authorization", format!("Token {token}"))
@@ -95,11 +95,11 @@ async fn checkout(http: reqwest::Client, url: String, token: String, key: String
 }
 
 /// A customer's token, basket lines (product, quantity) and voucher code.
-type Plan = (String, Vec<(i64, i64)>, Option<String>);
+pub(crate) type Plan = (String, Vec<(i64, i64)>, Option<String>);
 
 /// Fills each customer's basket with `lines` (product, quantity) and applies `code` if any
 /// (a code that cannot apply any more is refused with 400, which is fine here).
-async fn fill(s: &Server, plans: Vec<Plan>) {
+pub(crate) async fn fill(s: &Server, plans: Vec<Plan>) {
     let (http, base) = (s.http.clone(), s.base.clone());
     par(plans, 32, move |(token, lines, code)| {
         let (http, base) = (http.clone(), base.clone());

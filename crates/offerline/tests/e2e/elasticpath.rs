@@ -7,6 +7,7 @@ use offerline_store::ledger::{OrderDetail, Parts, Roots};
 use serde_json::{Value, json};
 
 use crate::both;
+use crate::checkout::futures_join;
 use crate::helpers::{Db, Server};
 
 both!(
@@ -17,6 +18,9 @@ both!(
     checkout_writes_exact_ledger,
     custom_discount_ties_go_to_the_dearer_unit,
     auth_and_unknown_ids,
+    implicit_tokens_are_for_shoppers,
+    a_cart_past_its_caps_is_refused,
+    concurrent_adds_stay_within_the_caps,
 );
 
 /// The ledger order placed through Elastic Path with this id (its number), with its units,
@@ -27,9 +31,33 @@ async fn ledger_order(store: &Store, number: &str) -> OrderDetail {
     OrderDetail::new(ledger).expect("the order is in the ledger")
 }
 
-/// A client's access token.
+/// A client's access token (client_credentials).
 pub(crate) async fn token(s: &Server) -> String {
-    let c: Value = serde_json::from_str(s.cli(&["client", "create", "--name", "t"]).trim()).unwrap();
+    token_of(s, &client(s)).await
+}
+
+/// A new API client: `{client_id, client_secret}`.
+fn client(s: &Server) -> Value {
+    serde_json::from_str(s.cli(&["client", "create", "--name", "t"]).trim()).unwrap()
+}
+
+/// An implicit token of the client `c` (its public id alone).
+async fn implicit_token(s: &Server, c: &Value) -> String {
+    let resp = s
+        .http
+        .post(s.url("/oauth/access_token"))
+        .form(&[("grant_type", "implicit"), ("client_id", c["client_id"].as_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["identifier"], "implicit");
+    v["access_token"].as_str().unwrap().to_owned()
+}
+
+/// A client_credentials token of the client `c`.
+async fn token_of(s: &Server, c: &Value) -> String {
     let resp = s
         .http
         .post(s.url("/oauth/access_token"))
@@ -667,4 +695,233 @@ async fn auth_and_unknown_ids(db: Db) {
     for p in ["/v2/carts/{cartID}/items/{cartitemID}/custom-discounts", "/v2/orders/{orderID}", "/v2/settings/cart"] {
         assert!(doc["paths"].get(p).is_some(), "{p}");
     }
+}
+
+/// An implicit token (the public client id alone) is a shopper's: carts, their items and
+/// checkout work; store settings, custom discounts at both levels and reading orders are
+/// refused with 403 in the JSON:API format, and nothing changes. A client_credentials
+/// token of the same client may do all of it.
+async fn implicit_tokens_are_for_shoppers(db: Db) {
+    let s = Server::start(db).await;
+    let c = client(&s);
+    let shopper = implicit_token(&s, &c).await;
+    let backend = token_of(&s, &c).await;
+
+    // The shopper's cart, items and quantities.
+    let (cart, a, _) = cart_ab(&s, &shopper).await;
+    let (st, v) =
+        ep(&s, "PUT", &format!("/v2/carts/{cart}/items/{a}"), &shopper, Some(json!({"data": {"quantity": 3}}))).await;
+    assert_eq!(st, 200, "{v}");
+    let (st, _) = ep(&s, "GET", &format!("/v2/carts/{cart}?include=items"), &shopper, None).await;
+    assert_eq!(st, 200);
+    let (st, _) = ep(&s, "GET", "/v2/settings/cart", &shopper, None).await;
+    assert_eq!(st, 200, "reading the settings is harmless");
+
+    // A discount put there by the back end, for the update and delete routes.
+    let (st, d) = ep(
+        &s,
+        "POST",
+        &format!("/v2/carts/{cart}/custom-discounts"),
+        &backend,
+        Some(json!({"data": disc(-100, "cart")})),
+    )
+    .await;
+    assert_eq!(st, 201, "{d}");
+    let cd = d["data"]["id"].as_str().unwrap().to_owned();
+    let (st, d) = ep(
+        &s,
+        "POST",
+        &format!("/v2/carts/{cart}/items/{a}/custom-discounts"),
+        &backend,
+        Some(json!({"data": disc(-50, "item")})),
+    )
+    .await;
+    assert_eq!(st, 201, "{d}");
+    let id = d["data"]["id"].as_str().unwrap().to_owned();
+
+    let settings = Some(json!({"data": {"type": "settings", "discounts": {"custom_discounts_enabled": false}}}));
+    let forbidden: Vec<(&str, String, Option<Value>)> = vec![
+        ("PUT", "/v2/settings/cart".into(), settings.clone()),
+        ("POST", format!("/v2/carts/{cart}/custom-discounts"), Some(json!({"data": disc(-999, "cart")}))),
+        ("POST", format!("/v2/carts/{cart}/custom-discounts"), Some(json!({"data": [disc(-999, "cart")]}))),
+        ("PUT", format!("/v2/carts/{cart}/custom-discounts/{cd}"), Some(json!({"data": {"amount": -999}}))),
+        ("DELETE", format!("/v2/carts/{cart}/custom-discounts/{cd}"), None),
+        ("DELETE", format!("/v2/carts/{cart}/custom-discounts"), None),
+        ("POST", format!("/v2/carts/{cart}/items/{a}/custom-discounts"), Some(json!({"data": disc(-999, "item")}))),
+        ("POST", format!("/v2/carts/{cart}/items/{a}//custom-discounts"), Some(json!({"data": disc(-999, "item")}))),
+        ("PUT", format!("/v2/carts/{cart}/items/{a}/custom-discounts/{id}"), Some(json!({"data": {"amount": -999}}))),
+        ("DELETE", format!("/v2/carts/{cart}/items/{a}/custom-discounts/{id}"), None),
+    ];
+    for (m, p, body) in &forbidden {
+        let (st, e) = ep(&s, m, p, &shopper, body.clone()).await;
+        assert_eq!(st, 403, "{m} {p}: {e}");
+        assert_eq!(e["errors"][0]["status"], 403, "{e}");
+        assert_eq!(e["errors"][0]["title"], "Forbidden");
+        assert!(e["errors"][0]["detail"].as_str().unwrap().contains("client_credentials"), "{e}");
+    }
+    // Nothing changed: the store setting is still off, the two discounts are as they were.
+    let (_, st_now) = ep(&s, "GET", "/v2/settings/cart", &backend, None).await;
+    assert_eq!(st_now["data"]["discounts"]["custom_discounts_enabled"], false, "never turned on here");
+    let (_, full) = ep(&s, "GET", &format!("/v2/carts/{cart}?include=custom_discounts"), &shopper, None).await;
+    let amounts: Vec<i64> = full["included"]["custom_discounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["amount"]["amount"].as_i64().unwrap())
+        .collect();
+    assert_eq!(amounts, vec![-100, -50], "{full}");
+
+    // The shopper checks out; the order is the back end's to read.
+    let body = json!({"data": {"customer": {"name": "Shop Per", "email": "shop@example.com"},
+                                "billing_address": {"first_name": "S", "line_1": "1 Street", "country": "CA"}}});
+    let (st, o) = ep(&s, "POST", &format!("/v2/carts/{cart}/checkout"), &shopper, Some(body)).await;
+    assert_eq!(st, 201, "{o}");
+    let order = o["data"]["id"].as_str().unwrap().to_owned();
+    for p in [
+        format!("/v2/orders/{order}"),
+        format!("/v2/orders/{order}?include=custom_discounts"),
+        format!("/v2/orders/{order}/items"),
+    ] {
+        let (st, e) = ep(&s, "GET", &p, &shopper, None).await;
+        assert_eq!((st, e["errors"][0]["status"].clone()), (403, json!(403)), "{p}: {e}");
+        let (st, v) = ep(&s, "GET", &p, &backend, None).await;
+        assert_eq!(st, 200, "{p}: {v}");
+    }
+
+    // The back end may do everything the shopper may not.
+    for (m, p, body) in forbidden.into_iter().rev() {
+        let (st, e) = ep(&s, m, &p, &backend, body).await;
+        assert!(matches!(st, 200 | 201 | 204 | 404), "{m} {p}: {st} {e}");
+        assert_ne!(st, 403);
+    }
+    // The OpenAPI document says which routes need client_credentials.
+    let (_, doc) = s.send("GET", "/openapi.json", None, None).await;
+    assert!(doc["paths"]["/v2/settings/cart"]["put"]["responses"].get("403").is_some());
+    assert!(doc["paths"]["/oauth/access_token"]["post"]["responses"].get("429").is_some());
+}
+
+/// The lines of a cart: (sku, quantity).
+async fn lines_of(s: &Server, tok: &str, cart: &str) -> Vec<(String, i64)> {
+    let (st, v) = ep(s, "GET", &format!("/v2/carts/{cart}/items"), tok, None).await;
+    assert_eq!(st, 200, "{v}");
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["sku"].as_str().unwrap().to_owned(), i["quantity"].as_i64().unwrap()))
+        .collect()
+}
+
+/// A cart holds at most 200 lines, 1000 units per line and 10,000 units in all: past a cap
+/// the answer is 422 (JSON:API, a message naming the cap) and nothing is stored; fewer
+/// units are always accepted; checkout of a full cart works.
+async fn a_cart_past_its_caps_is_refused(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    // Lines: 200 fit, the 201st does not (a sku already in the cart still merges).
+    let (st, _) = ep(&s, "GET", "/v2/carts/lines", &tok, None).await;
+    assert_eq!(st, 200);
+    for i in 0..200 {
+        let (st, v) = ep(&s, "POST", "/v2/carts/lines/items", &tok, Some(item("L", &format!("l-{i}"), 1, 100))).await;
+        assert_eq!(st, 201, "line {i}: {v}");
+    }
+    let (st, e) = ep(&s, "POST", "/v2/carts/lines/items", &tok, Some(item("L", "l-200", 1, 100))).await;
+    assert_eq!(st, 422, "{e}");
+    assert_eq!(e["errors"][0]["status"], 422);
+    assert_eq!(e["errors"][0]["title"], "Cart limit reached");
+    assert!(e["errors"][0]["detail"].as_str().unwrap().contains("at most 200 different items"), "{e}");
+    let lines = lines_of(&s, &tok, "lines").await;
+    assert_eq!(lines.len(), 200);
+    assert!(!lines.iter().any(|(sku, _)| sku == "l-200"), "nothing stored");
+    let (st, v) = ep(&s, "POST", "/v2/carts/lines/items", &tok, Some(item("L", "l-7", 4, 100))).await;
+    assert_eq!(st, 201, "a known sku merges: {v}");
+
+    // Units: ten lines of 1000 make the cap; one more unit is refused, by add or by PUT.
+    let (st, _) = ep(&s, "GET", "/v2/carts/units", &tok, None).await;
+    assert_eq!(st, 200);
+    for i in 0..10 {
+        let (st, v) = ep(&s, "POST", "/v2/carts/units/items", &tok, Some(item("U", &format!("u-{i}"), 1000, 1))).await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let (st, e) = ep(&s, "POST", "/v2/carts/units/items", &tok, Some(item("U", "u-10", 1, 1))).await;
+    assert_eq!(st, 422, "{e}");
+    assert!(e["errors"][0]["detail"].as_str().unwrap().contains("at most 10000 units"), "{e}");
+    let (_, items) = ep(&s, "GET", "/v2/carts/units/items", &tok, None).await;
+    let first = items["data"][0]["id"].as_str().unwrap().to_owned();
+    let (st, v) =
+        ep(&s, "PUT", &format!("/v2/carts/units/items/{first}"), &tok, Some(json!({"data": {"quantity": 999}}))).await;
+    assert_eq!(st, 200, "fewer units are fine: {v}");
+    let (st, e) =
+        ep(&s, "PUT", &format!("/v2/carts/units/items/{first}"), &tok, Some(json!({"data": {"quantity": 1000}}))).await;
+    assert_eq!(st, 200, "back to the cap exactly: {e}");
+    let (st, e) = ep(&s, "POST", "/v2/carts/units/items", &tok, Some(item("U", "u-0", 1, 1))).await;
+    assert_eq!(st, 400, "the line's own cap comes first: {e}");
+    let units: i64 = lines_of(&s, &tok, "units").await.iter().map(|(_, q)| q).sum();
+    assert_eq!(units, 10_000, "nothing stored past the cap");
+
+    // A full cart checks out: 10,000 order items in one transaction.
+    let body = json!({"data": {"customer": {"name": "Full", "email": "full@example.com"},
+                                "billing_address": {"first_name": "F", "line_1": "1 Street", "country": "CA"}}});
+    let (st, o) = ep(&s, "POST", "/v2/carts/units/checkout", &tok, Some(body)).await;
+    assert_eq!(st, 201, "{o}");
+    let (st, items) =
+        ep(&s, "GET", &format!("/v2/orders/{}/items", o["data"]["id"].as_str().unwrap()), &tok, None).await;
+    assert_eq!(st, 200);
+    assert_eq!(items["data"].as_array().unwrap().iter().map(|i| i["quantity"].as_i64().unwrap()).sum::<i64>(), 10_000);
+}
+
+/// Concurrent adds to a cart at its caps: however many race, the cart ends exactly at the
+/// cap (lines, units and one line's quantity), never past it, and every refusal is a 422
+/// or the line's 400.
+async fn concurrent_adds_stay_within_the_caps(db: Db) {
+    let s = Server::start(db).await;
+    let tok = token(&s).await;
+    let add_all = |cart: &'static str, bodies: Vec<Value>| {
+        let (s, tok) = (&s, &tok);
+        async move {
+            let path = format!("/v2/carts/{cart}/items");
+            let calls = bodies.into_iter().map(|b| {
+                let path = path.clone();
+                async move { ep(s, "POST", &path, tok, Some(b)).await }
+            });
+            futures_join(calls.collect()).await.into_iter().map(|(st, _)| st).collect::<Vec<u16>>()
+        }
+    };
+    // 198 lines; 12 new skus race for the last two places.
+    let (st, _) = ep(&s, "GET", "/v2/carts/race-lines", &tok, None).await;
+    assert_eq!(st, 200);
+    for i in 0..198 {
+        let (st, v) =
+            ep(&s, "POST", "/v2/carts/race-lines/items", &tok, Some(item("L", &format!("l-{i}"), 1, 1))).await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let out = add_all("race-lines", (0..12).map(|i| item("R", &format!("r-{i}"), 1, 1)).collect()).await;
+    assert_eq!(out.iter().filter(|&&st| st == 201).count(), 2, "{out:?}");
+    assert!(out.iter().all(|st| matches!(st, 201 | 422)), "{out:?}");
+    assert_eq!(lines_of(&s, &tok, "race-lines").await.len(), 200);
+
+    // 9,990 units; 12 adds of 4 units race for the last 10 (two fit).
+    let (st, _) = ep(&s, "GET", "/v2/carts/race-units", &tok, None).await;
+    assert_eq!(st, 200);
+    for i in 0..10 {
+        let q = if i == 9 { 990 } else { 1000 };
+        let (st, v) =
+            ep(&s, "POST", "/v2/carts/race-units/items", &tok, Some(item("U", &format!("u-{i}"), q, 1))).await;
+        assert_eq!(st, 201, "{v}");
+    }
+    let out = add_all("race-units", (0..12).map(|i| item("R", &format!("r-{i}"), 4, 1)).collect()).await;
+    assert_eq!(out.iter().filter(|&&st| st == 201).count(), 2, "{out:?}");
+    assert!(out.iter().all(|st| matches!(st, 201 | 422)), "{out:?}");
+    let units: i64 = lines_of(&s, &tok, "race-units").await.iter().map(|(_, q)| q).sum();
+    assert_eq!(units, 9_998);
+
+    // One line at 995 units; 12 adds of one unit of the same sku race for the last 5.
+    let (st, _) = ep(&s, "GET", "/v2/carts/race-line", &tok, None).await;
+    assert_eq!(st, 200);
+    let (st, _) = ep(&s, "POST", "/v2/carts/race-line/items", &tok, Some(item("M", "m", 995, 1))).await;
+    assert_eq!(st, 201);
+    let out = add_all("race-line", (0..12).map(|_| item("M", "m", 1, 1)).collect()).await;
+    assert_eq!(out.iter().filter(|&&st| st == 201).count(), 5, "{out:?}");
+    assert!(out.iter().all(|st| matches!(st, 201 | 400)), "{out:?}");
+    assert_eq!(lines_of(&s, &tok, "race-line").await, vec![("m".to_owned(), 1000)]);
 }

@@ -61,6 +61,11 @@ pub struct Server {
 /// Spawns `offerline serve` on a free port; returns the child and its base URL. With `log`,
 /// runs at that log level and sends stderr to that file.
 fn spawn(database_url: &str, log: Option<(&str, &PathBuf)>) -> (Child, String) {
+    spawn_with(database_url, log, &[])
+}
+
+/// [`spawn`] with extra environment variables (the server's settings).
+fn spawn_with(database_url: &str, log: Option<(&str, &PathBuf)>, env: &[(&str, &str)]) -> (Child, String) {
     let level = match log {
         Some((level, _)) => level.to_owned(),
         None => std::env::var("OFFERLINE_TEST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -73,6 +78,7 @@ fn spawn(database_url: &str, log: Option<(&str, &PathBuf)>) -> (Child, String) {
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("OFFERLINE_DATABASE_URL", database_url)
         .env("OFFERLINE_LOG", level)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(stderr)
         .spawn()
@@ -148,12 +154,30 @@ impl Server {
         Server { base, db, database_url, child, dir, schema, http, log: None }
     }
 
+    /// Starts a server on a fresh database with these environment variables set (limits, …).
+    pub async fn start_with_env(db: Db, env: &[(&str, &str)]) -> Server {
+        let (database_url, dir, schema) = fresh_database(db).await;
+        let (child, base) = spawn_with(&database_url, None, env);
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Server { base, db, database_url, child, dir, schema, http, log: None }
+    }
+
     /// Starts a server on a fresh database with `OFFERLINE_LOG=level`, its stderr (where the
     /// log goes) captured to a file that [`Server::logs`] reads.
     pub async fn start_logged(db: Db, level: &str) -> Server {
         let (database_url, dir, schema) = fresh_database(db).await;
         let log = std::env::temp_dir().join(format!("offerline-log-{}.txt", unique()));
         let (child, base) = spawn(&database_url, Some((level, &log)));
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        Server { base, db, database_url, child, dir, schema, http, log: Some(log) }
+    }
+
+    /// [`Server::start_logged`] with extra environment variables (the server's settings:
+    /// lifetimes, rates).
+    pub async fn start_logged_with(db: Db, level: &str, env: &[(&str, &str)]) -> Server {
+        let (database_url, dir, schema) = fresh_database(db).await;
+        let log = std::env::temp_dir().join(format!("offerline-log-{}.txt", unique()));
+        let (child, base) = spawn_with(&database_url, Some((level, &log)), env);
         let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
         Server { base, db, database_url, child, dir, schema, http, log: Some(log) }
     }
@@ -198,9 +222,10 @@ impl Server {
             .expect("insert user")
             .get(0);
             let token = offerline_store::auth::random_hex(20);
-            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at) VALUES ($1, $2, 0)")
+            sqlx::query("INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) VALUES ($1, $2, 0, $3)")
                 .bind(id)
                 .bind(offerline_store::auth::digest(&token))
+                .bind(i64::MAX)
                 .execute(&mut *tx)
                 .await
                 .expect("insert token");

@@ -267,8 +267,10 @@ async fn promotion_validation_errors(db: Db) {
             json!({"name": ["This field is required."], "benefit": ["This field is required."]}),
         ),
         (
-            base(json!({"type": "amount", "value": "100"}), json!({"type": "multibuy"})),
-            json!({"condition": {"type": ["A multibuy needs a count condition of at least 2."]}}),
+            base(json!({"type": "none"}), json!({"type": "multibuy"})),
+            json!({"condition": {"type": [
+                "A multibuy needs a count condition of at least 2, or an amount or coverage condition."
+            ]}}),
         ),
     ];
     for (body, expected) in cases {

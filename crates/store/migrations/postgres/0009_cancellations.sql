@@ -9,11 +9,13 @@
 -- cancellation_reversals: per approved cancellation item, the discount shares it reversed:
 -- `target_item_id` is the unit whose share is reversed (the cancelled unit itself, or a
 -- kept unit whose discount a `reprice` promotion claws back).
+-- offer_usage gains the discount given back (`discount_spent` is what stays given).
 -- discount_items gain the sum of their reversals (`cancel_amount`), the applications they
 -- consumed, and the refund policy (with, under `reprice`, the promotion as it was) of the
 -- promotion when the order was placed, so later edits do not move old refunds.
 ALTER TABLE promotions ADD COLUMN refund_policy TEXT NOT NULL DEFAULT 'keep_shares';
 ALTER TABLE discount_items ADD COLUMN cancel_amount BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE offer_usage ADD COLUMN discount_reversed BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE discount_items ADD COLUMN applications BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE discount_items ADD COLUMN refund_policy TEXT NOT NULL DEFAULT 'keep_shares';
 ALTER TABLE discount_items ADD COLUMN offer_snapshot TEXT;

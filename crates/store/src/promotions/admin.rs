@@ -42,9 +42,23 @@ pub struct Promotion {
     /// User pks, ascending.
     pub customers: Vec<i64>,
     pub refund_policy: RefundPolicy,
+    /// What orders have used of it so far (contract §10 `usage`).
+    pub usage: PromotionUsage,
     pub deleted: bool,
     pub created_at: i64,
     pub modified_at: i64,
+}
+
+/// A promotion's usage, net of cancellations (`offer_usage`): applications and orders that
+/// still hold it, the discount given, what cancellations gave back, and what stays given.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PromotionUsage {
+    pub applications: i64,
+    pub orders: i64,
+    /// Minor units given at checkout, over all orders (`net + reversed`).
+    pub discount: i64,
+    pub reversed: i64,
+    pub net: i64,
 }
 
 /// Everything a promotion is made of besides its id and stamps: what create and update
@@ -167,6 +181,7 @@ pub(super) fn promotion_from_row(r: &AnyRow) -> Result<Promotion> {
         max_global_applications: limit("max_global_applications")?,
         max_discount: r.try_get("max_discount")?,
         customers: Vec::new(),
+        usage: PromotionUsage::default(),
         refund_policy: {
             let p: String = r.try_get("refund_policy")?;
             RefundPolicy::parse(&p).ok_or_else(|| bad(&format!("refund_policy {p:?}")))?
@@ -262,8 +277,8 @@ impl Store {
         }
     }
 
-    /// Promotions with their customers, in the order of `ids`, deleted ones included (views
-    /// of past orders render them). Two queries.
+    /// Promotions with their customers and usage, in the order of `ids`, deleted ones
+    /// included (views of past orders render them). Three queries.
     pub async fn promotions_by_ids(&self, ids: &[i64]) -> Result<Vec<Promotion>> {
         if ids.is_empty() {
             return Ok(Vec::new());
@@ -284,8 +299,32 @@ impl Store {
         for r in &links {
             by_promo.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
         }
+        let usage = self
+            .fetch_in(
+                format!(
+                    "SELECT promotion_id, applications, orders_count, discount_spent, discount_reversed \
+                     FROM offer_usage WHERE promotion_id IN ({ph})"
+                ),
+                ids,
+            )
+            .await?;
+        let mut usage_of: HashMap<i64, PromotionUsage> = HashMap::new();
+        for r in &usage {
+            let (net, reversed): (i64, i64) = (r.try_get(3)?, r.try_get(4)?);
+            usage_of.insert(
+                r.try_get(0)?,
+                PromotionUsage {
+                    applications: r.try_get(1)?,
+                    orders: r.try_get(2)?,
+                    discount: net + reversed,
+                    reversed,
+                    net,
+                },
+            );
+        }
         for p in &mut promos {
             p.customers = by_promo.remove(&p.id).unwrap_or_default();
+            p.usage = usage_of.get(&p.id).copied().unwrap_or_default();
         }
         Ok(in_id_order(ids, promos, |p| p.id))
     }

@@ -17,21 +17,23 @@
 use std::collections::BTreeSet;
 
 use offerline_core::{
-    Benefit, BenefitKind, Condition, ConditionKind, Currency, Offer, Percent, ProductId, Range, RefundPolicy,
+    Benefit, BenefitKind, Condition, ConditionKind, Currency, Offer, Percent, ProductId, Range, RefundPolicy, Tier,
     parse_minor,
 };
 use serde_json::{Map, Value as Json, json};
 
 /// The column's text for this condition and benefit, money in `currency`.
 pub fn encode(condition: &Condition, benefit: &Benefit, currency: Currency) -> String {
-    json!({ "condition": condition_json(condition, currency), "benefit": benefit_json(benefit, currency) }).to_string()
+    let counts = matches!(condition.kind, ConditionKind::Count(_));
+    json!({ "condition": condition_json(condition, currency), "benefit": benefit_json(benefit, currency, counts) })
+        .to_string()
 }
 
 /// The condition and benefit of a stored definition, money in `currency`.
 pub fn decode(text: &str, currency: Currency) -> Result<(Condition, Benefit), String> {
     let def: Json = serde_json::from_str(text).map_err(|e| format!("definition is not JSON: {e}"))?;
     let condition = decode_condition(def.get("condition"), currency)?;
-    let benefit = decode_benefit(def.get("benefit"), currency)?;
+    let benefit = decode_benefit(def.get("benefit"), currency, matches!(condition.kind, ConditionKind::Count(_)))?;
     Ok((condition, benefit))
 }
 
@@ -46,7 +48,7 @@ pub fn encode_snapshot(offer: &Offer) -> String {
         "exclusive": offer.exclusive,
         "max_basket_applications": offer.max_basket_applications,
         "condition": condition_json(&offer.condition, offer.currency),
-        "benefit": benefit_json(&offer.benefit, offer.currency),
+        "benefit": benefit_json(&offer.benefit, offer.currency, matches!(offer.condition.kind, ConditionKind::Count(_))),
     })
     .to_string()
 }
@@ -55,7 +57,7 @@ pub fn encode_snapshot(offer: &Offer) -> String {
 pub fn decode_snapshot(text: &str, id: i64, currency: Currency) -> Result<Offer, String> {
     let def: Json = serde_json::from_str(text).map_err(|e| format!("offer snapshot is not JSON: {e}"))?;
     let condition = decode_condition(def.get("condition"), currency)?;
-    let benefit = decode_benefit(def.get("benefit"), currency)?;
+    let benefit = decode_benefit(def.get("benefit"), currency, matches!(condition.kind, ConditionKind::Count(_)))?;
     let name = def.get("name").and_then(Json::as_str).unwrap_or_default();
     let mut offer = Offer::new(id, name, currency, condition, benefit);
     offer.priority = def.get("priority").and_then(Json::as_i64).and_then(|p| i32::try_from(p).ok()).unwrap_or(0);
@@ -76,7 +78,26 @@ fn condition_json(c: &Condition, currency: Currency) -> Json {
     json!({ "type": ty, "value": value, "range": range_json(&c.range) })
 }
 
-fn benefit_json(b: &Benefit, currency: Currency) -> Json {
+/// A tiered benefit's tiers: thresholds as unit counts (`count_thresholds`) or money.
+fn tiers_json(b: &BenefitKind, currency: Currency, count_thresholds: bool) -> Option<Json> {
+    let threshold = |t: i64| if count_thresholds { json!(t) } else { Json::String(currency.format(t)) };
+    match b {
+        BenefitKind::PercentageTiers(t) => Some(Json::Array(
+            t.iter().map(|t| json!({"threshold": threshold(t.threshold), "value": t.value.to_string()})).collect(),
+        )),
+        BenefitKind::FixedTiers(t) => Some(Json::Array(
+            t.iter().map(|t| json!({"threshold": threshold(t.threshold), "value": currency.format(t.value)})).collect(),
+        )),
+        _ => None,
+    }
+}
+
+fn benefit_json(b: &Benefit, currency: Currency, count_thresholds: bool) -> Json {
+    if let Some(tiers) = tiers_json(&b.kind, currency, count_thresholds) {
+        let ty = if matches!(b.kind, BenefitKind::PercentageTiers(_)) { "percentage" } else { "fixed" };
+        return json!({ "type": ty, "value": null, "tiers": tiers, "max_affected_items": b.max_affected_items,
+                       "range": range_json(&b.range) });
+    }
     let (ty, value) = match &b.kind {
         BenefitKind::Percentage(p) => ("percentage", Json::String(p.to_string())),
         BenefitKind::Fixed(m) => ("fixed", Json::String(currency.format(*m))),
@@ -84,6 +105,7 @@ fn benefit_json(b: &Benefit, currency: Currency) -> Json {
         BenefitKind::FixedPrice(m) => ("fixed_price", Json::String(currency.format(*m))),
         BenefitKind::Multibuy => ("multibuy", Json::Null),
         BenefitKind::ShippingFree => ("shipping_free", Json::Null),
+        BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) => ("percentage", Json::Null),
     };
     json!({ "type": ty, "value": value, "max_affected_items": b.max_affected_items, "range": range_json(&b.range) })
 }
@@ -154,20 +176,52 @@ fn decode_condition(v: Option<&Json>, currency: Currency) -> Result<Condition, S
     Ok(Condition { kind, range: decode_range(m.get("range"))? })
 }
 
-fn decode_benefit(v: Option<&Json>, currency: Currency) -> Result<Benefit, String> {
+fn decode_benefit(v: Option<&Json>, currency: Currency, count_thresholds: bool) -> Result<Benefit, String> {
     let Some(Json::Object(m)) = v else { return Err("benefit is missing or not an object".into()) };
     let value = m.get("value");
-    let kind = match kind(m, "benefit")? {
-        "percentage" => {
-            let t = value.and_then(text).ok_or("benefit value is not a percentage")?;
-            BenefitKind::Percentage(Percent::parse(&t).map_err(|e| format!("benefit value {t:?}: {e}"))?)
-        }
-        "fixed" => BenefitKind::Fixed(money(value, currency, "benefit value")?),
-        "fixed_per_unit" => BenefitKind::FixedPerUnit(money(value, currency, "benefit value")?),
-        "fixed_price" => BenefitKind::FixedPrice(money(value, currency, "benefit value")?),
-        "multibuy" => BenefitKind::Multibuy,
-        "shipping_free" => BenefitKind::ShippingFree,
-        other => return Err(format!("unknown benefit type {other:?}")),
+    let tiers = match m.get("tiers") {
+        None | Some(Json::Null) => None,
+        Some(Json::Array(a)) => Some(a),
+        Some(_) => return Err("benefit tiers is not a list".into()),
+    };
+    let threshold = |t: Option<&Json>| -> Result<i64, String> {
+        if count_thresholds { count(t, "tier threshold").map(i64::from) } else { money(t, currency, "tier threshold") }
+    };
+    let kind = match (kind(m, "benefit")?, tiers) {
+        ("percentage", Some(tiers)) => BenefitKind::PercentageTiers(
+            tiers
+                .iter()
+                .map(|t| {
+                    let v = t.get("value").and_then(text).ok_or("tier value is not a percentage")?;
+                    let value = Percent::parse(&v).map_err(|e| format!("tier value {v:?}: {e}"))?;
+                    Ok(Tier { threshold: threshold(t.get("threshold"))?, value })
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        ("fixed", Some(tiers)) => BenefitKind::FixedTiers(
+            tiers
+                .iter()
+                .map(|t| {
+                    Ok(Tier {
+                        threshold: threshold(t.get("threshold"))?,
+                        value: money(t.get("value"), currency, "tier value")?,
+                    })
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        (other, Some(_)) => return Err(format!("a {other} benefit takes no tiers")),
+        (ty, None) => match ty {
+            "percentage" => {
+                let t = value.and_then(text).ok_or("benefit value is not a percentage")?;
+                BenefitKind::Percentage(Percent::parse(&t).map_err(|e| format!("benefit value {t:?}: {e}"))?)
+            }
+            "fixed" => BenefitKind::Fixed(money(value, currency, "benefit value")?),
+            "fixed_per_unit" => BenefitKind::FixedPerUnit(money(value, currency, "benefit value")?),
+            "fixed_price" => BenefitKind::FixedPrice(money(value, currency, "benefit value")?),
+            "multibuy" => BenefitKind::Multibuy,
+            "shipping_free" => BenefitKind::ShippingFree,
+            other => return Err(format!("unknown benefit type {other:?}")),
+        },
     };
     let max_affected_items = match m.get("max_affected_items") {
         None | Some(Json::Null) => None,

@@ -21,12 +21,26 @@ pub struct PromotionsStamp {
     pub checksum: i64,
 }
 
+/// Every live offer, with the version of the row each was built from.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOffers {
+    pub offers: Vec<Offer>,
+    /// Promotion id → the row's `modified_at` when it was read: what a checkout priced with
+    /// this offer expects the row to still have ([`crate::current_offers`]).
+    pub versions: HashMap<i64, i64>,
+}
+
 impl Store {
     /// Every promotion that is not deleted, as an engine offer (inactive ones included: the
     /// engine ignores them, and the index still finds them by id). A stored row the types
     /// cannot hold, or whose offer is not valid — impossible through the API, possible for a
     /// row written by hand — is logged and skipped, never priced. Two queries.
     pub async fn load_offers(&self) -> Result<Vec<Offer>> {
+        Ok(self.load_live_offers().await?.offers)
+    }
+
+    /// [`Store::load_offers`] with each offer's row version.
+    pub async fn load_live_offers(&self) -> Result<LiveOffers> {
         let rows = sqlx::query(&format!("SELECT {PROMO_COLS} FROM promotions WHERE deleted = 0 ORDER BY id"))
             .fetch_all(self.reader())
             .await?;
@@ -41,6 +55,7 @@ impl Store {
             by_promo.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
         }
         let mut offers = Vec::with_capacity(rows.len());
+        let mut versions = HashMap::with_capacity(rows.len());
         for r in &rows {
             let mut p = match promotion_from_row(r) {
                 Ok(p) => p,
@@ -53,11 +68,14 @@ impl Store {
             p.customers = by_promo.remove(&p.id).unwrap_or_default();
             let offer = p.to_offer();
             match offer.field_errors() {
-                e if e.is_empty() => offers.push(offer),
+                e if e.is_empty() => {
+                    versions.insert(p.id, p.modified_at);
+                    offers.push(offer)
+                }
                 e => tracing::warn!(promotion = p.id, errors = %e, "stored promotion is invalid; not priced"),
             }
         }
-        Ok(offers)
+        Ok(LiveOffers { offers, versions })
     }
 
     /// A fingerprint of the promotions table that changes whenever a promotion is created,
