@@ -15,6 +15,7 @@ use offerline_store::now_micros;
 use offerline_store::promotions::Voucher;
 
 use crate::error::{AppError, AppResult};
+use crate::gifts::{self, Gift};
 use crate::handle::App;
 use crate::vouchers;
 
@@ -63,6 +64,15 @@ pub struct UnavailableLine {
     pub reason: Unavailable,
 }
 
+/// A gift line of a quote (contract §10): the product an applied gift offer gives, at its
+/// price, discounted to nothing. Not a basket line: the customer cannot change it.
+#[derive(Debug, Clone)]
+pub struct QuotedGift {
+    pub offer: OfferId,
+    pub quantity: u32,
+    pub gift: Gift,
+}
+
 /// A basket priced against the live offers.
 #[derive(Debug, Clone)]
 pub struct Quote {
@@ -84,6 +94,8 @@ pub struct Quote {
     /// transaction expects the rows to still have.
     pub offer_versions: std::sync::Arc<std::collections::HashMap<i64, i64>>,
     pub pricing: Pricing,
+    /// The gift lines, one per `pricing.gifts` entry, in its order.
+    pub gifts: Vec<QuotedGift>,
     /// Why the engine cannot price this basket meaningfully (a total over 15 integer
     /// digits, …): the basket still shows, but checkout refuses it, as simulate does.
     pub invalid: Option<String>,
@@ -142,8 +154,18 @@ pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> 
         input.vouchers.push(VoucherGrant { code: vc, offer: OfferId(v.promotion_id) });
         voucher = Some(v);
     }
+    let gift_stock = gifts::stock(app, &offers, list.id).await?;
+    input.gifts = gifts::engine_stock(&gift_stock);
     let pricing = price(&input, &offers);
     let invalid = input.validate().err().map(|e| e.to_string());
+    // The gift lines the pricing gave, in its order (`pricing.gifts[k]`).
+    let gift_lines = pricing
+        .gifts
+        .iter()
+        .filter_map(|g| {
+            gift_stock.get(&g.sku).map(|s| QuotedGift { offer: g.offer, quantity: g.quantity, gift: s.clone() })
+        })
+        .collect();
     Ok(Quote {
         basket,
         currency,
@@ -155,6 +177,7 @@ pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> 
         offers,
         offer_versions: snapshot.versions,
         pricing,
+        gifts: gift_lines,
         invalid,
     })
 }

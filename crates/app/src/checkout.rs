@@ -179,7 +179,7 @@ async fn try_place(
 /// The order a quoted basket becomes: the envelope (storefront channel, approved, the
 /// customer, the address) around the core's draft of the priced lines.
 pub(crate) fn build_order(q: &Quote, user: i64, stock_list: i64, shipping_address: Option<Json>) -> NewOrder {
-    let lines: Vec<DraftLine> = q
+    let mut lines: Vec<DraftLine> = q
         .lines
         .iter()
         .map(|l| DraftLine {
@@ -195,6 +195,19 @@ pub(crate) fn build_order(q: &Quote, user: i64, stock_list: i64, shipping_addres
             stock_list_id: Some(stock_list),
         })
         .collect();
+    // Gift lines follow, in the pricing's order (contract §10): an order item per gift unit.
+    lines.extend(q.gifts.iter().map(|g| DraftLine {
+        line_key: format!("gift-{}", g.offer.0),
+        product: ProductId(g.gift.product.id),
+        product_name: g.gift.product.name.clone(),
+        product_sku: g.gift.product.sku.clone(),
+        quantity: g.quantity,
+        price: g.gift.price.price,
+        retail_price: g.gift.price.retail_price,
+        tax_rate: g.gift.price.tax_rate,
+        price_list_id: Some(q.price_list_id),
+        stock_list_id: Some(stock_list),
+    }));
     let voucher = q.voucher.as_ref().map(|v| DraftVoucher {
         id: VoucherId(v.id),
         offer: OfferId(v.promotion_id),

@@ -25,6 +25,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod customers;
 pub mod error;
+pub mod gifts;
 pub mod handle;
 pub mod identity;
 pub mod ledger;

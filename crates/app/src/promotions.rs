@@ -17,6 +17,14 @@ use crate::list::{ListQuery, Op};
 /// Checks an input against the rules (customers first, then the offer itself).
 pub async fn check(app: &App, input: &PromotionInput) -> AppResult<()> {
     customers::require(app, "customers", &input.customers).await?;
+    if let offerline_core::BenefitKind::Gift { sku, .. } = &input.benefit.kind
+        && app.store().product_by_sku(sku).await?.is_none()
+    {
+        return Err(AppError::Field {
+            field: "benefit".into(),
+            message: format!("gift.sku: No product has the sku \"{sku}\"."),
+        });
+    }
     let errors = input.to_offer(0).field_errors();
     if errors.is_empty() { Ok(()) } else { Err(AppError::Invalid(errors)) }
 }

@@ -17,6 +17,7 @@ use offerline_store::now_micros;
 
 pub use crate::error::LineProblem;
 use crate::error::{AppError, AppResult};
+use crate::gifts;
 use crate::handle::App;
 use crate::vouchers;
 
@@ -162,6 +163,11 @@ pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult
         vouchers: grants,
         usage: store.usage_snapshot(req.customer).await?,
         explain_all: true,
+        gifts: if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
+            gifts::engine_stock(&gifts::stock(app, &offers, default_list.id).await?)
+        } else {
+            Default::default()
+        },
     };
     input.validate().map_err(|e| AppError::Refused(e.to_string()))?;
     let pricing = price(&input, &offers);

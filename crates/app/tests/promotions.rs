@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use offerline_app::offers::{CHECK_INTERVAL, OfferCache};
 use offerline_app::vouchers::{CodeBatch, NewVoucher};
 use offerline_app::{App, AppError, promotions, vouchers};
-use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, Currency, OfferKind, Range, VoucherCode};
+use offerline_core::{Benefit, BenefitKind, Condition, Currency, OfferKind, Range, VoucherCode};
 use offerline_store::Store;
 use offerline_store::promotions::PromotionInput;
 

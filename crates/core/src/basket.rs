@@ -75,6 +75,14 @@ impl UsageSnapshot {
     }
 }
 
+/// A product a gift offer gives, as the caller found it: active and priced in the basket's
+/// price list (a gift whose sku is not here is `gift_unavailable`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GiftStock {
+    pub product: ProductId,
+    pub unit_price: i64,
+}
+
 /// Everything [`crate::engine::price`] needs besides the offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PricingInput {
@@ -88,6 +96,8 @@ pub struct PricingInput {
     /// coupons assigned to other customers (the dry-run simulator wants this; a storefront
     /// basket does not).
     pub explain_all: bool,
+    /// The gift products the live offers name, by sku.
+    pub gifts: BTreeMap<String, GiftStock>,
 }
 
 impl PricingInput {
@@ -100,6 +110,7 @@ impl PricingInput {
             vouchers: Vec::new(),
             usage: UsageSnapshot::default(),
             explain_all: false,
+            gifts: BTreeMap::new(),
         }
     }
 

@@ -140,7 +140,9 @@ pub struct DraftVoucher {
 }
 
 /// The order draft of a basket the engine priced: `lines` are the basket lines in the
-/// order they were priced (`pricing.lines[i]` belongs to `lines[i]`).
+/// order they were priced (`pricing.lines[i]` belongs to `lines[i]`), followed by one line
+/// per gift line (`pricing.gifts[k]` belongs to `lines[pricing.lines.len() + k]`): each gift
+/// unit becomes an order item, its share the whole of its price.
 ///
 /// Every applied offer becomes one discount (source `basket_offer`; its kind as
 /// `offer_kind` unless it is a site offer) and claims its applications and discount,
@@ -153,11 +155,15 @@ pub fn order_draft(
     customer: Option<CustomerId>,
     voucher: Option<&DraftVoucher>,
 ) -> OrderDraft {
-    let mut offsets = Vec::with_capacity(pricing.lines.len());
+    let mut offsets = Vec::with_capacity(pricing.lines.len() + pricing.gifts.len());
     let mut n = 0;
     for l in &pricing.lines {
         offsets.push(n);
         n += l.units.len();
+    }
+    for g in &pricing.gifts {
+        offsets.push(n);
+        n += g.units.len();
     }
     let mut units = Vec::with_capacity(n);
     for l in lines {

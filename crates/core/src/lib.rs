@@ -35,12 +35,12 @@ pub mod time;
 pub mod voucher;
 
 pub use allocation::{CustomDiscount, CustomLine, CustomSpread, CustomTarget, allocate, spread_custom};
-pub use basket::{Line, OfferUsage, PricingInput, UsageSnapshot, VoucherGrant};
+pub use basket::{GiftStock, Line, OfferUsage, PricingInput, UsageSnapshot, VoucherGrant};
 pub use draft::{
     CustomItem, DiscountDraft, DiscountSource, DiscountsExceedItems, DraftLine, DraftVoucher, ExternalDiscount,
     ExternalRef, OrderDraft, UnitDraft, UsageClaim, custom_order_draft, order_draft,
 };
-pub use engine::{Applied, LineResult, NotApplied, Pricing, Reason, UnitRef, UnitResult, price};
+pub use engine::{Applied, GiftLine, LineResult, NotApplied, Pricing, Reason, UnitRef, UnitResult, price};
 pub use error::{DomainError, FieldErrors};
 pub use ids::{CustomerId, OfferId, ProductId, VoucherId};
 pub use index::OfferIndex;

@@ -129,6 +129,9 @@ pub enum BenefitKind {
     FixedTiers(Vec<Tier<i64>>),
     /// Shipping costs nothing.
     ShippingFree,
+    /// When the condition is met (once per basket), `quantity` units of the product with
+    /// this sku join the priced result at their price, discounted to nothing (contract §10).
+    Gift { sku: String, quantity: u32 },
 }
 
 /// One step of a tiered benefit: from `threshold` (minor units of the condition range for
@@ -351,10 +354,23 @@ impl Offer {
                     _ => {}
                 }
             }
+            BenefitKind::Gift { sku, quantity } => {
+                if sku.trim().is_empty() {
+                    e.push("benefit.gift.sku", "This field may not be blank.");
+                }
+                if *quantity == 0 {
+                    e.push("benefit.gift.quantity", AT_LEAST_ONE);
+                }
+                if matches!(self.condition.kind, ConditionKind::None) {
+                    e.push("condition.type", "A gift needs a condition.");
+                }
+            }
             _ => {}
         }
-        let benefit_uses_own_range =
-            !matches!(self.benefit.kind, BenefitKind::FixedPrice(_) | BenefitKind::ShippingFree);
+        let benefit_uses_own_range = !matches!(
+            self.benefit.kind,
+            BenefitKind::FixedPrice(_) | BenefitKind::ShippingFree | BenefitKind::Gift { .. }
+        );
         if benefit_uses_own_range && self.benefit.range.is_empty() {
             e.push("benefit.range", "The range matches no product.");
         }

@@ -39,12 +39,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::allocation::allocate;
-use crate::basket::{Line, PricingInput};
+use crate::basket::{GiftStock, Line, PricingInput};
 use crate::engine::price;
 use crate::ids::ProductId;
 use crate::index::OfferIndex;
 use crate::money::Currency;
-use crate::offer::{Offer, OfferKind};
+use crate::offer::{BenefitKind, Offer, OfferKind};
 use crate::status::OrderStatus;
 use crate::time::Timestamp;
 
@@ -417,9 +417,24 @@ fn reprice_losses(input: &RefundInput, now: &[Vec<i64>], kept: &[usize]) -> Vec<
 /// [module docs](self) say: at the order's time, no usage limits, reached without a code
 /// or a customer list (the order had them). Returns each discount item's new discount.
 fn repriced_discounts(input: &RefundInput, kept: &[usize], offers: &[(usize, &Offer)]) -> HashMap<usize, i64> {
+    // A gift promotion's kept gift units are given again if its condition still holds: they
+    // are the gift's stock, not lines of the basket.
+    let mut gifts = BTreeMap::new();
+    let mut gift_units = std::collections::HashSet::new();
+    for &(i, o) in offers {
+        if let BenefitKind::Gift { sku, .. } = &o.benefit.kind {
+            for &(u, _) in &input.discounts[i].shares {
+                let unit = &input.units[u];
+                if kept.contains(&u) && unit.sku == *sku {
+                    gift_units.insert(u);
+                    gifts.insert(sku.clone(), GiftStock { product: unit.product, unit_price: unit.price });
+                }
+            }
+        }
+    }
     let mut lines: Vec<Line> = Vec::new();
     let mut line_of: HashMap<(&str, i64, ProductId), usize> = HashMap::new();
-    for &u in kept {
+    for &u in kept.iter().filter(|u| !gift_units.contains(u)) {
         let unit = &input.units[u];
         let at = *line_of.entry((unit.line_key.as_str(), unit.price, unit.product)).or_insert_with(|| {
             lines.push(Line {
@@ -451,7 +466,9 @@ fn repriced_discounts(input: &RefundInput, kept: &[usize], offers: &[(usize, &Of
             });
         }
     }
-    let pricing = price(&PricingInput::new(input.currency, input.at, lines), &OfferIndex::build(index_offers));
+    let mut pricing_input = PricingInput::new(input.currency, input.at, lines);
+    pricing_input.gifts = gifts;
+    let pricing = price(&pricing_input, &OfferIndex::build(index_offers));
     pricing.applied.iter().filter_map(|a| by_offer.get(&a.offer).map(|&i| (i, a.amount))).collect()
 }
 

@@ -101,6 +101,7 @@ fn benefit() -> impl Strategy<Value = BenefitKind> {
                 t.into_iter().map(|(threshold, v)| Tier { threshold, value: Percent::from_int(v).unwrap() }).collect(),
             )
         }),
+        1 => (1u32..3).prop_map(|quantity| BenefitKind::Gift { sku: "GIFT".into(), quantity }),
         1 => prop::collection::vec((1i64..6, 1i64..3_000), 1..3)
             .prop_map(|t| BenefitKind::FixedTiers(t.into_iter().map(|(threshold, value)| Tier { threshold, value }).collect())),
     ]
@@ -200,6 +201,14 @@ fn check_invariants(input: &PricingInput, p: &Pricing) -> Result<(), TestCaseErr
         prop_assert_eq!(r.discount, r.units.iter().map(|x| x.discount).sum::<i64>());
         prop_assert_eq!(r.net, r.units.iter().map(|x| x.net).sum::<i64>());
     }
+    // Gift lines (contract §10) follow the input's lines: each unit wholly discounted.
+    for g in &p.gifts {
+        prop_assert_eq!(g.units.len(), g.quantity as usize);
+        for x in &g.units {
+            prop_assert!(x.price > 0 && x.discount == x.price && x.net == 0, "{:?}", x);
+            sum_units += x.discount;
+        }
+    }
     prop_assert_eq!(sum_units, p.total_discount);
     prop_assert_eq!(p.total, p.total_before_discount - p.total_discount);
     let mut per_unit: HashMap<UnitRef, i64> = HashMap::new();
@@ -211,7 +220,15 @@ fn check_invariants(input: &PricingInput, p: &Pricing) -> Result<(), TestCaseErr
         for &(r, s) in &a.benefit_units {
             prop_assert!(s > 0);
             prop_assert!(seen.insert(r), "unit used twice by one offer");
-            prop_assert!(r.line < input.lines.len() && r.unit < input.lines[r.line].quantity as usize);
+            let n = input.lines.len();
+            let quantity = match r.line.checked_sub(n) {
+                None => input.lines[r.line].quantity,
+                Some(k) => {
+                    prop_assert!(k < p.gifts.len() && p.gifts[k].offer == a.offer, "a gift unit of another offer");
+                    p.gifts[k].quantity
+                }
+            };
+            prop_assert!(r.unit < quantity as usize);
             *per_unit.entry(r).or_default() += s;
         }
         for &r in &a.condition_units {
@@ -220,7 +237,11 @@ fn check_invariants(input: &PricingInput, p: &Pricing) -> Result<(), TestCaseErr
         }
     }
     for (r, d) in per_unit {
-        prop_assert_eq!(p.lines[r.line].units[r.unit].discount, d);
+        let unit = match r.line.checked_sub(input.lines.len()) {
+            None => &p.lines[r.line].units[r.unit],
+            Some(k) => &p.gifts[k].units[r.unit],
+        };
+        prop_assert_eq!(unit.discount, d);
     }
     Ok(())
 }
@@ -311,6 +332,7 @@ proptest! {
         let mut input = PricingInput::new(cur(), at(), lines);
         input.customer = customer;
         input.explain_all = explain_all;
+        input.gifts.insert("GIFT".into(), GiftStock { product: ProductId(9), unit_price: 450 });
         input.vouchers = grants(&offers);
         let p = price(&input, &OfferIndex::build(offers.clone()));
         check_invariants(&input, &p)?;

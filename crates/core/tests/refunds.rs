@@ -8,7 +8,7 @@
 //! - under `keep_shares` alone a refund is exactly the cancelled units' nets;
 //! - cancelling every unit refunds exactly the order's amount, whatever the sequence.
 //!
-//! Cases: `PROPTEST_CASES` if set, else 2,000.
+//! Gifts and tiers are in the mix. Cases: `PROPTEST_CASES` if set, else 2,000.
 
 use offerline_core::refund::{RefundDiscount, RefundInput, RefundUnit, plan};
 use offerline_core::*;
@@ -51,6 +51,7 @@ fn offer(id: i64) -> impl Strategy<Value = Offer> {
         (1i64..1_500).prop_map(BenefitKind::FixedPerUnit),
         (0i64..6_000).prop_map(BenefitKind::FixedPrice),
         Just(BenefitKind::Multibuy),
+        (1u32..3).prop_map(|quantity| BenefitKind::Gift { sku: "GIFT".into(), quantity }),
         (1i64..10_000, 1i64..=50).prop_map(|(t, v)| BenefitKind::PercentageTiers(vec![
             Tier { threshold: t, value: Percent::from_int(v).unwrap() },
             Tier { threshold: t * 2, value: Percent::from_int(v + 10).unwrap() },
@@ -79,7 +80,8 @@ fn offers() -> impl Strategy<Value = Vec<Offer>> {
 /// The order the engine's pricing makes: one unit per quantity, one discount per applied
 /// offer, with the offer's policy and (under `reprice`) the offer itself.
 fn order(lines: &[Line], offers: &[Offer]) -> (RefundInput, i64) {
-    let input = PricingInput::new(cur(), Timestamp(0), lines.to_vec());
+    let mut input = PricingInput::new(cur(), Timestamp(0), lines.to_vec());
+    input.gifts.insert("GIFT".into(), GiftStock { product: ProductId(99), unit_price: 700 });
     let p = price(&input, &OfferIndex::build(offers.to_vec()));
     let mut offsets = Vec::new();
     let mut units = Vec::new();
@@ -92,6 +94,20 @@ fn order(lines: &[Line], offers: &[Offer]) -> (RefundInput, i64) {
                 attributes: l.attributes.clone(),
                 line_key: i.to_string(),
                 price: l.unit_price,
+                live: true,
+            });
+        }
+    }
+    // Gift units follow the basket's (contract §10).
+    for g in &p.gifts {
+        offsets.push(units.len());
+        for _ in 0..g.quantity {
+            units.push(RefundUnit {
+                product: g.product,
+                sku: g.sku.clone(),
+                attributes: Default::default(),
+                line_key: format!("gift-{}", g.offer.0),
+                price: g.unit_price,
                 live: true,
             });
         }

@@ -33,7 +33,7 @@ use crate::omnitron::orders::detail_json;
 /// the product, so the customer lowers its quantity: never a wrapped or panicking total.
 fn basket_json(pb: &Quote) -> ApiResult<Value> {
     let cur = pb.currency.as_str();
-    let items: Vec<Value> = pb
+    let items = pb
         .lines
         .iter()
         .enumerate()
@@ -69,7 +69,29 @@ fn basket_json(pb: &Quote) -> ApiResult<Value> {
                 "offer_badges": badges,
             }))
         })
-        .collect::<ApiResult<_>>()?;
+        .collect::<ApiResult<Vec<Value>>>()?;
+    // Gift lines (contract §10) after the basket's own: at their price, discounted to
+    // nothing, `"is_gift": true`; they are not basket lines (no `id` to change them by).
+    let gifts = pb.gifts.iter().enumerate().map(|(k, g)| {
+        let value = pb.pricing.gifts.get(k).map_or(0, |r| r.units.iter().map(|u| u.price).sum::<i64>());
+        let name = pb.pricing.applied.iter().find(|a| a.offer == g.offer).map_or("", |a| a.name.as_str());
+        let mut product = product_json(&g.gift.product);
+        product["price"] = json!(money(g.gift.price.price, cur));
+        product["retail_price"] = json!(g.gift.price.retail_price.map(|r| money(r, cur)));
+        json!({
+            "id": null,
+            "product": product,
+            "quantity": g.quantity,
+            "unit_price": money(g.gift.price.price, cur),
+            "price": money(value, cur),
+            "discount_amount": money(value, cur),
+            "total_amount": money(0, cur),
+            "shipping_discount": pb.pricing.shipping_free,
+            "offer_badges": [{"description": name, "discount": money(value, cur)}],
+            "is_gift": true,
+        })
+    });
+    let items: Vec<Value> = items.into_iter().chain(gifts).collect();
     Ok(json!({"basket": {
         "pk": pb.basket.id,
         "basketitem_set": items,

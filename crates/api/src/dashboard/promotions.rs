@@ -183,6 +183,8 @@ fn values_of(p: &Promotion) -> Values {
             .join("\n")
     });
     v.insert("benefit.tiers".into(), tiers);
+    v.insert("benefit.gift.sku".into(), text_of(&j["benefit"]["gift"]["sku"]));
+    v.insert("benefit.gift.quantity".into(), text_of(&j["benefit"]["gift"]["quantity"]));
     range_values(&mut v, "benefit.range", &j["benefit"]["range"]);
     v
 }
@@ -313,6 +315,13 @@ fn body_of(form: &FormData) -> Map<String, Value> {
     benefit.insert("type".into(), text("benefit.type").unwrap_or(Value::Null));
     benefit.insert("value".into(), text("benefit.value").unwrap_or(Value::Null));
     benefit.insert("max_affected_items".into(), text("benefit.max_affected_items").unwrap_or(Value::Null));
+    if form.get("benefit.type") == Some("gift") {
+        let gift = json!({
+            "sku": text("benefit.gift.sku").unwrap_or(Value::Null),
+            "quantity": text("benefit.gift.quantity").unwrap_or(Value::Null),
+        });
+        benefit.insert("gift".into(), gift);
+    }
     if let Some(t) = form.get("benefit.tiers") {
         benefit.insert("tiers".into(), tiers_body(t));
     }
@@ -357,7 +366,11 @@ impl FormView<'_> {
 
     /// The messages of field `name` (for the tiers, of each tier too: `benefit.tiers[1].value`).
     fn errors_of(&self, name: &str) -> Markup {
-        let mine = |p: &str| p == name || (name == "benefit.tiers" && p.starts_with("benefit.tiers"));
+        let mine = |p: &str| {
+            p == name
+                || (name == "benefit.tiers" && p.starts_with("benefit.tiers"))
+                || (name == "benefit.gift.sku" && p == "benefit.gift")
+        };
         let msgs: Vec<String> = self
             .errors
             .iter()
@@ -444,7 +457,8 @@ fn id_of(name: &str) -> String {
 }
 
 const CONDITION_TYPES: &[&str] = &["none", "amount", "count", "coverage"];
-const BENEFIT_TYPES: &[&str] = &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free"];
+const BENEFIT_TYPES: &[&str] =
+    &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free", "gift"];
 
 /// The fields every error path is shown beside; an error elsewhere is listed at the top.
 fn placed(path: &str) -> bool {
@@ -470,6 +484,9 @@ fn placed(path: &str) -> bool {
         "benefit.type",
         "benefit.value",
         "benefit.max_affected_items",
+        "benefit.gift",
+        "benefit.gift.sku",
+        "benefit.gift.quantity",
     ];
     let range = ["condition.range", "benefit.range"].iter().any(|r| {
         path == *r
@@ -524,6 +541,8 @@ fn promotion_form(session: &Session, action: &str, values: &Values, errors: &[(S
                     (f.select("benefit.type", "Benefit type", BENEFIT_TYPES))
                     (f.input("benefit.value", "Benefit value", "text", Some("(percent or money)")))
                     (f.input("benefit.max_affected_items", "Max affected items", "number", None))
+                    (f.input("benefit.gift.sku", "Gift SKU", "text", Some("(gift benefits)")))
+                    (f.input("benefit.gift.quantity", "Gift quantity", "number", None))
                     (f.textarea("benefit.tiers", "Tiers", "(percentage or fixed, instead of a value: one per line, threshold=value, e.g. 100.00=10)"))
                 }
                 (f.range("benefit.range", "Benefit range"))
@@ -962,6 +981,13 @@ mod tests {
             json!([{"threshold": "100.00", "value": "10"}, {"threshold": "500.00", "value": "20"}])
         );
         assert_eq!(tiers_body("100"), json!("100"));
+        let gift = FormData(
+            [("benefit.type", "gift"), ("benefit.gift.sku", "GIFT-1")]
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+        );
+        assert_eq!(body_of(&gift)["benefit"]["gift"], json!({"sku": "GIFT-1", "quantity": null}));
         // The API's parser reads it, the bad product id refused in its words.
         let draft = read_promotion(b.as_object().unwrap());
         assert_eq!(draft.errors["benefit"]["range"]["products"], json!(["Expected a list of product pks."]));

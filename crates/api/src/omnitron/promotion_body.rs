@@ -28,7 +28,8 @@ use crate::http::error::{ApiError, ApiResult, nest_all};
 use crate::http::wire::{Fields, INEXACT_NUMBER, as_int, number_text};
 
 const CONDITION_TYPES: &[&str] = &["amount", "count", "coverage", "none"];
-const BENEFIT_TYPES: &[&str] = &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free"];
+const BENEFIT_TYPES: &[&str] =
+    &["percentage", "fixed", "fixed_per_unit", "fixed_price", "multibuy", "shipping_free", "gift"];
 
 /// ISO 4217 codes in use: a currency must be one of them (three letters alone are not).
 pub(crate) const CURRENCIES: &[&str] = &[
@@ -653,6 +654,35 @@ pub fn parse_benefit_for(
                 "fixed_per_unit" => BenefitKind::FixedPerUnit(m),
                 _ => BenefitKind::FixedPrice(m),
             }
+        }
+        ("gift", None) => {
+            if !matches!(m.get("value"), None | Some(Json::Null)) {
+                e.push("benefit.value", "A gift benefit takes no value (null).");
+                return None;
+            }
+            let g = match m.get("gift") {
+                Some(Json::Object(g)) => g,
+                None | Some(Json::Null) => {
+                    e.push("benefit.gift", "This field is required.");
+                    return None;
+                }
+                Some(_) => {
+                    e.push("benefit.gift", "Expected a dictionary of items.");
+                    return None;
+                }
+            };
+            let sku = match g.get("sku") {
+                Some(Json::String(s)) if !s.trim().is_empty() && s.len() <= 255 => s.trim().to_owned(),
+                _ => {
+                    e.push("benefit.gift.sku", "A product sku is required.");
+                    return None;
+                }
+            };
+            let quantity = match g.get("quantity") {
+                None | Some(Json::Null) => 1,
+                Some(q) => parse_count(q, "benefit.gift.quantity", 1, e)?,
+            };
+            BenefitKind::Gift { sku, quantity }
         }
         (t, None) => {
             if !matches!(m.get("value"), None | Some(Json::Null)) {

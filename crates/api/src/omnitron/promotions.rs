@@ -113,6 +113,10 @@ pub fn benefit_json_for(b: &Benefit, currency: Currency, count_thresholds: bool)
         ),
         _ => None,
     };
+    if let BenefitKind::Gift { sku, quantity } = &b.kind {
+        return json!({ "type": "gift", "value": null, "gift": {"sku": sku, "quantity": quantity},
+                       "max_affected_items": b.max_affected_items, "range": range_json(&b.range) });
+    }
     if let Some(tiers) = tiers {
         let ty = if matches!(b.kind, BenefitKind::PercentageTiers(_)) { "percentage" } else { "fixed" };
         return json!({ "type": ty, "value": null, "tiers": tiers, "max_affected_items": b.max_affected_items,
@@ -125,7 +129,9 @@ pub fn benefit_json_for(b: &Benefit, currency: Currency, count_thresholds: bool)
         BenefitKind::FixedPrice(m) => ("fixed_price", Value::String(currency.format(*m))),
         BenefitKind::Multibuy => ("multibuy", Value::Null),
         BenefitKind::ShippingFree => ("shipping_free", Value::Null),
-        BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) => ("percentage", Value::Null),
+        BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) | BenefitKind::Gift { .. } => {
+            ("percentage", Value::Null)
+        }
     };
     json!({ "type": ty, "value": value, "max_affected_items": b.max_affected_items, "range": range_json(&b.range) })
 }

@@ -182,6 +182,12 @@ fn simulation_json(sim: &Simulation) -> Value {
         "total": fm(p.total),
         "shipping_discount": p.shipping_free,
         "lines": lines_json,
+        // Gift lines (contract §10): a `benefit_units` entry whose `line` is
+        // `lines.len() + k` is unit `unit` of `gifts[k]`.
+        "gifts": p.gifts.iter().map(|g| json!({
+            "promotion": g.offer.0, "sku": g.sku, "product": g.product.0, "quantity": g.quantity,
+            "unit_price": fm(g.unit_price), "is_gift": true,
+        })).collect::<Vec<_>>(),
         "applied": applied,
         "not_applied": not_applied,
     })

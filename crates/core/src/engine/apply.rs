@@ -78,6 +78,8 @@ pub(crate) fn limits(
 pub(crate) struct Run {
     /// For a tiered benefit: which tier applied and what the next needs.
     pub detail: Option<String>,
+    /// A gift offer's condition was met (once).
+    pub gift: bool,
     pub amount: i64,
     pub applications: u32,
     pub shipping_free: bool,
@@ -105,6 +107,8 @@ struct Pool {
 struct App {
     discount: i64,
     shipping: bool,
+    /// A gift offer's condition was met: its units are given by the caller of the run.
+    gift: bool,
     benefit: Vec<(usize, i64)>,
     condition: Vec<usize>,
 }
@@ -286,6 +290,10 @@ impl State {
                     }
                     if app.shipping {
                         run.shipping_free = true;
+                        break;
+                    }
+                    if app.gift {
+                        run.gift = true;
                         break;
                     }
                     if budget == Some(0) || o.benefit.kind.thresholds().is_some() {
@@ -537,6 +545,9 @@ impl State {
                 shipping = true;
                 (Vec::new(), Vec::new(), 0)
             }
+            // No unit of the basket is discounted: the gift units are given once the
+            // condition is met (consumed in step 3).
+            BenefitKind::Gift { .. } => (Vec::new(), Vec::new(), 0),
             BenefitKind::PercentageTiers(tiers) => {
                 let at = self.tier_reached(o, pool, tiers.iter().map(|t| t.threshold))?;
                 let (sel, prices, base) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
@@ -598,7 +609,8 @@ impl State {
         if let Some(b) = budget {
             discount = discount.min(b.max(0));
         }
-        if discount == 0 && !shipping {
+        let gift = matches!(o.benefit.kind, BenefitKind::Gift { .. });
+        if discount == 0 && !shipping && !gift {
             let detail = if sel.is_empty() {
                 "no item in the offer's range is left to discount"
             } else {
@@ -671,7 +683,7 @@ impl State {
                 consumed.push(u);
             }
         }
-        Ok(App { discount, shipping, benefit, condition: consumed })
+        Ok(App { discount, shipping, gift, benefit, condition: consumed })
     }
 
     /// Builds the output from the final unit prices.
@@ -700,6 +712,11 @@ impl State {
                 LineResult { units, discount: d, net: n }
             })
             .collect();
+        for g in &out.gifts {
+            let value: i128 = g.units.iter().map(|u| i128::from(u.price)).sum();
+            before += value;
+            disc += value;
+        }
         Pricing {
             currency: input.currency,
             total_before_discount: clamp(before),
@@ -709,6 +726,7 @@ impl State {
             lines,
             applied: out.applied,
             not_applied: out.not_applied,
+            gifts: out.gifts,
         }
     }
 }

@@ -77,6 +77,13 @@
 //!      what is missing. The applied offer's `detail` says which tier applied and what the
 //!      next one needs ("tier 1 of 2: 10 % from 100.00; add 200.00 more for 20 %").
 //!    - `shipping_free`: amount 0, sets `shipping_free`; applied once.
+//!    - `gift` (contract §10): once the condition is met (once per basket), `quantity` units
+//!      of the gift product join the result as a gift line (`Pricing::gifts`, after the
+//!      input's lines) at the price the caller found for it ([`PricingInput::gifts`]),
+//!      each discounted by its whole price: the offer's amount is their value. A gift that
+//!      is not in stock (unknown, inactive, unpriced, or priced at nothing) is
+//!      `gift_unavailable`; one the budget left cannot cover is `limit_reached`. Basket
+//!      units are used only for the condition.
 //! 3. **Condition units**: the benefit's units that lie in the condition range count
 //!    towards the condition first (Oscar's `consume_items`: `to_consume = value − affected`);
 //!    the rest is consumed from the other available units of the condition range, most
@@ -120,8 +127,9 @@ use crate::index::{Candidate, OfferIndex};
 use crate::money::VoucherCode;
 use crate::offer::{Offer, OfferKind};
 
+use crate::offer::BenefitKind;
 use apply::{Fail, State};
-pub use result::{Applied, LineResult, NotApplied, Pricing, Reason, UnitRef, UnitResult};
+pub use result::{Applied, GiftLine, LineResult, NotApplied, Pricing, Reason, UnitRef, UnitResult};
 use result::{Output, clamp};
 
 /// Prices `input` against `offers`. See the [module docs](self) for the rules.
@@ -155,7 +163,7 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
         return unpriced(input);
     }
     let mut state = State::new(input);
-    let mut out = Output { applied: Vec::new(), not_applied: Vec::new(), shipping_free: false };
+    let mut out = Output { applied: Vec::new(), not_applied: Vec::new(), shipping_free: false, gifts: Vec::new() };
 
     // Voucher grants: one code per offer (the smallest), the others are reported.
     let mut grants: BTreeMap<OfferId, &VoucherCode> = BTreeMap::new();
@@ -215,6 +223,26 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
         };
         let cond = &buf[c.cond.clone()];
         let ben = &buf[c.ben.clone()];
+        // A gift must be in stock, priced above nothing, and within the budget left.
+        let gift = match &o.benefit.kind {
+            BenefitKind::Gift { sku, quantity } => match input.gifts.get(sku).filter(|g| g.unit_price > 0) {
+                None => {
+                    let detail = format!("the gift {sku} is not available");
+                    out.not_applied.push(not_applied(o, code, Reason::GiftUnavailable, detail));
+                    continue;
+                }
+                Some(g) => {
+                    let value = i128::from(g.unit_price) * i128::from(*quantity);
+                    if limits.budget.is_some_and(|b| i128::from(b) < value) {
+                        let detail = "the budget left does not cover the gift".to_owned();
+                        out.not_applied.push(not_applied(o, code, Reason::LimitReached, detail));
+                        continue;
+                    }
+                    Some((sku, *quantity, *g))
+                }
+            },
+            _ => None,
+        };
         match state.run_offer(pos, o, cond, ben, limits) {
             Ok(run) => {
                 let mut benefit_units: Vec<(UnitRef, i64)> =
@@ -224,11 +252,27 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
                     run.condition_units.iter().map(|&u| state.unit_ref(u)).collect();
                 condition_units.sort_unstable();
                 out.shipping_free |= run.shipping_free;
+                let mut amount = run.amount;
+                if let (true, Some((sku, quantity, g))) = (run.gift, gift) {
+                    let line = input.lines.len() + out.gifts.len();
+                    benefit_units.extend((0..quantity as usize).map(|unit| (UnitRef { line, unit }, g.unit_price)));
+                    amount = clamp(i128::from(g.unit_price) * i128::from(quantity));
+                    out.gifts.push(GiftLine {
+                        offer: o.id,
+                        product: g.product,
+                        sku: sku.clone(),
+                        quantity,
+                        unit_price: g.unit_price,
+                        units: (0..quantity)
+                            .map(|_| UnitResult { price: g.unit_price, discount: g.unit_price, net: 0 })
+                            .collect(),
+                    });
+                }
                 out.applied.push(Applied {
                     offer: o.id,
                     name: o.name.clone(),
                     code: code.cloned(),
-                    amount: run.amount,
+                    amount,
                     applications: run.applications,
                     shipping_free: run.shipping_free,
                     benefit_units,
@@ -351,5 +395,6 @@ fn unpriced(input: &PricingInput) -> Pricing {
         lines,
         applied: Vec::new(),
         not_applied: Vec::new(),
+        gifts: Vec::new(),
     }
 }

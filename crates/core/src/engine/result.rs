@@ -62,6 +62,7 @@ pub enum Reason {
     ExcludedByExclusive,
     NotEligibleCustomer,
     VoucherInvalid,
+    GiftUnavailable,
 }
 
 impl Reason {
@@ -74,6 +75,7 @@ impl Reason {
             Reason::ExcludedByExclusive => "excluded_by_exclusive",
             Reason::NotEligibleCustomer => "not_eligible_customer",
             Reason::VoucherInvalid => "voucher_invalid",
+            Reason::GiftUnavailable => "gift_unavailable",
         }
     }
 }
@@ -110,6 +112,20 @@ pub struct Pricing {
     pub applied: Vec<Applied>,
     /// In processing order; voucher problems that name no known offer come last.
     pub not_applied: Vec<NotApplied>,
+    /// Gift lines given by applied gift offers, after the input's lines: a [`UnitRef`]
+    /// whose `line` is `lines.len() + k` is unit `unit` of `gifts[k]`.
+    pub gifts: Vec<GiftLine>,
+}
+
+/// Units a gift offer gave: at their price, discounted to nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GiftLine {
+    pub offer: OfferId,
+    pub product: crate::ids::ProductId,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: i64,
+    pub units: Vec<UnitResult>,
 }
 
 /// The offers' part of a [`Pricing`], as the rules hand it to [`super::price`].
@@ -117,6 +133,7 @@ pub(crate) struct Output {
     pub applied: Vec<Applied>,
     pub not_applied: Vec<NotApplied>,
     pub shipping_free: bool,
+    pub gifts: Vec<GiftLine>,
 }
 
 /// A sum made in `i128`, saturated into `i64` (the engine never panics on big input).

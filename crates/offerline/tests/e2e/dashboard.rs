@@ -159,6 +159,34 @@ async fn back_office_guards_and_report_api(db: Db) {
     let html = http.get(s.url(&page)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(html.contains(">100.00=10\n500.00=20</textarea>"), "{html}");
 
+    // A gift (§10): its sku beside the benefit, required.
+    let gift = |sku: &'static str| {
+        let form = vec![
+            ("name", "Gift"),
+            ("offer_type", "site"),
+            ("condition.type", "count"),
+            ("condition.value", "2"),
+            ("condition.range.skus", "GUARD-ONLY"),
+            ("benefit.type", "gift"),
+            ("benefit.gift.sku", sku),
+            ("benefit.gift.quantity", "1"),
+            ("is_active", "on"),
+            ("csrf_token", token.as_str()),
+        ];
+        http.post(s.url("/dashboard/promotions/new/")).header("cookie", &cookie).form(&form).send()
+    };
+    let r = gift("").await.unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("id=\"f-benefit-gift-sku-errors\"><li>A product sku is required.</li>"), "{html}");
+    let gift_staff = s.staff();
+    product(&s, &gift_staff, "GIFT-1", "25.00").await;
+    let r = gift("GIFT-1").await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = r.headers()["location"].to_str().unwrap().to_owned();
+    let html = http.get(s.url(&page)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("name=\"benefit.gift.sku\" type=\"text\" value=\"GIFT-1\""), "{html}");
+
     // The stylesheet is served by offerline itself.
     let css = http.get(s.url("/dashboard/assets/dashboard.css")).send().await.unwrap();
     assert_eq!(css.status(), 200);

@@ -1,7 +1,8 @@
 //! Contract §10 through the HTTP API on both engines: tiers (the 600.00 → 120.00, 300.00 →
 //! 30.00, 99.00 → not applied examples, with which tier applied and what the next needs), a
 //! multibuy on an amount condition ("spend 100, get the cheapest free"), a promotion's
-//! `usage`, and a tier lost by a return under `reprice`.
+//! `usage`, a tier lost by a return under `reprice`, and a gift with purchase from the basket to
+//! the ledger.
 
 use serde_json::{Value, json};
 
@@ -9,7 +10,11 @@ use crate::both;
 use crate::checkout::{product, promotion};
 use crate::helpers::{Db, Server};
 
-both!(tiers_price_simulate_and_validate, cheapest_free_on_spend_and_usage_follows_orders);
+both!(
+    tiers_price_simulate_and_validate,
+    cheapest_free_on_spend_and_usage_follows_orders,
+    a_gift_joins_the_basket_and_the_ledger
+);
 
 async fn simulate(s: &Server, t: &str, lines: Value) -> Value {
     let (st, r) = s.post("/api/v1/pricing/simulate/", t, json!({"lines": lines})).await;
@@ -128,4 +133,62 @@ async fn cheapest_free_on_spend_and_usage_follows_orders(db: Db) {
         json!({"applications": 0, "orders": 0, "discount": "30.00", "reversed": "30.00", "net": "0.00"}),
         "{list}"
     );
+}
+
+async fn a_gift_joins_the_basket_and_the_ledger(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "BUY-1", "100.00").await;
+    let g = product(&s, &staff, "GIFT-1", "25.00").await;
+    let body = json!({"name": "Free tote", "slug": "tote", "offer_type": "site", "currency": "try",
+        "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "amount", "value": "100.00", "range": {"products": [a]}},
+        "benefit": {"type": "gift", "value": null, "gift": {"sku": "GIFT-1", "quantity": 1}}});
+    let mut unknown = body.clone();
+    unknown["benefit"]["gift"]["sku"] = json!("NOPE");
+    unknown["slug"] = json!("nope");
+    let (st, e) = s.post("/api/v1/promotions/", &staff, unknown).await;
+    assert_eq!(st, 400, "{e}");
+    assert!(e.to_string().contains("NOPE"), "{e}");
+    let id = promotion(&s, &staff, body.clone()).await;
+    let (_, got) = s.get(&format!("/api/v1/promotions/{id}/"), &staff).await;
+    assert_eq!(got["benefit"]["gift"], json!({"sku": "GIFT-1", "quantity": 1}));
+
+    let (_, cust) = s.customer();
+    s.post("/baskets/basket/", &cust, json!({"product": a, "quantity": 1})).await;
+    let (_, b) = s.get("/baskets/basket/", &cust).await;
+    let items = b["basket"]["basketitem_set"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{b}");
+    assert_eq!(items[1]["is_gift"], true);
+    assert_eq!(items[1]["product"]["sku"], "GIFT-1");
+    assert_eq!(items[1]["total_amount"], "0.00");
+    assert_eq!(b["basket"]["total_amount"], "100.00");
+    assert_eq!(b["basket"]["total_discount_amount"], "25.00");
+
+    let r = crate::offers_more::simulate(&s, &staff, json!([{"sku": "BUY-1", "quantity": 1}])).await;
+    assert_eq!(r["gifts"][0]["sku"], "GIFT-1", "{r}");
+    assert_eq!(r["applied"][0]["benefit_units"], json!([{"line": 1, "unit": 0, "share": "25.00"}]));
+
+    let (st, o) = s.post("/orders/checkout/", &cust, json!({})).await;
+    assert_eq!(st, 201, "{o}");
+    let order = &o["order"];
+    assert_eq!(order["amount"], "100.00");
+    let gift = order["orderitem_set"].as_array().unwrap().iter().find(|i| i["product"] == g).expect("a gift unit");
+    assert_eq!(gift["net_amount"], "0.00");
+    assert_eq!(gift["price"], "25.00");
+    let d = &order["discountitem_set"][0];
+    assert_eq!(d["amount"], "25.00");
+    assert_eq!(d["benefitapplicant_set"], json!([{"order_item": gift["pk"], "discount_share": "25.00"}]));
+
+    // Below the condition: no gift; the gift product gone from sale: gift_unavailable.
+    let (_, other) = s.customer();
+    s.post("/baskets/basket/", &other, json!({"product": g, "quantity": 1})).await;
+    let (_, b) = s.get("/baskets/basket/", &other).await;
+    assert_eq!(b["basket"]["basketitem_set"].as_array().unwrap().len(), 1);
+    let (st, _) =
+        s.send("PATCH", &format!("/api/v1/products/{g}/"), Some(&staff), Some(json!({"is_active": false}))).await;
+    assert_eq!(st, 200);
+    let r = crate::offers_more::simulate(&s, &staff, json!([{"sku": "BUY-1", "quantity": 1}])).await;
+    let na = r["not_applied"].as_array().unwrap().iter().find(|n| n["promotion"] == id).unwrap();
+    assert_eq!(na["reason"], "gift_unavailable", "{r}");
 }

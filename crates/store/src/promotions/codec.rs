@@ -93,6 +93,10 @@ fn tiers_json(b: &BenefitKind, currency: Currency, count_thresholds: bool) -> Op
 }
 
 fn benefit_json(b: &Benefit, currency: Currency, count_thresholds: bool) -> Json {
+    if let BenefitKind::Gift { sku, quantity } = &b.kind {
+        return json!({ "type": "gift", "value": null, "gift": {"sku": sku, "quantity": quantity},
+                       "max_affected_items": b.max_affected_items, "range": range_json(&b.range) });
+    }
     if let Some(tiers) = tiers_json(&b.kind, currency, count_thresholds) {
         let ty = if matches!(b.kind, BenefitKind::PercentageTiers(_)) { "percentage" } else { "fixed" };
         return json!({ "type": ty, "value": null, "tiers": tiers, "max_affected_items": b.max_affected_items,
@@ -105,7 +109,9 @@ fn benefit_json(b: &Benefit, currency: Currency, count_thresholds: bool) -> Json
         BenefitKind::FixedPrice(m) => ("fixed_price", Json::String(currency.format(*m))),
         BenefitKind::Multibuy => ("multibuy", Json::Null),
         BenefitKind::ShippingFree => ("shipping_free", Json::Null),
-        BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) => ("percentage", Json::Null),
+        BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) | BenefitKind::Gift { .. } => {
+            ("percentage", Json::Null)
+        }
     };
     json!({ "type": ty, "value": value, "max_affected_items": b.max_affected_items, "range": range_json(&b.range) })
 }
@@ -220,6 +226,11 @@ fn decode_benefit(v: Option<&Json>, currency: Currency, count_thresholds: bool) 
             "fixed_price" => BenefitKind::FixedPrice(money(value, currency, "benefit value")?),
             "multibuy" => BenefitKind::Multibuy,
             "shipping_free" => BenefitKind::ShippingFree,
+            "gift" => {
+                let g = m.get("gift").ok_or("gift benefit without its gift")?;
+                let sku = g.get("sku").and_then(Json::as_str).ok_or("gift without a sku")?.to_owned();
+                BenefitKind::Gift { sku, quantity: count(g.get("quantity"), "gift quantity")? }
+            }
             other => return Err(format!("unknown benefit type {other:?}")),
         },
     };
