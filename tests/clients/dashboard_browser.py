@@ -33,7 +33,7 @@ for path in (CHROMIUM, CHROMEDRIVER):
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 cfg = json.loads(sys.argv[1])
@@ -99,12 +99,21 @@ def set_checkbox(name, on):
         el.click()
 
 
+def new_page(d):
+    """Whether the page that was marked before a click has been replaced and has loaded. Asked
+    of the page itself (a mark on the old window), since chromedriver may answer a question
+    about an element of a page being replaced with an inspector error instead of "stale"."""
+    try:
+        return d.execute_script("return window.__offerline_old_page === undefined && document.readyState === 'complete'")
+    except WebDriverException:
+        return False
+
+
 def click(el):
     """Clicks something that loads a new page, and waits until the new page is there."""
-    old = driver.find_element(By.TAG_NAME, "html")
+    driver.execute_script("window.__offerline_old_page = true")
     el.click()
-    WebDriverWait(driver, 30).until(EC.staleness_of(old))
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.readyState") == "complete")
+    WebDriverWait(driver, 30).until(new_page)
 
 
 def submit(form_sel="main form"):

@@ -820,6 +820,18 @@ fn sim_lines(text: &str) -> (Vec<SimLine>, Vec<String>) {
     (lines, errors)
 }
 
+/// The sku and unit price of line `line` of a priced basket, and whether it is a gift line
+/// (gift lines come after the requested ones).
+fn unit_line(sim: &Simulation, line: usize) -> (&str, i64, bool) {
+    let lines = &sim.input.lines;
+    match lines.get(line) {
+        Some(l) => (l.sku.as_str(), l.unit_price, false),
+        None => {
+            sim.pricing.gifts.get(line - lines.len()).map_or(("", 0, true), |g| (g.sku.as_str(), g.unit_price, true))
+        }
+    }
+}
+
 fn simulation_view(sim: &Simulation) -> Markup {
     let (input, p) = (&sim.input, &sim.pricing);
     let cur = input.currency;
@@ -840,11 +852,11 @@ fn simulation_view(sim: &Simulation) -> Markup {
                     thead { tr { th { "SKU" } th.num { "Unit" } th.num { "Price" } th.num { "Share" } } }
                     tbody {
                         @for (u, share) in &a.benefit_units {
-                            @let line = input.lines.get(u.line);
+                            @let (sku, price, gift) = unit_line(sim, u.line);
                             tr {
-                                td { (line.map_or("", |l| l.sku.as_str())) }
+                                td { (sku) @if gift { " (gift)" } }
                                 td.num { (u.unit + 1) }
-                                td.num { (line.map_or(String::new(), |l| fm(l.unit_price))) }
+                                td.num { (fm(price)) }
                                 td.num.share { (fm(*share)) }
                             }
                         }

@@ -166,10 +166,11 @@ async fn back_office_guards_and_report_api(db: Db) {
             ("offer_type", "site"),
             ("condition.type", "count"),
             ("condition.value", "2"),
-            ("condition.range.skus", "GUARD-ONLY"),
+            ("condition.range.skus", "GIFT-COND"),
             ("benefit.type", "gift"),
             ("benefit.gift.sku", sku),
             ("benefit.gift.quantity", "1"),
+            ("benefit.range.skus", "GIFT-COND"),
             ("is_active", "on"),
             ("csrf_token", token.as_str()),
         ];
@@ -186,6 +187,11 @@ async fn back_office_guards_and_report_api(db: Db) {
     let page = r.headers()["location"].to_str().unwrap().to_owned();
     let html = http.get(s.url(&page)).header("cookie", &cookie).send().await.unwrap().text().await.unwrap();
     assert!(html.contains("name=\"benefit.gift.sku\" type=\"text\" value=\"GIFT-1\""), "{html}");
+    // The preview lists the gift's unit with its share, after the basket's lines.
+    product(&s, &gift_staff, "GIFT-COND", "60.00").await;
+    let html = http.get(s.url("/dashboard/preview/?lines=GIFT-COND+2")).header("cookie", &cookie).send().await.unwrap();
+    let html = html.text().await.unwrap();
+    assert!(html.contains("<td>GIFT-1 (gift)</td><td class=\"num\">1</td><td class=\"num\">25.00</td><td class=\"num share\">25.00</td>"), "{html}");
 
     // The stylesheet is served by offerline itself.
     let css = http.get(s.url("/dashboard/assets/dashboard.css")).send().await.unwrap();
