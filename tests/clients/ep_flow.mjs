@@ -3,12 +3,16 @@
 // (client_credentials); then a shopper's SDK with the client_id alone (the implicit grant),
 // which may use a cart and check out but not change settings, add custom discounts or read
 // orders (403).
-// Usage: node ep_flow.mjs [base_url client_id client_secret]
+// With a promotion code, a cart priced by offerline's rule promotions: AddPromotion,
+// RemovePromotion, checkout (contract §10).
+// Usage: node ep_flow.mjs [base_url client_id client_secret [promo_code]]
 //   (or env OFFERLINE_BASE_URL, OFFERLINE_CLIENT_ID, OFFERLINE_CLIENT_SECRET).
 // Prints a JSON summary; exits non-zero on any mismatch or failed call.
 import { gateway, MemoryStorageFactory } from '@elasticpath/js-sdk'
 
-const [baseArg, idArg, secretArg] = process.argv.slice(2)
+const [baseArg, idArg, secretArg, promoArg] = process.argv.slice(2)
+// A voucher code of a USD promotion (5.00 off): the rule-promotion part runs when given.
+const promoCode = promoArg || process.env.OFFERLINE_PROMO_CODE
 const base = new URL(baseArg || process.env.OFFERLINE_BASE_URL || 'http://127.0.0.1:8000')
 const client_id = idArg || process.env.OFFERLINE_CLIENT_ID
 const client_secret = secretArg || process.env.OFFERLINE_CLIENT_SECRET
@@ -143,7 +147,24 @@ try {
   await refused('implicit order read', Shop.Orders.Get(shopOrder.data.id))
   await refused('implicit order items', Shop.Orders.Items(shopOrder.data.id))
 
-  console.log(JSON.stringify({ ok: failures.length === 0, order_id: orderId, cart_id: cartId, implicit_order_id: shopOrder.data.id,
+  let ruleOrderId = null
+  if (promoCode) {
+    const ruleCart = EP.Cart((await EP.Cart().CreateCart({ name: 'rules cart', discount_settings: { use_rule_promotions: true } })).data.id)
+    await ruleCart.AddCustomItem({ name: 'Item R', sku: 'sdk-R', quantity: 2, price: { amount: 2500, includes_tax: true } })
+    const added = await ruleCart.AddPromotion(promoCode)
+    check('promotion discount', added.meta.display_price.discount.amount, -500)
+    check('promotion item', added.data.some((i) => i.type === 'promotion_item' && i.code === promoCode), true)
+    const itemR = added.data.find((i) => i.sku === 'sdk-R')
+    check('rule discount source', itemR.discounts.map((d) => [d.promotion_source, d.amount.amount]), [['rule-promotion', -500]])
+    const removed = await ruleCart.RemovePromotion(promoCode)
+    check('promotion removed', removed.meta.display_price.discount.amount, 0)
+    await ruleCart.AddPromotion(promoCode)
+    const ruleOrder = await ruleCart.Checkout({ name: 'Rule', email: 'rule@example.com' }, billing)
+    check('rule order total', ruleOrder.data.meta.display_price.with_tax.amount, 4500)
+    ruleOrderId = ruleOrder.data.id
+  }
+
+  console.log(JSON.stringify({ ok: failures.length === 0, order_id: orderId, cart_id: cartId, implicit_order_id: shopOrder.data.id, rule_order_id: ruleOrderId,
     with_tax: dp.with_tax.amount, discount: dp.discount.amount, without_discount: dp.without_discount.amount,
     included_custom_discounts: inc.length, order_items: orderItems.data.length, failures }))
   process.exit(failures.length === 0 ? 0 : 1)

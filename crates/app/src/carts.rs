@@ -80,6 +80,18 @@ pub fn cart_discount_setting(custom: Option<bool>, rules: Option<bool>) -> AppRe
     Ok(custom.or(if rules == Some(true) { Some(false) } else { None }))
 }
 
+/// Offerline's promotions price this cart (contract §10): its own `use_rule_promotions`,
+/// else the store's; never together with custom discounts.
+pub async fn rule_promotions_enabled(app: &App, cart: &EpCart) -> AppResult<bool> {
+    if custom_discounts_enabled(app, cart).await? {
+        return Ok(false);
+    }
+    match cart.use_rule_promotions {
+        Some(b) => Ok(b),
+        None => rule_promotions_setting(app).await,
+    }
+}
+
 /// Changes the store's settings (each one given), refused when both would end up on.
 pub async fn set_settings(app: &App, custom: Option<bool>, rules: Option<bool>) -> AppResult<()> {
     let custom_now = match custom {
@@ -170,8 +182,9 @@ pub async fn create_cart(
     name: &str,
     description: &str,
     custom_discounts: Option<bool>,
+    rules: Option<bool>,
 ) -> AppResult<EpCart> {
-    Ok(app.store().ep_create_cart(id, name, description, custom_discounts).await?)
+    Ok(app.store().ep_create_cart(id, name, description, custom_discounts, rules).await?)
 }
 
 /// Changes the fields given; [`AppError::NotFound`] when the cart does not exist.
@@ -181,8 +194,9 @@ pub async fn update_cart(
     name: Option<&str>,
     description: Option<&str>,
     custom_discounts: Option<bool>,
+    rules: Option<bool>,
 ) -> AppResult<EpCart> {
-    Ok(app.store().ep_update_cart(id, name, description, custom_discounts).await?)
+    Ok(app.store().ep_update_cart(id, name, description, custom_discounts, rules).await?)
 }
 
 /// Deletes the cart with its items and discounts; false when there was none.
@@ -339,6 +353,9 @@ pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<S
             CartRefusal::Lines
         }));
     }
+    if rule_promotions_enabled(app, cart).await? {
+        return place_rule_order(app, cart, to).await;
+    }
     let discounts = store.ep_cart_discounts(&cart.id).await?;
     let (lines, allocations) = custom_cart(&items, &discounts);
     // Checked before any product is created for the cart's skus.
@@ -390,7 +407,11 @@ pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<S
         billing_address: Some(to.billing_address),
         draft: custom_order_draft(&custom_items, &externals).map_err(|_| exceeds())?,
     };
-    let write = CheckoutWrite { idempotency: None, basket: None, priced_offers: Vec::new(), order };
+    write_order(store, CheckoutWrite { idempotency: None, basket: None, priced_offers: Vec::new(), order }).await
+}
+
+/// Writes an Elastic Path order through the checkout transaction; its number.
+async fn write_order(store: &Store, write: CheckoutWrite) -> AppResult<String> {
     match store.checkout(write, None).await {
         Ok(CheckoutOutcome::Placed { placed, .. }) => {
             tracing::info!(order = placed.id, number = %placed.number, "Elastic Path order placed");
@@ -460,4 +481,164 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Rule promotions: a cart priced by offerline's promotions (contract §10).
+
+pub use offerline_store::ep::EpPromotionItem;
+
+/// A cart priced by the live offers: its items in order, the catalogue product of each
+/// (when one has the item's sku), its promotion codes, and the pricing (line `i` is item `i`).
+#[derive(Debug, Clone)]
+pub struct RulePriced {
+    pub items: Vec<EpItem>,
+    pub codes: Vec<EpPromotionItem>,
+    pub offers: std::sync::Arc<offerline_core::OfferIndex>,
+    pub versions: std::sync::Arc<std::collections::HashMap<i64, i64>>,
+    /// The vouchers the codes name (the first per offer is the one checkout claims).
+    pub vouchers: Vec<offerline_store::promotions::Voucher>,
+    pub pricing: offerline_core::Pricing,
+}
+
+/// The cart priced by the live offers when rule promotions are on for it, else `None`.
+/// An item's product is the catalogue product with its sku (product ranges and attributes
+/// then apply); its price is the item's own, as Elastic Path prices it.
+pub async fn rule_priced(app: &App, cart: &EpCart) -> AppResult<Option<RulePriced>> {
+    if !rule_promotions_enabled(app, cart).await? {
+        return Ok(None);
+    }
+    let store = app.store();
+    let items = store.ep_cart_items(&cart.id).await?;
+    let codes = store.ep_cart_promotions(&cart.id).await?;
+    let skus: Vec<String> = items.iter().map(|i| i.sku.clone()).collect();
+    let products = store.products_by_skus(&skus).await?;
+    let lines = items
+        .iter()
+        .map(|it| {
+            let p = products.iter().find(|p| p.sku == it.sku);
+            offerline_core::Line {
+                product: ProductId(p.map_or(0, |p| p.id)),
+                sku: it.sku.clone(),
+                attributes: p.map(|p| p.attribute_strings()).unwrap_or_default(),
+                quantity: u32::try_from(it.quantity).unwrap_or(u32::MAX),
+                unit_price: it.unit_amount,
+            }
+        })
+        .collect();
+    let currency = Currency::parse(&cart_currency(cart)).map_err(|e| AppError::Internal(e.to_string()))?;
+    let snapshot = app.offers().snapshot();
+    let mut input =
+        offerline_core::PricingInput::new(currency, offerline_core::Timestamp(offerline_store::now_micros()), lines);
+    let mut vouchers = Vec::new();
+    for c in &codes {
+        if let Ok(code) = offerline_core::VoucherCode::parse(&c.code)
+            && let Some(v) = store.voucher_by_code(code.as_str()).await?
+        {
+            input.vouchers.push(offerline_core::VoucherGrant { code, offer: offerline_core::OfferId(v.promotion_id) });
+            vouchers.push(v);
+        }
+    }
+    if snapshot.index.needs_usage() {
+        input.usage = store.usage_snapshot(None).await?;
+    }
+    let pricing = offerline_core::price(&input, &snapshot.index);
+    Ok(Some(RulePriced { items, codes, offers: snapshot.index, versions: snapshot.versions, vouchers, pricing }))
+}
+
+/// Adds a promotion code to a cart priced by rule promotions. 422 when rule promotions are
+/// off for the cart, or the code is unknown or cannot be used (the reason given).
+pub async fn add_promotion(app: &App, cart: &EpCart, code: &str) -> AppResult<()> {
+    let refuse = |detail: String| AppError::Unprocessable { title: "Promotion not applied".into(), detail };
+    if !rule_promotions_enabled(app, cart).await? {
+        return Err(refuse(
+            "Rule promotions are not enabled for this cart: set discount_settings.use_rule_promotions.".into(),
+        ));
+    }
+    let parsed = offerline_core::VoucherCode::parse(code).map_err(|e| refuse(format!("{code:?}: {e}")))?;
+    let Some(v) = app.store().voucher_by_code(parsed.as_str()).await? else {
+        return Err(refuse(format!("No promotion has the code {parsed}.")));
+    };
+    if let Some(r) = crate::vouchers::refusal(app, &v, None).await? {
+        let why = match r {
+            offerline_core::VoucherRefusal::NotAssigned => "is assigned to customers, not to this cart",
+            offerline_core::VoucherRefusal::AlreadyUsed => "has already been used",
+            offerline_core::VoucherRefusal::AlreadyUsedByCustomer => "has already been used by this customer",
+            offerline_core::VoucherRefusal::NeedsCustomer => "can be used once per customer and needs a customer",
+        };
+        return Err(refuse(format!("The code {parsed} {why}.")));
+    }
+    Ok(app.store().ep_add_promotion(&cart.id, parsed.as_str()).await?)
+}
+
+/// Removes a code (or the promotion item with that id) from the cart; false when it had
+/// none.
+pub async fn remove_promotion(app: &App, cart: &EpCart, code: &str) -> AppResult<bool> {
+    Ok(app.store().ep_remove_promotion(&cart.id, code).await?)
+}
+
+/// Checks out a cart priced by rule promotions: the units at the items' prices, one
+/// discount item per applied promotion (with `promotion`, shares by the engine's rule), and
+/// the usage they claim (limits, budgets, the code's use), as a storefront order.
+async fn place_rule_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<String> {
+    let store = app.store();
+    // Products first (a sku the catalogue lacks becomes an inactive product), then priced
+    // with them, so product ranges see the same ids the order records.
+    let items = store.ep_cart_items(&cart.id).await?;
+    for it in &items {
+        product_for(store, it).await?;
+    }
+    let Some(priced) = rule_priced(app, cart).await? else {
+        return Err(AppError::Internal("rule promotions were turned off during checkout".into()));
+    };
+    let skus: Vec<String> = priced.items.iter().map(|i| i.sku.clone()).collect();
+    let products = store.products_by_skus(&skus).await?;
+    let lines: Vec<offerline_core::DraftLine> = priced
+        .items
+        .iter()
+        .map(|it| {
+            let p = products.iter().find(|p| p.sku == it.sku);
+            offerline_core::DraftLine {
+                line_key: it.id.clone(),
+                product: ProductId(p.map_or(0, |p| p.id)),
+                product_name: it.name.clone(),
+                product_sku: it.sku.clone(),
+                quantity: u32::try_from(it.quantity).unwrap_or(u32::MAX),
+                price: it.unit_amount,
+                retail_price: None,
+                tax_rate: 0,
+                price_list_id: None,
+                stock_list_id: None,
+            }
+        })
+        .collect();
+    let voucher =
+        priced.vouchers.iter().find(|v| priced.pricing.applied.iter().any(|a| a.offer.0 == v.promotion_id)).map(|v| {
+            offerline_core::DraftVoucher {
+                id: offerline_core::VoucherId(v.id),
+                offer: offerline_core::OfferId(v.promotion_id),
+                usage: v.usage,
+            }
+        });
+    let draft = offerline_core::order_draft(&priced.pricing, &priced.offers, &lines, None, voucher.as_ref());
+    let currency = cart_currency(cart);
+    let priced_offers = priced
+        .pricing
+        .applied
+        .iter()
+        .filter_map(|a| priced.versions.get(&a.offer.0).map(|&v| (a.offer.0, v)))
+        .collect();
+    let order = NewOrder {
+        number: Some(uuid::Uuid::new_v4().to_string()),
+        user_id: None,
+        channel: CHANNEL.into(),
+        status: OrderStatus::WAITING,
+        currency: Currency::parse(&currency)
+            .map_err(|e| AppError::Internal(format!("cart {} currency {currency:?}: {e}", cart.id)))?,
+        customer: Some(to.customer),
+        shipping_address: Some(to.shipping_address),
+        billing_address: Some(to.billing_address),
+        draft,
+    };
+    write_order(store, CheckoutWrite { idempotency: None, basket: None, priced_offers, order }).await
 }

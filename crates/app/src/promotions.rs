@@ -37,6 +37,31 @@ pub async fn create(app: &App, input: &PromotionInput) -> AppResult<Promotion> {
     Ok(p)
 }
 
+/// Creates `inputs` all or none (contract §10 bulk): each is checked first, and the errors
+/// come back one per input (`None` for a good one) without writing anything. The offer
+/// cache is rebuilt once, before this returns, so the next pricing sees them all.
+pub async fn create_many(app: &App, inputs: &[PromotionInput]) -> Result<Vec<i64>, BulkError> {
+    let mut errors: Vec<Option<AppError>> = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        errors.push(check(app, input).await.err());
+    }
+    if errors.iter().any(Option::is_some) {
+        return Err(BulkError::Inputs(errors));
+    }
+    let ids = app.store().create_promotions(inputs).await.map_err(|e| BulkError::Other(e.into()))?;
+    app.offers().changed().await.map_err(BulkError::Other)?;
+    tracing::info!(count = ids.len(), "promotions created in bulk");
+    Ok(ids)
+}
+
+/// Why a bulk create wrote nothing.
+#[derive(Debug)]
+pub enum BulkError {
+    /// One entry per input: its error, or `None` when it was good.
+    Inputs(Vec<Option<AppError>>),
+    Other(AppError),
+}
+
 /// Replaces every field of promotion `id` (not found once deleted).
 pub async fn update(app: &App, id: i64, input: &PromotionInput) -> AppResult<Promotion> {
     check(app, input).await?;

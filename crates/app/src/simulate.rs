@@ -39,6 +39,31 @@ pub struct Request {
     pub at: Option<i64>,
     pub codes: Vec<String>,
     pub lines: Vec<SimLine>,
+    /// Which offers that did not apply are explained (contract §10).
+    pub explain: Explain,
+}
+
+/// Which offers that did not apply a simulation explains (contract §10 `explain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Explain {
+    /// Every live offer, with its reason (the default).
+    #[default]
+    All,
+    /// Only offers whose ranges touch the basket's products (and those a code names).
+    Basket,
+    /// None: `not_applied` is empty.
+    None,
+}
+
+impl Explain {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "all" => Some(Explain::All),
+            "basket" => Some(Explain::Basket),
+            "none" => Some(Explain::None),
+            _ => None,
+        }
+    }
 }
 
 /// A voucher code that was not given to the engine, and why.
@@ -162,7 +187,7 @@ pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult
         lines,
         vouchers: grants,
         usage: store.usage_snapshot(req.customer).await?,
-        explain_all: true,
+        explain_all: req.explain == Explain::All,
         gifts: if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
             gifts::engine_stock(&gifts::stock(app, &offers, default_list.id).await?)
         } else {
@@ -170,6 +195,10 @@ pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult
         },
     };
     input.validate().map_err(|e| AppError::Refused(e.to_string()))?;
-    let pricing = price(&input, &offers);
+    let mut pricing = price(&input, &offers);
+    if req.explain == Explain::None {
+        pricing.not_applied.clear();
+        refused_codes.clear();
+    }
     Ok(Simulation { input, pricing, refused_codes })
 }

@@ -10,6 +10,7 @@
 
 mod demo;
 mod generate;
+mod price;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -117,6 +118,19 @@ enum Command {
         /// No progress line.
         #[arg(long)]
         quiet: bool,
+    },
+    /// Price a basket against promotions in process (no server, no database) and print the
+    /// simulate answer, or with --repeat the time per basket (to compare engines).
+    Price {
+        /// A JSON list of promotion bodies as POST /api/v1/promotions/ takes them.
+        #[arg(long)]
+        promotions: std::path::PathBuf,
+        /// A JSON basket: {"currency", "lines": [{"sku", "quantity", "unit_price"}], "voucher_codes"}.
+        #[arg(long)]
+        basket: std::path::PathBuf,
+        /// Price it this many times and print the time per basket instead of the answer.
+        #[arg(long)]
+        repeat: Option<u32>,
     },
     /// Manage users.
     User {
@@ -291,6 +305,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     let open = || async { App::open_with(url, policy).await.with_context(opening) };
     match &cli.command {
         Command::Serve { addr, limits } => serve(open().await?, addr, limits.limits()).await,
+        Command::Price { promotions, basket, repeat } => price::run(promotions, basket, *repeat),
         Command::Migrate => {
             offerline_app::ops::migrate(url).await.with_context(opening)?;
             eprintln!("migrations applied to {}", offerline_app::ops::redact_url(url));

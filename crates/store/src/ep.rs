@@ -28,10 +28,21 @@ pub struct EpCart {
     pub description: String,
     /// `None`: follow the store setting.
     pub custom_discounts_enabled: Option<bool>,
+    /// Priced by offerline's promotions (contract §10); `None`: follow the store setting.
+    pub use_rule_promotions: Option<bool>,
     /// Upper-case ISO code, fixed by the first item; `None` while the cart has never had one.
     pub currency: Option<String>,
     pub created_at: i64,
     pub modified_at: i64,
+}
+
+/// A promotion code a cart holds (Elastic Path's `promotion_item`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpPromotionItem {
+    pub id: String,
+    /// Upper case, as voucher codes are stored.
+    pub code: String,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +157,8 @@ pub struct AddedDiscounts {
     pub entries: Vec<std::result::Result<EpDiscount, DiscountRefusal>>,
 }
 
-const CART_COLS: &str = "id, name, description, custom_discounts_enabled, currency, created_at, modified_at";
+const CART_COLS: &str =
+    "id, name, description, custom_discounts_enabled, use_rule_promotions, currency, created_at, modified_at";
 const ITEM_COLS: &str =
     "id, cart_id, sku, name, description, quantity, unit_amount, includes_tax, created_at, modified_at";
 const DISCOUNT_COLS: &str =
@@ -159,6 +171,7 @@ fn cart_from_row(r: &AnyRow) -> Result<EpCart> {
         name: r.try_get("name")?,
         description: r.try_get("description")?,
         custom_discounts_enabled: enabled.map(|v| v != 0),
+        use_rule_promotions: r.try_get::<Option<i64>, _>("use_rule_promotions")?.map(|v| v != 0),
         currency: r.try_get("currency")?,
         created_at: r.try_get("created_at")?,
         modified_at: r.try_get("modified_at")?,
@@ -290,17 +303,19 @@ impl Store {
         name: &str,
         description: &str,
         enabled: Option<bool>,
+        rules: Option<bool>,
     ) -> Result<EpCart> {
         let now = now_micros();
         let row = sqlx::query(&format!(
-            "INSERT INTO ep_carts (id, name, description, custom_discounts_enabled, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $5) RETURNING {CART_COLS}"
+            "INSERT INTO ep_carts (id, name, description, custom_discounts_enabled, use_rule_promotions, created_at, \
+             modified_at) VALUES ($1, $2, $3, $4, $6, $5, $5) RETURNING {CART_COLS}"
         ))
         .bind(id)
         .bind(name)
         .bind(description)
         .bind(enabled.map(i64::from))
         .bind(now)
+        .bind(rules.map(i64::from))
         .fetch_one(self.writer())
         .await?;
         cart_from_row(&row)
@@ -313,10 +328,12 @@ impl Store {
         name: Option<&str>,
         description: Option<&str>,
         enabled: Option<bool>,
+        rules: Option<bool>,
     ) -> Result<EpCart> {
         let row = sqlx::query(&format!(
             "UPDATE ep_carts SET name = COALESCE($1, name), description = COALESCE($2, description), \
-             custom_discounts_enabled = COALESCE($3, custom_discounts_enabled), modified_at = $4 WHERE id = $5 \
+             custom_discounts_enabled = COALESCE($3, custom_discounts_enabled), \
+             use_rule_promotions = COALESCE($6, use_rule_promotions), modified_at = $4 WHERE id = $5 \
              RETURNING {CART_COLS}"
         ))
         .bind(name)
@@ -324,6 +341,7 @@ impl Store {
         .bind(enabled.map(i64::from))
         .bind(now_micros())
         .bind(id)
+        .bind(rules.map(i64::from))
         .fetch_optional(self.writer())
         .await?
         .ok_or(StoreError::NotFound)?;
@@ -334,10 +352,51 @@ impl Store {
     pub async fn ep_delete_cart(&self, id: &str) -> Result<bool> {
         let mut tx = self.begin().await?;
         sqlx::query("DELETE FROM ep_custom_discounts WHERE cart_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM ep_cart_promotions WHERE cart_id = $1").bind(id).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM ep_cart_items WHERE cart_id = $1").bind(id).execute(&mut *tx).await?;
         let n = sqlx::query("DELETE FROM ep_carts WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n > 0)
+    }
+
+    /// The promotion codes the cart holds, oldest first.
+    pub async fn ep_cart_promotions(&self, cart_id: &str) -> Result<Vec<EpPromotionItem>> {
+        let rows = sqlx::query(
+            "SELECT id, code, created_at FROM ep_cart_promotions WHERE cart_id = $1 ORDER BY created_at, id",
+        )
+        .bind(cart_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|r| Ok(EpPromotionItem { id: r.try_get(0)?, code: r.try_get(1)?, created_at: r.try_get(2)? }))
+            .collect()
+    }
+
+    /// Adds a code to the cart (once: adding it again keeps the first).
+    pub async fn ep_add_promotion(&self, cart_id: &str, code: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO ep_cart_promotions (id, cart_id, code, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (cart_id, code) DO NOTHING",
+        )
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(cart_id)
+        .bind(code)
+        .bind(now_micros())
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a code from the cart, named by its code or its promotion item's id; false
+    /// when the cart has no such code.
+    pub async fn ep_remove_promotion(&self, cart_id: &str, code_or_id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM ep_cart_promotions WHERE cart_id = $1 AND (code = $2 OR id = $3)")
+            .bind(cart_id)
+            .bind(code_or_id.to_ascii_uppercase())
+            .bind(code_or_id)
+            .execute(self.writer())
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// The cart's items, oldest first.

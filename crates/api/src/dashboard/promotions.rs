@@ -612,7 +612,7 @@ fn edit_page(
         section {
             h2 { "Preview" }
             p { "Price a basket against the live promotions (this one included once saved and active)." }
-            (preview_form("", "", ""))
+            (preview_form("", "", "", "basket"))
         }
         @if p.offer_type.needs_code() {
             section {
@@ -777,7 +777,7 @@ pub(super) async fn vouchers_csv(_: Session, State(state): State<AppState>, Id(i
 // ---------------------------------------------------------------------------------------
 // The preview.
 
-fn preview_form(lines: &str, codes: &str, customer: &str) -> Markup {
+fn preview_form(lines: &str, codes: &str, customer: &str, explain: &str) -> Markup {
     html! {
         form method="get" action="/dashboard/preview/" {
             div.grid {
@@ -792,6 +792,14 @@ fn preview_form(lines: &str, codes: &str, customer: &str) -> Markup {
                 div.field {
                     label for="p-customer" { "Customer id " small { "(optional)" } }
                     input #p-customer name="customer" type="text" value=(customer);
+                }
+                div.field {
+                    label for="p-explain" { "Explain the promotions that did not apply" }
+                    select #p-explain name="explain" {
+                        @for (v, text) in [("basket", "those the basket's products could meet"), ("all", "every live promotion"), ("none", "none")] {
+                            option value=(v) selected[v == explain] { (text) }
+                        }
+                    }
                 }
             }
             button type="submit" { "Preview" }
@@ -881,6 +889,8 @@ pub(super) async fn preview(
     let form = FormData(params);
     let (lines_text, codes_text, customer_text) =
         (form.get("lines").unwrap_or(""), form.get("codes").unwrap_or(""), form.get("customer").unwrap_or(""));
+    // Staff preview a basket: by default only the offers its products could meet are explained.
+    let explain_text = form.get("explain").unwrap_or("basket");
     let mut result = html! {};
     let mut errors = Vec::new();
     if !lines_text.is_empty() {
@@ -896,6 +906,13 @@ pub(super) async fn preview(
                 }
             },
         };
+        let explain = match simulate::Explain::parse(explain_text) {
+            Some(e) => e,
+            None => {
+                errors.push("Explain: all, basket or none.".into());
+                simulate::Explain::Basket
+            }
+        };
         if let Some(c) = customer
             && !customers::unknown(&state.app, &[c]).await?.is_empty()
         {
@@ -906,7 +923,7 @@ pub(super) async fn preview(
             let currency = offerline_core::Currency::parse(defaults.currency())
                 .map_err(|e| DashError::Internal(format!("default price list currency: {e}")))?;
             let codes = words(codes_text).into_iter().map(str::to_owned).collect();
-            let req = simulate::Request { currency, customer, at: None, codes, lines };
+            let req = simulate::Request { currency, customer, at: None, codes, lines, explain };
             match simulate::simulate(&state.app, &defaults, req).await {
                 Ok(sim) => result = simulation_view(&sim),
                 Err(AppError::Lines(problems)) => {
@@ -928,7 +945,7 @@ pub(super) async fn preview(
     let body = html! {
         section {
             @if !errors.is_empty() { ul.errors role="alert" { @for e in &errors { li { (e) } } } }
-            (preview_form(lines_text, codes_text, customer_text))
+            (preview_form(lines_text, codes_text, customer_text, explain_text))
         }
         (result)
     };

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use offerline_app::carts::{self, EpCart, EpDiscount, EpItem, cart_currency, custom_cart};
+use offerline_app::carts::{self, EpCart, EpDiscount, EpItem, RulePriced, cart_currency, custom_cart};
 use offerline_core::spread_custom;
 use serde_json::{Map, Value, json};
 
@@ -130,12 +130,111 @@ pub fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) ->
         .collect()
 }
 
+// ---------------------------------------------------------------------------------------
+// A cart priced by offerline's promotions (contract §10).
+
+/// Totals of a rule-priced cart: the engine's, tax 0 (items carry tax-inclusive prices).
+fn rule_display_price(p: &RulePriced, currency: &str) -> Value {
+    let r = &p.pricing;
+    json!({
+        "with_tax": money(r.total, currency),
+        "without_tax": money(r.total, currency),
+        "tax": money(0, currency),
+        "discount": money(-r.total_discount, currency),
+        "without_discount": money(r.total_before_discount, currency),
+    })
+}
+
+/// The items of a rule-priced cart, each with the promotions' `discounts` on it (Elastic
+/// Path's shape: negative amounts, `promotion_source: "rule-promotion"`, `is_cart_discount`
+/// for offers that are not limited to some products), then one `promotion_item` per code.
+fn rule_items_json(p: &RulePriced, currency: &str) -> Vec<Value> {
+    let code_of = |offer: i64| p.vouchers.iter().find(|v| v.promotion_id == offer).map(|v| v.code.clone());
+    let mut out: Vec<Value> = p
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            let line = p.pricing.lines.get(i);
+            let disc = line.map_or(0, |l| l.discount);
+            let value = it.unit_amount * it.quantity;
+            let q = it.quantity.max(1);
+            let with = value - disc;
+            let discounts: Vec<Value> = p
+                .pricing
+                .applied
+                .iter()
+                .filter_map(|a| {
+                    let d: i64 = a.benefit_units.iter().filter(|(u, _)| u.line == i).map(|(_, s)| *s).sum();
+                    (d > 0).then(|| {
+                        let whole_cart = p.offers.get(a.offer).is_some_and(|o| o.benefit.range.all);
+                        json!({
+                            "amount": { "amount": -d, "currency": currency, "includes_tax": true },
+                            "code": a.code.as_ref().map(|c| c.as_str().to_owned()).or_else(|| code_of(a.offer.0)),
+                            "id": format!("promotion-{}", a.offer.0),
+                            "promotion_id": a.offer.0,
+                            "name": a.name,
+                            "promotion_source": "rule-promotion",
+                            "is_cart_discount": whole_cart,
+                        })
+                    })
+                })
+                .collect();
+            json!({
+                "id": it.id,
+                "type": "custom_item",
+                "name": it.name,
+                "description": it.description,
+                "sku": it.sku,
+                "slug": "",
+                "image": { "mime_type": "", "file_name": "", "href": "" },
+                "quantity": it.quantity,
+                "manage_stock": false,
+                "unit_price": { "amount": it.unit_amount, "currency": currency, "includes_tax": it.includes_tax },
+                "value": { "amount": value, "currency": currency, "includes_tax": it.includes_tax },
+                "discounts": discounts,
+                "links": {},
+                "meta": {
+                    "display_price": {
+                        "with_tax": unit_value(with / q, with, currency),
+                        "without_tax": unit_value(with / q, with, currency),
+                        "tax": unit_value(0, 0, currency),
+                        "discount": unit_value(-disc / q, -disc, currency),
+                        "without_discount": unit_value(it.unit_amount, value, currency),
+                    },
+                    "timestamps": { "created_at": ep_ts(it.created_at), "updated_at": ep_ts(it.modified_at) },
+                },
+            })
+        })
+        .collect();
+    out.extend(p.codes.iter().map(|c| {
+        let applied = p.vouchers.iter().find(|v| v.code == c.code).and_then(|v| {
+            p.pricing.applied.iter().find(|a| a.offer.0 == v.promotion_id).map(|a| (v.promotion_id, a.amount))
+        });
+        json!({
+            "id": c.id,
+            "type": "promotion_item",
+            "name": c.code,
+            "sku": c.code,
+            "code": c.code,
+            "promotion_id": applied.map(|(id, _)| id),
+            "quantity": 1,
+            "unit_price": { "amount": -applied.map_or(0, |(_, a)| a), "currency": currency, "includes_tax": true },
+            "value": { "amount": -applied.map_or(0, |(_, a)| a), "currency": currency, "includes_tax": true },
+            "links": {},
+            "meta": { "timestamps": { "created_at": ep_ts(c.created_at), "updated_at": ep_ts(c.created_at) } },
+        })
+    }));
+    out
+}
+
 pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> EpResult<Value> {
     let items = carts::items(&state.app, &cart.id).await?;
     let discounts = carts::discounts(&state.app, &cart.id).await?;
     let currency = cart_currency(cart);
     let enabled = carts::custom_discounts_enabled(&state.app, cart).await?;
-    let rules = !enabled && carts::rule_promotions_setting(&state.app).await?;
+    let rules = carts::rule_promotions_enabled(&state.app, cart).await?;
+    let priced = if rules { carts::rule_priced(&state.app, cart).await? } else { None };
     let mut data = json!({
         "id": cart.id,
         "type": "cart",
@@ -153,8 +252,17 @@ pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> E
         },
     });
     let mut included = Map::new();
+    if let Some(p) = &priced {
+        data["meta"]["display_price"] = rule_display_price(p, &currency);
+        data["relationships"]["items"]["data"] =
+            rule_items_json(p, &currency).iter().map(|i| json!({ "type": i["type"], "id": i["id"] })).collect();
+    }
     if include.iter().any(|i| i == "items") {
-        included.insert("items".into(), Value::Array(items_json(&items, &discounts, &currency)));
+        let list = match &priced {
+            Some(p) => rule_items_json(p, &currency),
+            None => items_json(&items, &discounts, &currency),
+        };
+        included.insert("items".into(), Value::Array(list));
     }
     if include.iter().any(|i| i == "custom_discounts") {
         included.insert(
@@ -172,6 +280,16 @@ pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> E
 /// The item collection response: `{data:[items], meta:{display_price, timestamps}}`.
 pub async fn items_response(state: &AppState, cart_id: &str) -> EpResult<Value> {
     let cart = existing_cart(state, cart_id).await?;
+    if let Some(priced) = carts::rule_priced(&state.app, &cart).await? {
+        let currency = cart_currency(&cart);
+        return Ok(json!({
+            "data": rule_items_json(&priced, &currency),
+            "meta": {
+                "display_price": rule_display_price(&priced, &currency),
+                "timestamps": cart_timestamps(&cart),
+            },
+        }));
+    }
     let items = carts::items(&state.app, cart_id).await?;
     let discounts = carts::discounts(&state.app, cart_id).await?;
     let currency = cart_currency(&cart);

@@ -40,15 +40,15 @@ use crate::http::ep_error::{EpError, EpResult};
 // ---------------------------------------------------------------------------------------
 // Handlers.
 
-/// `discount_settings` of a cart request (custom_discounts_enabled, use_rule_promotions) as
-/// the cart's own custom-discount setting.
-fn discount_settings(data: &Map<String, Value>) -> EpResult<Option<bool>> {
+/// `discount_settings` of a cart request as the cart's own settings: (custom discounts,
+/// rule promotions); both on is refused (422).
+fn discount_settings(data: &Map<String, Value>) -> EpResult<(Option<bool>, Option<bool>)> {
     match data.get("discount_settings") {
-        None | Some(Value::Null) => Ok(None),
+        None | Some(Value::Null) => Ok((None, None)),
         Some(Value::Object(ds)) => {
             let custom = opt_bool(ds, "custom_discounts_enabled")?;
             let rules = opt_bool(ds, "use_rule_promotions")?;
-            Ok(carts::cart_discount_setting(custom, rules)?)
+            Ok((carts::cart_discount_setting(custom, rules)?, rules))
         }
         Some(_) => Err(EpError::bad_request("discount_settings must be an object.")),
     }
@@ -59,9 +59,9 @@ pub(super) async fn create_cart(State(state): State<AppState>, _c: Client, body:
     let data = data_object(&body)?;
     let name = opt_string(data, "name", 255)?.unwrap_or_else(|| "Cart".into());
     let description = opt_string(data, "description", 1024)?.unwrap_or_default();
-    let enabled = discount_settings(data)?;
+    let (enabled, rules) = discount_settings(data)?;
     let id = uuid::Uuid::new_v4().to_string();
-    let cart = carts::create_cart(&state.app, &id, &name, &description, enabled).await?;
+    let cart = carts::create_cart(&state.app, &id, &name, &description, enabled, rules).await?;
     Ok(Json(cart_json(&state, &cart, &[]).await?))
 }
 
@@ -87,13 +87,13 @@ pub(super) async fn update_cart(
     let data = data_object(&body)?;
     let name = opt_string(data, "name", 255)?;
     let description = opt_string(data, "description", 1024)?;
-    let enabled = discount_settings(data)?;
-    let cart = carts::update_cart(&state.app, &id, name.as_deref(), description.as_deref(), enabled).await.map_err(
-        |e| match e {
+    let (enabled, rules) = discount_settings(data)?;
+    let cart = carts::update_cart(&state.app, &id, name.as_deref(), description.as_deref(), enabled, rules)
+        .await
+        .map_err(|e| match e {
             AppError::NotFound => EpError::not_found(format!("Cart {id} does not exist.")),
             other => other.into(),
-        },
-    )?;
+        })?;
     Ok(Json(cart_json(&state, &cart, &[]).await?))
 }
 
@@ -144,10 +144,18 @@ pub(super) async fn add_item(
     let data = data_object(&body)?;
     match data.get("type").and_then(Value::as_str) {
         Some("custom_item") => {}
-        Some(other) => {
-            return Err(EpError::bad_request(format!("Item type {other:?} is not supported: use custom_item.")));
+        // The SDK's AddPromotion (contract §10): a code for a cart priced by rule promotions.
+        Some("promotion_item") => {
+            let code = req_string(data, "code", 255)?;
+            carts::add_promotion(&state.app, &cart, &code).await?;
+            return Ok((StatusCode::CREATED, Json(items_response(&state, &id).await?)).into_response());
         }
-        None => return Err(EpError::bad_request("type is required (custom_item).")),
+        Some(other) => {
+            return Err(EpError::bad_request(format!(
+                "Item type {other:?} is not supported: use custom_item or promotion_item."
+            )));
+        }
+        None => return Err(EpError::bad_request("type is required (custom_item or promotion_item).")),
     }
     let name = req_string(data, "name", 255)?;
     let sku = req_string(data, "sku", 255)?;
@@ -214,9 +222,24 @@ pub(super) async fn delete_item(
     _c: Client,
     Path((id, item)): Path<(String, String)>,
 ) -> EpResult<Json<Value>> {
-    existing_cart(&state, &id).await?;
-    if !carts::delete_item(&state.app, &id, &item).await? {
+    let cart = existing_cart(&state, &id).await?;
+    // A promotion item is removed with its code (contract §10).
+    if !carts::delete_item(&state.app, &id, &item).await? && !carts::remove_promotion(&state.app, &cart, &item).await? {
         return Err(EpError::not_found(format!("Cart item {item} does not exist.")));
+    }
+    Ok(Json(items_response(&state, &id).await?))
+}
+
+/// `DELETE /v2/carts/{id}/discounts/{code}` (the SDK's RemovePromotion): the code leaves the
+/// cart; 404 when the cart does not hold it.
+pub(super) async fn remove_promotion(
+    State(state): State<AppState>,
+    _c: Client,
+    Path((id, code)): Path<(String, String)>,
+) -> EpResult<Json<Value>> {
+    let cart = existing_cart(&state, &id).await?;
+    if !carts::remove_promotion(&state.app, &cart, &code).await? {
+        return Err(EpError::not_found(format!("Cart {id} holds no promotion {code}.")));
     }
     Ok(Json(items_response(&state, &id).await?))
 }

@@ -11,7 +11,7 @@ pub mod oauth;
 pub mod orders;
 pub mod wire;
 
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use crate::http::docs::{Auth, Routes};
 
@@ -42,12 +42,20 @@ pub fn routes() -> Routes {
                 .add(
                     "/v2/carts/{cartID}/items",
                     get(carts::get_items).post(carts::add_item),
-                    &[("get", "Get the cart's items"), ("post", "Add a custom item (same sku merges)")],
+                    &[
+                        ("get", "Get the cart's items"),
+                        ("post", "Add a custom item (same sku merges), or a promotion code (promotion_item)"),
+                    ],
                 )
                 .add(
                     "/v2/carts/{cartID}/items/{cartitemID}",
                     put(carts::update_item).delete(carts::delete_item),
                     &[("put", "Set a cart item's quantity (0 removes it)"), ("delete", "Remove a cart item")],
+                )
+                .add(
+                    "/v2/carts/{cartID}/discounts/{promoCode}",
+                    delete(carts::remove_promotion),
+                    &[("delete", "Remove a promotion code from a cart priced by rule promotions")],
                 )
                 .add("/v2/settings/cart", get(carts::get_settings), &[("get", "Cart settings")]),
         )

@@ -69,6 +69,11 @@ pub fn routes() -> Routes {
                     &[("get", "List promotions (offers)"), ("post", "Create a promotion")],
                 )
                 .add(
+                    "/api/v1/promotions/bulk/",
+                    post(promotions::bulk_create),
+                    &[("post", "Create up to 1,000 promotions, all or none")],
+                )
+                .add(
                     "/api/v1/promotions/{id}/",
                     get(promotions::get_promotion)
                         .patch(promotions::patch_promotion)

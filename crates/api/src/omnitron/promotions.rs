@@ -203,6 +203,69 @@ pub(super) async fn create_promotion(
     Ok((StatusCode::CREATED, Json(promotion_json(&p))))
 }
 
+/// Most promotions one bulk call creates (contract §10).
+pub const MAX_BULK: usize = 1000;
+
+/// `POST /api/v1/promotions/bulk/` (contract §10): every body as `POST /promotions/` takes
+/// it, created all or none; 201 `{"ids": [...]}`, or 400 `{"promotions": [{}, {"name": [...]},
+/// ...]}` with one object per input, empty where it was valid.
+pub(super) async fn bulk_create(
+    _: Staff,
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<impl IntoResponse> {
+    let list = match body.get("promotions") {
+        Some(Value::Array(a)) if a.is_empty() => {
+            return Err(ApiError::field("promotions", "This list may not be empty."));
+        }
+        Some(Value::Array(a)) if a.len() > MAX_BULK => {
+            return Err(ApiError::field(
+                "promotions",
+                format!("Ensure this field has no more than {MAX_BULK} elements."),
+            ));
+        }
+        Some(Value::Array(a)) => a,
+        None => return Err(ApiError::field("promotions", "This field is required.")),
+        Some(_) => return Err(ApiError::field("promotions", "Expected a list of items.")),
+    };
+    let field_errors = |e: ApiError| -> ApiResult<Value> {
+        match e {
+            ApiError::Fields(m) => Ok(Value::Object(m)),
+            ApiError::BadRequest(m) | ApiError::Detail(m) => Ok(json!({"non_field_errors": [m]})),
+            other => Err(other),
+        }
+    };
+    let mut inputs = Vec::with_capacity(list.len());
+    let mut errors = Vec::with_capacity(list.len());
+    for item in list {
+        let Value::Object(obj) = item else {
+            errors.push(json!({"non_field_errors": ["Expected a dictionary of items."]}));
+            continue;
+        };
+        match promotion_input(&state, obj).await {
+            Ok(input) => {
+                inputs.push(input);
+                errors.push(json!({}));
+            }
+            Err(e) => errors.push(field_errors(e)?),
+        }
+    }
+    if errors.iter().any(|e| e.as_object().is_some_and(|m| !m.is_empty())) {
+        return Err(ApiError::Fields(Map::from_iter([("promotions".to_owned(), Value::Array(errors))])));
+    }
+    match admin::create_many(&state.app, &inputs).await {
+        Ok(ids) => Ok((StatusCode::CREATED, Json(json!({ "ids": ids })))),
+        Err(admin::BulkError::Inputs(per)) => {
+            let errors = per
+                .into_iter()
+                .map(|e| e.map_or(Ok(json!({})), |e| field_errors(ApiError::from(e))))
+                .collect::<ApiResult<Vec<Value>>>()?;
+            Err(ApiError::Fields(Map::from_iter([("promotions".to_owned(), Value::Array(errors))])))
+        }
+        Err(admin::BulkError::Other(e)) => Err(e.into()),
+    }
+}
+
 pub(super) async fn get_promotion(
     _: Staff,
     State(state): State<AppState>,

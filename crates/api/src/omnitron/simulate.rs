@@ -117,6 +117,16 @@ pub(super) async fn simulate(
             Vec::new()
         }
     };
+    let explain = match body.get("explain") {
+        None | Some(Value::Null) => simulate::Explain::All,
+        Some(v) => match v.as_str().and_then(simulate::Explain::parse) {
+            Some(e) => e,
+            None => {
+                f.error("explain", format!("{v} is not a valid choice: all, basket or none."));
+                simulate::Explain::All
+            }
+        },
+    };
     let mut errors = f.errors.0;
     let Some(cur) = currency else { return Err(ApiError::Fields(errors)) };
     let lines = sim_lines(&body, cur, &mut errors);
@@ -126,12 +136,13 @@ pub(super) async fn simulate(
     if !errors.is_empty() {
         return Err(ApiError::Fields(errors));
     }
-    let req = simulate::Request { currency: cur, customer, at, codes, lines };
+    let req = simulate::Request { currency: cur, customer, at, codes, lines, explain };
     let sim = simulate::simulate(&state.app, &defaults, req).await?;
     Ok(Json(simulation_json(&sim)))
 }
 
-fn simulation_json(sim: &Simulation) -> Value {
+/// The simulate answer for a simulation (also what `offerline price` prints).
+pub fn simulation_json(sim: &Simulation) -> Value {
     let (input, p) = (&sim.input, &sim.pricing);
     let cur = input.currency;
     let fm = |m: i64| cur.format(m);

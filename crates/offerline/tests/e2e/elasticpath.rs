@@ -133,6 +133,20 @@ fn repo_root() -> std::path::PathBuf {
 async fn js_sdk_flow(db: Db) {
     let s = Server::start(db).await;
     let c: Value = serde_json::from_str(s.cli(&["client", "create", "--name", "sdk"]).trim()).unwrap();
+    // A USD promotion with a code, for the SDK's AddPromotion on a cart priced by rule
+    // promotions (contract §10).
+    let staff = s.staff();
+    let promo = crate::checkout::promotion(
+        &s,
+        &staff,
+        json!({"name": "SDK 5 off", "slug": "sdk5", "offer_type": "voucher_code", "currency": "usd",
+               "start_datetime": "2020-01-01T00:00:00Z", "condition": {"type": "none", "value": null},
+               "benefit": {"type": "fixed", "value": "5.00", "range": {"all": true}}}),
+    )
+    .await;
+    let (st, v) =
+        s.post("/api/v1/vouchers/", &staff, json!({"code": "SDK5", "promotion": promo, "usage": "multi_use"})).await;
+    assert_eq!(st, 201, "{v}");
     let dir = std::env::var("OFFERLINE_TEST_NODE_DIR")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|_| repo_root().join("tests/clients"));
@@ -147,6 +161,7 @@ async fn js_sdk_flow(db: Db) {
         .arg(&s.base)
         .arg(c["client_id"].as_str().unwrap())
         .arg(c["client_secret"].as_str().unwrap())
+        .arg("SDK5")
         .output()
         .await
         .expect("run node (Node.js 20 is required)");
@@ -161,6 +176,10 @@ async fn js_sdk_flow(db: Db) {
     let detail = ledger_order(&store, summary["order_id"].as_str().unwrap()).await;
     let order = detail.order();
     assert_eq!((order.amount, order.discount_amount, order.currency.as_str()), (8500, 1500, "usd"));
+    // The rule-priced order: its discount item names the promotion.
+    let detail = ledger_order(&store, summary["rule_order_id"].as_str().expect("a rule order")).await;
+    let d: Vec<(i64, Option<i64>)> = detail.order().discounts().map(|d| (d.amount, d.promotion_id)).collect();
+    assert_eq!(d, vec![(500, Some(promo))]);
 }
 
 async fn cart_items_and_totals(db: Db) {

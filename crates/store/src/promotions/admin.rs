@@ -238,6 +238,28 @@ impl Store {
         self.promotion(id).await
     }
 
+    /// Creates every promotion of `inputs` in one transaction (all or none); their ids, in
+    /// input order.
+    pub async fn create_promotions(&self, inputs: &[PromotionInput]) -> Result<Vec<i64>> {
+        let now = now_micros();
+        let mut tx = self.begin().await?;
+        let mut ids = Vec::with_capacity(inputs.len());
+        for p in inputs {
+            let insert = sqlx::query(
+                "INSERT INTO promotions (name, slug, label, offer_type, currency, start_at, end_at, priority, exclusive, \
+                 is_active, definition, max_basket_applications, max_user_applications, max_global_applications, \
+                 max_discount, refund_policy, deleted, created_at, modified_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, $17, $17) RETURNING id",
+            );
+            let definition = codec::encode(&p.condition, &p.benefit, p.currency);
+            let id: i64 = bind_fields(insert, p, &definition).bind(now).fetch_one(&mut *tx).await?.try_get(0)?;
+            insert_links(&mut tx, "promotion_customers", "promotion_id", id, &p.customers).await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
     /// Replaces every field of a (not deleted) promotion.
     pub async fn update_promotion(&self, id: i64, p: &PromotionInput) -> Result<Promotion> {
         let now = now_micros();
