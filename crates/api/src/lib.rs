@@ -11,7 +11,9 @@
 //!   `/baskets/basket/`, `/orders/checkout/`;
 //! - [`oms`] — Akinon's order management: `/api/v1/oms/order_items/…`;
 //! - [`elasticpath`] — `/oauth/access_token` and `/v2/…`;
-//! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+//! - [`ops`] — `/healthz`, `/readyz`, `/metrics`, `/openapi.json`;
+//! - [`dashboard`] — the back office on the web under `/dashboard/`: HTML pages, not an API,
+//!   so not in the route table's OpenAPI document.
 //!
 //! Beside them, [`http`] holds the pieces they share: authentication extractors, both
 //! dialects' error bodies and the middleware that answers axum's own
@@ -24,6 +26,7 @@
 //! store: the api reaches the database only through a use case.
 
 pub mod commerce;
+pub mod dashboard;
 pub mod elasticpath;
 pub mod http;
 pub mod omnitron;
@@ -128,6 +131,7 @@ pub fn state_with_limits(app: App, limits: Limits) -> AppState {
 pub fn router(state: AppState) -> axum::Router {
     let (router, _) = routes().into_parts();
     router
+        .merge(dashboard::router())
         .fallback(|uri: Uri| async move { http::dialect::not_found(uri.path()) })
         .layer(axum::middleware::from_fn(http::dialect::dialect_errors))
         // Inside the metrics, so its 503s are counted.

@@ -77,6 +77,43 @@ pub async fn staff_login(app: &App, username: &str, password: &str) -> AppResult
     Ok(key)
 }
 
+/// What a customer is told when they try the back office's login: the same words as bad
+/// credentials, so the form does not tell which accounts exist or are staff.
+const NOT_STAFF: &str = BAD_CREDENTIALS;
+
+/// Back-office sessions last a working day: staff sign in again each morning.
+pub const BACK_OFFICE_SESSION_TTL_MICROS: i64 = 12 * 3600 * 1_000_000;
+
+/// A back-office (web) login by username: the staff user and a new session of
+/// [`BACK_OFFICE_SESSION_TTL_MICROS`]. Through the same throttle as every login; a
+/// customer's right password is refused like a wrong one (and counts as a failure).
+pub async fn back_office_login(app: &App, username: &str, password: &str) -> AppResult<(User, String)> {
+    let attempt = app.throttle().begin(username).map_err(AppError::Throttled)?;
+    let user = match app.store().check_password(false, username, password).await {
+        Ok(Some(user)) if user.is_staff => {
+            attempt.succeed();
+            user
+        }
+        Ok(_) => {
+            attempt.fail();
+            return Err(AppError::Refused(NOT_STAFF.into()));
+        }
+        Err(e) => {
+            attempt.release();
+            return Err(e.into());
+        }
+    };
+    let session = app.store().create_session(user.id, BACK_OFFICE_SESSION_TTL_MICROS).await?;
+    tracing::info!(user = user.id, "back office login");
+    Ok((user, session))
+}
+
+/// The staff user of a live session; `None` for an unknown or expired session and for a
+/// customer's session (a storefront session never opens the back office).
+pub async fn staff_by_session(app: &App, session: &str) -> AppResult<Option<User>> {
+    Ok(app.store().user_by_session(session).await?.filter(|u| u.is_staff))
+}
+
 /// A storefront login: a new API token and a new session.
 #[derive(Debug, Clone)]
 pub struct CustomerLogin {

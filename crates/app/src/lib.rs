@@ -14,9 +14,9 @@
 //! discounts and checkout); [`simulate`]; [`promotions`], [`vouchers`] and [`customers`];
 //! [`orders`] (staff changes), [`cancellations`] (cancel, return, refund; the customer's
 //! orders) and [`ledger`] (the read model); [`offers`] (the cache);
-//! [`ops`] (migrations, readiness, the data generation, the purge of what expired); [`list`]
-//! (the typed list query); [`policy`] (lifetimes and rates the operator sets); [`rate`] and
-//! [`throttle`] (request rates and failed logins).
+//! [`reports`] (per-promotion totals over a period); [`ops`] (migrations, readiness, the data
+//! generation, the purge of what expired); [`list`] (the typed list query); [`policy`] (lifetimes
+//! and rates the operator sets); [`rate`] and [`throttle`] (request rates and failed logins).
 
 pub mod basket;
 pub mod cancellations;
@@ -36,6 +36,7 @@ pub mod orders;
 pub mod policy;
 pub mod promotions;
 pub mod rate;
+pub mod reports;
 pub mod simulate;
 pub mod throttle;
 pub mod vouchers;

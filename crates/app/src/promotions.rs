@@ -93,3 +93,104 @@ pub async fn list(app: &App, mut q: ListQuery) -> AppResult<(i64, Vec<Promotion>
     q.filter("deleted", Op::Eq, 0);
     Ok(app.store().list_promotions(&q).await?)
 }
+
+/// Stops promotion `id` from applying (`is_active` off), every other field kept; the
+/// promotion, read back.
+pub async fn deactivate(app: &App, id: i64) -> AppResult<Promotion> {
+    let mut input = get(app, id).await?.input();
+    input.is_active = false;
+    update(app, id, &input).await
+}
+
+/// Where a promotion stands at an instant, as the back office lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Active and inside its window: it applies now.
+    Active,
+    /// Active, but its window has not started.
+    Scheduled,
+    /// Active, but its window is over.
+    Ended,
+    /// Switched off (`is_active` false), whatever its window.
+    Inactive,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Scheduled => "scheduled",
+            Status::Ended => "ended",
+            Status::Inactive => "inactive",
+        }
+    }
+}
+
+/// The status of `p` at `now` (microseconds). The window is `[start, end)`, as pricing reads it.
+pub fn status(p: &Promotion, now: i64) -> Status {
+    if !p.is_active {
+        Status::Inactive
+    } else if p.start_at.is_some_and(|s| now < s) {
+        Status::Scheduled
+    } else if p.end_at.is_some_and(|e| now >= e) {
+        Status::Ended
+    } else {
+        Status::Active
+    }
+}
+
+/// The status of `p` now.
+pub fn status_now(p: &Promotion) -> Status {
+    status(p, offerline_store::now_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use offerline_core::{Benefit, BenefitKind, Condition, Currency, OfferKind, Percent, Range, RefundPolicy};
+
+    use super::*;
+
+    fn promotion(is_active: bool, start_at: Option<i64>, end_at: Option<i64>) -> Promotion {
+        Promotion {
+            id: 1,
+            name: "p".into(),
+            slug: "p".into(),
+            label: String::new(),
+            offer_type: OfferKind::Site,
+            currency: Currency::parse("try").unwrap(),
+            start_at,
+            end_at,
+            priority: 0,
+            exclusive: true,
+            is_active,
+            condition: Condition::none(),
+            benefit: Benefit {
+                kind: BenefitKind::Percentage(Percent::parse("10").unwrap()),
+                max_affected_items: None,
+                range: Range::all(),
+            },
+            max_basket_applications: None,
+            max_user_applications: None,
+            max_global_applications: None,
+            max_discount: None,
+            customers: Vec::new(),
+            refund_policy: RefundPolicy::KeepShares,
+            deleted: false,
+            created_at: 0,
+            modified_at: 0,
+            usage: Default::default(),
+        }
+    }
+
+    /// The window is `[start, end)` as pricing reads it; switched off wins over any window.
+    #[test]
+    fn status_follows_the_switch_then_the_window() {
+        assert_eq!(status(&promotion(true, None, None), 50), Status::Active);
+        assert_eq!(status(&promotion(true, Some(50), Some(60)), 50), Status::Active);
+        assert_eq!(status(&promotion(true, Some(51), None), 50), Status::Scheduled);
+        assert_eq!(status(&promotion(true, None, Some(50)), 50), Status::Ended);
+        assert_eq!(status(&promotion(true, Some(10), Some(51)), 50), Status::Active);
+        assert_eq!(status(&promotion(false, Some(10), Some(60)), 50), Status::Inactive);
+        assert_eq!(status(&promotion(false, Some(51), None), 50), Status::Inactive);
+    }
+}

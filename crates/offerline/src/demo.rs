@@ -267,6 +267,8 @@ fn print_tour(base: &str, l: &Loaded) {
   staff:    {STAFF_USER} / {STAFF_PASSWORD}       token: {st}
   customer: {CUSTOMER_EMAIL} / {CUSTOMER_PASSWORD}  token: {ct}  (pk {cid})
 
+Back office (in a browser): {base}/dashboard/  — log in as {STAFF_USER} / {STAFF_PASSWORD}
+
 Try:
   curl -s -X POST {base}/api/v1/auth/login/ -H 'content-type: application/json' -d '{{"username":"{STAFF_USER}","password":"{STAFF_PASSWORD}"}}'
   curl -s {base}/api/v1/active_user/ -H 'Authorization: Token {st}'

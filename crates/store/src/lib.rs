@@ -24,7 +24,8 @@
 //!   view renders and its batched loader, the ledger lists, staff changes to an order's
 //!   units, and a customer's offers;
 //! - [`ep`]: Elastic Path carts, custom items and discounts;
-//! - [`purge`]: deleting expired tokens, sessions, access tokens and idempotency keys.
+//! - [`purge`]: deleting expired tokens, sessions, access tokens and idempotency keys;
+//! - [`reports`]: the back office's report: per-promotion totals of discount items per day.
 
 /// Binds each id of a list to a query built with [`list::placeholders`].
 macro_rules! bind_all {
@@ -52,6 +53,7 @@ pub mod list;
 pub mod orders;
 pub mod promotions;
 pub mod purge;
+pub mod reports;
 pub mod writer;
 
 pub use db::{Backend, Store};

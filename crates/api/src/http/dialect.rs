@@ -78,8 +78,11 @@ pub async fn dialect_errors(req: axum::extract::Request, next: axum::middleware:
     let method = req.method().clone();
     let resp = next.run(req).await;
     let status = resp.status();
-    let is_json =
-        resp.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    // JSON is already in a dialect's format; HTML is the back office's own error page.
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html"));
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }

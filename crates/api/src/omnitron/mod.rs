@@ -2,8 +2,8 @@
 //! `active_user` ([`session`]), the catalogue slice ([`catalog`]), promotions and vouchers
 //! ([`promotions`], their request bodies in [`promotion_body`]), the dry-run pricing
 //! ([`simulate`]), the staff order views and changes ([`orders`]), the cancellation
-//! request queue ([`cancellations`]) and the detailed ledger views of discount items and
-//! order items ([`ledger`]).
+//! request queue ([`cancellations`]), the detailed ledger views of discount items and
+//! order items ([`ledger`]) and the per-promotion report ([`reports`]).
 
 pub mod cancellations;
 pub mod catalog;
@@ -11,6 +11,7 @@ pub mod ledger;
 pub mod orders;
 pub mod promotion_body;
 pub mod promotions;
+pub mod reports;
 pub mod session;
 pub mod simulate;
 
@@ -143,6 +144,14 @@ pub fn routes() -> Routes {
                     &[("post", "Reject a waiting request: nothing is refunded, the units go back")],
                 ),
         )
+        .merge(Routes::new("reports", Auth::Staff).add(
+            "/api/v1/reports/promotions/",
+            get(reports::promotions),
+            &[(
+                "get",
+                "Per promotion over ?start=YYYY-MM-DD&end=YYYY-MM-DD: orders, discount, reversed, net and the net per day",
+            )],
+        ))
         .merge(
             Routes::new("ledger", Auth::Staff)
                 .omnitron(

@@ -9,6 +9,7 @@ mod auth;
 mod cache;
 mod checkout;
 mod connections;
+mod dashboard;
 mod durability;
 mod elasticpath;
 mod expiry;
