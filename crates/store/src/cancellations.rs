@@ -32,6 +32,9 @@
 //! units a `reprice` promotion clawed back from, so an integration polling
 //! `modified_date__gte` sees the change; the order's status when every unit is cancelled or
 //! refunded ([`offerline_core::refund::rolled_up`]).
+//!
+//! A transaction PostgreSQL aborts as a deadlock or a serialization failure wrote nothing and
+//! is run again, up to three times.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -108,6 +111,10 @@ impl Store {
     /// order. `Conflict` on `order_items` names a unit that cannot be in it; `NotFound` for
     /// an order that is not there (or not the customer's).
     pub async fn cancel(&self, req: &CancelRequest) -> Result<Cancelled> {
+        retried(|| self.cancel_once(req)).await
+    }
+
+    async fn cancel_once(&self, req: &CancelRequest) -> Result<Cancelled> {
         let mut tx = self.begin().await?;
         let state = lock_and_read(&mut tx, req.order_id, req.customer).await?;
         // Read under the order's lock: a duplicate that raced this one finds the key of the
@@ -214,6 +221,10 @@ impl Store {
     /// Approves a waiting cancellation: its refund is computed now, from the ledger as it
     /// is, and recorded. `Conflict` if it is not waiting; `NotFound` if there is none.
     pub async fn approve_cancellation(&self, id: i64) -> Result<()> {
+        retried(|| self.approve_once(id)).await
+    }
+
+    async fn approve_once(&self, id: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         let (order_id, kind) = take_waiting(&mut tx, id).await?;
         let state = lock_and_read(&mut tx, order_id, None).await?;
@@ -245,6 +256,10 @@ impl Store {
     /// Rejects a waiting cancellation: nothing is refunded, and each unit goes back to the
     /// status it had. `Conflict` if it is not waiting; `NotFound` if there is none.
     pub async fn reject_cancellation(&self, id: i64) -> Result<()> {
+        retried(|| self.reject_once(id)).await
+    }
+
+    async fn reject_once(&self, id: i64) -> Result<()> {
         let mut tx = self.begin().await?;
         let (order_id, _) = take_waiting(&mut tx, id).await?;
         let now = now_micros();
@@ -283,6 +298,29 @@ impl Store {
     pub async fn list_cancellations(&self, query: &crate::list::ListQuery) -> Result<(i64, Ledger)> {
         let (count, ids) = self.list_ids("cancellations", query).await?;
         Ok((count, self.ledger(crate::ledger::Roots::Cancellations(&ids), crate::ledger::Parts::NONE).await?))
+    }
+}
+
+/// How often a cancellation transaction PostgreSQL aborted (a deadlock with a checkout that
+/// locks usage rows in another order, a serialization failure) is run again.
+const ATTEMPTS: usize = 3;
+
+/// Runs `once` again while PostgreSQL aborts it as retryable ([`StoreError::is_retryable`]):
+/// each attempt is a whole transaction that wrote nothing.
+async fn retried<T, F, Fut>(mut once: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut attempt = 1;
+    loop {
+        match once().await {
+            Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                tracing::warn!(attempt, error = %e, "cancellation aborted by the database; running it again");
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
@@ -693,8 +731,10 @@ async fn apply<E: Exec>(
 
 /// Gives usage back (module docs): `gone` the discount reversed per promotion, `whole` the
 /// applications of wholly reversed items. Rows are updated table by table in promotion id
-/// order, the order checkout's claims take them in, so a cancellation and a checkout never
-/// lock two rows in opposite orders (no deadlock on PostgreSQL).
+/// order, the order checkout takes the rows of offers without limits in. Checkout claims
+/// limited offers one by one in pricing order, so a cancellation and a checkout can still
+/// meet in opposite orders; PostgreSQL then aborts one of them, and a cancellation it aborts
+/// runs again ([`retried`]).
 async fn give_back<E: Exec>(
     tx: &mut E,
     state: &OrderState,

@@ -99,6 +99,15 @@ pub enum StoreError {
 
 impl StoreError {
     /// True when the database refused a row for a unique constraint (either driver).
+    /// True when PostgreSQL aborted the transaction to break a deadlock, or for a
+    /// serialization failure: nothing was written, and running it again is safe.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Db(sqlx::Error::Database(d)) => matches!(d.code().as_deref(), Some("40P01" | "40001")),
+            _ => false,
+        }
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         match self {
             StoreError::Db(e) => is_unique_violation(e),
