@@ -7,6 +7,7 @@
 //! ([`offerline_core::Offer::field_errors`]). Every write rebuilds the offer cache before
 //! it returns, so the next quote prices against it.
 
+pub use offerline_store::promotions::codec::{benefit_json, condition_json};
 pub use offerline_store::promotions::{Promotion, PromotionInput};
 
 use crate::customers;

@@ -29,10 +29,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use offerline_app::list::Op;
-use offerline_app::promotions::{Promotion, PromotionInput};
+use offerline_app::promotions::{Promotion, PromotionInput, benefit_json, condition_json};
 use offerline_app::vouchers::{CodeBatch, MAX_GENERATED_CODES, NewVoucher, Voucher};
 use offerline_app::{customers, promotions as admin, vouchers};
-use offerline_core::{Benefit, BenefitKind, Condition, ConditionKind, Currency, Range, VoucherCode, VoucherUsage};
+use offerline_core::{ConditionKind, VoucherCode, VoucherUsage};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -62,80 +62,6 @@ pub(crate) async fn check_users(
 // ---------------------------------------------------------------------------------------
 // Rendering
 
-fn range_json(r: &Range) -> Value {
-    let mut out = Map::new();
-    if r.all {
-        out.insert("all".into(), Value::Bool(true));
-    }
-    if !r.skus.is_empty() {
-        out.insert("skus".into(), json!(r.skus));
-    }
-    if !r.products.is_empty() {
-        out.insert("products".into(), json!(r.products.iter().map(|p| p.0).collect::<Vec<_>>()));
-    }
-    if !r.attributes.is_empty() {
-        out.insert("attributes".into(), json!(r.attributes));
-    }
-    if !r.excluded_skus.is_empty() {
-        out.insert("excluded_skus".into(), json!(r.excluded_skus));
-    }
-    if out.is_empty() {
-        // An empty range stays visibly empty.
-        out.insert("all".into(), Value::Bool(false));
-    }
-    Value::Object(out)
-}
-
-pub fn condition_json(c: &Condition, currency: Currency) -> Value {
-    let (ty, value) = match c.kind {
-        ConditionKind::None => ("none", Value::Null),
-        ConditionKind::Amount(m) => ("amount", Value::String(currency.format(m))),
-        ConditionKind::Count(n) => ("count", json!(n)),
-        ConditionKind::Coverage(n) => ("coverage", json!(n)),
-    };
-    json!({ "type": ty, "value": value, "range": range_json(&c.range) })
-}
-
-pub fn benefit_json(b: &Benefit, currency: Currency) -> Value {
-    benefit_json_for(b, currency, false)
-}
-
-/// [`benefit_json`], with tier thresholds written as unit counts when `count_thresholds`
-/// (a count condition) and as money otherwise (contract §10).
-pub fn benefit_json_for(b: &Benefit, currency: Currency, count_thresholds: bool) -> Value {
-    let threshold = |t: i64| if count_thresholds { json!(t) } else { Value::String(currency.format(t)) };
-    let tiers: Option<Vec<Value>> = match &b.kind {
-        BenefitKind::PercentageTiers(t) => {
-            Some(t.iter().map(|t| json!({"threshold": threshold(t.threshold), "value": t.value.to_string()})).collect())
-        }
-        BenefitKind::FixedTiers(t) => Some(
-            t.iter().map(|t| json!({"threshold": threshold(t.threshold), "value": currency.format(t.value)})).collect(),
-        ),
-        _ => None,
-    };
-    if let BenefitKind::Gift { sku, quantity } = &b.kind {
-        return json!({ "type": "gift", "value": null, "gift": {"sku": sku, "quantity": quantity},
-                       "max_affected_items": b.max_affected_items, "range": range_json(&b.range) });
-    }
-    if let Some(tiers) = tiers {
-        let ty = if matches!(b.kind, BenefitKind::PercentageTiers(_)) { "percentage" } else { "fixed" };
-        return json!({ "type": ty, "value": null, "tiers": tiers, "max_affected_items": b.max_affected_items,
-                       "range": range_json(&b.range) });
-    }
-    let (ty, value) = match &b.kind {
-        BenefitKind::Percentage(p) => ("percentage", Value::String(p.to_string())),
-        BenefitKind::Fixed(m) => ("fixed", Value::String(currency.format(*m))),
-        BenefitKind::FixedPerUnit(m) => ("fixed_per_unit", Value::String(currency.format(*m))),
-        BenefitKind::FixedPrice(m) => ("fixed_price", Value::String(currency.format(*m))),
-        BenefitKind::Multibuy => ("multibuy", Value::Null),
-        BenefitKind::ShippingFree => ("shipping_free", Value::Null),
-        BenefitKind::PercentageTiers(_) | BenefitKind::FixedTiers(_) | BenefitKind::Gift { .. } => {
-            ("percentage", Value::Null)
-        }
-    };
-    json!({ "type": ty, "value": value, "max_affected_items": b.max_affected_items, "range": range_json(&b.range) })
-}
-
 pub fn promotion_json(p: &Promotion) -> Value {
     let money = |m: Option<i64>| m.map(|m| p.currency.format(m));
     json!({
@@ -151,7 +77,7 @@ pub fn promotion_json(p: &Promotion) -> Value {
         "exclusive": p.exclusive,
         "is_active": p.is_active,
         "condition": condition_json(&p.condition, p.currency),
-        "benefit": benefit_json_for(&p.benefit, p.currency, matches!(p.condition.kind, ConditionKind::Count(_))),
+        "benefit": benefit_json(&p.benefit, p.currency, matches!(p.condition.kind, ConditionKind::Count(_))),
         "max_basket_applications": p.max_basket_applications,
         "max_user_applications": p.max_user_applications,
         "max_global_applications": p.max_global_applications,
@@ -450,7 +376,7 @@ pub(super) async fn generate_vouchers(
 
 #[cfg(test)]
 mod tests {
-    use offerline_core::FieldErrors;
+    use offerline_core::{Currency, FieldErrors};
 
     use super::*;
     use crate::omnitron::promotion_body::{parse_benefit, parse_condition};
@@ -473,7 +399,7 @@ mod tests {
             let mut e = FieldErrors::default();
             let rendered = match what {
                 "C" => parse_condition(value.as_ref(), currency, &mut e).map(|c| condition_json(&c, currency)),
-                _ => parse_benefit(value.as_ref(), currency, &mut e).map(|b| benefit_json(&b, currency)),
+                _ => parse_benefit(value.as_ref(), currency, &mut e).map(|b| benefit_json(&b, currency, false)),
             };
             assert_eq!(rendered.map(|r| r.to_string()).unwrap_or_default(), expected, "{line}");
             assert_eq!(e.to_string(), errors, "{line}");

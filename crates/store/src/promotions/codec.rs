@@ -68,7 +68,8 @@ pub fn decode_snapshot(text: &str, id: i64, currency: Currency) -> Result<Offer,
     Ok(offer)
 }
 
-fn condition_json(c: &Condition, currency: Currency) -> Json {
+/// A condition as the definition (and the promotions API) writes it.
+pub fn condition_json(c: &Condition, currency: Currency) -> Json {
     let (ty, value) = match c.kind {
         ConditionKind::None => ("none", Json::Null),
         ConditionKind::Amount(m) => ("amount", Json::String(currency.format(m))),
@@ -92,7 +93,9 @@ fn tiers_json(b: &BenefitKind, currency: Currency, count_thresholds: bool) -> Op
     }
 }
 
-fn benefit_json(b: &Benefit, currency: Currency, count_thresholds: bool) -> Json {
+/// A benefit as the definition (and the promotions API) writes it; tier thresholds as unit
+/// counts when `count_thresholds` (under a count condition), else as money.
+pub fn benefit_json(b: &Benefit, currency: Currency, count_thresholds: bool) -> Json {
     if let BenefitKind::Gift { sku, quantity } = &b.kind {
         return json!({ "type": "gift", "value": null, "gift": {"sku": sku, "quantity": quantity},
                        "max_affected_items": b.max_affected_items, "range": range_json(&b.range) });
