@@ -417,19 +417,23 @@ impl State {
     fn apply_once(&mut self, o: &Offer, pool: &mut Pool, budget: Option<i64>) -> Result<(App, Option<String>), Fail> {
         let money = matches!(o.condition.kind, ConditionKind::Amount(_));
         let have = if money { pool.c_sum } else { pool.c_count as i128 };
-        let note = match &o.benefit.kind {
+        // A tiered benefit: the tier reached (or what the first needs), and what to say of it.
+        let (tier, note) = match &o.benefit.kind {
             BenefitKind::PercentageTiers(t) => {
                 let at = self.tier_reached(o, pool, t.iter().map(|t| t.threshold))?;
-                Some(tier_note(self.currency, money, t, at, have, |p| format!("{p} %")))
+                (Some(at), Some(tier_note(self.currency, money, t, at, have, |p| format!("{p} %"))))
             }
             BenefitKind::FixedTiers(t) => {
                 let at = self.tier_reached(o, pool, t.iter().map(|t| t.threshold))?;
                 let cur = self.currency;
-                Some(tier_note(self.currency, money, t, at, have, move |v| format!("{} off", cur.format(*v))))
+                (
+                    Some(at),
+                    Some(tier_note(self.currency, money, t, at, have, move |v| format!("{} off", cur.format(*v)))),
+                )
             }
-            _ => None,
+            _ => (None, None),
         };
-        let mut app = self.apply_benefit(o, pool, budget)?;
+        let mut app = self.apply_benefit(o, pool, budget, tier)?;
         if note.is_some() {
             // Every unit of the condition range counted towards the tier reached.
             let rest: Vec<usize> = self.dearest(pool).collect();
@@ -441,7 +445,14 @@ impl State {
         Ok((app, note))
     }
 
-    fn apply_benefit(&mut self, o: &Offer, pool: &mut Pool, budget: Option<i64>) -> Result<App, Fail> {
+    /// One application's benefit; `tier` is the tier a tiered benefit reached.
+    fn apply_benefit(
+        &mut self,
+        o: &Offer,
+        pool: &mut Pool,
+        budget: Option<i64>,
+        tier: Option<usize>,
+    ) -> Result<App, Fail> {
         let v = pool.view;
         // 1. The condition.
         match o.condition.kind {
@@ -549,12 +560,12 @@ impl State {
             // condition is met (consumed in step 3).
             BenefitKind::Gift { .. } => (Vec::new(), Vec::new(), 0),
             BenefitKind::PercentageTiers(tiers) => {
-                let at = self.tier_reached(o, pool, tiers.iter().map(|t| t.threshold))?;
+                let Some(at) = tier else { return Err(Fail::NoDiscount("no tier was reached".into())) };
                 let (sel, prices, base) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
                 (sel, prices, tiers[at].value.floor_of(base))
             }
             BenefitKind::FixedTiers(tiers) => {
-                let at = self.tier_reached(o, pool, tiers.iter().map(|t| t.threshold))?;
+                let Some(at) = tier else { return Err(Fail::NoDiscount("no tier was reached".into())) };
                 let (sel, prices, base) = self.cheapest(&pool.b, &mut pool.b_lo, v, cap_items);
                 (sel, prices, i128::from(tiers[at].value).min(base))
             }
