@@ -498,6 +498,8 @@ pub struct RulePriced {
     pub versions: std::sync::Arc<std::collections::HashMap<i64, i64>>,
     /// The vouchers the codes name (the first per offer is the one checkout claims).
     pub vouchers: Vec<offerline_store::promotions::Voucher>,
+    /// The catalogue products with the items' skus (those there are).
+    pub products: Vec<Product>,
     pub pricing: offerline_core::Pricing,
 }
 
@@ -543,7 +545,15 @@ pub async fn rule_priced(app: &App, cart: &EpCart) -> AppResult<Option<RulePrice
         input.usage = store.usage_snapshot(None).await?;
     }
     let pricing = offerline_core::price(&input, &snapshot.index);
-    Ok(Some(RulePriced { items, codes, offers: snapshot.index, versions: snapshot.versions, vouchers, pricing }))
+    Ok(Some(RulePriced {
+        items,
+        codes,
+        offers: snapshot.index,
+        versions: snapshot.versions,
+        vouchers,
+        products,
+        pricing,
+    }))
 }
 
 /// Adds a promotion code to a cart priced by rule promotions. 422 when rule promotions are
@@ -594,8 +604,7 @@ async fn place_rule_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<
             detail: "Rule promotions were turned off for this cart during checkout; check out again.".into(),
         });
     };
-    let skus: Vec<String> = priced.items.iter().map(|i| i.sku.clone()).collect();
-    let products = store.products_by_skus(&skus).await?;
+    let products = &priced.products;
     let lines: Vec<offerline_core::DraftLine> = priced
         .items
         .iter()

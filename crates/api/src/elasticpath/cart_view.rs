@@ -88,6 +88,38 @@ fn unit_value(unit: i64, value: i64, currency: &str) -> Value {
     json!({ "unit": money(unit, currency), "value": money(value, currency) })
 }
 
+/// A custom item with its price, value and `display_price` after `disc` (minor units off it),
+/// the shape both the custom-discount and the rule-promotion cart views give an item.
+fn custom_item_json(it: &EpItem, disc: i64, currency: &str) -> Value {
+    let value = it.unit_amount * it.quantity;
+    let q = it.quantity.max(1);
+    let with = value - disc;
+    json!({
+        "id": it.id,
+        "type": "custom_item",
+        "name": it.name,
+        "description": it.description,
+        "sku": it.sku,
+        "slug": "",
+        "image": { "mime_type": "", "file_name": "", "href": "" },
+        "quantity": it.quantity,
+        "manage_stock": false,
+        "unit_price": { "amount": it.unit_amount, "currency": currency, "includes_tax": it.includes_tax },
+        "value": { "amount": value, "currency": currency, "includes_tax": it.includes_tax },
+        "links": {},
+        "meta": {
+            "display_price": {
+                "with_tax": unit_value(with / q, with, currency),
+                "without_tax": unit_value(with / q, with, currency),
+                "tax": unit_value(0, 0, currency),
+                "discount": unit_value(-disc / q, -disc, currency),
+                "without_discount": unit_value(it.unit_amount, value, currency),
+            },
+            "timestamps": { "created_at": ep_ts(it.created_at), "updated_at": ep_ts(it.modified_at) },
+        },
+    })
+}
+
 /// The items with their prices and discounts; linear in items, units and discounts (the
 /// spread is, [`spread_custom`]; each item's references come from one map).
 pub fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) -> Vec<Value> {
@@ -98,34 +130,10 @@ pub fn items_json(items: &[EpItem], discounts: &[EpDiscount], currency: &str) ->
         .iter()
         .zip(item_discount)
         .map(|(it, disc)| {
-            let value = it.unit_amount * it.quantity;
-            let q = it.quantity.max(1);
-            let with = value - disc;
-            json!({
-                "id": it.id,
-                "type": "custom_item",
-                "name": it.name,
-                "description": it.description,
-                "sku": it.sku,
-                "slug": "",
-                "image": { "mime_type": "", "file_name": "", "href": "" },
-                "quantity": it.quantity,
-                "manage_stock": false,
-                "unit_price": { "amount": it.unit_amount, "currency": currency, "includes_tax": it.includes_tax },
-                "value": { "amount": value, "currency": currency, "includes_tax": it.includes_tax },
-                "links": {},
-                "meta": {
-                    "display_price": {
-                        "with_tax": unit_value(with / q, with, currency),
-                        "without_tax": unit_value(with / q, with, currency),
-                        "tax": unit_value(0, 0, currency),
-                        "discount": unit_value(-disc / q, -disc, currency),
-                        "without_discount": unit_value(it.unit_amount, value, currency),
-                    },
-                    "timestamps": { "created_at": ep_ts(it.created_at), "updated_at": ep_ts(it.modified_at) },
-                },
-                "relationships": { "custom_discounts": { "data": refs.remove(it.id.as_str()).unwrap_or_default() } },
-            })
+            let mut v = custom_item_json(it, disc, currency);
+            v["relationships"] =
+                json!({ "custom_discounts": { "data": refs.remove(it.id.as_str()).unwrap_or_default() } });
+            v
         })
         .collect()
 }
@@ -155,11 +163,7 @@ fn rule_items_json(p: &RulePriced, currency: &str) -> Vec<Value> {
         .iter()
         .enumerate()
         .map(|(i, it)| {
-            let line = p.pricing.lines.get(i);
-            let disc = line.map_or(0, |l| l.discount);
-            let value = it.unit_amount * it.quantity;
-            let q = it.quantity.max(1);
-            let with = value - disc;
+            let disc = p.pricing.lines.get(i).map_or(0, |l| l.discount);
             let discounts: Vec<Value> = p
                 .pricing
                 .applied
@@ -180,31 +184,9 @@ fn rule_items_json(p: &RulePriced, currency: &str) -> Vec<Value> {
                     })
                 })
                 .collect();
-            json!({
-                "id": it.id,
-                "type": "custom_item",
-                "name": it.name,
-                "description": it.description,
-                "sku": it.sku,
-                "slug": "",
-                "image": { "mime_type": "", "file_name": "", "href": "" },
-                "quantity": it.quantity,
-                "manage_stock": false,
-                "unit_price": { "amount": it.unit_amount, "currency": currency, "includes_tax": it.includes_tax },
-                "value": { "amount": value, "currency": currency, "includes_tax": it.includes_tax },
-                "discounts": discounts,
-                "links": {},
-                "meta": {
-                    "display_price": {
-                        "with_tax": unit_value(with / q, with, currency),
-                        "without_tax": unit_value(with / q, with, currency),
-                        "tax": unit_value(0, 0, currency),
-                        "discount": unit_value(-disc / q, -disc, currency),
-                        "without_discount": unit_value(it.unit_amount, value, currency),
-                    },
-                    "timestamps": { "created_at": ep_ts(it.created_at), "updated_at": ep_ts(it.modified_at) },
-                },
-            })
+            let mut v = custom_item_json(it, disc, currency);
+            v["discounts"] = Value::Array(discounts);
+            v
         })
         .collect();
     out.extend(p.codes.iter().map(|c| {
@@ -233,8 +215,10 @@ pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> E
     let discounts = carts::discounts(&state.app, &cart.id).await?;
     let currency = cart_currency(cart);
     let enabled = carts::custom_discounts_enabled(&state.app, cart).await?;
-    let rules = carts::rule_promotions_enabled(&state.app, cart).await?;
-    let priced = if rules { carts::rule_priced(&state.app, cart).await? } else { None };
+    // Priced by offerline's promotions exactly when rule promotions are on for the cart.
+    let priced = carts::rule_priced(&state.app, cart).await?;
+    let rules = priced.is_some();
+    let rule_items = priced.as_ref().map(|p| rule_items_json(p, &currency));
     let mut data = json!({
         "id": cart.id,
         "type": "cart",
@@ -252,14 +236,14 @@ pub async fn cart_json(state: &AppState, cart: &EpCart, include: &[String]) -> E
         },
     });
     let mut included = Map::new();
-    if let Some(p) = &priced {
+    if let (Some(p), Some(list)) = (&priced, &rule_items) {
         data["meta"]["display_price"] = rule_display_price(p, &currency);
         data["relationships"]["items"]["data"] =
-            rule_items_json(p, &currency).iter().map(|i| json!({ "type": i["type"], "id": i["id"] })).collect();
+            list.iter().map(|i| json!({ "type": i["type"], "id": i["id"] })).collect();
     }
     if include.iter().any(|i| i == "items") {
-        let list = match &priced {
-            Some(p) => rule_items_json(p, &currency),
+        let list = match rule_items {
+            Some(list) => list,
             None => items_json(&items, &discounts, &currency),
         };
         included.insert("items".into(), Value::Array(list));
