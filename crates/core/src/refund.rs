@@ -502,6 +502,21 @@ mod tests {
         )
     }
 
+    /// 10 % off from 500.00 (the second worked example of §8), under `reprice`.
+    fn ten_from_500() -> Offer {
+        Offer::new(
+            9,
+            "10% from 500",
+            try_(),
+            Condition { kind: ConditionKind::Amount(50000), range: Range::all() },
+            Benefit {
+                kind: BenefitKind::Percentage(crate::money::Percent::parse("10").unwrap()),
+                max_affected_items: None,
+                range: Range::all(),
+            },
+        )
+    }
+
     fn seed_order(policy: RefundPolicy) -> RefundInput {
         RefundInput {
             currency: try_(),
@@ -534,17 +549,7 @@ mod tests {
 
     #[test]
     fn reprice_of_a_percentage_from_an_amount() {
-        let offer = Offer::new(
-            9,
-            "10% from 500",
-            try_(),
-            Condition { kind: ConditionKind::Amount(50000), range: Range::all() },
-            Benefit {
-                kind: BenefitKind::Percentage(crate::money::Percent::parse("10").unwrap()),
-                max_affected_items: None,
-                range: Range::all(),
-            },
-        );
+        let offer = ten_from_500();
         let input = RefundInput {
             currency: try_(),
             at: Timestamp(0),
@@ -565,17 +570,7 @@ mod tests {
     fn a_refund_is_never_negative_and_what_it_cannot_pay_stays_on_the_kept_units() {
         // 10% from 500.00 on 490.00 + 20.00: 51.00, shares 49.00 / 2.00. Cancelling the
         // 20.00 unit nets 18.00; the kept unit would lose 49.00: only 18.00 comes back.
-        let offer = Offer::new(
-            9,
-            "10% from 500",
-            try_(),
-            Condition { kind: ConditionKind::Amount(50000), range: Range::all() },
-            Benefit {
-                kind: BenefitKind::Percentage(crate::money::Percent::parse("10").unwrap()),
-                max_affected_items: None,
-                range: Range::all(),
-            },
-        );
+        let offer = ten_from_500();
         let mut input = RefundInput {
             currency: try_(),
             at: Timestamp(0),

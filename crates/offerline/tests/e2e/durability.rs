@@ -304,14 +304,20 @@ async fn acknowledged_orders_survive_sigkill(db: Db) {
     );
 }
 
-/// Four groups race at once, each for its own product and limit.
-async fn contested_redemptions_never_overspend(db: Db) {
-    let n: usize = if long_tests() { 1000 } else { 250 };
-    let s = Server::start(db).await;
-    let staff = s.staff();
+/// The contested-redemption shop: four products (`{prefix}-0` … `-3`, 40.00 each) and a
+/// 10.00-off offer on each — a single-use code (`ONCE`), a code whose offer allows `limit`
+/// applications (`NUSES`), a site offer allowing `limit`, and a code with a `budget`
+/// (`BUDGET`). Returns the products and the four promotion ids in that order.
+pub(crate) async fn contested_shop(
+    s: &Server,
+    staff: &str,
+    prefix: &str,
+    limit: i64,
+    budget: &str,
+) -> (Vec<i64>, [i64; 4]) {
     let mut products = Vec::new();
     for i in 0..4 {
-        products.push(product(&s, &staff, &format!("R-{i}"), "40.00").await);
+        products.push(product(s, staff, &format!("{prefix}-{i}"), "40.00").await);
     }
     let offer = |slug: &str, kind: &str, p: i64, limits: Value| {
         let mut body = json!({"name": slug, "slug": slug, "offer_type": kind, "currency": "try", "exclusive": false,
@@ -322,21 +328,29 @@ async fn contested_redemptions_never_overspend(db: Db) {
         }
         body
     };
-    let limit = 25i64;
-    let once = promotion(&s, &staff, offer("once", "voucher_code", products[0], json!({}))).await;
+    let once = promotion(s, staff, offer("once", "voucher_code", products[0], json!({}))).await;
     let nuses =
-        promotion(&s, &staff, offer("nuses", "voucher_code", products[1], json!({"max_global_applications": limit})))
+        promotion(s, staff, offer("nuses", "voucher_code", products[1], json!({"max_global_applications": limit})))
             .await;
-    let site =
-        promotion(&s, &staff, offer("site", "site", products[2], json!({"max_global_applications": limit}))).await;
+    let site = promotion(s, staff, offer("site", "site", products[2], json!({"max_global_applications": limit}))).await;
     let budget =
-        promotion(&s, &staff, offer("budget", "voucher_code", products[3], json!({"max_discount": "250.00"}))).await;
+        promotion(s, staff, offer("budget", "voucher_code", products[3], json!({"max_discount": budget}))).await;
     for (code, p, usage) in
         [("ONCE", once, "single_use"), ("NUSES", nuses, "multi_use"), ("BUDGET", budget, "multi_use")]
     {
-        let (st, b) = s.post("/api/v1/vouchers/", &staff, json!({"code": code, "promotion": p, "usage": usage})).await;
+        let (st, b) = s.post("/api/v1/vouchers/", staff, json!({"code": code, "promotion": p, "usage": usage})).await;
         assert_eq!(st, 201, "{b}");
     }
+    (products, [once, nuses, site, budget])
+}
+
+/// Four groups race at once, each for its own product and limit.
+async fn contested_redemptions_never_overspend(db: Db) {
+    let n: usize = if long_tests() { 1000 } else { 250 };
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let limit = 25i64;
+    let (products, [once, nuses, site, budget]) = contested_shop(&s, &staff, "R", limit, "250.00").await;
     let groups: [(i64, Option<&str>, i64); 4] =
         [(once, Some("ONCE"), 1), (nuses, Some("NUSES"), limit), (site, None, limit), (budget, Some("BUDGET"), limit)];
     let customers = s.customers(4 * n).await;

@@ -16,7 +16,7 @@ use sqlx::Row;
 use crate::both;
 use crate::cache::metric;
 use crate::checkout::{product, promotion};
-use crate::durability::{check_ledger, checkout, fill, par};
+use crate::durability::{check_ledger, checkout, contested_shop, fill, par};
 use crate::helpers::{Db, Server};
 
 both!(
@@ -60,34 +60,8 @@ async fn contested_redemptions_over_two_nodes_stay_exact(db: Db) {
     let a = Server::start(db).await;
     let b = Server::start_on(db, a.database_url.clone(), None, None);
     let staff = a.staff();
-    let mut products = Vec::new();
-    for i in 0..4 {
-        products.push(product(&a, &staff, &format!("N-{i}"), "40.00").await);
-    }
-    let offer = |slug: &str, kind: &str, p: i64, limits: Value| {
-        let mut body = json!({"name": slug, "slug": slug, "offer_type": kind, "currency": "try", "exclusive": false,
-            "start_datetime": "2020-01-01T00:00:00Z", "condition": {"type": "none", "value": null},
-            "benefit": {"type": "fixed", "value": "10.00", "range": {"products": [p]}}});
-        for (k, v) in limits.as_object().expect("object") {
-            body[k] = v.clone();
-        }
-        body
-    };
     let limit = 20i64;
-    let once = promotion(&a, &staff, offer("once", "voucher_code", products[0], json!({}))).await;
-    let nuses =
-        promotion(&a, &staff, offer("nuses", "voucher_code", products[1], json!({"max_global_applications": limit})))
-            .await;
-    let site =
-        promotion(&a, &staff, offer("site", "site", products[2], json!({"max_global_applications": limit}))).await;
-    let budget =
-        promotion(&a, &staff, offer("budget", "voucher_code", products[3], json!({"max_discount": "200.00"}))).await;
-    for (code, p, usage) in
-        [("ONCE", once, "single_use"), ("NUSES", nuses, "multi_use"), ("BUDGET", budget, "multi_use")]
-    {
-        let (st, r) = a.post("/api/v1/vouchers/", &staff, json!({"code": code, "promotion": p, "usage": usage})).await;
-        assert_eq!(st, 201, "{r}");
-    }
+    let (products, [once, nuses, site, budget]) = contested_shop(&a, &staff, "N", limit, "200.00").await;
     let everything = json!({"lines": products.iter().enumerate().map(|(i, _)| json!({"sku": format!("N-{i}"), "quantity": 1})).collect::<Vec<_>>(),
         "voucher_codes": ["ONCE", "NUSES", "BUDGET"]});
     for s in [&a, &b] {

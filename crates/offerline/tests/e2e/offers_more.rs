@@ -29,7 +29,7 @@ async fn tiers_price_simulate_and_validate(db: Db) {
     let s = Server::start(db).await;
     let staff = s.staff();
     let p = product(&s, &staff, "TIER-1", "300.00").await;
-    let q = product(&s, &staff, "TIER-2", "99.00").await;
+    product(&s, &staff, "TIER-2", "99.00").await;
     let body = json!({"name": "Spend more, save more", "slug": "tiers", "offer_type": "site", "currency": "try",
         "start_datetime": "2020-01-01T00:00:00Z", "refund_policy": "reprice",
         "condition": {"type": "amount", "value": "100.00", "range": {"all": true}},
@@ -90,7 +90,6 @@ async fn tiers_price_simulate_and_validate(db: Db) {
         s.post(&format!("/api/v1/orders/{pk}/cancel/?dry_run=1"), &staff, json!({"order_items": [unit]})).await;
     assert_eq!(st, 200, "{c}");
     assert_eq!(c["refund_amount"], "210.00", "{c}");
-    let _ = q;
 }
 
 async fn cheapest_free_on_spend_and_usage_follows_orders(db: Db) {

@@ -248,7 +248,7 @@ async fn bad_cancellations_are_refused_with_the_unit_named(db: Db) {
     let s = Server::start(db).await;
     let staff = s.staff();
     let (pk, items, _, _) = three_for_two_order(&s, &staff, "keep_shares", "BAD-1").await;
-    let (pk2, items2, _, _) = three_for_two_order(&s, &staff, "keep_shares", "BAD-2").await;
+    let (_, items2, _, _) = three_for_two_order(&s, &staff, "keep_shares", "BAD-2").await;
     let url = format!("/api/v1/orders/{pk}/cancel/");
     let cases = [
         (json!({"order_items": []}), "order_items"),
@@ -287,7 +287,6 @@ async fn bad_cancellations_are_refused_with_the_unit_named(db: Db) {
     let (st, e) = s.post(&url, &staff, json!({"order_items": [items[0]], "cancellation_type": "refund"})).await;
     assert_eq!(st, 400, "{e}");
     assert!(e.to_string().contains("refunded"), "{e}");
-    let _ = pk2;
 
     // Idempotency-Key: the same key answers the same and cancels nothing twice.
     let key = [("Idempotency-Key", "cancel-once")];
