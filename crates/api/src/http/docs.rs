@@ -5,12 +5,122 @@
 //! without being documented. Paths are documented as clients write them (Akinon paths end
 //! in `/`); the router itself sees paths with the trailing slash trimmed and repeated
 //! slashes collapsed (see `normalize_path` in the crate root).
+//!
+//! A verb may also name, as Rust types, the body it reads and the body it answers with
+//! ([`Verb::body`], [`Verb::ok`], [`Verb::page`]): the types derive `utoipa::ToSchema`, their
+//! schemas go to `components.schemas` under the type's name, and the operation refers to them
+//! with `$ref`. A verb given as a bare `(method, summary)` pair keeps the loose documentation
+//! (any object in, any JSON out).
+
+use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::routing::MethodRouter;
 use serde_json::{Map, Value, json};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::Schema;
 
 use crate::AppState;
+
+/// The named schemas an operation needs, collected as the document is built.
+type Schemas = Vec<(String, RefOr<Schema>)>;
+
+/// Puts a type's schema (and those it refers to) into `out` and answers the body's schema:
+/// a `$ref` to it.
+type SchemaFn = fn(&mut Schemas) -> Value;
+
+fn reference<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
+    let name = T::name().into_owned();
+    out.push((name.clone(), T::schema()));
+    T::schemas(out);
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// DRF's page envelope around items of `T` (`listing::Listing::envelope`).
+fn page_of<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
+    let item = reference::<T>(out);
+    json!({
+        "type": "object",
+        "required": ["count", "next", "previous", "results"],
+        "properties": {
+            "count": { "type": "integer", "minimum": 0 },
+            "next": { "type": ["string", "null"] },
+            "previous": { "type": ["string", "null"] },
+            "results": { "type": "array", "items": item },
+        },
+    })
+}
+
+fn list_of<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
+    json!({ "type": "array", "items": reference::<T>(out) })
+}
+
+/// One verb of a route: its method and summary, and the types of what it reads and answers
+/// when they are known.
+#[derive(Debug, Clone, Copy)]
+pub struct Verb {
+    method: &'static str,
+    summary: &'static str,
+    body: Option<SchemaFn>,
+    ok: Option<SchemaFn>,
+}
+
+impl Verb {
+    pub fn new(method: &'static str, summary: &'static str) -> Self {
+        Verb { method, summary, body: None, ok: None }
+    }
+    pub fn get(summary: &'static str) -> Self {
+        Self::new("get", summary)
+    }
+    pub fn post(summary: &'static str) -> Self {
+        Self::new("post", summary)
+    }
+    pub fn put(summary: &'static str) -> Self {
+        Self::new("put", summary)
+    }
+    pub fn patch(summary: &'static str) -> Self {
+        Self::new("patch", summary)
+    }
+    pub fn delete(summary: &'static str) -> Self {
+        Self::new("delete", summary)
+    }
+
+    /// The JSON body the verb reads.
+    pub fn body<T: utoipa::ToSchema>(mut self) -> Self {
+        self.body = Some(reference::<T>);
+        self
+    }
+
+    /// The body of its success answers (200, and 201 for a POST).
+    pub fn ok<T: utoipa::ToSchema>(mut self) -> Self {
+        self.ok = Some(reference::<T>);
+        self
+    }
+
+    /// A success answer that is a JSON array of `T`.
+    pub fn ok_list<T: utoipa::ToSchema>(mut self) -> Self {
+        self.ok = Some(list_of::<T>);
+        self
+    }
+
+    /// A success answer that is a DRF page of `T`.
+    pub fn page<T: utoipa::ToSchema>(mut self) -> Self {
+        self.ok = Some(page_of::<T>);
+        self
+    }
+}
+
+impl From<&(&'static str, &'static str)> for Verb {
+    fn from(&(method, summary): &(&'static str, &'static str)) -> Self {
+        Verb::new(method, summary)
+    }
+}
+
+impl From<&Verb> for Verb {
+    fn from(v: &Verb) -> Self {
+        *v
+    }
+}
 
 /// The credentials a route needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +141,8 @@ struct Op {
     summary: &'static str,
     tag: &'static str,
     auth: Auth,
+    body: Option<SchemaFn>,
+    ok: Option<SchemaFn>,
 }
 
 /// Routes with their documentation.
@@ -59,17 +171,25 @@ impl Routes {
         Routes { router: Router::new(), ops: Vec::new(), tag, auth }
     }
 
-    /// Serves `mr` at `path`; `verbs` lists (method, summary) for each verb `mr` handles.
-    pub fn add(mut self, path: &str, mr: MethodRouter<AppState>, verbs: &[(&'static str, &'static str)]) -> Self {
+    /// Serves `mr` at `path`; `verbs` lists each verb `mr` handles: a [`Verb`], or a bare
+    /// `(method, summary)` pair when its wire types are not documented.
+    pub fn add<'v, V>(mut self, path: &str, mr: MethodRouter<AppState>, verbs: &'v [V]) -> Self
+    where
+        Verb: From<&'v V>,
+    {
         self.router = self.router.route(&router_path(path), mr);
-        for (method, summary) in verbs {
-            self.ops.push(Op { path: path.to_owned(), method, summary, tag: self.tag, auth: self.auth });
+        for v in verbs {
+            let Verb { method, summary, body, ok } = Verb::from(v);
+            self.ops.push(Op { path: path.to_owned(), method, summary, tag: self.tag, auth: self.auth, body, ok });
         }
         self
     }
 
     /// An Omnitron route, served under both `/api/v1/` and `/api/i1/`.
-    pub fn omnitron(self, sub: &str, mr: MethodRouter<AppState>, verbs: &[(&'static str, &'static str)]) -> Self {
+    pub fn omnitron<'v, V>(self, sub: &str, mr: MethodRouter<AppState>, verbs: &'v [V]) -> Self
+    where
+        Verb: From<&'v V>,
+    {
         self.add(&format!("/api/v1{sub}"), mr.clone(), verbs).add(&format!("/api/i1{sub}"), mr, verbs)
     }
 
@@ -115,7 +235,7 @@ fn list_parameters() -> Vec<Value> {
 }
 
 /// The responses an operation can give, with the error body of its dialect.
-fn responses(op: &Op) -> Map<String, Value> {
+fn responses(op: &Op, schemas: &mut Schemas) -> Map<String, Value> {
     let json_body = |description: &str, schema: Value| json!({ "description": description, "content": { "application/json": { "schema": schema } } });
     let ep = op.path.starts_with("/v2/") || op.path.starts_with("/oauth/");
     let error = if ep {
@@ -138,16 +258,17 @@ fn responses(op: &Op) -> Map<String, Value> {
         );
         return responses;
     }
+    let ok = op.ok.map_or_else(|| json!({}), |f| f(schemas));
     match op.method {
         "delete" => {
             responses.insert("204".into(), json!({ "description": "Deleted (no body)" }));
         }
         "post" => {
-            responses.insert("201".into(), json_body("Created", json!({})));
-            responses.insert("200".into(), json_body("Success", json!({})));
+            responses.insert("201".into(), json_body("Created", ok.clone()));
+            responses.insert("200".into(), json_body("Success", ok));
         }
         _ => {
-            responses.insert("200".into(), json_body("Success", json!({})));
+            responses.insert("200".into(), json_body("Success", ok));
         }
     }
     responses.insert("400".into(), json_body("Invalid input", error.clone()));
@@ -178,6 +299,7 @@ fn responses(op: &Op) -> Map<String, Value> {
 
 fn openapi(ops: &[Op]) -> Value {
     let mut paths: Map<String, Value> = Map::new();
+    let mut schemas = Schemas::new();
     for op in ops {
         let item = paths.entry(op.path.clone()).or_insert_with(|| json!({}));
         let mut parameters: Vec<Value> = op
@@ -190,7 +312,7 @@ fn openapi(ops: &[Op]) -> Value {
         if is_list {
             parameters.extend(list_parameters());
         }
-        let responses = responses(op);
+        let responses = responses(op, &mut schemas);
         let mut operation = json!({
             "summary": op.summary,
             "operationId": format!("{}{}", op.method, op.path.replace(['/', '{', '}', '-'], "_")),
@@ -198,7 +320,18 @@ fn openapi(ops: &[Op]) -> Value {
             "parameters": parameters,
             "responses": responses,
         });
-        if matches!(op.method, "post" | "put" | "patch") && !BODILESS.contains(&op.path.as_str()) {
+        if let Some(body) = op.body {
+            let schema = body(&mut schemas);
+            let required = named(&schemas, &schema)
+                .is_some_and(|s| s.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty()));
+            let mut content = json!({ "application/json": { "schema": schema } });
+            if op.path == "/oauth/access_token" {
+                content["application/x-www-form-urlencoded"] = json!({ "schema": schema });
+            }
+            // A body with required fields must be sent; one without may be left out (an empty
+            // body reads as `{}`).
+            operation["requestBody"] = json!({ "required": required, "content": content });
+        } else if matches!(op.method, "post" | "put" | "patch") && !BODILESS.contains(&op.path.as_str()) {
             // Every body read is a JSON object (`wire::parse_object`, the Elastic Path
             // `{"data": …}` envelope); `/oauth/access_token` also takes a form.
             let mut content = json!({ "application/json": { "schema": { "type": "object" } } });
@@ -227,6 +360,7 @@ fn openapi(ops: &[Op]) -> Value {
         },
         "paths": paths,
         "components": {
+            "schemas": components(schemas),
             "securitySchemes": {
                 "token": { "type": "apiKey", "in": "header", "name": "Authorization", "description": "`Token <key>` from /api/v1/auth/login/ or /users/login/" },
                 "session": { "type": "apiKey", "in": "cookie", "name": "osessionid" },
@@ -234,4 +368,20 @@ fn openapi(ops: &[Op]) -> Value {
             }
         }
     })
+}
+
+/// The named schemas, by name (the first registration of a name wins: it is one type).
+fn components(schemas: Schemas) -> Map<String, Value> {
+    let mut named = BTreeMap::new();
+    for (name, schema) in schemas {
+        named.entry(name).or_insert_with(|| serde_json::to_value(schema).unwrap_or(Value::Null));
+    }
+    named.into_iter().collect()
+}
+
+/// The component a `$ref` schema names, as JSON.
+fn named(schemas: &Schemas, schema: &Value) -> Option<Value> {
+    let name = schema.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")?;
+    let (_, s) = schemas.iter().find(|(n, _)| n == name)?;
+    serde_json::to_value(s).ok()
 }

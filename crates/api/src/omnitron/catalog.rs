@@ -15,54 +15,20 @@ use crate::http::auth::Staff;
 use crate::http::error::ApiResult;
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject, money, rate, ts, ts_opt};
+use crate::http::wire::{Fields, JsonObject, money, rate, ts};
+use crate::omnitron::wire::{self, to_json};
 
 /// The Omnitron product object (seed 002's `product`).
 pub fn product_json(p: &Product) -> Value {
-    json!({
-        "pk": p.id,
-        "name": p.name,
-        "base_code": p.base_code,
-        "sku": p.sku,
-        "product_type": p.product_type,
-        "is_active": p.is_active,
-        "parent": p.parent_id,
-        "attributes": p.attributes,
-        "attributes_kwargs": p.attributes_kwargs,
-        "extra_attributes": p.extra_attributes,
-        "group_products": [],
-        "productimage_set": p.images.iter().map(|i| json!({
-            "pk": i.id,
-            "status": i.status,
-            "image": i.image,
-            "order": i.position,
-            "created_date": ts(i.created_at),
-            "specialimage_set": [],
-            "modified_date": ts(i.modified_at),
-        })).collect::<Vec<_>>(),
-        "attribute_set": p.attribute_set,
-        "custom_attribute_set": null,
-        "productization_date": ts_opt(p.productization_date),
-        "listing_code": p.listing_code,
-        "data_source": p.data_source,
-        "modified_date": ts(p.modified_at),
-        "uuid": p.uuid,
-        "created_date": ts(p.created_at),
-    })
+    to_json(&wire::Product::from(p))
 }
 
 pub fn price_list_json(l: &PriceList) -> Value {
-    json!({
-        "pk": l.id, "name": l.name, "code": l.code, "is_auto_sync": l.is_auto_sync,
-        "modified_date": ts(l.modified_at), "created_date": ts(l.created_at), "currency": l.currency,
-    })
+    to_json(&wire::PriceList::from(l))
 }
 
 pub fn stock_list_json(l: &StockList) -> Value {
-    json!({
-        "pk": l.id, "name": l.name, "code": l.code, "is_auto_sync": l.is_auto_sync,
-        "modified_date": ts(l.modified_at), "created_date": ts(l.created_at),
-    })
+    to_json(&wire::StockList::from(l))
 }
 
 fn price_json(p: &ProductPrice, currency: &str) -> Value {

@@ -14,10 +14,12 @@ pub mod promotions;
 pub mod reports;
 pub mod session;
 pub mod simulate;
+pub mod wire;
 
 use axum::routing::{get, patch, post};
 
-use crate::http::docs::{Auth, Routes};
+use crate::http::docs::{Auth, Routes, Verb};
+use wire::{ActiveUser, DiscountItem, OrderItem, PriceList, Product, StaffLogin, StockList, TokenKey};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -26,34 +28,34 @@ pub fn routes() -> Routes {
         .omnitron(
             "/auth/login/",
             post(session::login),
-            &[("post", "Log in with username and password; returns a token key")],
+            &[Verb::post("Log in with username and password; returns a token key").body::<StaffLogin>().ok::<TokenKey>()],
         )
         .merge(Routes::new("omnitron-auth", Auth::Staff).omnitron(
             "/active_user/",
             get(session::active_user),
-            &[("get", "The user behind the token")],
+            &[Verb::get("The user behind the token").ok::<ActiveUser>()],
         ))
         .merge(
             Routes::new("catalogue", Auth::Staff)
                 .omnitron(
                     "/products/",
                     get(catalog::list_products).post(catalog::create_product),
-                    &[("get", "List products"), ("post", "Create a product")],
+                    &[Verb::get("List products").page::<Product>(), Verb::post("Create a product").ok::<Product>()],
                 )
                 .omnitron(
                     "/products/{pk}/",
                     get(catalog::get_product).patch(catalog::patch_product),
-                    &[("get", "A product"), ("patch", "Update a product")],
+                    &[Verb::get("A product").ok::<Product>(), Verb::patch("Update a product").ok::<Product>()],
                 )
                 .omnitron(
                     "/price_lists/",
                     get(catalog::list_price_lists).post(catalog::create_price_list),
-                    &[("get", "List price lists"), ("post", "Create a price list")],
+                    &[Verb::get("List price lists").page::<PriceList>(), Verb::post("Create a price list").ok::<PriceList>()],
                 )
                 .omnitron(
                     "/stock_lists/",
                     get(catalog::list_stock_lists).post(catalog::create_stock_list),
-                    &[("get", "List stock lists"), ("post", "Create a stock list")],
+                    &[Verb::get("List stock lists").page::<StockList>(), Verb::post("Create a stock list").ok::<StockList>()],
                 )
                 .omnitron(
                     "/product_prices/",
@@ -157,22 +159,23 @@ pub fn routes() -> Routes {
                 .omnitron(
                     "/discount_items/detailed_integration/",
                     get(ledger::list_discount_items),
-                    &[("get", "Discount items with benefit and condition applicants (filter `order`)")],
+                    &[Verb::get("Discount items with benefit and condition applicants (filter `order`)").page::<DiscountItem>()],
                 )
                 .omnitron(
                     "/discount_items/{pk}/detailed_integration/",
                     get(ledger::get_discount_item),
-                    &[("get", "One discount item with its applicants")],
+                    &[Verb::get("One discount item with its applicants").ok::<DiscountItem>()],
                 )
                 .omnitron(
                     "/order_item/detailed_integration/",
                     get(ledger::list_order_items),
-                    &[("get", "Order items (one per unit) with product, lists and discount shares (filter `order`)")],
+                    &[Verb::get("Order items (one per unit) with product, lists and discount shares (filter `order`)")
+                        .page::<OrderItem>()],
                 )
                 .omnitron(
                     "/order_item/{pk}/detailed_integration/",
                     get(ledger::get_order_item),
-                    &[("get", "One order item in detail")],
+                    &[Verb::get("One order item in detail").ok::<OrderItem>()],
                 ),
         )
 }

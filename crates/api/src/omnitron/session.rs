@@ -3,27 +3,35 @@
 use axum::Json;
 use axum::extract::State;
 use offerline_app::identity;
-use serde_json::{Value, json};
 
 use crate::AppState;
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
-use crate::http::wire::{Fields, JsonObject, ts, ts_opt};
+use crate::http::wire::{Fields, JsonObject, ts};
+use crate::omnitron::wire::{ActiveUser, TokenKey};
 
-pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<Value>> {
+/// Reads the body field by field (the DRF error of each bad field); [`crate::omnitron::wire::StaffLogin`] is its
+/// documented shape.
+pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<TokenKey>> {
     let mut f = Fields::new(&body);
     let username = f.req_str("username", 150);
     let password = f.req_str("password", 4096);
     f.finish()?;
     let (username, password) = (username.unwrap_or_default(), password.unwrap_or_default());
     let key = identity::staff_login(&state.app, &username, &password).await?;
-    Ok(Json(json!({ "key": key })))
+    Ok(Json(TokenKey { key }))
 }
 
-pub(super) async fn active_user(Authenticated(u): Authenticated) -> Json<Value> {
-    Json(json!({
-        "pk": u.id, "username": u.username, "email": u.email, "first_name": u.first_name,
-        "last_name": u.last_name, "is_staff": u.is_staff, "is_active": u.is_active,
-        "date_joined": ts(u.date_joined), "last_login": ts_opt(u.last_login),
-    }))
+pub(super) async fn active_user(Authenticated(u): Authenticated) -> Json<ActiveUser> {
+    Json(ActiveUser {
+        pk: u.id,
+        username: u.username,
+        email: u.email,
+        first_name: u.first_name,
+        last_name: u.last_name,
+        is_staff: u.is_staff,
+        is_active: u.is_active,
+        date_joined: ts(u.date_joined),
+        last_login: u.last_login.map(ts),
+    })
 }

@@ -1,0 +1,386 @@
+//! The Omnitron dialect's wire types: the bodies its handlers answer with (and, where typed,
+//! read), as serde structs whose schemas (`utoipa::ToSchema`) are the OpenAPI document's
+//! `components.schemas`.
+//!
+//! Field order is the order of the seeds' keys: the struct is serialized in declaration
+//! order, so the bytes on the wire are the ones the seeds and the clients know. Money is a
+//! decimal string in the currency's digits (`"199.90"`), times are ISO-8601 strings; fields
+//! Akinon has and offerline does not hold are `null` (an `Option` always `None`) or `{}`.
+
+use offerline_app::catalog::{PriceList as PriceListRow, Product as ProductRow, StockList as StockListRow};
+use offerline_app::ledger::{BenefitApplicantRow, LedgerDiscount, LedgerItem};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::http::wire::{money, rate, ts};
+
+/// The body of `POST /auth/login/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StaffLogin {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
+    pub username: String,
+    #[schema(min_length = 1, max_length = 4096, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
+    pub password: String,
+}
+
+/// The answer of a login: the token key for `Authorization: Token <key>`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenKey {
+    pub key: String,
+}
+
+/// `/active_user/`: the user behind the token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActiveUser {
+    pub pk: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_staff: bool,
+    pub is_active: bool,
+    pub date_joined: String,
+    pub last_login: Option<String>,
+}
+
+/// A product's image.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductImage {
+    pub pk: i64,
+    pub status: String,
+    pub image: String,
+    pub order: i64,
+    pub created_date: String,
+    pub specialimage_set: Vec<Value>,
+    pub modified_date: String,
+}
+
+/// A product as the catalogue and the order items show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Product {
+    pub pk: i64,
+    pub name: String,
+    pub base_code: Option<String>,
+    pub sku: String,
+    pub product_type: String,
+    pub is_active: bool,
+    pub parent: Option<i64>,
+    pub attributes: Value,
+    pub attributes_kwargs: Value,
+    pub extra_attributes: Value,
+    pub group_products: Vec<Value>,
+    pub productimage_set: Vec<ProductImage>,
+    pub attribute_set: Option<i64>,
+    pub custom_attribute_set: Option<Value>,
+    pub productization_date: Option<String>,
+    pub listing_code: Option<String>,
+    pub data_source: Option<String>,
+    pub modified_date: String,
+    pub uuid: String,
+    pub created_date: String,
+}
+
+impl From<&ProductRow> for Product {
+    fn from(p: &ProductRow) -> Self {
+        Product {
+            pk: p.id,
+            name: p.name.clone(),
+            base_code: p.base_code.clone(),
+            sku: p.sku.clone(),
+            product_type: p.product_type.clone(),
+            is_active: p.is_active,
+            parent: p.parent_id,
+            attributes: p.attributes.clone(),
+            attributes_kwargs: p.attributes_kwargs.clone(),
+            extra_attributes: p.extra_attributes.clone(),
+            group_products: Vec::new(),
+            productimage_set: p
+                .images
+                .iter()
+                .map(|i| ProductImage {
+                    pk: i.id,
+                    status: i.status.clone(),
+                    image: i.image.clone(),
+                    order: i.position,
+                    created_date: ts(i.created_at),
+                    specialimage_set: Vec::new(),
+                    modified_date: ts(i.modified_at),
+                })
+                .collect(),
+            attribute_set: p.attribute_set,
+            custom_attribute_set: None,
+            productization_date: p.productization_date.map(ts),
+            listing_code: p.listing_code.clone(),
+            data_source: p.data_source.clone(),
+            modified_date: ts(p.modified_at),
+            uuid: p.uuid.clone(),
+            created_date: ts(p.created_at),
+        }
+    }
+}
+
+/// A price list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PriceList {
+    pub pk: i64,
+    pub name: String,
+    pub code: Option<String>,
+    pub is_auto_sync: bool,
+    pub modified_date: String,
+    pub created_date: String,
+    pub currency: String,
+}
+
+impl From<&PriceListRow> for PriceList {
+    fn from(l: &PriceListRow) -> Self {
+        PriceList {
+            pk: l.id,
+            name: l.name.clone(),
+            code: l.code.clone(),
+            is_auto_sync: l.is_auto_sync,
+            modified_date: ts(l.modified_at),
+            created_date: ts(l.created_at),
+            currency: l.currency.clone(),
+        }
+    }
+}
+
+/// A stock list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StockList {
+    pub pk: i64,
+    pub name: String,
+    pub code: Option<String>,
+    pub is_auto_sync: bool,
+    pub modified_date: String,
+    pub created_date: String,
+}
+
+impl From<&StockListRow> for StockList {
+    fn from(l: &StockListRow) -> Self {
+        StockList {
+            pk: l.id,
+            name: l.name.clone(),
+            code: l.code.clone(),
+            is_auto_sync: l.is_auto_sync,
+            modified_date: ts(l.modified_at),
+            created_date: ts(l.created_at),
+        }
+    }
+}
+
+/// The share of a discount item one order item carries.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BenefitApplicant {
+    pub id: i64,
+    pub created_date: String,
+    pub modified_date: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount_share: String,
+    pub discount_item: i64,
+    pub order_item: i64,
+}
+
+impl BenefitApplicant {
+    pub fn new(b: &BenefitApplicantRow, currency: &str) -> Self {
+        BenefitApplicant {
+            id: b.id,
+            created_date: ts(b.created_at),
+            modified_date: ts(b.modified_at),
+            discount_share: money(b.discount_share, currency),
+            discount_item: b.discount_item_id,
+            order_item: b.order_item_id,
+        }
+    }
+}
+
+/// An order item that met a discount item's condition.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConditionApplicant {
+    pub id: i64,
+    pub created_date: String,
+    pub modified_date: String,
+    pub order_item: i64,
+    pub discount_item: i64,
+}
+
+/// The promotion a discount item came from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionSummary {
+    pub id: i64,
+    pub created_date: String,
+    pub modified_date: String,
+    pub name: String,
+    pub slug: String,
+}
+
+/// Seed 000's discount item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscountItem {
+    pub pk: i64,
+    pub name: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub cancel_amount: String,
+    pub order: i64,
+    pub offer_type: String,
+    pub session_offer_type: Option<String>,
+    pub code: Option<String>,
+    pub modified_date: String,
+    pub promotion: Option<PromotionSummary>,
+    pub created_date: String,
+    pub benefitapplicant_set: Vec<BenefitApplicant>,
+    pub conditionapplicant_set: Vec<ConditionApplicant>,
+}
+
+impl From<&LedgerDiscount<'_>> for DiscountItem {
+    fn from(d: &LedgerDiscount<'_>) -> Self {
+        let c = d.order().currency.as_str();
+        DiscountItem {
+            pk: d.id,
+            name: d.name.clone(),
+            amount: money(d.amount, c),
+            cancel_amount: money(d.cancel_amount, c),
+            order: d.order_id,
+            offer_type: d.offer_type.clone(),
+            session_offer_type: d.session_offer_type.clone(),
+            code: d.code.clone(),
+            modified_date: ts(d.modified_at),
+            promotion: d.promotion().map(|p| PromotionSummary {
+                id: p.id,
+                created_date: ts(p.created_at),
+                modified_date: ts(p.modified_at),
+                name: p.name.clone(),
+                slug: p.slug.clone(),
+            }),
+            created_date: ts(d.created_at),
+            benefitapplicant_set: d.benefits().map(|b| BenefitApplicant::new(b, c)).collect(),
+            conditionapplicant_set: d
+                .conditions()
+                .map(|c| ConditionApplicant {
+                    id: c.id,
+                    created_date: ts(c.created_at),
+                    modified_date: ts(c.modified_at),
+                    order_item: c.order_item_id,
+                    discount_item: c.discount_item_id,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The integration mapping of an order item.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderItemMapping {
+    pub pk: i64,
+    pub content_type: i64,
+    pub object_id: i64,
+    pub integration_type: String,
+    pub code: String,
+    pub modified_date: String,
+    pub created_date: String,
+}
+
+/// Seed 002's order item (one per unit).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderItem {
+    pub pk: i64,
+    pub order: i64,
+    pub product: Option<Product>,
+    pub status: String,
+    pub price_currency: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub price: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub tax_rate: String,
+    pub extra_field: Value,
+    pub price_list: Option<PriceList>,
+    pub stock_list: Option<StockList>,
+    pub invoice_number: Option<String>,
+    pub invoice_date: Option<String>,
+    pub e_archive_url: Option<String>,
+    pub cancel_status: Option<String>,
+    pub status_display: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub installment_interest_amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub net_amount: String,
+    pub tracking_number: Option<String>,
+    pub shipping_company: Option<String>,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount_amount: String,
+    pub shipment_code: Option<String>,
+    pub benefitapplicant_set: Vec<BenefitApplicant>,
+    pub external_status: Option<String>,
+    pub retail_price: Option<String>,
+    pub attributes: Value,
+    pub attributes_kwargs: Value,
+    pub tracking_url: Option<String>,
+    pub image: Option<String>,
+    pub parent: Option<i64>,
+    pub data_source: Option<String>,
+    pub estimated_delivery_date: Option<String>,
+    pub datasource: Option<String>,
+    pub mapping: Vec<OrderItemMapping>,
+}
+
+impl OrderItem {
+    /// Django's content-type id of the order item model in the seed's `mapping` entries.
+    pub const CONTENT_TYPE: i64 = 44;
+}
+
+impl From<&LedgerItem<'_>> for OrderItem {
+    fn from(i: &LedgerItem<'_>) -> Self {
+        let c = i.order().currency.as_str();
+        OrderItem {
+            pk: i.id,
+            order: i.order_id,
+            product: i.product().map(Product::from),
+            status: i.status.to_string(),
+            price_currency: c.to_owned(),
+            price: money(i.price, c),
+            tax_rate: rate(i.tax_rate),
+            extra_field: json!({}),
+            price_list: i.price_list().map(PriceList::from),
+            stock_list: i.stock_list().map(StockList::from),
+            invoice_number: i.invoice_number.clone(),
+            invoice_date: None,
+            e_archive_url: None,
+            cancel_status: i.cancel_status.clone(),
+            status_display: i.status.name().to_owned(),
+            installment_interest_amount: money(i.installment_interest_amount, c),
+            net_amount: money(i.net_amount, c),
+            tracking_number: i.tracking_number.clone(),
+            shipping_company: i.shipping_company.clone(),
+            discount_amount: money(i.discount_amount, c),
+            shipment_code: None,
+            benefitapplicant_set: i.benefits().map(|b| BenefitApplicant::new(b, c)).collect(),
+            external_status: i.external_status.clone(),
+            retail_price: i.retail_price.map(|r| money(r, c)),
+            attributes: json!({}),
+            attributes_kwargs: json!({}),
+            tracking_url: None,
+            image: None,
+            parent: None,
+            data_source: None,
+            estimated_delivery_date: None,
+            datasource: None,
+            mapping: vec![OrderItemMapping {
+                pk: i.id,
+                content_type: Self::CONTENT_TYPE,
+                object_id: i.id,
+                integration_type: "external_company".to_owned(),
+                code: i.mapping_code.clone(),
+                modified_date: ts(i.modified_at),
+                created_date: ts(i.created_at),
+            }],
+        }
+    }
+}
+
+/// The JSON of a wire value (the response cache and the envelopes hold JSON trees).
+pub fn to_json<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
