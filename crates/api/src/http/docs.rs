@@ -22,8 +22,8 @@ use utoipa::openapi::schema::Schema;
 
 use crate::AppState;
 
-/// The named schemas an operation needs, collected as the document is built.
-type Schemas = Vec<(String, RefOr<Schema>)>;
+/// The named schemas an operation needs, collected (as JSON) as the document is built.
+type Schemas = Vec<(String, Value)>;
 
 /// Puts a type's schema (and those it refers to) into `out` and answers the body's schema:
 /// a `$ref` to it.
@@ -31,16 +31,19 @@ type SchemaFn = fn(&mut Schemas) -> Value;
 
 fn reference<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
     let name = T::name().into_owned();
-    out.push((name.clone(), T::schema()));
-    T::schemas(out);
+    let mut named: Vec<(String, RefOr<Schema>)> = vec![(name.clone(), T::schema())];
+    T::schemas(&mut named);
+    out.extend(named.into_iter().map(|(n, s)| (n, serde_json::to_value(s).unwrap_or(Value::Null))));
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-/// DRF's page envelope around items of `T` (`listing::Listing::envelope`).
+/// DRF's page envelope around items of `T` (`listing::Listing::envelope`), named `<T>Page`.
 fn page_of<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
     let item = reference::<T>(out);
-    json!({
+    let name = format!("{}Page", T::name());
+    let page = json!({
         "type": "object",
+        "description": "A page of a list: `next`/`previous` are absolute URLs, or null at either end.",
         "required": ["count", "next", "previous", "results"],
         "properties": {
             "count": { "type": "integer", "minimum": 0 },
@@ -48,7 +51,9 @@ fn page_of<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
             "previous": { "type": ["string", "null"] },
             "results": { "type": "array", "items": item },
         },
-    })
+    });
+    out.push((name.clone(), page));
+    json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
 fn list_of<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
@@ -63,11 +68,13 @@ pub struct Verb {
     summary: &'static str,
     body: Option<SchemaFn>,
     ok: Option<SchemaFn>,
+    /// The answer is a DRF page: the operation takes the pagination parameters.
+    paged: bool,
 }
 
 impl Verb {
     pub fn new(method: &'static str, summary: &'static str) -> Self {
-        Verb { method, summary, body: None, ok: None }
+        Verb { method, summary, body: None, ok: None, paged: false }
     }
     pub fn get(summary: &'static str) -> Self {
         Self::new("get", summary)
@@ -106,6 +113,7 @@ impl Verb {
     /// A success answer that is a DRF page of `T`.
     pub fn page<T: utoipa::ToSchema>(mut self) -> Self {
         self.ok = Some(page_of::<T>);
+        self.paged = true;
         self
     }
 }
@@ -143,6 +151,7 @@ struct Op {
     auth: Auth,
     body: Option<SchemaFn>,
     ok: Option<SchemaFn>,
+    paged: bool,
 }
 
 /// Routes with their documentation.
@@ -179,8 +188,9 @@ impl Routes {
     {
         self.router = self.router.route(&router_path(path), mr);
         for v in verbs {
-            let Verb { method, summary, body, ok } = Verb::from(v);
-            self.ops.push(Op { path: path.to_owned(), method, summary, tag: self.tag, auth: self.auth, body, ok });
+            let Verb { method, summary, body, ok, paged } = Verb::from(v);
+            let (tag, auth) = (self.tag, self.auth);
+            self.ops.push(Op { path: path.to_owned(), method, summary, tag, auth, body, ok, paged });
         }
         self
     }
@@ -209,7 +219,8 @@ fn param_schema(name: &str) -> Value {
     if matches!(name, "pk" | "id" | "order_id" | "discountitem_id" | "orderitem_id") && !name.is_empty() {
         json!({ "type": "integer" })
     } else {
-        json!({ "type": "string" })
+        // A NUL is refused in any path (400): it names nothing.
+        json!({ "type": "string", "pattern": "^[^\\x00]*$" })
     }
 }
 
@@ -221,7 +232,7 @@ const BODILESS: &[&str] = &["/users/logout/"];
 /// 1000, and anything else falls back to the default of 10 — so any string is accepted.
 fn list_parameters() -> Vec<Value> {
     let size = |name: &str| {
-        json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" },
+        json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string", "pattern": "^[^\\x00]*$" },
                 "description": "Page size: a positive integer, capped at 1000; anything else means 10." })
     };
     vec![
@@ -230,7 +241,7 @@ fn list_parameters() -> Vec<Value> {
                 "schema": { "anyOf": [{ "type": "integer", "minimum": 1 }, { "type": "string", "maxLength": 0 }] } }),
         size("limit"),
         size("page_size"),
-        json!({ "name": "sort", "in": "query", "required": false, "schema": { "type": "string" } }),
+        json!({ "name": "sort", "in": "query", "required": false, "schema": { "type": "string", "pattern": "^[^\\x00]*$" } }),
     ]
 }
 
@@ -238,18 +249,8 @@ fn list_parameters() -> Vec<Value> {
 fn responses(op: &Op, schemas: &mut Schemas) -> Map<String, Value> {
     let json_body = |description: &str, schema: Value| json!({ "description": description, "content": { "application/json": { "schema": schema } } });
     let ep = op.path.starts_with("/v2/") || op.path.starts_with("/oauth/");
-    let error = if ep {
-        json!({
-            "type": "object", "required": ["errors"],
-            "properties": { "errors": { "type": "array", "minItems": 1, "items": {
-                "type": "object", "required": ["status", "title", "detail"],
-                "properties": { "status": { "type": "integer" }, "title": { "type": "string" },
-                                "detail": { "type": "string" } } } } }
-        })
-    } else {
-        // DRF: {"detail": …}, {"field": [..]} or {"non_field_errors": [..]}.
-        json!({ "type": "object", "minProperties": 1 })
-    };
+    let error =
+        json!({ "$ref": if ep { "#/components/schemas/JsonApiErrors" } else { "#/components/schemas/DrfError" } });
     let mut responses = Map::new();
     if op.path == "/metrics" {
         responses.insert(
@@ -308,7 +309,7 @@ fn openapi(ops: &[Op]) -> Value {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": param_schema(name) }))
             .collect();
-        let is_list = op.method == "get" && op.summary.starts_with("List");
+        let is_list = op.paged || (op.method == "get" && op.summary.starts_with("List"));
         if is_list {
             parameters.extend(list_parameters());
         }
@@ -360,7 +361,7 @@ fn openapi(ops: &[Op]) -> Value {
         },
         "paths": paths,
         "components": {
-            "schemas": components(schemas),
+            "schemas": components(schemas, error_schemas()),
             "securitySchemes": {
                 "token": { "type": "apiKey", "in": "header", "name": "Authorization", "description": "`Token <key>` from /api/v1/auth/login/ or /users/login/" },
                 "session": { "type": "apiKey", "in": "cookie", "name": "osessionid" },
@@ -370,11 +371,33 @@ fn openapi(ops: &[Op]) -> Value {
     })
 }
 
+/// The error bodies of the two families of dialects.
+fn error_schemas() -> BTreeMap<String, Value> {
+    BTreeMap::from([
+        (
+            "JsonApiErrors".to_owned(),
+            json!({
+                "type": "object", "required": ["errors"],
+                "description": "Elastic Path's JSON:API errors.",
+                "properties": { "errors": { "type": "array", "minItems": 1, "items": {
+                    "type": "object", "required": ["status", "title", "detail"],
+                    "properties": { "status": { "type": "integer" }, "title": { "type": "string" },
+                                    "detail": { "type": "string" } } } } }
+            }),
+        ),
+        (
+            // DRF: {"detail": …}, {"field": [..]} or {"non_field_errors": [..]}.
+            "DrfError".to_owned(),
+            json!({ "type": "object", "minProperties": 1,
+                    "description": "DRF's error: `detail`, or a list of messages per field (`non_field_errors` for the body as a whole)." }),
+        ),
+    ])
+}
+
 /// The named schemas, by name (the first registration of a name wins: it is one type).
-fn components(schemas: Schemas) -> Map<String, Value> {
-    let mut named = BTreeMap::new();
+fn components(schemas: Schemas, mut named: BTreeMap<String, Value>) -> Map<String, Value> {
     for (name, schema) in schemas {
-        named.entry(name).or_insert_with(|| serde_json::to_value(schema).unwrap_or(Value::Null));
+        named.entry(name).or_insert(schema);
     }
     named.into_iter().collect()
 }
@@ -382,6 +405,5 @@ fn components(schemas: Schemas) -> Map<String, Value> {
 /// The component a `$ref` schema names, as JSON.
 fn named(schemas: &Schemas, schema: &Value) -> Option<Value> {
     let name = schema.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")?;
-    let (_, s) = schemas.iter().find(|(n, _)| n == name)?;
-    serde_json::to_value(s).ok()
+    schemas.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone())
 }

@@ -16,6 +16,7 @@ mod expiry;
 mod first_minute;
 mod foundation;
 mod generate;
+mod generated_client;
 mod hostile;
 mod ledger;
 mod money;

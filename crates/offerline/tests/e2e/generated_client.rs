@@ -1,0 +1,71 @@
+//! A client generated from the server's own `/openapi.json` (openapi-python-client, pinned in
+//! tests/clients/requirements.txt) by tests/clients/generated_client.py, into this test's
+//! temporary directory, and used with nothing else: staff login, then every page of the
+//! discount-item ledger through the generated models. What it read must be what the raw HTTP
+//! answer holds.
+
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::helpers::{Db, Server, demo_database};
+
+both!(generated_client_logs_in_and_reads_the_ledger);
+
+async fn generated_client_logs_in_and_reads_the_ledger(db: Db) {
+    let (url, dir, schema, tour) = demo_database(db).await;
+    let staff_token = tour.split("token: ").nth(1).and_then(|t| t.split_whitespace().next()).expect("staff token");
+    let s = Server::start_on(db, url, dir, schema);
+    let work = std::env::temp_dir().join(format!("offerline-generated-client-{}-{db:?}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work).expect("work dir");
+
+    let config = json!({
+        "base_url": s.base,
+        "staff_username": "admin",
+        "staff_password": "offerline-admin",
+        "work_dir": work,
+    });
+    let script = format!("{}/../../tests/clients/generated_client.py", env!("CARGO_MANIFEST_DIR"));
+    let out = tokio::process::Command::new(crate::ledger::python())
+        .arg(&script)
+        .arg(config.to_string())
+        .output()
+        .await
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("generated_client OK"),
+        "the generated client failed on {db:?} ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&work);
+    let line = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("RESULT line");
+    let got: Value = serde_json::from_str(line).expect("json");
+
+    // The same ledger read raw, in one page.
+    let (st, raw) =
+        s.send("GET", "/api/v1/discount_items/detailed_integration/?limit=1000", Some(staff_token), None).await;
+    assert_eq!(st, 200, "{raw}");
+    let results = raw["results"].as_array().expect("results");
+    assert!(!results.is_empty(), "the demo has discount items");
+    assert_eq!(got["count"], raw["count"]);
+    assert_eq!(got["pages"], json!(results.len().div_ceil(2)));
+    let ids: Vec<Value> = results.iter().map(|d| d["pk"].clone()).collect();
+    let amounts: Vec<Value> = results.iter().map(|d| d["amount"].clone()).collect();
+    let shares: Vec<Value> = results
+        .iter()
+        .map(|d| {
+            d["benefitapplicant_set"]
+                .as_array()
+                .expect("benefits")
+                .iter()
+                .map(|b| b["discount_share"].clone())
+                .collect()
+        })
+        .collect();
+    assert_eq!(got["ids"], json!(ids));
+    assert_eq!(got["amounts"], json!(amounts));
+    assert_eq!(got["shares"], json!(shares));
+    assert!(got["token_length"].as_u64() > Some(0), "a token key");
+}
