@@ -67,7 +67,7 @@ while True:
         ids.append(item.pk)
         amounts.append(item.amount)
         shares.append([b.discount_share for b in item.benefitapplicant_set])
-    if not got.next:
+    if not got.next_:  # `next` is a builtin: the generator names the field `next_`
         break
     page += 1
 
