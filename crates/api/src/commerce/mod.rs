@@ -6,10 +6,12 @@ pub mod account;
 pub mod basket;
 pub mod orders;
 pub mod session;
+pub mod wire;
 
 use axum::routing::{get, post};
 
-use crate::http::docs::{Auth, Routes};
+use crate::http::docs::{Auth, Routes, Verb};
+use wire::{BasketAdd, BasketSet, BasketVoucher, Checkout, CustomerLogin};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -22,23 +24,25 @@ pub fn routes() -> Routes {
                 .put(basket::set_basket_line)
                 .patch(basket::patch_basket),
             &[
-                ("get", "The customer's basket, priced"),
-                ("post", "Add units of a product to the basket"),
-                ("put", "Set a product's quantity in the basket (0 removes it)"),
-                ("patch", "Apply or remove a voucher code"),
+                Verb::get("The customer's basket, priced"),
+                Verb::post("Add units of a product to the basket").body::<BasketAdd>(),
+                Verb::put("Set a product's quantity in the basket (0 removes it)").body::<BasketSet>(),
+                Verb::patch("Apply or remove a voucher code").body::<BasketVoucher>(),
             ],
         )
         .add(
             "/orders/checkout/",
             post(basket::checkout),
-            &[("post", "Check out the basket (Idempotency-Key header supported)")],
+            &[Verb::post("Check out the basket (Idempotency-Key header supported)").body::<Checkout>()],
         )
         .merge(
             Routes::new("storefront", Auth::Public)
                 .add(
                     "/users/login/",
                     post(session::login),
-                    &[("post", "Log in with e-mail and password; sets the osessionid cookie")],
+                    &[Verb::post("Log in with e-mail and password; sets the osessionid cookie")
+                        .body::<CustomerLogin>()
+                        .ok::<crate::omnitron::wire::TokenKey>()],
                 )
                 .add(
                     "/users/logout/",

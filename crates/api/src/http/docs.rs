@@ -218,6 +218,9 @@ impl Routes {
 fn param_schema(name: &str) -> Value {
     if matches!(name, "pk" | "id" | "order_id" | "discountitem_id" | "orderitem_id") && !name.is_empty() {
         json!({ "type": "integer" })
+    } else if name == "cartID" {
+        // A cart reference (`elasticpath::wire::check_ref`; 400 otherwise).
+        json!({ "type": "string", "pattern": "^[A-Za-z0-9_-]{1,128}$" })
     } else {
         // A NUL is refused in any path (400): it names nothing.
         json!({ "type": "string", "pattern": "^[^\\x00]*$" })
@@ -312,6 +315,13 @@ fn openapi(ops: &[Op]) -> Value {
         let is_list = op.paged || (op.method == "get" && op.summary.starts_with("List"));
         if is_list {
             parameters.extend(list_parameters());
+        }
+        if op.path == "/api/v1/reports/promotions/" {
+            // Both required (400 otherwise); together no more than a year, end not before start.
+            for name in ["start", "end"] {
+                parameters.push(json!({ "name": name, "in": "query", "required": true,
+                                        "schema": { "type": "string", "format": "date" } }));
+            }
         }
         let responses = responses(op, &mut schemas);
         let mut operation = json!({

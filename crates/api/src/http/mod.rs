@@ -13,4 +13,5 @@ pub mod error;
 pub mod limits;
 pub mod listing;
 pub mod path;
+pub mod schema;
 pub mod wire;

@@ -19,7 +19,10 @@ pub mod wire;
 use axum::routing::{get, patch, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
-use wire::{ActiveUser, DiscountItem, OrderItem, PriceList, Product, StaffLogin, StockList, TokenKey};
+use wire::{
+    ActiveUser, DiscountItem, ItemStatusChange, OrderItem, PriceList, PriceListCreate, Product, ProductCreate,
+    ProductPatch, StaffLogin, StockList, StockListCreate, TokenKey,
+};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -40,22 +43,22 @@ pub fn routes() -> Routes {
                 .omnitron(
                     "/products/",
                     get(catalog::list_products).post(catalog::create_product),
-                    &[Verb::get("List products").page::<Product>(), Verb::post("Create a product").ok::<Product>()],
+                    &[Verb::get("List products").page::<Product>(), Verb::post("Create a product").body::<ProductCreate>().ok::<Product>()],
                 )
                 .omnitron(
                     "/products/{pk}/",
                     get(catalog::get_product).patch(catalog::patch_product),
-                    &[Verb::get("A product").ok::<Product>(), Verb::patch("Update a product").ok::<Product>()],
+                    &[Verb::get("A product").ok::<Product>(), Verb::patch("Update a product").body::<ProductPatch>().ok::<Product>()],
                 )
                 .omnitron(
                     "/price_lists/",
                     get(catalog::list_price_lists).post(catalog::create_price_list),
-                    &[Verb::get("List price lists").page::<PriceList>(), Verb::post("Create a price list").ok::<PriceList>()],
+                    &[Verb::get("List price lists").page::<PriceList>(), Verb::post("Create a price list").body::<PriceListCreate>().ok::<PriceList>()],
                 )
                 .omnitron(
                     "/stock_lists/",
                     get(catalog::list_stock_lists).post(catalog::create_stock_list),
-                    &[Verb::get("List stock lists").page::<StockList>(), Verb::post("Create a stock list").ok::<StockList>()],
+                    &[Verb::get("List stock lists").page::<StockList>(), Verb::post("Create a stock list").body::<StockListCreate>().ok::<StockList>()],
                 )
                 .omnitron(
                     "/product_prices/",
@@ -109,12 +112,12 @@ pub fn routes() -> Routes {
                 .omnitron(
                     "/order_item/{pk}/",
                     patch(orders::item_status),
-                    &[("patch", "Change an order item's status")],
+                    &[Verb::patch("Change an order item's status").body::<ItemStatusChange>()],
                 )
                 .omnitron(
                     "/order_items/{pk}/update_status/",
                     post(orders::item_status),
-                    &[("post", "Change an order item's status")],
+                    &[Verb::post("Change an order item's status").body::<ItemStatusChange>()],
                 )
                 .omnitron(
                     "/orders/{pk}/cancel/",

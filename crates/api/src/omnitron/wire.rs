@@ -9,19 +9,132 @@
 
 use offerline_app::catalog::{PriceList as PriceListRow, Product as ProductRow, StockList as StockListRow};
 use offerline_app::ledger::{BenefitApplicantRow, LedgerDiscount, LedgerItem};
+use offerline_core::status::OrderStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
 
+use crate::http::schema::{currency, opt_bool, opt_int, opt_object, opt_text, req_text};
 use crate::http::wire::{money, rate, ts};
 
 /// The body of `POST /auth/login/`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StaffLogin {
-    #[schema(min_length = 1, max_length = 150, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
-    pub username: String,
-    #[schema(min_length = 1, max_length = 4096, pattern = r"^[^\x00]*[^\s\x00][^\x00]*$")]
-    pub password: String,
+    #[schema(schema_with = req_text::<150>)]
+    pub username: Value,
+    #[schema(schema_with = req_text::<4096>)]
+    pub password: Value,
+}
+
+/// The body of `POST /products/` (`name` and `sku` required) and of `PATCH /products/{pk}/`
+/// (every field optional; a `name` or `sku` given may not be blank or null).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProductCreate {
+    #[schema(schema_with = req_text::<255>)]
+    pub name: Value,
+    #[schema(schema_with = req_text::<128>)]
+    pub sku: Value,
+    #[schema(schema_with = opt_text::<128>)]
+    pub base_code: Option<Value>,
+    #[schema(schema_with = opt_text::<128>)]
+    pub barcode: Option<Value>,
+    #[schema(schema_with = opt_text::<16>)]
+    pub product_type: Option<Value>,
+    #[schema(schema_with = opt_bool)]
+    pub is_active: Option<Value>,
+    #[schema(schema_with = opt_int)]
+    pub attribute_set: Option<Value>,
+    #[schema(schema_with = opt_object)]
+    pub attributes: Option<Value>,
+    #[schema(schema_with = opt_object)]
+    pub attributes_kwargs: Option<Value>,
+    /// Image URLs, in order.
+    #[schema(schema_with = image_urls)]
+    pub images: Option<Value>,
+}
+
+/// See [`ProductCreate`].
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ProductPatch {
+    #[schema(schema_with = req_text::<255>, required = false)]
+    pub name: Option<Value>,
+    #[schema(schema_with = req_text::<128>, required = false)]
+    pub sku: Option<Value>,
+    #[schema(schema_with = opt_text::<128>)]
+    pub base_code: Option<Value>,
+    #[schema(schema_with = opt_text::<128>)]
+    pub barcode: Option<Value>,
+    #[schema(schema_with = opt_text::<16>)]
+    pub product_type: Option<Value>,
+    #[schema(schema_with = opt_bool)]
+    pub is_active: Option<Value>,
+    #[schema(schema_with = opt_int)]
+    pub attribute_set: Option<Value>,
+    #[schema(schema_with = opt_object)]
+    pub attributes: Option<Value>,
+    #[schema(schema_with = opt_object)]
+    pub attributes_kwargs: Option<Value>,
+    #[schema(schema_with = image_urls)]
+    pub images: Option<Value>,
+}
+
+/// A list of non-empty image URLs of at most 2048 bytes each, or null. JSON Schema counts
+/// characters, not bytes: any 512 characters fit, and so do 2048 ASCII ones.
+fn image_urls() -> RefOr<Schema> {
+    let url = AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(512))
+                .pattern(Some(r"^[^\x00]*$")),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(2048))
+                .pattern(Some(r"^[\x01-\x7f]*$")),
+        );
+    AnyOfBuilder::new().item(ArrayBuilder::new().items(url)).item(ObjectBuilder::new().schema_type(Type::Null)).into()
+}
+
+/// An order status code (`"100"`, or the number): the codes of [`OrderStatus::all`].
+fn status_code() -> RefOr<Schema> {
+    let codes: Vec<u16> = OrderStatus::all().map(OrderStatus::code).collect();
+    AnyOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes.iter().map(u16::to_string))))
+        .item(ObjectBuilder::new().schema_type(Type::Integer).enum_values(Some(codes.iter().copied())))
+        .into()
+}
+
+/// The body of `POST /price_lists/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PriceListCreate {
+    #[schema(schema_with = req_text::<255>)]
+    pub name: Value,
+    #[schema(schema_with = opt_text::<64>)]
+    pub code: Option<Value>,
+    #[schema(schema_with = currency)]
+    pub currency: Value,
+}
+
+/// The body of `POST /stock_lists/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StockListCreate {
+    #[schema(schema_with = req_text::<255>)]
+    pub name: Value,
+    #[schema(schema_with = opt_text::<64>)]
+    pub code: Option<Value>,
+}
+
+/// The body of an order item's status change: Akinon's status code (`"100"`, …).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ItemStatusChange {
+    #[schema(schema_with = status_code)]
+    pub status: Value,
 }
 
 /// The answer of a login: the token key for `Authorization: Token <key>`.
