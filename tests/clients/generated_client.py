@@ -28,10 +28,13 @@ spec = os.path.join(work, "openapi.json")
 with open(spec, "w", encoding="utf-8") as f:
     f.write(doc.text)
 
-# No formatter after generation: the client is generated to be used, not committed.
+# No formatter after generation: the client is generated to be used, not committed. Enums as
+# Literal types: a boolean's accepted texts ("true", "True", …) differ only in case, which
+# Enum member names cannot.
 settings = os.path.join(work, "generator.json")
 with open(settings, "w", encoding="utf-8") as f:
-    json.dump({"post_hooks": [], "project_name_override": "offerline", "package_name_override": "offerline_client"}, f)
+    json.dump({"post_hooks": [], "literal_enums": True, "project_name_override": "offerline",
+               "package_name_override": "offerline_client"}, f)
 generator = os.path.join(os.path.dirname(sys.executable), "openapi-python-client")
 out = subprocess.run(
     [generator, "generate", "--path", spec, "--output-path", os.path.join(work, "offerline_client"),

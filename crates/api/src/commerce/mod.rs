@@ -11,6 +11,7 @@ pub mod wire;
 use axum::routing::{get, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
+use crate::omnitron::wire::{Cancellation, CheckoutAnswer, OrderDetail};
 use wire::{BasketAdd, BasketSet, BasketVoucher, Checkout, CustomerLogin};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -33,7 +34,9 @@ pub fn routes() -> Routes {
         .add(
             "/orders/checkout/",
             post(basket::checkout),
-            &[Verb::post("Check out the basket (Idempotency-Key header supported)").body::<Checkout>()],
+            &[Verb::post("Check out the basket (Idempotency-Key header supported)")
+                .body::<Checkout>()
+                .ok::<CheckoutAnswer>()],
         )
         .merge(
             Routes::new("storefront", Auth::Public)
@@ -76,13 +79,15 @@ pub fn routes() -> Routes {
                 .add(
                     "/users/orders/",
                     get(orders::list),
-                    &[("get", "My orders, newest first, with items, discounts and cancellations")],
+                    &[Verb::get("My orders, newest first, with items, discounts and cancellations")
+                        .page::<OrderDetail>()],
                 )
-                .add("/users/orders/{pk}/", get(orders::detail), &[("get", "One of my orders")])
+                .add("/users/orders/{pk}/", get(orders::detail), &[Verb::get("One of my orders").ok::<OrderDetail>()])
                 .add(
                     "/orders/{pk}/cancel/",
                     post(orders::request_cancel),
-                    &[("post", "Ask to cancel (before shipping) or return (after) items of my order")],
+                    &[Verb::post("Ask to cancel (before shipping) or return (after) items of my order")
+                        .ok_one_or_list::<Cancellation>()],
                 ),
         )
 }

@@ -56,6 +56,15 @@ fn page_of<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
+fn either<A: utoipa::ToSchema, B: utoipa::ToSchema>(out: &mut Schemas) -> Value {
+    json!({ "oneOf": [reference::<A>(out), reference::<B>(out)] })
+}
+
+fn one_or_list<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
+    let item = reference::<T>(out);
+    json!({ "oneOf": [item.clone(), { "type": "array", "minItems": 2, "items": item }] })
+}
+
 fn list_of<T: utoipa::ToSchema>(out: &mut Schemas) -> Value {
     json!({ "type": "array", "items": reference::<T>(out) })
 }
@@ -107,6 +116,18 @@ impl Verb {
     /// A success answer that is a JSON array of `T`.
     pub fn ok_list<T: utoipa::ToSchema>(mut self) -> Self {
         self.ok = Some(list_of::<T>);
+        self
+    }
+
+    /// A success answer that is an `A` or a `B`.
+    pub fn ok_either<A: utoipa::ToSchema, B: utoipa::ToSchema>(mut self) -> Self {
+        self.ok = Some(either::<A, B>);
+        self
+    }
+
+    /// A success answer that is one `T`, or a JSON array of two or more.
+    pub fn ok_one_or_list<T: utoipa::ToSchema>(mut self) -> Self {
+        self.ok = Some(one_or_list::<T>);
         self
     }
 

@@ -20,8 +20,8 @@ use axum::routing::{get, patch, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
 use wire::{
-    ActiveUser, DiscountItem, ItemStatusChange, OrderItem, PriceList, PriceListCreate, Product, ProductCreate,
-    ProductPatch, StaffLogin, StockList, StockListCreate, TokenKey,
+    ActiveUser, Cancellation, DiscountItem, ItemStatusChange, OrderDetail, OrderItem, OrderLine, OrderSummary,
+    PriceList, PriceListCreate, Product, ProductCreate, ProductPatch, StaffLogin, StockList, StockListCreate, TokenKey,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -103,30 +103,30 @@ pub fn routes() -> Routes {
         ))
         .merge(
             Routes::new("orders", Auth::Staff)
-                .omnitron("/orders/", get(orders::list_orders), &[("get", "List orders")])
+                .omnitron("/orders/", get(orders::list_orders), &[Verb::get("List orders").page::<OrderSummary>()])
                 .omnitron(
                     "/orders_integration/{pk}/detailed_integration/",
                     get(orders::order_detail),
-                    &[("get", "An order with its items and discount items")],
+                    &[Verb::get("An order with its items and discount items").ok::<OrderDetail>()],
                 )
                 .omnitron(
                     "/order_item/{pk}/",
                     patch(orders::item_status),
-                    &[Verb::patch("Change an order item's status").body::<ItemStatusChange>()],
+                    &[Verb::patch("Change an order item's status").body::<ItemStatusChange>().ok::<OrderLine>()],
                 )
                 .omnitron(
                     "/order_items/{pk}/update_status/",
                     post(orders::item_status),
-                    &[Verb::post("Change an order item's status").body::<ItemStatusChange>()],
+                    &[Verb::post("Change an order item's status").body::<ItemStatusChange>().ok::<OrderLine>()],
                 )
                 .omnitron(
                     "/orders/{pk}/cancel/",
                     post(orders::cancel_order),
-                    &[(
-                        "post",
+                    &[Verb::post(
                         "Cancel (before shipping) or return (after) order items at once, with the refund recorded; \
-                         ?dry_run=1 previews; Idempotency-Key supported",
-                    )],
+                         ?dry_run=1 previews (the cancellation); Idempotency-Key supported",
+                    )
+                    .ok_either::<OrderDetail, Cancellation>()],
                 )
                 .add(
                     "/api/v1/cancellation_requests/",

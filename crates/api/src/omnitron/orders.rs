@@ -11,8 +11,7 @@ use offerline_app::cancellations::{self, CancelGroup, CancellationType, MAX_UNIT
 use offerline_app::ledger::{LedgerCancellation, LedgerItem, LedgerOrder, OrderDetail, OrderRow, Parts};
 use offerline_app::orders;
 use offerline_core::status::OrderStatus;
-use offerline_core::tax_included;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::http::auth::Staff;
@@ -20,35 +19,18 @@ use crate::http::cache::{cached, list_key};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject, idempotency_key, money, ts};
+use crate::http::wire::{Fields, JsonObject, idempotency_key};
+use crate::omnitron::wire::{self, Cancellation, OrderLine, OrderSummary, to_json};
 
 // ---------------------------------------------------------------------------------------
 // Orders on the wire.
 
 fn order_summary_json(o: &OrderRow) -> Value {
-    let c = o.currency.as_str();
-    json!({
-        "pk": o.id, "number": o.number, "user": o.user_id, "status": o.status.to_string(),
-        "amount": money(o.amount, c), "discount_amount": money(o.discount_amount, c),
-        "currency": c, "created_date": ts(o.created_at), "modified_date": ts(o.modified_at),
-    })
+    to_json(&OrderSummary::from(o))
 }
 
 fn item_json(i: &LedgerItem<'_>) -> Value {
-    let c = i.order().currency.as_str();
-    json!({
-        "pk": i.id, "id": i.id, "order": i.order_id, "product": i.product_id,
-        "product_name": i.product_name, "product_sku": i.product_sku,
-        "status": i.status.to_string(), "status_display": i.status.name(),
-        "price": money(i.price, c), "retail_price": i.retail_price.map(|r| money(r, c)),
-        "tax_rate": crate::http::wire::rate(i.tax_rate), "price_currency": c,
-        "price_list": i.price_list_id, "stock_list": i.stock_list_id,
-        "net_amount": money(i.net_amount, c), "discount_amount": money(i.discount_amount, c),
-        "tax_amount": money(tax_included(i.net_amount, i.tax_rate), c),
-        "without_net_amount": money(i.net_amount - tax_included(i.net_amount, i.tax_rate), c),
-        "cancel_status": i.cancel_status, "line_key": i.line_key,
-        "created_date": ts(i.created_at), "modified_date": ts(i.modified_at),
-    })
+    to_json(&OrderLine::from(i))
 }
 
 /// The order detail: the staff view, the cancel answer and the checkout answer.
@@ -59,52 +41,13 @@ pub(crate) fn detail_json(d: &OrderDetail) -> Value {
 /// An order with its items, discount items and cancellations, as far as they were loaded
 /// (the detail shape; the customer's order list renders each order so).
 pub(crate) fn order_json(order: &LedgerOrder<'_>) -> Value {
-    let cur = order.currency.as_str();
-    let mut o = order_summary_json(order.row());
-    o["amount_without_discount"] = json!(money(order.amount_without_discount, cur));
-    o["shipping_address"] = order.shipping_address.clone().unwrap_or(Value::Null);
-    o["orderitem_set"] = order.items().map(|i| item_json(&i)).collect();
-    o["discountitem_set"] = order
-        .discounts()
-        .map(|x| {
-            json!({
-                "pk": x.id, "order": x.order_id, "name": x.name, "amount": money(x.amount, cur),
-                "cancel_amount": money(x.cancel_amount, cur), "code": x.code, "offer_type": x.offer_type,
-                "session_offer_type": x.session_offer_type, "promotion": x.promotion_id,
-                "created_date": ts(x.created_at), "modified_date": ts(x.modified_at),
-                "benefitapplicant_set": x.benefits().map(|b| json!({"order_item": b.order_item_id, "discount_share": money(b.discount_share, cur)})).collect::<Vec<_>>(),
-                "conditionapplicant_set": x.conditions().map(|c| json!({"order_item": c.order_item_id})).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    o["cancellation_set"] = order.cancellations().map(|c| cancellation_json(&c)).collect();
-    o["refunded_amount"] = json!(money(order.refunded_amount(), cur));
-    o
+    to_json(&wire::OrderDetail::from(order))
 }
 
 /// One cancellation (contract §8): its units with what each refunds and the discount shares
 /// reversed under it. `id` is null in a preview (nothing was written).
 pub(crate) fn cancellation_json(c: &LedgerCancellation<'_>) -> Value {
-    let cur = c.order().currency.as_str();
-    json!({
-        "id": (c.id != 0).then_some(c.id),
-        "order": c.order_id,
-        "cancellation_type": c.cancellation_type.as_str(),
-        "reason": c.reason,
-        "description": c.description,
-        "status": c.status.as_str(),
-        "refund_amount": money(c.refund_amount, cur),
-        "currency": cur.to_ascii_lowercase(),
-        "items": c.items().map(|(item, reversed)| json!({
-            "order_item": item.order_item_id,
-            "refund_amount": money(item.refund_amount, cur),
-            "discount_reversed": reversed.iter().map(|&(d, amount)| json!({
-                "discount_item": d, "amount": money(amount, cur),
-            })).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "created_date": ts(c.created_at),
-        "modified_date": ts(c.modified_at),
-    })
+    to_json(&Cancellation::from(c))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -8,8 +8,11 @@
 //! Akinon has and offerline does not hold are `null` (an `Option` always `None`) or `{}`.
 
 use offerline_app::catalog::{PriceList as PriceListRow, Product as ProductRow, StockList as StockListRow};
-use offerline_app::ledger::{BenefitApplicantRow, LedgerDiscount, LedgerItem};
+use offerline_app::ledger::{
+    BenefitApplicantRow, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, OrderRow,
+};
 use offerline_core::status::OrderStatus;
+use offerline_core::tax_included;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -496,4 +499,280 @@ impl From<&LedgerItem<'_>> for OrderItem {
 /// The JSON of a wire value (the response cache and the envelopes hold JSON trees).
 pub fn to_json<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// An order in a list: its totals, no lines.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderSummary {
+    pub pk: i64,
+    pub number: String,
+    pub user: Option<i64>,
+    pub status: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount_amount: String,
+    pub currency: String,
+    pub created_date: String,
+    pub modified_date: String,
+}
+
+impl From<&OrderRow> for OrderSummary {
+    fn from(o: &OrderRow) -> Self {
+        let c = o.currency.as_str();
+        OrderSummary {
+            pk: o.id,
+            number: o.number.clone(),
+            user: o.user_id,
+            status: o.status.to_string(),
+            amount: money(o.amount, c),
+            discount_amount: money(o.discount_amount, c),
+            currency: c.to_owned(),
+            created_date: ts(o.created_at),
+            modified_date: ts(o.modified_at),
+        }
+    }
+}
+
+/// An order item as the order detail shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLine {
+    pub pk: i64,
+    pub id: i64,
+    pub order: i64,
+    pub product: i64,
+    pub product_name: String,
+    pub product_sku: String,
+    pub status: String,
+    pub status_display: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub price: String,
+    pub retail_price: Option<String>,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub tax_rate: String,
+    pub price_currency: String,
+    pub price_list: Option<i64>,
+    pub stock_list: Option<i64>,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub net_amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount_amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub tax_amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub without_net_amount: String,
+    pub cancel_status: Option<String>,
+    pub line_key: String,
+    pub created_date: String,
+    pub modified_date: String,
+}
+
+impl From<&LedgerItem<'_>> for OrderLine {
+    fn from(i: &LedgerItem<'_>) -> Self {
+        let c = i.order().currency.as_str();
+        let tax = tax_included(i.net_amount, i.tax_rate);
+        OrderLine {
+            pk: i.id,
+            id: i.id,
+            order: i.order_id,
+            product: i.product_id,
+            product_name: i.product_name.clone(),
+            product_sku: i.product_sku.clone(),
+            status: i.status.to_string(),
+            status_display: i.status.name().to_owned(),
+            price: money(i.price, c),
+            retail_price: i.retail_price.map(|r| money(r, c)),
+            tax_rate: rate(i.tax_rate),
+            price_currency: c.to_owned(),
+            price_list: i.price_list_id,
+            stock_list: i.stock_list_id,
+            net_amount: money(i.net_amount, c),
+            discount_amount: money(i.discount_amount, c),
+            tax_amount: money(tax, c),
+            without_net_amount: money(i.net_amount - tax, c),
+            cancel_status: i.cancel_status.clone(),
+            line_key: i.line_key.clone(),
+            created_date: ts(i.created_at),
+            modified_date: ts(i.modified_at),
+        }
+    }
+}
+
+/// An order item's share of a discount, in the order detail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderShare {
+    pub order_item: i64,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount_share: String,
+}
+
+/// An order item that met a discount's condition, in the order detail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderConditionItem {
+    pub order_item: i64,
+}
+
+/// A discount item as the order detail shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDiscount {
+    pub pk: i64,
+    pub order: i64,
+    pub name: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub cancel_amount: String,
+    pub code: Option<String>,
+    pub offer_type: String,
+    pub session_offer_type: Option<String>,
+    pub promotion: Option<i64>,
+    pub created_date: String,
+    pub modified_date: String,
+    pub benefitapplicant_set: Vec<OrderShare>,
+    pub conditionapplicant_set: Vec<OrderConditionItem>,
+}
+
+/// A discount share given back by a cancelled unit.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscountReversal {
+    pub discount_item: i64,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub amount: String,
+}
+
+/// A unit of a cancellation: what it refunds and the discount shares reversed under it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CancellationUnit {
+    pub order_item: i64,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub refund_amount: String,
+    pub discount_reversed: Vec<DiscountReversal>,
+}
+
+/// One cancellation (contract §8). `id` is null in a preview (nothing was written).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Cancellation {
+    pub id: Option<i64>,
+    pub order: i64,
+    pub cancellation_type: String,
+    pub reason: String,
+    pub description: String,
+    pub status: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub refund_amount: String,
+    pub currency: String,
+    pub items: Vec<CancellationUnit>,
+    pub created_date: String,
+    pub modified_date: String,
+}
+
+impl From<&LedgerCancellation<'_>> for Cancellation {
+    fn from(c: &LedgerCancellation<'_>) -> Self {
+        let cur = c.order().currency.as_str();
+        Cancellation {
+            id: (c.id != 0).then_some(c.id),
+            order: c.order_id,
+            cancellation_type: c.cancellation_type.as_str().to_owned(),
+            reason: c.reason.clone(),
+            description: c.description.clone(),
+            status: c.status.as_str().to_owned(),
+            refund_amount: money(c.refund_amount, cur),
+            currency: cur.to_ascii_lowercase(),
+            items: c
+                .items()
+                .map(|(item, reversed)| CancellationUnit {
+                    order_item: item.order_item_id,
+                    refund_amount: money(item.refund_amount, cur),
+                    discount_reversed: reversed
+                        .iter()
+                        .map(|&(d, amount)| DiscountReversal { discount_item: d, amount: money(amount, cur) })
+                        .collect(),
+                })
+                .collect(),
+            created_date: ts(c.created_at),
+            modified_date: ts(c.modified_at),
+        }
+    }
+}
+
+/// An order with its items, discount items and cancellations: the staff detail, the staff
+/// cancel answer, the checkout answer and the customer's order views.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderDetail {
+    pub pk: i64,
+    pub number: String,
+    pub user: Option<i64>,
+    pub status: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount_amount: String,
+    pub currency: String,
+    pub created_date: String,
+    pub modified_date: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub amount_without_discount: String,
+    pub shipping_address: Option<Value>,
+    pub orderitem_set: Vec<OrderLine>,
+    pub discountitem_set: Vec<OrderDiscount>,
+    pub cancellation_set: Vec<Cancellation>,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub refunded_amount: String,
+}
+
+impl From<&LedgerOrder<'_>> for OrderDetail {
+    fn from(order: &LedgerOrder<'_>) -> Self {
+        let cur = order.currency.as_str();
+        let OrderSummary { pk, number, user, status, amount, discount_amount, currency, created_date, modified_date } =
+            OrderSummary::from(order.row());
+        OrderDetail {
+            pk,
+            number,
+            user,
+            status,
+            amount,
+            discount_amount,
+            currency,
+            created_date,
+            modified_date,
+            amount_without_discount: money(order.amount_without_discount, cur),
+            shipping_address: order.shipping_address.clone(),
+            orderitem_set: order.items().map(|i| OrderLine::from(&i)).collect(),
+            discountitem_set: order
+                .discounts()
+                .map(|x| OrderDiscount {
+                    pk: x.id,
+                    order: x.order_id,
+                    name: x.name.clone(),
+                    amount: money(x.amount, cur),
+                    cancel_amount: money(x.cancel_amount, cur),
+                    code: x.code.clone(),
+                    offer_type: x.offer_type.clone(),
+                    session_offer_type: x.session_offer_type.clone(),
+                    promotion: x.promotion_id,
+                    created_date: ts(x.created_at),
+                    modified_date: ts(x.modified_at),
+                    benefitapplicant_set: x
+                        .benefits()
+                        .map(|b| OrderShare {
+                            order_item: b.order_item_id,
+                            discount_share: money(b.discount_share, cur),
+                        })
+                        .collect(),
+                    conditionapplicant_set: x
+                        .conditions()
+                        .map(|c| OrderConditionItem { order_item: c.order_item_id })
+                        .collect(),
+                })
+                .collect(),
+            cancellation_set: order.cancellations().map(|c| Cancellation::from(&c)).collect(),
+            refunded_amount: money(order.refunded_amount(), cur),
+        }
+    }
+}
+
+/// The checkout answer: the order placed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutAnswer {
+    pub order: OrderDetail,
 }
