@@ -20,8 +20,9 @@ use axum::routing::{get, patch, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
 use wire::{
-    ActiveUser, Cancellation, DiscountItem, ItemStatusChange, OrderDetail, OrderItem, OrderLine, OrderSummary,
-    PriceList, PriceListCreate, Product, ProductCreate, ProductPatch, StaffLogin, StockList, StockListCreate, TokenKey,
+    ActiveUser, Cancellation, CreatedIds, DiscountItem, GeneratedCodes, ItemStatusChange, OrderDetail, OrderItem,
+    OrderLine, OrderSummary, PriceList, PriceListCreate, Product, ProductCreate, ProductPatch, Promotion, StaffLogin,
+    StockList, StockListCreate, TokenKey, Voucher,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -71,29 +72,33 @@ pub fn routes() -> Routes {
                 .add(
                     "/api/v1/promotions/",
                     get(promotions::list_promotions).post(promotions::create_promotion),
-                    &[("get", "List promotions (offers)"), ("post", "Create a promotion")],
+                    &[Verb::get("List promotions (offers)").page::<Promotion>(), Verb::post("Create a promotion").ok::<Promotion>()],
                 )
                 .add(
                     "/api/v1/promotions/bulk/",
                     post(promotions::bulk_create),
-                    &[("post", "Create up to 1,000 promotions, all or none")],
+                    &[Verb::post("Create up to 1,000 promotions, all or none").ok::<CreatedIds>()],
                 )
                 .add(
                     "/api/v1/promotions/{id}/",
                     get(promotions::get_promotion)
                         .patch(promotions::patch_promotion)
                         .delete(promotions::delete_promotion),
-                    &[("get", "A promotion"), ("patch", "Update a promotion"), ("delete", "Delete a promotion (soft)")],
+                    &[
+                        Verb::get("A promotion").ok::<Promotion>(),
+                        Verb::patch("Update a promotion").ok::<Promotion>(),
+                        Verb::delete("Delete a promotion (soft)"),
+                    ],
                 )
                 .add(
                     "/api/v1/promotions/{id}/generate_vouchers/",
                     post(promotions::generate_vouchers),
-                    &[("post", "Generate unique random voucher codes for a code promotion")],
+                    &[Verb::post("Generate unique random voucher codes for a code promotion").ok::<GeneratedCodes>()],
                 )
                 .add(
                     "/api/v1/vouchers/",
                     get(promotions::list_vouchers).post(promotions::create_voucher),
-                    &[("get", "List vouchers"), ("post", "Create a voucher")],
+                    &[Verb::get("List vouchers").page::<Voucher>(), Verb::post("Create a voucher").ok::<Voucher>()],
                 ),
         )
         .merge(Routes::new("promotions", Auth::Staff).add(

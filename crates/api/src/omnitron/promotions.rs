@@ -29,10 +29,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use offerline_app::list::Op;
-use offerline_app::promotions::{Promotion, PromotionInput, benefit_json, condition_json};
+use offerline_app::promotions::{Promotion, PromotionInput};
 use offerline_app::vouchers::{CodeBatch, MAX_GENERATED_CODES, NewVoucher, Voucher};
 use offerline_app::{customers, promotions as admin, vouchers};
-use offerline_core::{ConditionKind, VoucherCode, VoucherUsage};
+use offerline_core::{VoucherCode, VoucherUsage};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
@@ -40,8 +40,9 @@ use crate::http::auth::Staff;
 use crate::http::error::{ApiError, ApiResult, nest, unknown_pk};
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject, ts, ts_opt};
+use crate::http::wire::{Fields, JsonObject};
 use crate::omnitron::promotion_body::{pk_list, read_promotion};
+use crate::omnitron::wire::{self, to_json};
 
 // The simulation endpoint reads its body with these too.
 pub(crate) use crate::omnitron::promotion_body::{json_type, known_currency};
@@ -63,50 +64,11 @@ pub(crate) async fn check_users(
 // Rendering
 
 pub fn promotion_json(p: &Promotion) -> Value {
-    let money = |m: Option<i64>| m.map(|m| p.currency.format(m));
-    json!({
-        "id": p.id,
-        "name": p.name,
-        "slug": p.slug,
-        "label": p.label,
-        "offer_type": p.offer_type.as_str(),
-        "currency": p.currency.as_str(),
-        "start_datetime": ts_opt(p.start_at),
-        "end_datetime": ts_opt(p.end_at),
-        "priority": p.priority,
-        "exclusive": p.exclusive,
-        "is_active": p.is_active,
-        "condition": condition_json(&p.condition, p.currency),
-        "benefit": benefit_json(&p.benefit, p.currency, matches!(p.condition.kind, ConditionKind::Count(_))),
-        "max_basket_applications": p.max_basket_applications,
-        "max_user_applications": p.max_user_applications,
-        "max_global_applications": p.max_global_applications,
-        "max_discount": money(p.max_discount),
-        "customers": p.customers,
-        "refund_policy": p.refund_policy.as_str(),
-        "usage": {
-            "applications": p.usage.applications,
-            "orders": p.usage.orders,
-            "discount": p.currency.format(p.usage.discount),
-            "reversed": p.currency.format(p.usage.reversed),
-            "net": p.currency.format(p.usage.net),
-        },
-        "created_date": ts(p.created_at),
-        "modified_date": ts(p.modified_at),
-    })
+    to_json(&wire::Promotion::from(p))
 }
 
 pub fn voucher_json(v: &Voucher) -> Value {
-    json!({
-        "id": v.id,
-        "code": v.code,
-        "promotion": v.promotion_id,
-        "usage": v.usage.as_str(),
-        "uses": v.uses,
-        "customers": v.customers,
-        "created_date": ts(v.created_at),
-        "modified_date": ts(v.modified_at),
-    })
+    to_json(&wire::Voucher::from(v))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -180,7 +142,7 @@ pub(super) async fn bulk_create(
         return Err(ApiError::Fields(Map::from_iter([("promotions".to_owned(), Value::Array(errors))])));
     }
     match admin::create_many(&state.app, &inputs).await {
-        Ok(ids) => Ok((StatusCode::CREATED, Json(json!({ "ids": ids })))),
+        Ok(ids) => Ok((StatusCode::CREATED, Json(to_json(&wire::CreatedIds { ids })))),
         Err(admin::BulkError::Inputs(per)) => {
             let errors = per
                 .into_iter()
@@ -371,7 +333,7 @@ pub(super) async fn generate_vouchers(
         usage: usage.unwrap_or(VoucherUsage::SingleUse),
     };
     let codes = vouchers::generate(&state.app, &p, &batch).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "codes": codes }))))
+    Ok((StatusCode::CREATED, Json(wire::GeneratedCodes { codes })))
 }
 
 #[cfg(test)]

@@ -11,8 +11,10 @@ use offerline_app::catalog::{PriceList as PriceListRow, Product as ProductRow, S
 use offerline_app::ledger::{
     BenefitApplicantRow, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, OrderRow,
 };
+use offerline_app::promotions::{Promotion as PromotionRow, benefit_json, condition_json};
+use offerline_app::vouchers::Voucher as VoucherRow;
 use offerline_core::status::OrderStatus;
-use offerline_core::tax_included;
+use offerline_core::{ConditionKind, tax_included};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -775,4 +777,121 @@ impl From<&LedgerOrder<'_>> for OrderDetail {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckoutAnswer {
     pub order: OrderDetail,
+}
+
+/// What a promotion has given so far, over all orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionUsage {
+    pub applications: i64,
+    pub orders: i64,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub reversed: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub net: String,
+}
+
+/// A promotion (an offer) as the back office shows it. `condition` and `benefit` are the
+/// store codec's objects (their `type` says which fields follow), as they were written.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Promotion {
+    pub id: i64,
+    pub name: String,
+    pub slug: String,
+    pub label: String,
+    pub offer_type: String,
+    pub currency: String,
+    pub start_datetime: Option<String>,
+    pub end_datetime: Option<String>,
+    pub priority: i32,
+    pub exclusive: bool,
+    pub is_active: bool,
+    pub condition: Value,
+    pub benefit: Value,
+    pub max_basket_applications: Option<u32>,
+    pub max_user_applications: Option<u32>,
+    pub max_global_applications: Option<u32>,
+    pub max_discount: Option<String>,
+    pub customers: Vec<i64>,
+    pub refund_policy: String,
+    pub usage: PromotionUsage,
+    pub created_date: String,
+    pub modified_date: String,
+}
+
+impl From<&PromotionRow> for Promotion {
+    fn from(p: &PromotionRow) -> Self {
+        let count = matches!(p.condition.kind, ConditionKind::Count(_));
+        Promotion {
+            id: p.id,
+            name: p.name.clone(),
+            slug: p.slug.clone(),
+            label: p.label.clone(),
+            offer_type: p.offer_type.as_str().to_owned(),
+            currency: p.currency.as_str().to_owned(),
+            start_datetime: p.start_at.map(ts),
+            end_datetime: p.end_at.map(ts),
+            priority: p.priority,
+            exclusive: p.exclusive,
+            is_active: p.is_active,
+            condition: condition_json(&p.condition, p.currency),
+            benefit: benefit_json(&p.benefit, p.currency, count),
+            max_basket_applications: p.max_basket_applications,
+            max_user_applications: p.max_user_applications,
+            max_global_applications: p.max_global_applications,
+            max_discount: p.max_discount.map(|m| p.currency.format(m)),
+            customers: p.customers.clone(),
+            refund_policy: p.refund_policy.as_str().to_owned(),
+            usage: PromotionUsage {
+                applications: p.usage.applications,
+                orders: p.usage.orders,
+                discount: p.currency.format(p.usage.discount),
+                reversed: p.currency.format(p.usage.reversed),
+                net: p.currency.format(p.usage.net),
+            },
+            created_date: ts(p.created_at),
+            modified_date: ts(p.modified_at),
+        }
+    }
+}
+
+/// A voucher code of a promotion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Voucher {
+    pub id: i64,
+    pub code: String,
+    pub promotion: i64,
+    pub usage: String,
+    pub uses: i64,
+    pub customers: Vec<i64>,
+    pub created_date: String,
+    pub modified_date: String,
+}
+
+impl From<&VoucherRow> for Voucher {
+    fn from(v: &VoucherRow) -> Self {
+        Voucher {
+            id: v.id,
+            code: v.code.clone(),
+            promotion: v.promotion_id,
+            usage: v.usage.as_str().to_owned(),
+            uses: v.uses,
+            customers: v.customers.clone(),
+            created_date: ts(v.created_at),
+            modified_date: ts(v.modified_at),
+        }
+    }
+}
+
+/// The answer of a bulk creation: the new promotions' ids, in the order given.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedIds {
+    pub ids: Vec<i64>,
+}
+
+/// The answer of a voucher generation: the new codes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GeneratedCodes {
+    pub codes: Vec<String>,
 }
