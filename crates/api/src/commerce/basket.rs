@@ -19,11 +19,14 @@ use offerline_core::VoucherCode;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::commerce::wire::{
+    Basket, BasketAnswer, BasketLine, BasketProduct, DiscountBadge, OfferNotApplied, UnavailableLine,
+};
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::wire::{Fields, JsonObject, money};
-use crate::omnitron::catalog::product_json;
 use crate::omnitron::orders::detail_json;
+use crate::omnitron::wire::{Product, to_json};
 
 /// The basket in seed 001's shape. A line whose product cannot be bought now (deactivated,
 /// or without a price) is left out of `basketitem_set` and the totals and listed in
@@ -33,7 +36,7 @@ use crate::omnitron::orders::detail_json;
 /// the product, so the customer lowers its quantity: never a wrapped or panicking total.
 fn basket_json(pb: &Quote) -> ApiResult<Value> {
     let cur = pb.currency.as_str();
-    let items = pb
+    let lines = pb
         .lines
         .iter()
         .enumerate()
@@ -45,72 +48,95 @@ fn basket_json(pb: &Quote) -> ApiResult<Value> {
                 )))
             })?;
             let lr = &pb.pricing.lines[i];
-            let badges: Vec<Value> = pb
+            let badges = pb
                 .pricing
                 .applied
                 .iter()
                 .filter_map(|a| {
                     let d: i64 = a.benefit_units.iter().filter(|(u, _)| u.line == i).map(|(_, s)| *s).sum();
-                    (d > 0).then(|| json!({"description": a.name, "discount": money(d, cur)}))
+                    (d > 0).then(|| DiscountBadge { description: a.name.clone(), discount: money(d, cur) })
                 })
                 .collect();
-            let mut product = product_json(&l.product);
-            product["price"] = json!(money(l.price.price, cur));
-            product["retail_price"] = json!(l.price.retail_price.map(|r| money(r, cur)));
-            Ok(json!({
-                "id": l.line_id,
-                "product": product,
-                "quantity": l.quantity,
-                "unit_price": money(l.price.price, cur),
-                "price": money(total, cur),
-                "discount_amount": money(lr.discount, cur),
-                "total_amount": money(lr.net, cur),
-                "shipping_discount": pb.pricing.shipping_free,
-                "offer_badges": badges,
-            }))
+            Ok(BasketLine {
+                id: Some(l.line_id),
+                product: BasketProduct {
+                    product: Product::from(&l.product),
+                    price: money(l.price.price, cur),
+                    retail_price: l.price.retail_price.map(|r| money(r, cur)),
+                },
+                quantity: l.quantity,
+                unit_price: money(l.price.price, cur),
+                price: money(total, cur),
+                discount_amount: money(lr.discount, cur),
+                total_amount: money(lr.net, cur),
+                shipping_discount: pb.pricing.shipping_free,
+                offer_badges: badges,
+                is_gift: None,
+            })
         })
-        .collect::<ApiResult<Vec<Value>>>()?;
+        .collect::<ApiResult<Vec<BasketLine>>>()?;
     // Gift lines (contract §10) after the basket's own: at their price, discounted to
     // nothing, `"is_gift": true`; they are not basket lines (no `id` to change them by).
     let gifts = pb.gifts.iter().enumerate().map(|(k, g)| {
         let value = pb.pricing.gifts.get(k).map_or(0, |r| r.units.iter().map(|u| u.price).sum::<i64>());
         let name = pb.pricing.applied.iter().find(|a| a.offer == g.offer).map_or("", |a| a.name.as_str());
-        let mut product = product_json(&g.gift.product);
-        product["price"] = json!(money(g.gift.price.price, cur));
-        product["retail_price"] = json!(g.gift.price.retail_price.map(|r| money(r, cur)));
-        json!({
-            "id": null,
-            "product": product,
-            "quantity": g.quantity,
-            "unit_price": money(g.gift.price.price, cur),
-            "price": money(value, cur),
-            "discount_amount": money(value, cur),
-            "total_amount": money(0, cur),
-            "shipping_discount": pb.pricing.shipping_free,
-            "offer_badges": [{"description": name, "discount": money(value, cur)}],
-            "is_gift": true,
-        })
+        BasketLine {
+            id: None,
+            product: BasketProduct {
+                product: Product::from(&g.gift.product),
+                price: money(g.gift.price.price, cur),
+                retail_price: g.gift.price.retail_price.map(|r| money(r, cur)),
+            },
+            quantity: i64::from(g.quantity),
+            unit_price: money(g.gift.price.price, cur),
+            price: money(value, cur),
+            discount_amount: money(value, cur),
+            total_amount: money(0, cur),
+            shipping_discount: pb.pricing.shipping_free,
+            offer_badges: vec![DiscountBadge { description: name.to_owned(), discount: money(value, cur) }],
+            is_gift: Some(true),
+        }
     });
-    let items: Vec<Value> = items.into_iter().chain(gifts).collect();
-    Ok(json!({"basket": {
-        "pk": pb.basket.id,
-        "basketitem_set": items,
-        "voucher_code": pb.basket.voucher_code,
-        "total_product_amount": money(pb.pricing.total_before_discount, cur),
-        "total_discount_amount": money(pb.pricing.total_discount, cur),
-        "total_amount": money(pb.pricing.total, cur),
-        "total_quantity": pb.lines.iter().map(|l| l.quantity).sum::<i64>(),
-        "discounts": pb.pricing.applied.iter().map(|a| json!({"description": a.name, "discount": money(a.amount, cur)})).collect::<Vec<_>>(),
-        "offers_not_applied": pb.pricing.not_applied.iter().map(|n| json!({
-            "promotion": n.offer.0, "name": n.name, "reason": n.reason.as_str(), "detail": n.detail,
-        })).collect::<Vec<_>>(),
-        "upsell_details": [],
-        "upsell_messages": [],
-        "unavailable_basket_products": pb.unavailable.iter().map(|u| json!({
-            "id": u.line_id, "product": product_json(&u.product), "quantity": u.quantity, "reason": u.reason.as_str(),
-        })).collect::<Vec<_>>(),
-        "segment": null,
-    }}))
+    let basket = Basket {
+        pk: pb.basket.id,
+        basketitem_set: lines.into_iter().chain(gifts).collect(),
+        voucher_code: pb.basket.voucher_code.clone(),
+        total_product_amount: money(pb.pricing.total_before_discount, cur),
+        total_discount_amount: money(pb.pricing.total_discount, cur),
+        total_amount: money(pb.pricing.total, cur),
+        total_quantity: pb.lines.iter().map(|l| l.quantity).sum::<i64>(),
+        discounts: pb
+            .pricing
+            .applied
+            .iter()
+            .map(|a| DiscountBadge { description: a.name.clone(), discount: money(a.amount, cur) })
+            .collect(),
+        offers_not_applied: pb
+            .pricing
+            .not_applied
+            .iter()
+            .map(|n| OfferNotApplied {
+                promotion: n.offer.0,
+                name: n.name.clone(),
+                reason: n.reason.as_str().to_owned(),
+                detail: n.detail.clone(),
+            })
+            .collect(),
+        upsell_details: Vec::new(),
+        upsell_messages: Vec::new(),
+        unavailable_basket_products: pb
+            .unavailable
+            .iter()
+            .map(|u| UnavailableLine {
+                id: u.line_id,
+                product: Product::from(&u.product),
+                quantity: u.quantity,
+                reason: u.reason.as_str().to_owned(),
+            })
+            .collect(),
+        segment: None,
+    };
+    Ok(to_json(&BasketAnswer { basket }))
 }
 
 pub(super) async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<Value>> {

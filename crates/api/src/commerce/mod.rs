@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
 use crate::omnitron::wire::{Cancellation, CheckoutAnswer, OrderDetail};
-use wire::{BasketAdd, BasketSet, BasketVoucher, Checkout, CustomerLogin};
+use wire::{BasketAdd, BasketAnswer, BasketSet, BasketVoucher, Checkout, CustomerLogin};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -25,10 +25,12 @@ pub fn routes() -> Routes {
                 .put(basket::set_basket_line)
                 .patch(basket::patch_basket),
             &[
-                Verb::get("The customer's basket, priced"),
-                Verb::post("Add units of a product to the basket").body::<BasketAdd>(),
-                Verb::put("Set a product's quantity in the basket (0 removes it)").body::<BasketSet>(),
-                Verb::patch("Apply or remove a voucher code").body::<BasketVoucher>(),
+                Verb::get("The customer's basket, priced").ok::<BasketAnswer>(),
+                Verb::post("Add units of a product to the basket").body::<BasketAdd>().ok::<BasketAnswer>(),
+                Verb::put("Set a product's quantity in the basket (0 removes it)")
+                    .body::<BasketSet>()
+                    .ok::<BasketAnswer>(),
+                Verb::patch("Apply or remove a voucher code").body::<BasketVoucher>().ok::<BasketAnswer>(),
             ],
         )
         .add(

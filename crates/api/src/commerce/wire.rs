@@ -1,12 +1,14 @@
-//! The storefront dialect's request-body types: what its handlers read, as schemas for the
-//! OpenAPI document. The handlers read the fields one by one (`http::wire::Fields`, for DRF's
-//! message per bad field); these types say which data they accept.
+//! The storefront dialect's wire types: the request bodies its handlers read, as schemas for
+//! the OpenAPI document (the handlers read the fields one by one with `http::wire::Fields`,
+//! for DRF's message per bad field; these types say which data they accept), and the basket
+//! it answers with, in seed 001's key order.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::http::schema::{opt_bool, opt_object, opt_text, quantity_to_add, quantity_to_set, req_int, req_text};
+use crate::omnitron::wire::Product;
 
 /// The body of `POST /users/login/`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -49,4 +51,87 @@ pub struct BasketVoucher {
 pub struct Checkout {
     #[schema(schema_with = opt_object)]
     pub shipping_address: Option<Value>,
+}
+
+/// A basket line's product: the catalogue's product with the price it is sold at.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BasketProduct {
+    #[serde(flatten)]
+    pub product: Product,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub price: String,
+    pub retail_price: Option<String>,
+}
+
+/// An offer's share of a line or of the basket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscountBadge {
+    pub description: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount: String,
+}
+
+/// A basket line, priced. A gift line (contract §10) has no `id` and `"is_gift": true`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BasketLine {
+    pub id: Option<i64>,
+    pub product: BasketProduct,
+    pub quantity: i64,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub unit_price: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub price: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub discount_amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub total_amount: String,
+    pub shipping_discount: bool,
+    pub offer_badges: Vec<DiscountBadge>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub is_gift: Option<bool>,
+}
+
+/// An offer that did not apply to the basket, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferNotApplied {
+    pub promotion: i64,
+    pub name: String,
+    pub reason: String,
+    pub detail: String,
+}
+
+/// A line whose product cannot be bought now (`"inactive"` or `"no_price"`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnavailableLine {
+    pub id: i64,
+    pub product: Product,
+    pub quantity: i64,
+    pub reason: String,
+}
+
+/// The basket in seed 001's shape.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Basket {
+    pub pk: i64,
+    pub basketitem_set: Vec<BasketLine>,
+    pub voucher_code: Option<String>,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub total_product_amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub total_discount_amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub total_amount: String,
+    pub total_quantity: i64,
+    pub discounts: Vec<DiscountBadge>,
+    pub offers_not_applied: Vec<OfferNotApplied>,
+    pub upsell_details: Vec<Value>,
+    pub upsell_messages: Vec<Value>,
+    pub unavailable_basket_products: Vec<UnavailableLine>,
+    pub segment: Option<Value>,
+}
+
+/// The basket answer: `{"basket": …}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BasketAnswer {
+    pub basket: Basket,
 }
