@@ -1,10 +1,13 @@
-//! Akinon's order management (OMS) dialect: `/api/v1/oms/order_items/…` ([`order_items`]).
+//! Akinon's order management (OMS) dialect: `/api/v1/oms/order_items/…` ([`order_items`]), its
+//! answers as typed structs ([`wire`]).
 
 pub mod order_items;
+pub mod wire;
 
 use axum::routing::get;
 
-use crate::http::docs::{Auth, Routes};
+use crate::http::docs::{Auth, Routes, Verb};
+use wire::{OmsOrderItem, OmsOrderItemSimple};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -13,15 +16,19 @@ pub fn routes() -> Routes {
         .add(
             "/api/v1/oms/order_items/",
             get(order_items::list_detailed),
-            &[(
-                "get",
+            &[Verb::get(
                 "OMS order items with state and product objects (filters `order_number`, `order`, `status`, `state`)",
-            )],
+            )
+            .page::<OmsOrderItem>()],
         )
         .add(
             "/api/v1/oms/order_items/list-simple/",
             get(order_items::list_simple),
-            &[("get", "OMS order items with state, order and product as ids")],
+            &[Verb::get("OMS order items with state, order and product as ids").page::<OmsOrderItemSimple>()],
         )
-        .add("/api/v1/oms/order_items/{id}/", get(order_items::get_item), &[("get", "One OMS order item in detail")])
+        .add(
+            "/api/v1/oms/order_items/{id}/",
+            get(order_items::get_item),
+            &[Verb::get("One OMS order item in detail").ok::<OmsOrderItem>()],
+        )
 }
