@@ -101,10 +101,10 @@ class NoMigrations(dict):
 
 
 def setup_django():
-    """Django settings for oscar's models in an in-memory SQLite database, then migrations."""
+    """Django settings for oscar's models in an in-memory SQLite database, and its tables."""
     import django
-    from django.conf import settings
     import oscar.defaults
+    from django.conf import settings
 
     oscar_settings = {k: v for k, v in vars(oscar.defaults).items() if k.startswith("OSCAR_")}
     oscar_settings["OSCAR_DEFAULT_CURRENCY"] = "TRY"
