@@ -112,7 +112,7 @@ pub async fn view(app: &App, user: i64) -> AppResult<Quote> {
 /// Loads the basket's products and prices and prices it against the live offers. `code`
 /// overrides the basket's voucher code (to try a code before it is saved).
 pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> AppResult<Quote> {
-    let (store, snapshot) = (app.store(), app.offers().snapshot());
+    let (store, snapshot) = (app.store(), app.offers().fresh().await?);
     let offers = snapshot.index;
     let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
     let catalog = store.pricing_catalog(&ids).await?;
@@ -144,15 +144,17 @@ pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> 
             .collect(),
     );
     input.customer = Some(CustomerId(user));
-    if offers.needs_usage() {
-        input.usage = store.usage_snapshot(Some(user)).await?;
-    }
     if let Some(code) = code
         && let Ok(vc) = VoucherCode::parse(&code)
         && let Some(v) = store.voucher_by_code(vc.as_str()).await?
     {
         input.vouchers.push(VoucherGrant { code: vc, offer: OfferId(v.promotion_id) });
         voucher = Some(v);
+    }
+    // Usage of the limited offers the basket can meet, read only when there are such.
+    let limited = offers.limited_for(&input.lines, &input.vouchers, input.explain_all);
+    if !limited.is_empty() {
+        input.usage = store.usage_of(&limited, Some(user)).await?;
     }
     let gift_stock = gifts::stock(app, &offers, list.id).await?;
     input.gifts = gifts::engine_stock(&gift_stock);

@@ -366,7 +366,7 @@ pub async fn place_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<S
     // not wait on anything else.
     let mut products = Vec::with_capacity(items.len());
     for it in &items {
-        products.push(product_for(store, it).await?);
+        products.push(product_for(app, it).await?);
     }
     let custom_items: Vec<CustomItem> = items
         .iter()
@@ -441,7 +441,8 @@ pub fn cart_currency(cart: &EpCart) -> String {
 
 /// The catalogue product of a cart item's sku, created inactive (from the item's name)
 /// when there is none.
-async fn product_for(store: &Store, it: &EpItem) -> AppResult<Product> {
+async fn product_for(app: &App, it: &EpItem) -> AppResult<Product> {
+    let store = app.store();
     if let Some(p) = store.product_by_sku(&it.sku).await? {
         return Ok(p);
     }
@@ -452,7 +453,10 @@ async fn product_for(store: &Store, it: &EpItem) -> AppResult<Product> {
         ..Default::default()
     };
     match store.create_product(input).await {
-        Ok(p) => Ok(p),
+        Ok(p) => {
+            app.offers().catalog_changed();
+            Ok(p)
+        }
         // Created meanwhile by another checkout.
         Err(StoreError::Conflict { .. }) => Ok(store.product_by_sku(&it.sku).await?.ok_or(StoreError::NotFound)?),
         Err(e) => Err(e.into()),
@@ -529,7 +533,7 @@ pub async fn rule_priced(app: &App, cart: &EpCart) -> AppResult<Option<RulePrice
         })
         .collect();
     let currency = Currency::parse(&cart_currency(cart)).map_err(|e| AppError::Internal(e.to_string()))?;
-    let snapshot = app.offers().snapshot();
+    let snapshot = app.offers().fresh().await?;
     let mut input =
         offerline_core::PricingInput::new(currency, offerline_core::Timestamp(offerline_store::now_micros()), lines);
     let mut vouchers = Vec::new();
@@ -541,8 +545,9 @@ pub async fn rule_priced(app: &App, cart: &EpCart) -> AppResult<Option<RulePrice
             vouchers.push(v);
         }
     }
-    if snapshot.index.needs_usage() {
-        input.usage = store.usage_snapshot(None).await?;
+    let limited = snapshot.index.limited_for(&input.lines, &input.vouchers, input.explain_all);
+    if !limited.is_empty() {
+        input.usage = store.usage_of(&limited, None).await?;
     }
     let pricing = offerline_core::price(&input, &snapshot.index);
     Ok(Some(RulePriced {
@@ -596,7 +601,7 @@ async fn place_rule_order(app: &App, cart: &EpCart, to: Recipient) -> AppResult<
     // with them, so product ranges see the same ids the order records.
     let items = store.ep_cart_items(&cart.id).await?;
     for it in &items {
-        product_for(store, it).await?;
+        product_for(app, it).await?;
     }
     let Some(priced) = rule_priced(app, cart).await? else {
         return Err(AppError::Unprocessable {

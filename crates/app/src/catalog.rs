@@ -16,7 +16,9 @@ use crate::list::ListQuery;
 
 /// Creates a product; [`AppError::Conflict`] on a sku already taken.
 pub async fn create_product(app: &App, input: ProductInput) -> AppResult<Product> {
-    Ok(app.store().create_product(input).await?)
+    let p = app.store().create_product(input).await?;
+    app.offers().catalog_changed();
+    Ok(p)
 }
 
 pub async fn product(app: &App, id: i64) -> AppResult<Product> {
@@ -30,7 +32,9 @@ pub async fn product_by_sku(app: &App, sku: &str) -> AppResult<Option<Product>> 
 
 /// Changes the fields `input` gives.
 pub async fn update_product(app: &App, id: i64, input: ProductInput) -> AppResult<Product> {
-    Ok(app.store().update_product(id, input).await?)
+    let p = app.store().update_product(id, input).await?;
+    app.offers().catalog_changed();
+    Ok(p)
 }
 
 /// Products matching `q`, with the count of all matches.
@@ -43,7 +47,9 @@ pub async fn list_products(app: &App, q: &ListQuery) -> AppResult<(i64, Vec<Prod
 
 /// Creates a price list in `currency` (a valid currency code).
 pub async fn create_price_list(app: &App, name: &str, code: Option<&str>, currency: &str) -> AppResult<PriceList> {
-    Ok(app.store().create_price_list(name, code, currency).await?)
+    let l = app.store().create_price_list(name, code, currency).await?;
+    app.offers().catalog_changed();
+    Ok(l)
 }
 
 pub async fn list_price_lists(app: &App, q: &ListQuery) -> AppResult<(i64, Vec<PriceList>)> {
@@ -99,7 +105,9 @@ pub async fn set_price(
     retail_price: Option<i64>,
     tax_rate: i64,
 ) -> AppResult<ProductPrice> {
-    Ok(app.store().upsert_price(product, list.id, price, retail_price, tax_rate).await?)
+    let p = app.store().upsert_price(product, list.id, price, retail_price, tax_rate).await?;
+    app.offers().catalog_changed();
+    Ok(p)
 }
 
 /// Prices matching `q` with the count of all matches, and the price lists they are in.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use offerline_core::{BenefitKind, GiftStock, OfferIndex};
 use offerline_store::catalog::{Product, ProductPrice};
 
+use crate::catalog_snapshot::CatalogSnapshot;
 use crate::error::AppResult;
 use crate::handle::App;
 
@@ -50,6 +51,19 @@ pub async fn stock(app: &App, offers: &OfferIndex, price_list: i64) -> AppResult
         }
     }
     Ok(out)
+}
+
+/// The engine's view of the gifts the offers name, from the in-memory pricing catalogue
+/// (its default price list): what [`engine_stock`] of [`stock`] gives, with no query.
+pub fn snapshot_stock(catalog: &CatalogSnapshot, offers: &OfferIndex) -> BTreeMap<String, GiftStock> {
+    skus(offers)
+        .into_iter()
+        .filter_map(|sku| {
+            let p = catalog.by_sku(&sku).filter(|p| p.is_active)?;
+            let unit_price = p.price?;
+            Some((sku, GiftStock { product: offerline_core::ProductId(p.id), unit_price }))
+        })
+        .collect()
 }
 
 /// The engine's view of `gifts`.

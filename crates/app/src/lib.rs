@@ -22,6 +22,7 @@ pub mod basket;
 pub mod cancellations;
 pub mod carts;
 pub mod catalog;
+pub mod catalog_snapshot;
 pub mod checkout;
 pub mod customers;
 pub mod error;

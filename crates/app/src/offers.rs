@@ -4,8 +4,13 @@
 //! the transaction, which refuses an offer whose row has changed since.
 //!
 //! # Freshness
-//! - A write in this process (the promotion and voucher use cases) rebuilds the index
-//!   before it returns ([`OfferCache::changed`]), so the writer's next request sees it.
+//! - A write in this process (the promotion and voucher use cases) only marks the index
+//!   out of date ([`OfferCache::changed`]): a write costs its own rows, not a rebuild of
+//!   every offer, so ten thousand promotions written one by one cost ten thousand inserts.
+//!   Pricing asks for the index through [`OfferCache::fresh`], which rebuilds first when a
+//!   write of this process is not in it yet (one rebuild for any number of writes), so the
+//!   writer's next pricing sees its write. The follower below usually has rebuilt by then,
+//!   off the request path.
 //! - Writes of other processes reach it through the store's one change watcher
 //!   ([`offerline_store::changes`]): the cache waits for the data generation to move, then
 //!   compares the cheap [`Store::promotions_stamp`] with the stamp its index was built from
@@ -14,6 +19,11 @@
 //!   moves costs one stamp query. The staleness bound for another process's promotion
 //!   write is therefore the watcher's (20 ms on SQLite, the notification latency on
 //!   PostgreSQL) plus [`CHECK_INTERVAL`] plus one rebuild.
+//!
+//! The cache also keeps the pricing catalogue ([`CatalogSnapshot`]) by the same rules: a
+//! catalogue write of this process marks it out of date ([`OfferCache::catalog_changed`]),
+//! [`OfferCache::catalog`] reloads it first when it is, and the follower reloads it when
+//! [`Store::catalog_stamp`] moved. It is loaded on first use.
 //!
 //! The follower is a task started by [`OfferCache::load`] that holds the cache weakly and
 //! is stopped when the last handle to the cache is dropped.
@@ -25,9 +35,11 @@ use std::time::{Duration, Instant};
 
 use offerline_core::OfferIndex;
 use offerline_store::Store;
+use offerline_store::catalog::CatalogStamp;
 use offerline_store::promotions::PromotionsStamp;
 
 use crate::AppResult;
+use crate::catalog_snapshot::CatalogSnapshot;
 
 /// The least time between two stamp checks after the generation moved: the debounce of a
 /// burst of writes (a checkout moves the generation too, and most moves change no offer).
@@ -61,6 +73,16 @@ struct Inner {
     follower: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
     checks: AtomicU64,
     rebuilds: AtomicU64,
+    /// Writes of this process so far ([`OfferCache::changed`]).
+    wanted: AtomicU64,
+    /// The writes of this process the current index has seen: a build records the
+    /// `wanted` it read before it read the database.
+    done: AtomicU64,
+    /// The pricing catalogue, once loaded, and the same bookkeeping for it.
+    catalog: RwLock<Option<Arc<CatalogSnapshot>>>,
+    catalog_built: tokio::sync::Mutex<Option<CatalogStamp>>,
+    catalog_wanted: AtomicU64,
+    catalog_done: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -100,6 +122,12 @@ impl OfferCache {
                 follower: std::sync::Mutex::new(None),
                 checks: AtomicU64::new(0),
                 rebuilds: AtomicU64::new(0),
+                wanted: AtomicU64::new(0),
+                done: AtomicU64::new(0),
+                catalog: RwLock::new(None),
+                catalog_built: tokio::sync::Mutex::new(None),
+                catalog_wanted: AtomicU64::new(0),
+                catalog_done: AtomicU64::new(0),
             }),
         };
         cache.reload("startup").await?;
@@ -136,10 +164,86 @@ impl OfferCache {
         }
     }
 
-    /// After a write in this process: rebuild now, so the writer's next request prices
-    /// against it. Other processes learn of it through their change watchers.
-    pub async fn changed(&self) -> AppResult<()> {
-        self.reload("write").await.map(drop)
+    /// After a write in this process: the index is out of date, and the next
+    /// [`OfferCache::fresh`] rebuilds it unless the follower has. Other processes learn of
+    /// the write through their change watchers.
+    pub fn changed(&self) {
+        self.inner.wanted.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The index with every write of this process in it: what pricing uses, so a
+    /// promotion written by one request is priced by the next (read-your-writes). Rebuilds
+    /// first when a write is not in it yet; concurrent callers share one rebuild.
+    pub async fn fresh(&self) -> AppResult<Snapshot> {
+        let wanted = self.inner.wanted.load(Ordering::SeqCst);
+        if self.inner.done.load(Ordering::SeqCst) < wanted {
+            let mut built = self.inner.built.lock().await;
+            if self.inner.done.load(Ordering::SeqCst) < wanted {
+                self.rebuild(&mut built, "write").await?;
+            }
+        }
+        Ok(self.snapshot())
+    }
+
+    /// After a catalogue write of this process (a product, a price, a price list): the
+    /// next [`OfferCache::catalog`] reloads first.
+    pub fn catalog_changed(&self) {
+        self.inner.catalog_wanted.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The pricing catalogue with every catalogue write of this process in it (loaded on
+    /// first use; concurrent callers share one load).
+    pub async fn catalog(&self) -> AppResult<Arc<CatalogSnapshot>> {
+        let wanted = self.inner.catalog_wanted.load(Ordering::SeqCst);
+        if self.inner.catalog_done.load(Ordering::SeqCst) >= wanted
+            && let Some(c) = self.loaded_catalog()
+        {
+            return Ok(c);
+        }
+        let mut built = self.inner.catalog_built.lock().await;
+        match self.loaded_catalog() {
+            Some(c) if self.inner.catalog_done.load(Ordering::SeqCst) >= wanted => Ok(c),
+            _ => self.reload_catalog(&mut built).await,
+        }
+    }
+
+    fn loaded_catalog(&self) -> Option<Arc<CatalogSnapshot>> {
+        match self.inner.catalog.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    async fn reload_catalog(&self, built: &mut Option<CatalogStamp>) -> AppResult<Arc<CatalogSnapshot>> {
+        let started = Instant::now();
+        let writes = self.inner.catalog_wanted.load(Ordering::SeqCst);
+        // The stamp first, as for the offers: a write between the reads is never lost.
+        let stamp = self.inner.store.catalog_stamp().await?;
+        let catalog = Arc::new(CatalogSnapshot::from_rows(self.inner.store.catalog_rows().await?));
+        match self.inner.catalog.write() {
+            Ok(mut g) => *g = Some(catalog.clone()),
+            Err(poisoned) => *poisoned.into_inner() = Some(catalog.clone()),
+        }
+        *built = Some(stamp);
+        self.inner.catalog_done.fetch_max(writes, Ordering::SeqCst);
+        tracing::debug!(
+            products = catalog.len(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "pricing catalogue loaded"
+        );
+        Ok(catalog)
+    }
+
+    /// Reloads the pricing catalogue if it was loaded and its stamp moved since.
+    async fn refresh_catalog(&self) -> AppResult<()> {
+        if self.loaded_catalog().is_none() {
+            return Ok(());
+        }
+        let mut built = self.inner.catalog_built.lock().await;
+        if *built != Some(self.inner.store.catalog_stamp().await?) {
+            self.reload_catalog(&mut built).await?;
+        }
+        Ok(())
     }
 
     /// After a checkout found an offer it was priced with out of date in the database:
@@ -159,21 +263,26 @@ impl OfferCache {
         self.rebuild(&mut built, why).await
     }
 
-    /// Rebuilds the index if the promotions stamp moved since the last build; returns
-    /// whether it did.
-    pub async fn refresh(&self) -> AppResult<bool> {
+    /// Reloads the pricing catalogue if its stamp moved, then rebuilds the index if the
+    /// promotions stamp moved since the last build; returns how long the rebuild took, if
+    /// it did.
+    pub async fn refresh(&self) -> AppResult<Option<Duration>> {
+        self.refresh_catalog().await?;
         let mut built = self.inner.built.lock().await;
         self.inner.checks.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.store.promotions_stamp().await?;
         if *built == Some(now) {
-            return Ok(false);
+            return Ok(None);
         }
-        self.rebuild(&mut built, "changed elsewhere").await?;
-        Ok(true)
+        let started = Instant::now();
+        self.rebuild(&mut built, "changed").await?;
+        Ok(Some(started.elapsed()))
     }
 
     async fn rebuild(&self, built: &mut Option<PromotionsStamp>, why: &str) -> AppResult<usize> {
         let started = Instant::now();
+        // Before the database is read: a write counted after this is marked for the next build.
+        let writes = self.inner.wanted.load(Ordering::SeqCst);
         // The stamp first: a write between the two reads is then in the index or in a stamp
         // that differs from the one kept, never lost.
         let stamp = self.inner.store.promotions_stamp().await?;
@@ -186,6 +295,7 @@ impl OfferCache {
             Err(poisoned) => *poisoned.into_inner() = snapshot,
         }
         *built = Some(stamp);
+        self.inner.done.fetch_max(writes, Ordering::SeqCst);
         self.inner.rebuilds.fetch_add(1, Ordering::Relaxed);
         tracing::info!(offers = n, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, why, "offer cache reloaded");
         Ok(n)
@@ -203,7 +313,9 @@ async fn follow(cache: Weak<Inner>, mut seen: u64) {
         seen = changes.generation();
         let Some(inner) = cache.upgrade() else { return };
         match (OfferCache { inner }).refresh().await {
-            Ok(_) => tokio::time::sleep(CHECK_INTERVAL).await,
+            // A rebuild rests as long as it took: while promotions are written in a stream,
+            // the background rebuilds take at most half a core from the writes.
+            Ok(took) => tokio::time::sleep(took.unwrap_or_default().max(CHECK_INTERVAL)).await,
             Err(e) => {
                 // The change is still unaccounted for: try it again, after a pause.
                 tracing::warn!(error = %e, "offer cache refresh failed; retrying");

@@ -4,8 +4,9 @@
 //! offer kind) and whole: the adapters parse and merge requests (a PATCH is merged over the
 //! stored promotion before it gets here). The rules checked here are the ones that are not
 //! about syntax: the customers exist, and the offer is meaningful
-//! ([`offerline_core::Offer::field_errors`]). Every write rebuilds the offer cache before
-//! it returns, so the next quote prices against it.
+//! ([`offerline_core::Offer::field_errors`]). Every write marks the offer cache out of date
+//! before it returns, so the next pricing rebuilds it (if the cache's follower has not) and
+//! prices against it.
 
 pub use offerline_store::promotions::codec::{benefit_json, condition_json};
 pub use offerline_store::promotions::{Promotion, PromotionInput};
@@ -33,14 +34,14 @@ pub async fn check(app: &App, input: &PromotionInput) -> AppResult<()> {
 pub async fn create(app: &App, input: &PromotionInput) -> AppResult<Promotion> {
     check(app, input).await?;
     let p = app.store().create_promotion(input).await?;
-    app.offers().changed().await?;
+    app.offers().changed();
     tracing::info!(promotion = p.id, offer_type = p.offer_type.as_str(), "promotion created");
     Ok(p)
 }
 
 /// Creates `inputs` all or none (contract §10 bulk): each is checked first, and the errors
 /// come back one per input (`None` for a good one) without writing anything. The offer
-/// cache is rebuilt once, before this returns, so the next pricing sees them all.
+/// cache is marked out of date once, so the next pricing sees them all.
 pub async fn create_many(app: &App, inputs: &[PromotionInput]) -> Result<Vec<i64>, BulkError> {
     let mut errors: Vec<Option<AppError>> = Vec::with_capacity(inputs.len());
     for input in inputs {
@@ -50,7 +51,7 @@ pub async fn create_many(app: &App, inputs: &[PromotionInput]) -> Result<Vec<i64
         return Err(BulkError::Inputs(errors));
     }
     let ids = app.store().create_promotions(inputs).await.map_err(|e| BulkError::Other(e.into()))?;
-    app.offers().changed().await.map_err(BulkError::Other)?;
+    app.offers().changed();
     tracing::info!(count = ids.len(), "promotions created in bulk");
     Ok(ids)
 }
@@ -67,14 +68,14 @@ pub enum BulkError {
 pub async fn update(app: &App, id: i64, input: &PromotionInput) -> AppResult<Promotion> {
     check(app, input).await?;
     let p = app.store().update_promotion(id, input).await?;
-    app.offers().changed().await?;
+    app.offers().changed();
     Ok(p)
 }
 
 /// Soft delete: the offer stops applying, the ledger keeps pointing at it.
 pub async fn delete(app: &App, id: i64) -> AppResult<()> {
     app.store().delete_promotion(id).await?;
-    app.offers().changed().await?;
+    app.offers().changed();
     Ok(())
 }
 

@@ -6,15 +6,16 @@
 //! ([`crate::vouchers::refusal`]); the engine only sees the usable ones, and each refused
 //! code is reported beside the engine's `not_applied` list.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use offerline_core::{
     Currency, CustomerId, Line, OfferId, Pricing, PricingInput, ProductId, Timestamp, VoucherCode, VoucherGrant,
     VoucherRefusal, price,
 };
-use offerline_store::catalog::{PriceList, Product};
 use offerline_store::now_micros;
 
+use crate::catalog_snapshot::CatalogSnapshot;
 pub use crate::error::LineProblem;
 use crate::error::{AppError, AppResult};
 use crate::gifts;
@@ -85,50 +86,45 @@ pub struct Simulation {
 }
 
 /// What a simulation falls back on: the default price list (its currency when the request
-/// names none, its prices when a line gives none). Read once per request, before the
-/// request is parsed, since the currency decides how its money is read.
+/// names none, its prices when a line gives none), with the rest of the pricing catalogue.
+/// Taken once per request, before the request is parsed, since the currency decides how
+/// its money is read; it is the in-memory snapshot, so no row is read for it.
 #[derive(Debug, Clone)]
 pub struct Defaults {
-    price_list: PriceList,
+    catalog: Arc<CatalogSnapshot>,
 }
 
 impl Defaults {
     pub async fn load(app: &App) -> AppResult<Self> {
-        Ok(Defaults { price_list: app.store().default_price_list().await? })
+        Ok(Defaults { catalog: app.offers().catalog().await? })
     }
 
     /// The default price list's currency code, as stored.
     pub fn currency(&self) -> &str {
-        &self.price_list.currency
+        &self.catalog.price_list.currency
     }
 }
 
 /// Prices `req` against the live offers. Lines whose sku is unknown or unpriced are refused
 /// together ([`AppError::Lines`], one entry per requested line).
 pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult<Simulation> {
-    let (store, offers) = (app.store(), app.offers().current());
-    let default_list = &defaults.price_list;
+    let (store, offers) = (app.store(), app.offers().fresh().await?.index);
+    let catalog = &defaults.catalog;
+    let default_list = &catalog.price_list;
     let cur = req.currency;
-    let skus: Vec<String> = req.lines.iter().map(|l| l.sku.clone()).collect();
-    let products = store.products_by_skus(&skus).await?;
-    let by_sku: HashMap<&str, &Product> = products.iter().map(|p| (p.sku.as_str(), p)).collect();
-    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
-    let prices = if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
-        store.prices_for(default_list.id, &ids).await?
-    } else {
-        HashMap::new()
-    };
+    // The default list's prices hold only in its own currency.
+    let listed = default_list.currency.eq_ignore_ascii_case(cur.as_str());
     let mut problems = Vec::with_capacity(req.lines.len());
     let mut lines = Vec::with_capacity(req.lines.len());
     for l in &req.lines {
-        let problem = match by_sku.get(l.sku.as_str()) {
+        let problem = match catalog.by_sku(&l.sku) {
             None => Some(LineProblem::UnknownSku(l.sku.clone())),
-            Some(p) => match l.unit_price.or_else(|| prices.get(&p.id).map(|pp| pp.price)) {
+            Some(p) => match l.unit_price.or(if listed { p.price } else { None }) {
                 Some(unit_price) => {
                     lines.push(Line {
                         product: ProductId(p.id),
                         sku: p.sku.clone(),
-                        attributes: p.attribute_strings(),
+                        attributes: p.attributes.clone(),
                         quantity: l.quantity,
                         unit_price,
                     });
@@ -180,20 +176,18 @@ pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult
         }
     }
 
+    let explain_all = req.explain == Explain::All;
+    // Usage of the limited offers this pricing looks at, and none read when there are none.
+    let limited = offers.limited_for(&lines, &grants, explain_all);
     let input = PricingInput {
         currency: cur,
         at: Timestamp(req.at.unwrap_or_else(now_micros)),
         customer: req.customer.map(CustomerId),
         lines,
         vouchers: grants,
-        // Read only when some live offer has a limit (the basket's quote does the same).
-        usage: if offers.needs_usage() { store.usage_snapshot(req.customer).await? } else { Default::default() },
-        explain_all: req.explain == Explain::All,
-        gifts: if default_list.currency.eq_ignore_ascii_case(cur.as_str()) {
-            gifts::engine_stock(&gifts::stock(app, &offers, default_list.id).await?)
-        } else {
-            Default::default()
-        },
+        usage: if limited.is_empty() { Default::default() } else { store.usage_of(&limited, req.customer).await? },
+        explain_all,
+        gifts: if listed { gifts::snapshot_stock(catalog, &offers) } else { Default::default() },
     };
     input.validate().map_err(|e| AppError::Refused(e.to_string()))?;
     let mut pricing = price(&input, &offers);

@@ -72,7 +72,7 @@ pub async fn create(app: &App, v: &NewVoucher) -> AppResult<Voucher> {
     };
     takes_vouchers(&p).map_err(|message| AppError::Field { field: "promotion".into(), message })?;
     let voucher = app.store().create_voucher(&v.code, p.id, v.usage, &v.customers).await?;
-    app.offers().changed().await?;
+    app.offers().changed();
     Ok(voucher)
 }
 
@@ -88,7 +88,7 @@ pub async fn generate(app: &App, promotion: &Promotion, batch: &CodeBatch) -> Ap
     }
     takes_vouchers(promotion).map_err(AppError::Refused)?;
     let codes = app.store().generate_vouchers(promotion.id, count, &batch.prefix, length, batch.usage).await?;
-    app.offers().changed().await?;
+    app.offers().changed();
     tracing::info!(promotion = promotion.id, count = codes.len(), "vouchers generated");
     Ok(codes)
 }

@@ -74,9 +74,9 @@ async fn writes_here_are_priced_at_once_and_other_processes_writes_soon() {
     let offers = app.offers();
     assert!(offers.is_empty());
 
-    // Read-your-writes: the use case returns once the index holds the write.
+    // Read-your-writes: the next pricing (which asks for a fresh index) holds the write.
     let p = promotions::create(&app, &input("Here", OfferKind::Site, 100)).await.unwrap();
-    assert!(offers.current().get(offerline_core::OfferId(p.id)).is_some());
+    assert!(offers.fresh().await.unwrap().index.get(offerline_core::OfferId(p.id)).is_some());
 
     // Another process's write is unseen until the store's watcher runs, then seen.
     let other = Store::connect(&url).await.unwrap();
@@ -154,7 +154,11 @@ async fn clones_of_the_application_share_one_cache_which_ends_with_the_last() {
     let copy = app.clone();
     until("the follower started", || Arc::strong_count(store.changes()) > baseline).await;
     promotions::create(&copy, &input("Shared", OfferKind::Site, 100)).await.unwrap();
-    assert_eq!(app.offers().len(), 1, "a write through one clone is priced through the other at once");
+    assert_eq!(
+        app.offers().fresh().await.unwrap().index.len(),
+        1,
+        "a write through one clone is priced through the other at once"
+    );
     drop(app);
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(Arc::strong_count(store.changes()) > baseline, "a clone keeps it following");
@@ -241,7 +245,7 @@ async fn the_rules_of_promotions_and_vouchers() {
 
     // Delete: gone from the list, the reads and the index at once.
     promotions::delete(&app, site.id).await.unwrap();
-    assert!(offers.current().get(offerline_core::OfferId(site.id)).is_none());
+    assert!(offers.fresh().await.unwrap().index.get(offerline_core::OfferId(site.id)).is_none());
     assert!(matches!(promotions::get(&app, site.id).await, Err(AppError::NotFound)));
     let (count, listed) = promotions::list(&app, Default::default()).await.unwrap();
     assert_eq!((count, listed.iter().map(|p| p.id).collect::<Vec<_>>()), (1, vec![code.id]));

@@ -161,6 +161,44 @@ impl OfferIndex {
         self.by_id.get(&id).copied()
     }
 
+    /// The active offers with a global, per-customer or budget limit whose usage pricing
+    /// `lines` with `vouchers` reads: with `explain_all` every one of them (a limit is
+    /// reported before a missed range), otherwise the candidates for the lines and the
+    /// offers a code names. A caller reads usage for these alone; none when no offer has a
+    /// limit.
+    pub fn limited_for(
+        &self,
+        lines: &[Line],
+        vouchers: &[crate::basket::VoucherGrant],
+        explain_all: bool,
+    ) -> Vec<OfferId> {
+        if !self.usage_limited {
+            return Vec::new();
+        }
+        let positions: Vec<u32> = if explain_all {
+            self.active.clone()
+        } else {
+            let refs: Vec<&Line> = lines.iter().collect();
+            let mut buf = Vec::new();
+            let mut p: Vec<u32> = self.candidates(&refs, &mut buf).iter().map(|c| c.pos).collect();
+            p.extend(vouchers.iter().filter_map(|v| self.position(v.offer)));
+            p.sort_unstable();
+            p.dedup();
+            p
+        };
+        positions
+            .into_iter()
+            .map(|pos| &self.offers[pos as usize])
+            .filter(|o| {
+                o.active
+                    && (o.max_global_applications.is_some()
+                        || o.max_user_applications.is_some()
+                        || o.max_discount.is_some())
+            })
+            .map(|o| o.id)
+            .collect()
+    }
+
     /// Positions of the active offers, in processing order.
     pub(crate) fn active_positions(&self) -> &[u32] {
         &self.active

@@ -124,7 +124,7 @@ pub fn run(promotions: &Path, basket_file: &Path, repeat: Option<u32>) -> anyhow
     match repeat {
         None => {
             let sim = Simulation { input, pricing, refused_codes: Vec::new() };
-            println!("{}", offerline_api::omnitron::simulate::simulation_json(&sim));
+            println!("{}", serde_json::to_string(&offerline_api::omnitron::simulate::simulation_answer(&sim))?);
         }
         Some(n) => {
             let n = n.max(1);

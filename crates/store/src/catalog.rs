@@ -64,12 +64,17 @@ pub struct Product {
 impl Product {
     /// Attribute values as plain strings, the form the pricing engine matches ranges on.
     pub fn attribute_strings(&self) -> std::collections::BTreeMap<String, String> {
-        match &self.attributes {
-            Json::Object(m) => {
-                m.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
-            }
-            _ => Default::default(),
+        attribute_strings(&self.attributes)
+    }
+}
+
+/// Attribute values as plain strings (a string as it is, anything else as its JSON text).
+fn attribute_strings(attributes: &Json) -> std::collections::BTreeMap<String, String> {
+    match attributes {
+        Json::Object(m) => {
+            m.iter().map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_owned))).collect()
         }
+        _ => Default::default(),
     }
 }
 
@@ -555,4 +560,86 @@ async fn products_on(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Produc
     let img_rows = bind_all!(sqlx::query(&sql), ids).fetch_all(&mut *conn).await?;
     let images = img_rows.iter().map(image_from_row).collect::<Result<Vec<_>>>()?;
     Ok(with_images(ids, products, images))
+}
+
+// ---------------------------------------------------------------------------------------
+// The pricing catalogue: what a priced basket needs of every product, read whole.
+
+/// What [`Store::catalog_stamp`] returns: equal stamps, unchanged products, prices and
+/// price lists (per table: the latest `modified_at`, the rows, Σ `modified_at` mod a prime,
+/// so a write moves it even when a clock behind another's writes an older stamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CatalogStamp(pub [i64; 9]);
+
+/// A product as pricing sees it.
+#[derive(Debug, Clone)]
+pub struct PricedProduct {
+    pub id: i64,
+    pub sku: String,
+    pub is_active: bool,
+    pub attributes: Json,
+}
+
+/// Every product and every price of the default price list, with that list.
+#[derive(Debug, Clone)]
+pub struct CatalogRows {
+    pub price_list: PriceList,
+    pub products: Vec<PricedProduct>,
+    /// (product id, price in the default list's minor units).
+    pub prices: Vec<(i64, i64)>,
+}
+
+impl Store {
+    /// A cheap fingerprint of the products, prices and price lists (one query).
+    pub async fn catalog_stamp(&self) -> Result<CatalogStamp> {
+        let part = |t: &str| {
+            format!(
+                "(SELECT MAX(modified_at) FROM {t}), (SELECT COUNT(*) FROM {t}), \
+                 (SELECT COALESCE(CAST(SUM(modified_at % 1000000007) AS BIGINT), 0) FROM {t})"
+            )
+        };
+        let sql = format!("SELECT {}, {}, {}", part("products"), part("product_prices"), part("price_lists"));
+        let r = sqlx::query(&sql).fetch_one(self.reader()).await?;
+        let mut stamp = [0i64; 9];
+        for (i, v) in stamp.iter_mut().enumerate() {
+            *v = r.try_get::<Option<i64>, _>(i)?.unwrap_or(-1);
+        }
+        Ok(CatalogStamp(stamp))
+    }
+
+    /// The whole pricing catalogue (three queries on one connection).
+    pub async fn catalog_rows(&self) -> Result<CatalogRows> {
+        let mut conn = self.reader().acquire().await?;
+        let row = sqlx::query(&DEFAULT_PRICE_LIST_SQL).fetch_optional(&mut *conn).await?.ok_or(StoreError::NotFound)?;
+        let price_list = price_list_from_row(&row)?;
+        let products = sqlx::query("SELECT id, sku, is_active, attributes FROM products")
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(PricedProduct {
+                    id: r.try_get(0)?,
+                    sku: r.try_get(1)?,
+                    is_active: r.try_get::<i64, _>(2)? != 0,
+                    attributes: serde_json::from_str(&r.try_get::<String, _>(3)?)
+                        .unwrap_or(Json::Object(Default::default())),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let prices = sqlx::query("SELECT product_id, price FROM product_prices WHERE price_list_id = $1")
+            .bind(price_list.id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(CatalogRows { price_list, products, prices })
+    }
+}
+
+impl PricedProduct {
+    /// Attribute values as plain strings (as [`Product::attribute_strings`] gives them).
+    pub fn attribute_strings(&self) -> std::collections::BTreeMap<String, String> {
+        attribute_strings(&self.attributes)
+    }
 }

@@ -15,6 +15,36 @@ pub fn money(minor: i64, currency: &str) -> String {
     format_minor(minor, digits)
 }
 
+/// An amount in an answer: written as [`money`] writes it (`"199.90"`), straight into the
+/// response body with no `String` of its own.
+#[derive(Debug, Clone, Copy)]
+pub struct Amount(pub offerline_core::Minor);
+
+impl Amount {
+    pub fn new(minor: i64, currency: Currency) -> Self {
+        Amount(currency.display(minor))
+    }
+}
+
+impl serde::Serialize for Amount {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl utoipa::PartialSchema for Amount {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^-?[0-9]+(\.[0-9]+)?$"))
+            .description(Some("An exact decimal amount in the answer's currency, as a string (\"199.90\")."))
+            .examples(["199.90"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Amount {}
+
 /// The refusal for a JSON number given for a decimal that cannot be read exactly.
 pub const INEXACT_NUMBER: &str =
     "A number with more than 15 significant digits cannot be read exactly; send it as a string.";

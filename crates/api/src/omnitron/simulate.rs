@@ -2,17 +2,20 @@
 //! skus priced against the live offers, with every applied offer's per-unit shares and the
 //! reason each other offer did not apply. Nothing is written.
 
-use axum::Json;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use offerline_core::{Currency, VoucherCode};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 
 use offerline_app::simulate::{self, SimLine, Simulation};
 
 use crate::AppState;
 use crate::http::auth::Staff;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::wire::{Fields, JsonObject};
+use crate::http::wire::{Amount, Fields, JsonObject};
 use crate::omnitron::promotions::{check_users, json_type, known_currency};
 
 // ---------------------------------------------------------------------------------------
@@ -80,15 +83,11 @@ fn sim_lines(body: &Map<String, Value>, cur: Currency, errors: &mut Map<String, 
     out
 }
 
-fn not_applied_json(promotion: Option<i64>, name: &str, reason: &str, detail: &str) -> Value {
-    json!({ "promotion": promotion, "name": name, "reason": reason, "detail": detail })
-}
-
 pub(super) async fn simulate(
     _: Staff,
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let defaults = simulate::Defaults::load(&state.app).await?;
     let mut f = Fields::new(&body);
     let currency = match body.get("currency") {
@@ -138,68 +137,184 @@ pub(super) async fn simulate(
     }
     let req = simulate::Request { currency: cur, customer, at, codes, lines, explain };
     let sim = simulate::simulate(&state.app, &defaults, req).await?;
-    Ok(Json(simulation_json(&sim)))
+    let body = serde_json::to_vec(&simulation_answer(&sim)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The simulate answer (contract §4 and §10), borrowed from a [`Simulation`] and written
+/// straight into the response body: a large basket against thousands of offers answers
+/// hundreds of kilobytes, and building it as a `Value` tree first cost more than pricing it.
+/// The field order is the wire order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulationAnswer<'a> {
+    /// The currency the basket was priced in (`"try"`).
+    #[schema(value_type = String)]
+    pub currency: &'a str,
+    pub total_before_discount: Amount,
+    pub total_discount: Amount,
+    pub total: Amount,
+    /// Whether an offer made shipping free.
+    pub shipping_discount: bool,
+    /// The requested lines in order, with each unit's discount and net amount.
+    pub lines: Vec<SimulatedLine<'a>>,
+    /// Gift lines (contract §10): a `benefit_units` entry whose `line` is `lines.len() + k`
+    /// is unit `unit` of `gifts[k]`.
+    pub gifts: Vec<SimulatedGift<'a>>,
+    /// The offers that applied, in the order they applied.
+    pub applied: Vec<SimulatedApplied<'a>>,
+    /// Every other offer asked about (see `explain`), with the reason it did not apply.
+    pub not_applied: Vec<SimulatedNotApplied<'a>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulatedLine<'a> {
+    #[schema(value_type = String)]
+    pub sku: &'a str,
+    pub quantity: u32,
+    pub unit_price: Amount,
+    pub discount: Amount,
+    pub net_amount: Amount,
+    pub units: Vec<SimulatedUnit>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulatedUnit {
+    pub discount: Amount,
+    pub net_amount: Amount,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulatedGift<'a> {
+    pub promotion: i64,
+    #[schema(value_type = String)]
+    pub sku: &'a str,
+    pub product: i64,
+    pub quantity: u32,
+    pub unit_price: Amount,
+    pub is_gift: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulatedApplied<'a> {
+    pub promotion: i64,
+    #[schema(value_type = String)]
+    pub name: &'a str,
+    pub amount: Amount,
+    /// The voucher code that granted the offer, if one did.
+    #[schema(value_type = Option<String>)]
+    pub code: Option<&'a str>,
+    /// What the offer did, when it says more than its amount (a tier reached, say).
+    #[schema(value_type = Option<String>)]
+    pub detail: Option<&'a str>,
+    pub benefit_units: Vec<BenefitUnit>,
+    pub condition_units: Vec<ConditionUnit>,
+}
+
+/// A unit's share of an applied offer's amount.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BenefitUnit {
+    pub line: usize,
+    pub unit: usize,
+    pub share: Amount,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConditionUnit {
+    pub line: usize,
+    pub unit: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimulatedNotApplied<'a> {
+    /// The offer; null for a voucher code that names none.
+    pub promotion: Option<i64>,
+    #[schema(value_type = String)]
+    pub name: &'a str,
+    /// `condition_not_met`, `not_started`, `expired`, `limit_reached`,
+    /// `excluded_by_exclusive`, `not_eligible_customer`, `voucher_invalid` or
+    /// `gift_unavailable`.
+    #[schema(value_type = String)]
+    pub reason: &'a str,
+    #[schema(value_type = String)]
+    pub detail: &'a str,
 }
 
 /// The simulate answer for a simulation (also what `offerline price` prints).
-pub fn simulation_json(sim: &Simulation) -> Value {
+pub fn simulation_answer(sim: &Simulation) -> SimulationAnswer<'_> {
     let (input, p) = (&sim.input, &sim.pricing);
     let cur = input.currency;
-    let fm = |m: i64| cur.format(m);
-    let lines_json: Vec<Value> = input
+    let am = |m: i64| Amount::new(m, cur);
+    let lines = input
         .lines
         .iter()
         .zip(&p.lines)
-        .map(|(l, r)| {
-            json!({
-                "sku": l.sku,
-                "quantity": l.quantity,
-                "unit_price": fm(l.unit_price),
-                "discount": fm(r.discount),
-                "net_amount": fm(r.net),
-                "units": r.units.iter().map(|u| json!({"discount": fm(u.discount), "net_amount": fm(u.net)}))
-                    .collect::<Vec<_>>(),
-            })
+        .map(|(l, r)| SimulatedLine {
+            sku: &l.sku,
+            quantity: l.quantity,
+            unit_price: am(l.unit_price),
+            discount: am(r.discount),
+            net_amount: am(r.net),
+            units: r.units.iter().map(|u| SimulatedUnit { discount: am(u.discount), net_amount: am(u.net) }).collect(),
         })
         .collect();
-    let applied: Vec<Value> = p
+    let applied = p
         .applied
         .iter()
-        .map(|a| {
-            json!({
-                "promotion": a.offer.0,
-                "name": a.name,
-                "amount": fm(a.amount),
-                "code": a.code.as_ref().map(VoucherCode::as_str),
-                "detail": a.detail,
-                "benefit_units": a.benefit_units.iter()
-                    .map(|(u, s)| json!({"line": u.line, "unit": u.unit, "share": fm(*s)})).collect::<Vec<_>>(),
-                "condition_units": a.condition_units.iter()
-                    .map(|u| json!({"line": u.line, "unit": u.unit})).collect::<Vec<_>>(),
-            })
+        .map(|a| SimulatedApplied {
+            promotion: a.offer.0,
+            name: &a.name,
+            amount: am(a.amount),
+            code: a.code.as_ref().map(VoucherCode::as_str),
+            detail: a.detail.as_deref(),
+            benefit_units: a
+                .benefit_units
+                .iter()
+                .map(|(u, s)| BenefitUnit { line: u.line, unit: u.unit, share: am(*s) })
+                .collect(),
+            condition_units: a.condition_units.iter().map(|u| ConditionUnit { line: u.line, unit: u.unit }).collect(),
         })
         .collect();
-    let mut not_applied: Vec<Value> = p
+    let not_applied = p
         .not_applied
         .iter()
-        .map(|n| not_applied_json(Some(n.offer.0), &n.name, n.reason.as_str(), &n.detail))
+        .map(|n| SimulatedNotApplied {
+            promotion: Some(n.offer.0),
+            name: &n.name,
+            reason: n.reason.as_str(),
+            detail: &n.detail,
+        })
+        .chain(sim.refused_codes.iter().map(|r| SimulatedNotApplied {
+            promotion: r.promotion,
+            name: &r.name,
+            reason: "voucher_invalid",
+            detail: &r.detail,
+        }))
         .collect();
-    not_applied
-        .extend(sim.refused_codes.iter().map(|r| not_applied_json(r.promotion, &r.name, "voucher_invalid", &r.detail)));
-    json!({
-        "currency": cur.as_str(),
-        "total_before_discount": fm(p.total_before_discount),
-        "total_discount": fm(p.total_discount),
-        "total": fm(p.total),
-        "shipping_discount": p.shipping_free,
-        "lines": lines_json,
-        // Gift lines (contract §10): a `benefit_units` entry whose `line` is
-        // `lines.len() + k` is unit `unit` of `gifts[k]`.
-        "gifts": p.gifts.iter().map(|g| json!({
-            "promotion": g.offer.0, "sku": g.sku, "product": g.product.0, "quantity": g.quantity,
-            "unit_price": fm(g.unit_price), "is_gift": true,
-        })).collect::<Vec<_>>(),
-        "applied": applied,
-        "not_applied": not_applied,
-    })
+    SimulationAnswer {
+        currency: input.currency.as_str(),
+        total_before_discount: am(p.total_before_discount),
+        total_discount: am(p.total_discount),
+        total: am(p.total),
+        shipping_discount: p.shipping_free,
+        lines,
+        gifts: p
+            .gifts
+            .iter()
+            .map(|g| SimulatedGift {
+                promotion: g.offer.0,
+                sku: &g.sku,
+                product: g.product.0,
+                quantity: g.quantity,
+                unit_price: am(g.unit_price),
+                is_gift: true,
+            })
+            .collect(),
+        applied,
+        not_applied,
+    }
+}
+
+/// The simulate answer as a JSON value (the back office's preview and tests read it so).
+pub fn simulation_json(sim: &Simulation) -> Value {
+    serde_json::to_value(simulation_answer(sim)).unwrap_or(Value::Null)
 }

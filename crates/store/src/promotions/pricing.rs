@@ -93,6 +93,48 @@ impl Store {
         Ok(PromotionsStamp { latest: r.try_get(0)?, count: r.try_get(1)?, checksum: r.try_get(2)? })
     }
 
+    /// Usage of the offers `ids` (the limited ones pricing looks at,
+    /// [`offerline_core::OfferIndex::limited_for`]); with a customer, also that customer's
+    /// applications of them. No query at all for no ids.
+    pub async fn usage_of(&self, ids: &[OfferId], customer: Option<i64>) -> Result<UsageSnapshot> {
+        let mut snap = UsageSnapshot::default();
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        // Within every engine's limit on bound parameters.
+        for chunk in ids.chunks(5_000) {
+            let sql = format!(
+                "SELECT promotion_id, applications, discount_spent FROM offer_usage WHERE promotion_id IN ({})",
+                crate::list::placeholders(0, chunk.len())
+            );
+            let rows = bind_all!(sqlx::query(&sql), chunk).fetch_all(self.reader()).await?;
+            for r in &rows {
+                let apps: i64 = r.try_get(1)?;
+                snap.set(
+                    OfferId(r.try_get(0)?),
+                    OfferUsage {
+                        global_applications: apps.max(0) as u64,
+                        customer_applications: 0,
+                        discount_spent: r.try_get(2)?,
+                    },
+                );
+            }
+            if let Some(c) = customer {
+                let sql = format!(
+                    "SELECT promotion_id, applications FROM offer_customer_usage WHERE user_id = $1 AND promotion_id IN ({})",
+                    crate::list::placeholders(1, chunk.len())
+                );
+                let rows = bind_all!(sqlx::query(&sql).bind(c), chunk).fetch_all(self.reader()).await?;
+                for r in &rows {
+                    let id = OfferId(r.try_get(0)?);
+                    let apps: i64 = r.try_get(1)?;
+                    let mut u = snap.get(id);
+                    u.customer_applications = apps.max(0) as u64;
+                    snap.set(id, u);
+                }
+            }
+        }
+        Ok(snap)
+    }
+
     /// Usage of every offer so far; with a customer, also that customer's applications.
     pub async fn usage_snapshot(&self, customer: Option<i64>) -> Result<UsageSnapshot> {
         let mut snap = UsageSnapshot::default();
