@@ -1,13 +1,14 @@
 """A client generated from the running server's own /openapi.json (openapi-python-client),
-used with nothing else: staff login, then the discount-item ledger, page by page.
+used with nothing else: staff login, the discount-item ledger page by page, then a basket of
+the first product priced by the dry-run simulation.
 
 Run by crates/offerline/tests/e2e/generated_client.rs with one JSON argument:
   {"base_url", "staff_username", "staff_password", "work_dir"}
 
 The client package is generated into work_dir (the test's own temporary directory) and
 imported from there. Prints one JSON line (`RESULT {...}`: the token's length, the ledger's
-count and the ids and amounts read through the typed models) and `generated_client OK`; the
-Rust test compares the ids and amounts with the raw HTTP answers.
+count and the ids and amounts read through the typed models, the simulated sku and totals)
+and `generated_client OK`; the Rust test compares them with the raw HTTP answers.
 """
 
 import importlib
@@ -48,6 +49,8 @@ sys.path.insert(0, work)
 client_mod = importlib.import_module("offerline_client")
 login = importlib.import_module("offerline_client.api.omnitron_auth.post_api_v1_auth_login")
 ledger = importlib.import_module("offerline_client.api.ledger.get_api_v1_discount_items_detailed_integration")
+products = importlib.import_module("offerline_client.api.catalogue.get_api_v1_products")
+simulate = importlib.import_module("offerline_client.api.promotions.post_api_v1_pricing_simulate")
 models = importlib.import_module("offerline_client.models")
 
 # Staff login: a typed body in, a typed TokenKey out.
@@ -74,6 +77,17 @@ while True:
         break
     page += 1
 
+# A basket of two units of the first product, priced by the simulation.
+first = products.sync(client=staff, limit="1")
+assert isinstance(first, models.ProductPage) and first.results, f"products answered {first!r}"
+sku = first.results[0].sku
+priced = simulate.sync(client=staff, body=models.SimulateBody(lines=[models.SimulateLine(sku=sku, quantity=2)]))
+assert isinstance(priced, models.SimulationAnswer), f"simulate answered {priced!r}"
+assert len(priced.lines) == 1, priced
+
 print("RESULT " + json.dumps({"token_length": len(answer.key), "count": count, "pages": page,
-                              "ids": ids, "amounts": amounts, "shares": shares}))
+                              "ids": ids, "amounts": amounts, "shares": shares, "sku": sku,
+                              "simulated": {"currency": priced.currency, "total": priced.total,
+                                            "total_discount": priced.total_discount,
+                                            "applied": [a.name for a in priced.applied]}}))
 print("generated_client OK")

@@ -21,8 +21,8 @@ use axum::routing::{get, patch, post};
 use crate::http::docs::{Auth, Routes, Verb};
 use wire::{
     ActiveUser, Cancellation, CreatedIds, DiscountItem, GeneratedCodes, ItemStatusChange, OrderDetail, OrderItem,
-    OrderLine, OrderSummary, PriceList, PriceListCreate, Product, ProductCreate, ProductPatch, Promotion, StaffLogin,
-    StockList, StockListCreate, TokenKey, Voucher,
+    OrderLine, OrderSummary, PriceList, PriceListCreate, Product, ProductCreate, ProductPatch, Promotion, SimulateBody,
+    StaffLogin, StockList, StockListCreate, TokenKey, Voucher,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -104,7 +104,9 @@ pub fn routes() -> Routes {
         .merge(Routes::new("promotions", Auth::Staff).add(
             "/api/v1/pricing/simulate/",
             post(simulate::simulate),
-            &[("post", "Dry-run pricing with the explanation of every offer")],
+            &[Verb::post("Dry-run pricing with the explanation of every offer")
+                .body::<SimulateBody>()
+                .ok::<simulate::SimulationAnswer<'static>>()],
         ))
         .merge(
             Routes::new("orders", Auth::Staff)

@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
 use crate::http::schema::{currency, opt_bool, opt_int, opt_object, opt_text, req_text};
 use crate::http::wire::{money, rate, ts};
+use crate::omnitron::promotion_body::CURRENCIES;
 
 /// The body of `POST /auth/login/`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -112,6 +113,100 @@ fn status_code() -> RefOr<Schema> {
     AnyOfBuilder::new()
         .item(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes.iter().map(u16::to_string))))
         .item(ObjectBuilder::new().schema_type(Type::Integer).enum_values(Some(codes.iter().copied())))
+        .into()
+}
+
+/// The body of `POST /pricing/simulate/`: a basket of skus to price against the live offers.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SimulateBody {
+    /// The basket's currency (the default price list's when absent).
+    #[schema(schema_with = sim_currency)]
+    pub currency: Option<Value>,
+    /// The customer the basket is priced for (their coupons and limits).
+    #[schema(schema_with = opt_int)]
+    pub customer: Option<Value>,
+    /// The instant the offers are looked at (now when absent).
+    #[schema(schema_with = instant)]
+    pub at: Option<Value>,
+    #[schema(schema_with = voucher_codes)]
+    pub voucher_codes: Option<Value>,
+    /// Which offers `not_applied` explains: all (the default), those the basket came near, none.
+    #[schema(schema_with = explain)]
+    pub explain: Option<Value>,
+    #[schema(max_items = 5000)]
+    pub lines: Vec<SimulateLine>,
+}
+
+/// A line of a simulated basket.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SimulateLine {
+    #[schema(schema_with = req_text::<128>)]
+    pub sku: Value,
+    /// Units (1 when absent).
+    #[schema(schema_with = sim_quantity)]
+    pub quantity: Option<Value>,
+    /// The unit price, overriding the catalogue's.
+    #[schema(schema_with = money_amount)]
+    pub unit_price: Option<Value>,
+}
+
+fn nullable(item: impl Into<RefOr<Schema>>) -> RefOr<Schema> {
+    AnyOfBuilder::new().item(item).item(ObjectBuilder::new().schema_type(Type::Null)).into()
+}
+
+/// One of the ISO 4217 codes offers are written in (either case), or null.
+fn sim_currency() -> RefOr<Schema> {
+    let codes = CURRENCIES.iter().flat_map(|c| [c.to_string(), c.to_ascii_uppercase()]);
+    nullable(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)))
+}
+
+/// An ISO-8601 instant, a bare date (midnight UTC), or null.
+fn instant() -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::String).format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// Up to 50 voucher codes, or null.
+fn voucher_codes() -> RefOr<Schema> {
+    let code = ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[^\x00]*$"));
+    nullable(ArrayBuilder::new().items(code).max_items(Some(50)))
+}
+
+fn explain() -> RefOr<Schema> {
+    nullable(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["all", "basket", "none"])))
+}
+
+/// 1 to 10,000 units (or their text), or null.
+fn sim_quantity() -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(10_000)))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^[ \t\n\r]*\+?0*([1-9][0-9]{0,3}|10000)[ \t\n\r]*$")),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// A non-negative decimal amount in the currency's digits: a string (`"10.00"`), a number
+/// (up to 15 significant digits, read exactly), or null.
+fn money_amount() -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(r"^[ \t\n\r]*[0-9]{1,16}(\.[0-9]{1,2})?[ \t\n\r]*$")),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
         .into()
 }
 

@@ -1,17 +1,17 @@
 //! A client generated from the server's own `/openapi.json` (openapi-python-client, pinned in
 //! tests/clients/requirements.txt) by tests/clients/generated_client.py, into this test's
-//! temporary directory, and used with nothing else: staff login, then every page of the
-//! discount-item ledger through the generated models. What it read must be what the raw HTTP
-//! answer holds.
+//! temporary directory, and used with nothing else: staff login, every page of the
+//! discount-item ledger through the generated models, and a dry-run simulation of a basket.
+//! What it read must be what the raw HTTP answers hold.
 
 use serde_json::{Value, json};
 
 use crate::both;
 use crate::helpers::{Db, Server, demo_database};
 
-both!(generated_client_logs_in_and_reads_the_ledger);
+both!(generated_client_logs_in_reads_the_ledger_and_simulates);
 
-async fn generated_client_logs_in_and_reads_the_ledger(db: Db) {
+async fn generated_client_logs_in_reads_the_ledger_and_simulates(db: Db) {
     let (url, dir, schema, tour) = demo_database(db).await;
     let staff_token = tour.split("token: ").nth(1).and_then(|t| t.split_whitespace().next()).expect("staff token");
     let s = Server::start_on(db, url, dir, schema);
@@ -68,4 +68,15 @@ async fn generated_client_logs_in_and_reads_the_ledger(db: Db) {
     assert_eq!(got["amounts"], json!(amounts));
     assert_eq!(got["shares"], json!(shares));
     assert!(got["token_length"].as_u64() > Some(0), "a token key");
+
+    // The same basket simulated raw.
+    let body = json!({ "lines": [{ "sku": got["sku"], "quantity": 2 }] });
+    let (st, raw) = s.send("POST", "/api/v1/pricing/simulate/", Some(staff_token), Some(body)).await;
+    assert_eq!(st, 200, "{raw}");
+    let applied: Vec<Value> = raw["applied"].as_array().expect("applied").iter().map(|a| a["name"].clone()).collect();
+    assert_eq!(
+        got["simulated"],
+        json!({ "currency": raw["currency"], "total": raw["total"], "total_discount": raw["total_discount"],
+                "applied": applied })
+    );
 }
