@@ -26,23 +26,28 @@ use offerline_app::identity::User;
 use offerline_app::ledger::{self, CustomerOffer, LedgerFilter, OfferWindow, Parts};
 use offerline_app::{AppError, catalog};
 use offerline_core::{Currency, parse_minor};
-use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::commerce::wire::{AccountDiscountItem, AccountOffer, BasketOffers, OfferCondition, ValueLabel};
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::{Listing, Spec};
-use crate::http::wire::{money, number_text, ts, ts_opt};
+use crate::http::wire::{money, number_text, ts};
+use crate::omnitron::wire::to_json;
 
 /// `{value, label}` of a currency as the storefront shows it (`try` is "TL").
 pub fn currency_json(code: &str) -> Value {
+    to_json(&currency_label(code))
+}
+
+fn currency_label(code: &str) -> ValueLabel {
     let label = match code {
         "try" => "TL".to_owned(),
         other => other.to_ascii_uppercase(),
     };
-    json!({ "value": code, "label": label })
+    ValueLabel { value: code.to_owned(), label }
 }
 
 /// A decimal given as a JSON string or number (`"500.00"`, `3`, `"50"`) as a JSON number:
@@ -60,7 +65,7 @@ fn number(v: Option<&Value>) -> Value {
     }
 }
 
-fn offer_type_json(t: &str) -> Value {
+fn offer_type_json(t: &str) -> ValueLabel {
     let label = match t {
         "coupon" => "Coupon",
         "coupon_code" => "Coupon Code",
@@ -68,59 +73,57 @@ fn offer_type_json(t: &str) -> Value {
         "site" => "Site",
         other => other,
     };
-    json!({ "value": t, "label": label })
+    ValueLabel { value: t.to_owned(), label: label.to_owned() }
 }
 
-/// Seed 001's offer item, from a promotion's definition:
-/// - `benefit_type`: `percentage`, `shipping_free`, or `fixed` for every amount-based benefit
-///   (`fixed`, `fixed_per_unit`, `fixed_price`, `multibuy`);
-/// - `amount`: the fixed amount off for `fixed`/`fixed_per_unit`, else 0 (a `fixed_price` value
-///   is a price, not a discount, and a multibuy's discount depends on the basket);
-/// - `percentage`: the percentage for `percentage` benefits, else null;
-/// - a tiered `percentage` or `fixed` benefit shows its first (lowest) tier's value;
-/// - `condition`: `{"type": "Amount"|"Count"|"Coverage"|null, "value": number|null}`.
+fn value_label(value: &str, label: &str) -> ValueLabel {
+    ValueLabel { value: value.to_owned(), label: label.to_owned() }
+}
+
 pub fn offer_json(o: &CustomerOffer) -> Value {
+    to_json(&account_offer(o))
+}
+
+fn account_offer(o: &CustomerOffer) -> AccountOffer {
     let def: Value = serde_json::from_str(&o.definition).unwrap_or(Value::Null);
     let benefit = def.get("benefit");
     let btype = benefit.and_then(|b| b.get("type")).and_then(Value::as_str).unwrap_or("");
-    // A tiered benefit (contract §10) shows its first tier: what the offer gives at least.
     let bvalue = benefit
         .and_then(|b| b.get("value"))
         .filter(|v| !v.is_null())
         .or_else(|| benefit.and_then(|b| b.get("tiers")).and_then(|t| t.get(0)).and_then(|t| t.get("value")));
     let (benefit_type, amount, percentage) = match btype {
-        "percentage" => (json!({"value": "percentage", "label": "Percentage"}), json!(0), number(bvalue)),
-        "shipping_free" => (json!({"value": "shipping_free", "label": "Shipping Free"}), json!(0), Value::Null),
+        "percentage" => (value_label("percentage", "Percentage"), json!(0), number(bvalue)),
+        "shipping_free" => (value_label("shipping_free", "Shipping Free"), json!(0), Value::Null),
         "fixed" | "fixed_per_unit" => {
             let a = number(bvalue);
-            (json!({"value": "fixed", "label": "Fixed"}), if a.is_null() { json!(0) } else { a }, Value::Null)
+            (value_label("fixed", "Fixed"), if a.is_null() { json!(0) } else { a }, Value::Null)
         }
-        _ => (json!({"value": "fixed", "label": "Fixed"}), json!(0), Value::Null),
+        _ => (value_label("fixed", "Fixed"), json!(0), Value::Null),
     };
     let cond = def.get("condition");
     let ctype = match cond.and_then(|c| c.get("type")).and_then(Value::as_str) {
-        Some("amount") => json!("Amount"),
-        Some("count") => json!("Count"),
-        Some("coverage") => json!("Coverage"),
-        _ => Value::Null,
+        Some("amount") => Some("Amount"),
+        Some("count") => Some("Count"),
+        Some("coverage") => Some("Coverage"),
+        _ => None,
     };
-    let cvalue = if ctype.is_null() { Value::Null } else { number(cond.and_then(|c| c.get("value"))) };
+    let cvalue = if ctype.is_none() { Value::Null } else { number(cond.and_then(|c| c.get("value"))) };
     let label = if o.label.trim().is_empty() { o.name.clone() } else { o.label.clone() };
-    json!({
-        "label": label,
-        "amount": amount,
-        "percentage": percentage,
-        "end_datetime": ts_opt(o.end_at),
-        "start_datetime": ts_opt(o.start_at),
-        "currency": currency_json(&o.currency),
-        "voucher_code": o.code,
-        "offer_type": offer_type_json(&o.offer_type),
-        "condition": {"type": ctype, "value": cvalue},
-        "benefit_type": benefit_type,
-    })
+    AccountOffer {
+        label,
+        amount,
+        percentage,
+        end_datetime: o.end_at.map(ts),
+        start_datetime: o.start_at.map(ts),
+        currency: currency_label(&o.currency),
+        voucher_code: o.code.clone(),
+        offer_type: offer_type_json(&o.offer_type),
+        condition: OfferCondition { kind: ctype.map(str::to_owned), value: cvalue },
+        benefit_type,
+    }
 }
 
-/// The session currency from `x-currency`; an unknown code is a 400.
 fn session_currency(headers: &HeaderMap) -> ApiResult<Option<String>> {
     match headers.get("x-currency").and_then(|v| v.to_str().ok()).map(str::trim).filter(|s| !s.is_empty()) {
         None => Ok(None),
@@ -146,11 +149,11 @@ pub(super) async fn basket_offers(
             Err(e) => return Err(e.into()),
         },
     };
-    let all: Vec<Value> = offers.iter().map(offer_json).collect();
+    let all: Vec<AccountOffer> = offers.iter().map(account_offer).collect();
     let (mut discounts, mut total) = (Vec::new(), 0i128);
     for (o, v) in offers.iter().zip(&all) {
-        if v["benefit_type"]["value"] == "fixed" {
-            discounts.push(v.clone());
+        if v.benefit_type.value == "fixed" {
+            discounts.push(account_offer(o));
             if total_currency.as_deref().is_none_or(|c| c.eq_ignore_ascii_case(&o.currency)) {
                 total += i128::from(fixed_amount_minor(o));
             }
@@ -160,17 +163,6 @@ pub(super) async fn basket_offers(
     Ok(Json(BasketOffers { discounts, total_discount: decimal_number(total, digits), all_discounts: all }))
 }
 
-/// `/account/basket-offers/`'s body. `total_discount` is written from its exact decimal
-/// text (see [`decimal_number`]); the other two are the offers as [`offer_json`] shows them.
-#[derive(Serialize)]
-pub(super) struct BasketOffers {
-    discounts: Vec<Value>,
-    total_discount: Box<RawValue>,
-    all_discounts: Vec<Value>,
-}
-
-/// The fixed amount off of an offer, in minor units of its currency, read exactly from its
-/// definition (0 when it has none, as `amount` then shows).
 fn fixed_amount_minor(o: &CustomerOffer) -> i64 {
     let def: Value = serde_json::from_str(&o.definition).unwrap_or(Value::Null);
     let digits = Currency::parse(&o.currency).map_or(2, |c| c.minor_digits());
@@ -246,13 +238,13 @@ pub(super) async fn discount_items(
         .discounts()
         .map(|d| {
             let c = d.order().currency.as_str();
-            json!({
-                "amount": money(d.amount, c),
-                "cancel_amount": money(d.cancel_amount, c),
-                "created_date": ts(d.created_at),
-                "currency": currency_json(c),
-                "name": d.name,
-                "order_number": d.order().number,
+            to_json(&AccountDiscountItem {
+                amount: money(d.amount, c),
+                cancel_amount: money(d.cancel_amount, c),
+                created_date: ts(d.created_at),
+                currency: currency_label(c),
+                name: d.name.clone(),
+                order_number: d.order().number.clone(),
             })
         })
         .collect();

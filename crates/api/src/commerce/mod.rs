@@ -12,7 +12,10 @@ use axum::routing::{get, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
 use crate::omnitron::wire::{Cancellation, CheckoutAnswer, OrderDetail};
-use wire::{BasketAdd, BasketAnswer, BasketSet, BasketVoucher, Checkout, CustomerLogin};
+use wire::{
+    AccountDiscountItem, AccountOffer, BasketAdd, BasketAnswer, BasketOffers, BasketSet, BasketVoucher, Checkout,
+    CurrentUser, CustomerLogin,
+};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -57,7 +60,7 @@ pub fn routes() -> Routes {
                 .merge(Routes::new("storefront", Auth::Customer).add(
                     "/current_user/",
                     get(session::current_user),
-                    &[("get", "The signed-in customer")],
+                    &[Verb::get("The signed-in customer").ok::<CurrentUser>()],
                 )),
         )
         .merge(
@@ -65,18 +68,23 @@ pub fn routes() -> Routes {
                 .add(
                     "/account/basket-offers/",
                     get(account::basket_offers),
-                    &[("get", "My open coupon and code offers: {discounts (fixed), total_discount, all_discounts}")],
+                    &[Verb::get("My open coupon and code offers: {discounts (fixed), total_discount, all_discounts}")
+                        .ok::<BasketOffers>()],
                 )
                 .add(
                     "/account/future-basket-offers/",
                     get(account::future_offers),
-                    &[("get", "My offers starting later")],
+                    &[Verb::get("My offers starting later").page::<AccountOffer>()],
                 )
-                .add("/account/expired-basket-offers/", get(account::expired_offers), &[("get", "My ended offers")])
+                .add(
+                    "/account/expired-basket-offers/",
+                    get(account::expired_offers),
+                    &[Verb::get("My ended offers").page::<AccountOffer>()],
+                )
                 .add(
                     "/account/discount-items/",
                     get(account::discount_items),
-                    &[("get", "Discounts on my orders, newest first")],
+                    &[Verb::get("Discounts on my orders, newest first").page::<AccountDiscountItem>()],
                 )
                 .add(
                     "/users/orders/",

@@ -10,15 +10,27 @@ use offerline_app::identity::{self, User};
 use serde_json::{Value, json};
 
 use crate::AppState;
+use crate::commerce::wire::CurrentUser;
 use crate::http::auth::{Customer, SESSION_COOKIE, session_from, token_from};
 use crate::http::error::ApiResult;
-use crate::http::wire::{Fields, JsonObject, ts, ts_opt};
+use crate::http::wire::{Fields, JsonObject, ts};
+use crate::omnitron::wire::{TokenKey, to_json};
 
 pub fn current_user_json(u: &User) -> Value {
-    json!({
-        "pk": u.id, "username": u.username, "email": u.email, "first_name": u.first_name, "last_name": u.last_name,
-        "phone": u.phone, "email_allowed": false, "sms_allowed": false, "date_joined": ts(u.date_joined),
-        "last_login": ts_opt(u.last_login), "date_of_birth": null, "gender": null, "hashed_email": identity::hashed_email(u),
+    to_json(&CurrentUser {
+        pk: u.id,
+        username: u.username.clone(),
+        email: u.email.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        phone: u.phone.clone(),
+        email_allowed: false,
+        sms_allowed: false,
+        date_joined: ts(u.date_joined),
+        last_login: u.last_login.map(ts),
+        date_of_birth: None,
+        gender: None,
+        hashed_email: identity::hashed_email(u),
     })
 }
 
@@ -32,7 +44,7 @@ pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonO
         identity::customer_login(&state.app, &email, &password).await?;
     let max_age = identity::session_max_age(&state.app);
     let cookie = format!("{SESSION_COOKIE}={sid}; HttpOnly; Path=/; SameSite=Lax; Max-Age={max_age}");
-    Ok(([(SET_COOKIE, cookie)], Json(json!({ "key": key }))).into_response())
+    Ok(([(SET_COOKIE, cookie)], Json(TokenKey { key })).into_response())
 }
 
 pub(super) async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Response> {

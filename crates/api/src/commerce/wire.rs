@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 use crate::http::schema::{opt_bool, opt_object, opt_text, quantity_to_add, quantity_to_set, req_int, req_text};
@@ -134,4 +135,78 @@ pub struct Basket {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BasketAnswer {
     pub basket: Basket,
+}
+
+/// A code and the words shown for it (`{"value": "try", "label": "TL"}`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValueLabel {
+    pub value: String,
+    pub label: String,
+}
+
+/// What an offer asks of the basket: `type` is `"Amount"`, `"Count"`, `"Coverage"` or null.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferCondition {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// A number, or null.
+    pub value: Value,
+}
+
+/// One of my offers, as the account views show it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountOffer {
+    pub label: String,
+    /// The fixed amount off, a number (0 for other benefits).
+    pub amount: Value,
+    /// The percentage off, a number, or null.
+    pub percentage: Value,
+    pub end_datetime: Option<String>,
+    pub start_datetime: Option<String>,
+    pub currency: ValueLabel,
+    pub voucher_code: Option<String>,
+    pub offer_type: ValueLabel,
+    pub condition: OfferCondition,
+    pub benefit_type: ValueLabel,
+}
+
+/// `/account/basket-offers/`: my open fixed-amount offers with their total, and all of them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BasketOffers {
+    pub discounts: Vec<AccountOffer>,
+    /// The fixed amounts added up in the currency's digits, as a JSON number.
+    #[schema(value_type = f64)]
+    pub total_discount: Box<RawValue>,
+    pub all_discounts: Vec<AccountOffer>,
+}
+
+/// A discount on one of my orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountDiscountItem {
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub amount: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub cancel_amount: String,
+    pub created_date: String,
+    pub currency: ValueLabel,
+    pub name: String,
+    pub order_number: String,
+}
+
+/// `/current_user/`: the signed-in customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurrentUser {
+    pub pk: i64,
+    pub username: String,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub email_allowed: bool,
+    pub sms_allowed: bool,
+    pub date_joined: String,
+    pub last_login: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub gender: Option<String>,
+    pub hashed_email: String,
 }
