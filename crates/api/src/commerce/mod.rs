@@ -13,8 +13,8 @@ use axum::routing::{get, post};
 use crate::http::docs::{Auth, Routes, Verb};
 use crate::omnitron::wire::{Cancellation, CheckoutAnswer, OrderDetail};
 use wire::{
-    AccountDiscountItem, AccountOffer, BasketAdd, BasketAnswer, BasketOffers, BasketSet, BasketVoucher, Checkout,
-    CurrentUser, CustomerLogin,
+    AccountDiscountItem, AccountOffer, BasketAdd, BasketAnswer, BasketOffers, BasketSet, BasketVoucher, CancelRequest,
+    Checkout, CurrentUser, CustomerLogin,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -97,6 +97,7 @@ pub fn routes() -> Routes {
                     "/orders/{pk}/cancel/",
                     post(orders::request_cancel),
                     &[Verb::post("Ask to cancel (before shipping) or return (after) items of my order")
+                        .body::<CancelRequest>()
                         .ok_one_or_list::<Cancellation>()],
                 ),
         )

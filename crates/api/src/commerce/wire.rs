@@ -8,7 +8,9 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
-use crate::http::schema::{opt_bool, opt_object, opt_text, quantity_to_add, quantity_to_set, req_int, req_text};
+use crate::http::schema::{
+    cancellation_type, opt_bool, opt_object, opt_string, opt_text, quantity_to_add, quantity_to_set, req_int, req_text,
+};
 use crate::omnitron::wire::Product;
 
 /// The body of `POST /users/login/`.
@@ -45,6 +47,26 @@ pub struct BasketVoucher {
     pub voucher_code: Option<Value>,
     #[schema(schema_with = opt_bool)]
     pub remove_voucher_code: Option<Value>,
+}
+
+/// A unit of my order to cancel or return.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelUnit {
+    #[schema(schema_with = req_int)]
+    pub order_item: Value,
+    #[schema(schema_with = cancellation_type)]
+    pub cancellation_type: Option<Value>,
+    #[schema(schema_with = opt_string::<255>)]
+    pub reason: Option<Value>,
+    #[schema(schema_with = opt_string::<2000>)]
+    pub description: Option<Value>,
+}
+
+/// The body of `POST /orders/{pk}/cancel/` (storefront): the units to cancel or return.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CancelRequest {
+    #[schema(min_items = 1, max_items = 1000)]
+    pub cancel_order_items: Vec<CancelUnit>,
 }
 
 /// The body of `POST /orders/checkout/`.

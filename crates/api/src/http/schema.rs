@@ -7,7 +7,7 @@
 //! field's 400. Strings never hold a NUL (refused for every body, see `wire::parse_object`).
 
 use utoipa::openapi::RefOr;
-use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, ObjectBuilder, Schema, Type};
 
 /// Any string without a NUL.
 const NO_NUL: &str = r"^[^\x00]*$";
@@ -89,4 +89,23 @@ pub fn opt_object() -> RefOr<Schema> {
 /// A three-letter ISO 4217 currency code (either case).
 pub fn currency() -> RefOr<Schema> {
     ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[A-Za-z]{3}$")).into()
+}
+
+/// `cancel` or `refund` (null or absent: `cancel`).
+pub fn cancellation_type() -> RefOr<Schema> {
+    one_of(vec![ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["cancel", "refund"])).into()], true)
+}
+
+/// 1 to 1000 order item ids (integers, or their text).
+pub fn order_item_ids() -> RefOr<Schema> {
+    let id = int_schema(i64::MIN, i64::MAX, INT_TEXT, false);
+    ArrayBuilder::new().items(id).min_items(Some(1)).max_items(Some(1000)).into()
+}
+
+/// A string of at most `MAX` characters, or null (strings only: no number).
+pub fn opt_string<const MAX: usize>() -> RefOr<Schema> {
+    one_of(
+        vec![ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX)).pattern(Some(NO_NUL)).into()],
+        true,
+    )
 }

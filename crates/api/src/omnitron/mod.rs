@@ -22,7 +22,7 @@ use crate::http::docs::{Auth, Routes, Verb};
 use wire::{
     ActiveUser, Cancellation, CreatedIds, DiscountItem, GeneratedCodes, ItemStatusChange, OrderDetail, OrderItem,
     OrderLine, OrderSummary, PriceList, PriceListCreate, Product, ProductCreate, ProductPatch, Promotion, SimulateBody,
-    StaffLogin, StockList, StockListCreate, TokenKey, Voucher,
+    StaffCancel, StaffLogin, StockList, StockListCreate, TokenKey, Voucher,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -133,6 +133,7 @@ pub fn routes() -> Routes {
                         "Cancel (before shipping) or return (after) order items at once, with the refund recorded; \
                          ?dry_run=1 previews (the cancellation); Idempotency-Key supported",
                     )
+                    .body::<StaffCancel>()
                     .ok_either::<OrderDetail, Cancellation>()],
                 )
                 .add(

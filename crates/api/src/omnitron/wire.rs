@@ -21,7 +21,9 @@ use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
-use crate::http::schema::{currency, opt_bool, opt_int, opt_object, opt_text, req_text};
+use crate::http::schema::{
+    cancellation_type, currency, opt_bool, opt_int, opt_object, opt_text, order_item_ids, req_text,
+};
 use crate::http::wire::{money, rate, ts};
 use crate::omnitron::promotion_body::CURRENCIES;
 
@@ -208,6 +210,20 @@ fn money_amount() -> RefOr<Schema> {
         .item(ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)))
         .item(ObjectBuilder::new().schema_type(Type::Null))
         .into()
+}
+
+/// The body of a staff cancellation (`POST /orders/{pk}/cancel/`): the order items (units)
+/// to cancel or return at once.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct StaffCancel {
+    #[schema(schema_with = order_item_ids)]
+    pub order_items: Value,
+    #[schema(schema_with = cancellation_type)]
+    pub cancellation_type: Option<Value>,
+    #[schema(schema_with = opt_text::<255>)]
+    pub reason: Option<Value>,
+    #[schema(schema_with = opt_text::<2000>)]
+    pub description: Option<Value>,
 }
 
 /// The body of `POST /price_lists/`.
