@@ -13,7 +13,8 @@ pub mod wire;
 
 use axum::routing::{delete, get, post, put};
 
-use crate::http::docs::{Auth, Routes};
+use crate::http::docs::{Auth, Routes, Verb};
+use wire::{AccessToken, AccessTokenForm};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -22,7 +23,9 @@ pub fn routes() -> Routes {
         .add(
             "/oauth/access_token",
             post(oauth::access_token),
-            &[("post", "Client credentials or implicit token (flat JSON)")],
+            &[Verb::post("Client credentials or implicit token (a form)")
+                .body::<AccessTokenForm>()
+                .ok::<AccessToken>()],
         )
         .merge(
             Routes::new("elasticpath", Auth::Client)

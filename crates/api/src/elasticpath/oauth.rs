@@ -10,9 +10,10 @@ use axum::http::Extensions;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use offerline_app::identity::{self, ClientToken, Grant};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
+use crate::elasticpath::wire::AccessToken;
 use crate::http::ep_error::{EpError, EpResult};
 
 /// An API client authenticated with `Authorization: Bearer <access_token>`, of either
@@ -68,7 +69,7 @@ pub(super) async fn access_token(
     State(state): State<AppState>,
     extensions: Extensions,
     body: axum::body::Bytes,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<AccessToken>> {
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
         .or_else(|_| {
             serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
@@ -94,11 +95,11 @@ pub(super) async fn access_token(
         identity::client_token(&state.app, client_id, secret, grant, peer(&extensions))
             .await?
             .ok_or_else(|| EpError::unauthorized("The client credentials are invalid."))?;
-    Ok(Json(json!({
-        "access_token": token,
-        "token_type": "Bearer",
-        "expires_in": expires_in,
-        "expires": expires,
-        "identifier": grant.as_str(),
-    })))
+    Ok(Json(AccessToken {
+        access_token: token,
+        token_type: "Bearer".to_owned(),
+        expires_in,
+        expires,
+        identifier: grant.as_str().to_owned(),
+    }))
 }

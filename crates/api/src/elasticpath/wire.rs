@@ -138,3 +138,47 @@ pub fn check_cart_total(items: impl Iterator<Item = (i64, i64)>, currency: &str)
     }
     Ok(())
 }
+
+/// The form of `POST /oauth/access_token`: a `client_credentials` grant (with the client's
+/// secret) or an `implicit` one. Every value is a string; a NUL in any is refused.
+#[derive(Debug)]
+pub struct AccessTokenForm;
+
+impl utoipa::PartialSchema for AccessTokenForm {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        let text = || ObjectBuilder::new().schema_type(Type::String).pattern(Some(r"^[^\x00]*$"));
+        let grant = |g: &str| ObjectBuilder::new().schema_type(Type::String).enum_values(Some([g.to_owned()]));
+        let credentials = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("grant_type", grant("client_credentials"))
+            .property("client_id", text())
+            .property("client_secret", text())
+            .required("grant_type")
+            .required("client_id")
+            .required("client_secret");
+        let implicit = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("grant_type", grant("implicit"))
+            .property("client_id", text())
+            .required("grant_type")
+            .required("client_id");
+        OneOfBuilder::new().item(credentials).item(implicit).into()
+    }
+}
+
+impl utoipa::ToSchema for AccessTokenForm {}
+
+/// The answer of `POST /oauth/access_token`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct AccessToken {
+    pub access_token: String,
+    /// Always `"Bearer"`.
+    pub token_type: String,
+    /// Seconds the token lives.
+    pub expires_in: i64,
+    /// When it expires, in seconds since the epoch.
+    pub expires: i64,
+    /// The grant: `client_credentials` or `implicit`.
+    pub identifier: String,
+}

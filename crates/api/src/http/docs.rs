@@ -356,10 +356,10 @@ fn openapi(ops: &[Op]) -> Value {
             let schema = body(&mut schemas);
             let required = named(&schemas, &schema)
                 .is_some_and(|s| s.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty()));
-            let mut content = json!({ "application/json": { "schema": schema } });
-            if op.path == "/oauth/access_token" {
-                content["application/x-www-form-urlencoded"] = json!({ "schema": schema });
-            }
+            // `/oauth/access_token` reads a form (a JSON body is read as one, and fails).
+            let media =
+                if op.path == "/oauth/access_token" { "application/x-www-form-urlencoded" } else { "application/json" };
+            let content = json!({ media: { "schema": schema } });
             // A body with required fields must be sent; one without may be left out (an empty
             // body reads as `{}`).
             operation["requestBody"] = json!({ "required": required, "content": content });

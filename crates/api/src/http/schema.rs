@@ -48,7 +48,9 @@ pub fn opt_text<const MAX: usize>() -> RefOr<Schema> {
     text_schema(MAX, false, true)
 }
 
-fn int_schema(min: i64, max: i64, text: &str, nullable: bool) -> RefOr<Schema> {
+/// An integer from `min` to `max`, or its text (`text`: the pattern of exactly those texts),
+/// or also null.
+pub fn int_schema(min: i64, max: i64, text: &str, nullable: bool) -> RefOr<Schema> {
     let number = ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(min)).maximum(Some(max));
     let text = ObjectBuilder::new().schema_type(Type::String).pattern(Some(text));
     one_of(vec![number.into(), text.into()], nullable)
@@ -108,4 +110,10 @@ pub fn opt_string<const MAX: usize>() -> RefOr<Schema> {
         vec![ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX)).pattern(Some(NO_NUL)).into()],
         true,
     )
+}
+
+/// A list of user ids (integers or their text; at most 10,000), or null.
+pub fn pk_list() -> RefOr<Schema> {
+    let id = int_schema(i64::MIN, i64::MAX, INT_TEXT, false);
+    one_of(vec![ArrayBuilder::new().items(id).max_items(Some(10_000)).into()], true)
 }

@@ -20,9 +20,9 @@ use axum::routing::{get, patch, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
 use wire::{
-    ActiveUser, Cancellation, CreatedIds, DiscountItem, GeneratedCodes, ItemStatusChange, OrderDetail, OrderItem,
-    OrderLine, OrderSummary, PriceList, PriceListCreate, Product, ProductCreate, ProductPatch, Promotion, SimulateBody,
-    StaffCancel, StaffLogin, StockList, StockListCreate, TokenKey, Voucher,
+    ActiveUser, Cancellation, CreatedIds, DiscountItem, GenerateVouchers, GeneratedCodes, ItemStatusChange,
+    OrderDetail, OrderItem, OrderLine, OrderSummary, PriceList, PriceListCreate, Product, ProductCreate, ProductPatch,
+    Promotion, SimulateBody, StaffCancel, StaffLogin, StockList, StockListCreate, TokenKey, Voucher, VoucherCreate,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -93,12 +93,14 @@ pub fn routes() -> Routes {
                 .add(
                     "/api/v1/promotions/{id}/generate_vouchers/",
                     post(promotions::generate_vouchers),
-                    &[Verb::post("Generate unique random voucher codes for a code promotion").ok::<GeneratedCodes>()],
+                    &[Verb::post("Generate unique random voucher codes for a code promotion")
+                        .body::<GenerateVouchers>()
+                        .ok::<GeneratedCodes>()],
                 )
                 .add(
                     "/api/v1/vouchers/",
                     get(promotions::list_vouchers).post(promotions::create_voucher),
-                    &[Verb::get("List vouchers").page::<Voucher>(), Verb::post("Create a voucher").ok::<Voucher>()],
+                    &[Verb::get("List vouchers").page::<Voucher>(), Verb::post("Create a voucher").body::<VoucherCreate>().ok::<Voucher>()],
                 ),
         )
         .merge(Routes::new("promotions", Auth::Staff).add(

@@ -14,7 +14,7 @@ use offerline_app::ledger::{
 use offerline_app::promotions::{Promotion as PromotionRow, benefit_json, condition_json};
 use offerline_app::vouchers::Voucher as VoucherRow;
 use offerline_core::status::OrderStatus;
-use offerline_core::{ConditionKind, tax_included};
+use offerline_core::{ConditionKind, VoucherUsage, tax_included};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -22,7 +22,8 @@ use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
 
 use crate::http::schema::{
-    cancellation_type, currency, opt_bool, opt_int, opt_object, opt_text, order_item_ids, req_text,
+    cancellation_type, currency, int_schema, opt_bool, opt_int, opt_object, opt_text, order_item_ids, pk_list, req_int,
+    req_text,
 };
 use crate::http::wire::{money, rate, ts};
 use crate::omnitron::promotion_body::CURRENCIES;
@@ -224,6 +225,76 @@ pub struct StaffCancel {
     pub reason: Option<Value>,
     #[schema(schema_with = opt_text::<2000>)]
     pub description: Option<Value>,
+}
+
+/// The body of `POST /vouchers/`: a code for a promotion.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VoucherCreate {
+    /// 1 to 64 of `A-Z a-z 0-9 _ -` (stored upper-cased).
+    #[schema(pattern = r"^[ \t\n\r]*[A-Za-z0-9_-]{1,64}[ \t\n\r]*$")]
+    pub code: String,
+    #[schema(schema_with = req_int)]
+    pub promotion: Value,
+    #[schema(schema_with = voucher_usage)]
+    pub usage: Value,
+    /// The only customers who may use it (anyone when empty).
+    #[schema(schema_with = pk_list)]
+    pub customers: Option<Value>,
+}
+
+/// The body of `POST /promotions/{id}/generate_vouchers/`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct GenerateVouchers {
+    #[schema(schema_with = code_count)]
+    pub count: Value,
+    /// Put before each random part (`A-Z a-z 0-9 _ -`, upper-cased); none when blank.
+    #[schema(schema_with = code_prefix)]
+    pub prefix: Option<Value>,
+    /// The random part's length, 4 to 32 (8 when absent).
+    #[schema(schema_with = code_length)]
+    pub length: Option<Value>,
+    /// `single_use` when absent.
+    #[schema(schema_with = opt_voucher_usage)]
+    pub usage: Option<Value>,
+}
+
+fn usage_values() -> impl Iterator<Item = &'static str> {
+    VoucherUsage::ALL.into_iter().map(VoucherUsage::as_str)
+}
+
+fn voucher_usage() -> RefOr<Schema> {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(usage_values())).into()
+}
+
+fn opt_voucher_usage() -> RefOr<Schema> {
+    nullable(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(usage_values())))
+}
+
+fn code_count() -> RefOr<Schema> {
+    int_schema(1, 10_000, r"^[ \t\n\r]*\+?0*([1-9][0-9]{0,3}|10000)[ \t\n\r]*$", false)
+}
+
+fn code_length() -> RefOr<Schema> {
+    int_schema(4, 32, r"^[ \t\n\r]*\+?0*([4-9]|[12][0-9]|3[0-2])[ \t\n\r]*$", true)
+}
+
+/// A prefix (or blank), an integer (its text is one), or null.
+fn code_prefix() -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(32))
+                .pattern(Some(r"^[ \t\n\r]*([A-Za-z0-9_-]{1,32})?[ \t\n\r]*$")),
+        )
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(-999_999_999_999_999_i64))
+                .maximum(Some(999_999_999_999_999_i64)),
+        )
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
 }
 
 /// The body of `POST /price_lists/`.
