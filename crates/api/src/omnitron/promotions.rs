@@ -338,6 +338,7 @@ pub(super) async fn generate_vouchers(
 
 #[cfg(test)]
 mod tests {
+    use offerline_app::promotions::{benefit_json, condition_json};
     use offerline_core::{Currency, FieldErrors};
 
     use super::*;
