@@ -26,9 +26,11 @@
 //! All reads that pricing needs happen before the transaction: on SQLite there is one
 //! writer, and awaiting a read while holding it would only add latency.
 //!
-//! The transaction is written once ([`checkout_tx`], over [`Exec`]) and run two ways: on
-//! SQLite by the group-commit writer ([`crate::writer`]), a savepoint per checkout; on
-//! PostgreSQL by sqlx, one transaction per checkout, driven by a thread of its own.
+//! The transaction is written once ([`checkout_tx`], over [`Exec`]) and run two ways: by a
+//! group-commit writer, a savepoint per checkout and one commit per batch — on SQLite
+//! through rusqlite ([`crate::writer`]), on PostgreSQL on a connection of its own
+//! ([`crate::pg_writer`]); on an in-memory SQLite database by sqlx, one transaction per
+//! checkout, driven by a thread of its own.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -132,6 +134,7 @@ impl Store {
         let w = Arc::new(w);
         let written = match self.checkout_writer() {
             Some(writer) => writer.submit(w.clone(), render).await?,
+            // In-memory SQLite, which the writers' connections could not see.
             None => {
                 // Driven by a thread of its own rather than by a runtime worker: each statement
                 // is a round trip to the database, and polled by a worker the task would wait
