@@ -39,7 +39,7 @@ use sqlx::Row;
 
 use crate::current_offers::current_claims;
 use crate::exec::{Exec, Param};
-use crate::orders::{NewOrder, OrderDetail, PlacedOrder, place_order};
+use crate::orders::{NewOrder, OpenCounts, OrderDetail, PlacedOrder, new_order_number, place_order_deferring};
 use crate::{Result, Store, StoreError, now_micros};
 
 /// Everything a checkout writes.
@@ -165,7 +165,7 @@ impl Store {
             };
             return replayed(self.idempotent_response(k.user_id, &k.key, k.expired_at_or_before).await?);
         }
-        match checkout_tx(&mut tx, w, render).await {
+        match checkout_tx(&mut tx, w, render, None).await {
             Ok(out) => {
                 tx.commit().await?;
                 Ok(out)
@@ -230,8 +230,15 @@ pub(crate) async fn stored_response<E: Exec>(tx: &mut E, user_id: i64, key: &str
     }))
 }
 
-/// Steps 2–5 of the module docs, after the key is claimed.
-pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: Option<Render>) -> Result<Written> {
+/// Steps 2–5 of the module docs, after the key is claimed. With `held`, the usage claims
+/// without a limit are added to it, for the caller to write later in the same transaction
+/// ([`OpenCounts`]).
+pub(crate) async fn checkout_tx<E: Exec>(
+    tx: &mut E,
+    w: &CheckoutWrite,
+    render: Option<Render>,
+    held: Option<&mut OpenCounts>,
+) -> Result<Written> {
     if let Some(b) = &w.basket {
         take_basket(tx, b).await?;
     }
@@ -244,7 +251,7 @@ pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: 
             Cow::Owned(o)
         }
     };
-    let placed = place_order(tx, &order).await?;
+    let placed = place_order_deferring(tx, &order, new_order_number, held).await?;
     let (Some(k), Some(render)) = (&w.idempotency, render) else { return Ok(Written::Placed { placed, body: None }) };
     let body = render(&OrderDetail::from_placed(&order, &placed)?);
     tx.execute(

@@ -183,7 +183,7 @@ fn one(conn: &rusqlite::Connection, w: &CheckoutWrite, render: Option<Render>) -
         if !claim_key(&mut ex, w).await? {
             return Ok(None);
         }
-        checkout_tx(&mut ex, w, render).await.map(Some)
+        checkout_tx(&mut ex, w, render, None).await.map(Some)
     });
     match done {
         Ok(Some(out)) => {
