@@ -157,7 +157,7 @@ pub async fn claim_usage_deferring<E: Exec>(
     tx: &mut E,
     claims: &[UsageClaim],
     order_id: i64,
-    mut held: Option<&mut OpenCounts>,
+    held: Option<&mut OpenCounts>,
 ) -> Result<()> {
     let now = now_micros();
     // Counters of offers without a limit only count: they go in one multi-row upsert per
@@ -176,7 +176,7 @@ pub async fn claim_usage_deferring<E: Exec>(
             _ => {}
         }
     }
-    if let Some(held) = held.as_deref_mut() {
+    if let Some(held) = held {
         // A limited claim checks the counter as written: counts held back for its promotion
         // go first.
         let limited_on_held = claims.iter().any(|c| match c {
@@ -666,7 +666,79 @@ impl OrderDetail {
 
 #[cfg(test)]
 mod tests {
-    use super::values_sql;
+    use offerline_core::{CustomerId, OfferId};
+
+    use super::*;
+    use crate::exec::{SqliteExec, complete};
+
+    fn usage_db() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE offer_usage (promotion_id INTEGER PRIMARY KEY, applications BIGINT NOT NULL DEFAULT 0, \
+             discount_spent BIGINT NOT NULL DEFAULT 0, orders_count BIGINT NOT NULL DEFAULT 0); \
+             CREATE TABLE offer_customer_usage (promotion_id BIGINT NOT NULL, user_id BIGINT NOT NULL, \
+             applications BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (promotion_id, user_id)); \
+             INSERT INTO offer_usage VALUES (1, 10, 1000, 5);",
+        )
+        .unwrap();
+        c
+    }
+
+    fn offer(id: i64, applications: u32, discount: i64, max: Option<u32>) -> UsageClaim {
+        UsageClaim::Offer { offer: OfferId(id), applications, discount, max_applications: max, max_discount: None }
+    }
+
+    fn customer(id: i64, user: i64, applications: u32) -> UsageClaim {
+        UsageClaim::CustomerOffer {
+            offer: OfferId(id),
+            customer: CustomerId(user),
+            applications,
+            max_applications: None,
+        }
+    }
+
+    fn usage(c: &rusqlite::Connection, id: i64) -> (i64, i64, i64) {
+        c.query_row(
+            "SELECT applications, discount_spent, orders_count FROM offer_usage WHERE promotion_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    }
+
+    /// Counts held back over several orders are written as if each order had written its own.
+    #[test]
+    fn held_counts_add_up_to_the_orders_claims() {
+        let c = usage_db();
+        let mut ex = SqliteExec { conn: &c };
+        let mut held = OpenCounts::default();
+        for user in [7, 8] {
+            let claims = [offer(1, 2, 300, None), offer(2, 1, 50, None), customer(1, user, 2)];
+            complete(claim_usage_deferring(&mut ex, &claims, 0, Some(&mut held))).unwrap();
+        }
+        assert_eq!(usage(&c, 1), (10, 1000, 5), "nothing written yet");
+        complete(held.write(&mut ex)).unwrap();
+        assert!(held.is_empty());
+        assert_eq!(usage(&c, 1), (14, 1600, 7));
+        assert_eq!(usage(&c, 2), (2, 100, 2));
+        let per_customer: i64 =
+            c.query_row("SELECT SUM(applications) FROM offer_customer_usage", [], |r| r.get(0)).unwrap();
+        assert_eq!(per_customer, 4);
+    }
+
+    /// A limited claim sees the counts held back for its promotion: they are written first.
+    #[test]
+    fn a_limited_claim_checks_the_held_counts_too() {
+        let c = usage_db();
+        let mut ex = SqliteExec { conn: &c };
+        let mut held = OpenCounts::default();
+        complete(claim_usage_deferring(&mut ex, &[offer(1, 3, 0, None)], 0, Some(&mut held))).unwrap();
+        // 10 used + 3 held + 2 = 15 > 14: refused, though 10 + 2 alone would pass.
+        let over = complete(claim_usage_deferring(&mut ex, &[offer(1, 2, 0, Some(14))], 0, Some(&mut held)));
+        assert!(matches!(over, Err(StoreError::LimitReached(_))), "{over:?}");
+        assert_eq!(usage(&c, 1).0, 13, "the held counts were written before the check");
+        assert!(held.is_empty());
+    }
 
     #[test]
     fn values_tuples_number_placeholders_on_and_take_a_tail() {
