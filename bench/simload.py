@@ -87,8 +87,17 @@ def stack(n, rng, catalogue, width):
 
 
 def bulk(promos):
-    for k in range(0, len(promos), 1000):
-        call("POST", "/api/v1/promotions/bulk/", {"promotions": promos[k:k + 1000]})
+    """Bulk calls of at most 1,000 promotions and under the contract's 1 MiB body."""
+    batch, size = [], 0
+    for p in promos:
+        n = len(json.dumps(p)) + 2
+        if batch and (len(batch) == 1000 or size + n > 1_000_000):
+            call("POST", "/api/v1/promotions/bulk/", {"promotions": batch})
+            batch, size = [], 0
+        batch.append(p)
+        size += n
+    if batch:
+        call("POST", "/api/v1/promotions/bulk/", {"promotions": batch})
 
 
 def setup(workload, out_body):

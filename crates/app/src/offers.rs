@@ -83,6 +83,8 @@ struct Inner {
     catalog_built: tokio::sync::Mutex<Option<CatalogStamp>>,
     catalog_wanted: AtomicU64,
     catalog_done: AtomicU64,
+    /// When the follower last compared the catalogue stamp, and how long that took.
+    catalog_checked: std::sync::Mutex<Option<(Instant, Duration)>>,
 }
 
 impl Drop for Inner {
@@ -128,6 +130,7 @@ impl OfferCache {
                 catalog_built: tokio::sync::Mutex::new(None),
                 catalog_wanted: AtomicU64::new(0),
                 catalog_done: AtomicU64::new(0),
+                catalog_checked: std::sync::Mutex::new(None),
             }),
         };
         cache.reload("startup").await?;
@@ -234,16 +237,29 @@ impl OfferCache {
         Ok(catalog)
     }
 
-    /// Reloads the pricing catalogue if it was loaded and its stamp moved since.
-    async fn refresh_catalog(&self) -> AppResult<()> {
+    /// Reloads the pricing catalogue if it was loaded and its stamp moved since. The stamp
+    /// reads every product and price row, so on a large catalogue it is compared at most
+    /// once per ten times its own cost (a check of 5 ms waits 50 ms); returns `true` when
+    /// the comparison was put off, so the follower comes back for it.
+    async fn refresh_catalog(&self) -> AppResult<bool> {
         if self.loaded_catalog().is_none() {
-            return Ok(());
+            return Ok(false);
+        }
+        let last = *self.inner.catalog_checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((at, took)) = last
+            && at.elapsed() < took * 10
+        {
+            return Ok(true);
         }
         let mut built = self.inner.catalog_built.lock().await;
-        if *built != Some(self.inner.store.catalog_stamp().await?) {
+        let started = Instant::now();
+        let now = self.inner.store.catalog_stamp().await?;
+        *self.inner.catalog_checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((started, started.elapsed()));
+        if *built != Some(now) {
             self.reload_catalog(&mut built).await?;
         }
-        Ok(())
+        Ok(false)
     }
 
     /// After a checkout found an offer it was priced with out of date in the database:
@@ -264,19 +280,18 @@ impl OfferCache {
     }
 
     /// Reloads the pricing catalogue if its stamp moved, then rebuilds the index if the
-    /// promotions stamp moved since the last build; returns how long the rebuild took, if
-    /// it did.
-    pub async fn refresh(&self) -> AppResult<Option<Duration>> {
-        self.refresh_catalog().await?;
+    /// promotions stamp moved since the last build.
+    pub async fn refresh(&self) -> AppResult<Refreshed> {
+        let catalog_put_off = self.refresh_catalog().await?;
         let mut built = self.inner.built.lock().await;
         self.inner.checks.fetch_add(1, Ordering::Relaxed);
         let now = self.inner.store.promotions_stamp().await?;
         if *built == Some(now) {
-            return Ok(None);
+            return Ok(Refreshed { rebuilt: None, catalog_put_off });
         }
         let started = Instant::now();
         self.rebuild(&mut built, "changed").await?;
-        Ok(Some(started.elapsed()))
+        Ok(Refreshed { rebuilt: Some(started.elapsed()), catalog_put_off })
     }
 
     async fn rebuild(&self, built: &mut Option<PromotionsStamp>, why: &str) -> AppResult<usize> {
@@ -302,6 +317,15 @@ impl OfferCache {
     }
 }
 
+/// What a [`OfferCache::refresh`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refreshed {
+    /// How long the index rebuild took, if the promotions had changed.
+    pub rebuilt: Option<Duration>,
+    /// The catalogue stamp was not compared this time (it was compared too recently).
+    pub catalog_put_off: bool,
+}
+
 /// The follower: waits for the data generation to move past `seen`, refreshes, rests
 /// [`CHECK_INTERVAL`], and again, until the cache is gone.
 async fn follow(cache: Weak<Inner>, mut seen: u64) {
@@ -315,7 +339,13 @@ async fn follow(cache: Weak<Inner>, mut seen: u64) {
         match (OfferCache { inner }).refresh().await {
             // A rebuild rests as long as it took: while promotions are written in a stream,
             // the background rebuilds take at most half a core from the writes.
-            Ok(took) => tokio::time::sleep(took.unwrap_or_default().max(CHECK_INTERVAL)).await,
+            Ok(r) => {
+                if r.catalog_put_off {
+                    // The move may have been a catalogue write: come back for it.
+                    seen = before;
+                }
+                tokio::time::sleep(r.rebuilt.unwrap_or_default().max(CHECK_INTERVAL)).await;
+            }
             Err(e) => {
                 // The change is still unaccounted for: try it again, after a pause.
                 tracing::warn!(error = %e, "offer cache refresh failed; retrying");

@@ -391,6 +391,37 @@ mod tests {
     }
 
     #[test]
+    fn usage_is_read_for_the_limited_offers_a_pricing_looks_at() {
+        let t = Currency::parse("try").unwrap();
+        let mk = |id: i64, sku: &str, limited: bool| {
+            let mut o = Offer::new(
+                id,
+                "o",
+                t,
+                Condition::none(),
+                Benefit { kind: BenefitKind::Fixed(100), max_affected_items: None, range: Range::skus([sku]) },
+            );
+            if limited {
+                o.max_global_applications = Some(5);
+            }
+            o
+        };
+        let mut coded = mk(4, "Z", true);
+        coded.kind = crate::offer::OfferKind::VoucherCode;
+        let mut off = mk(5, "X", true);
+        off.active = false;
+        let ix = OfferIndex::build(vec![mk(1, "X", true), mk(2, "X", false), mk(3, "Y", true), coded, off]);
+        let lines = [Line::new(1, "X", 1, 100)];
+        let ids = |v: Vec<OfferId>| v.into_iter().map(|o| o.0).collect::<Vec<_>>();
+        assert_eq!(ids(ix.limited_for(&lines, &[], false)), [1], "the basket's limited candidates only");
+        let grant =
+            crate::basket::VoucherGrant { code: crate::VoucherCode::parse("CODE1").unwrap(), offer: OfferId(4) };
+        assert_eq!(ids(ix.limited_for(&lines, &[grant], false)), [1, 4], "and the offers a code names");
+        assert_eq!(ids(ix.limited_for(&lines, &[], true)), [1, 3, 4], "explaining all: every active limited offer");
+        assert!(OfferIndex::build(vec![mk(2, "X", false)]).limited_for(&lines, &[], true).is_empty());
+    }
+
+    #[test]
     fn usage_is_needed_only_when_an_active_offer_has_a_limit() {
         let t = Currency::parse("try").unwrap();
         let mk = |id: i64| {

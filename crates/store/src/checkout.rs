@@ -26,9 +26,11 @@
 //! All reads that pricing needs happen before the transaction: on SQLite there is one
 //! writer, and awaiting a read while holding it would only add latency.
 //!
-//! The transaction is written once ([`checkout_tx`], over [`Exec`]) and run two ways: on
-//! SQLite by the group-commit writer ([`crate::writer`]), a savepoint per checkout; on
-//! PostgreSQL by sqlx, one transaction per checkout, driven by a thread of its own.
+//! The transaction is written once ([`checkout_tx`], over [`Exec`]) and run two ways: by a
+//! group-commit writer, a savepoint per checkout and one commit per batch — on SQLite
+//! through rusqlite ([`crate::writer`]), on PostgreSQL on a connection of its own
+//! ([`crate::pg_writer`]); on an in-memory SQLite database by sqlx, one transaction per
+//! checkout, driven by a thread of its own.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -37,7 +39,7 @@ use sqlx::Row;
 
 use crate::current_offers::current_claims;
 use crate::exec::{Exec, Param};
-use crate::orders::{NewOrder, OrderDetail, PlacedOrder, place_order};
+use crate::orders::{NewOrder, OpenCounts, OrderDetail, PlacedOrder, new_order_number, place_order_deferring};
 use crate::{Result, Store, StoreError, now_micros};
 
 /// Everything a checkout writes.
@@ -132,6 +134,7 @@ impl Store {
         let w = Arc::new(w);
         let written = match self.checkout_writer() {
             Some(writer) => writer.submit(w.clone(), render).await?,
+            // In-memory SQLite, which the writers' connections could not see.
             None => {
                 // Driven by a thread of its own rather than by a runtime worker: each statement
                 // is a round trip to the database, and polled by a worker the task would wait
@@ -162,7 +165,7 @@ impl Store {
             };
             return replayed(self.idempotent_response(k.user_id, &k.key, k.expired_at_or_before).await?);
         }
-        match checkout_tx(&mut tx, w, render).await {
+        match checkout_tx(&mut tx, w, render, None).await {
             Ok(out) => {
                 tx.commit().await?;
                 Ok(out)
@@ -227,8 +230,15 @@ pub(crate) async fn stored_response<E: Exec>(tx: &mut E, user_id: i64, key: &str
     }))
 }
 
-/// Steps 2–5 of the module docs, after the key is claimed.
-pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: Option<Render>) -> Result<Written> {
+/// Steps 2–5 of the module docs, after the key is claimed. With `held`, the usage claims
+/// without a limit are added to it, for the caller to write later in the same transaction
+/// ([`OpenCounts`]).
+pub(crate) async fn checkout_tx<E: Exec>(
+    tx: &mut E,
+    w: &CheckoutWrite,
+    render: Option<Render>,
+    held: Option<&mut OpenCounts>,
+) -> Result<Written> {
     if let Some(b) = &w.basket {
         take_basket(tx, b).await?;
     }
@@ -241,7 +251,7 @@ pub(crate) async fn checkout_tx<E: Exec>(tx: &mut E, w: &CheckoutWrite, render: 
             Cow::Owned(o)
         }
     };
-    let placed = place_order(tx, &order).await?;
+    let placed = place_order_deferring(tx, &order, new_order_number, held).await?;
     let (Some(k), Some(render)) = (&w.idempotency, render) else { return Ok(Written::Placed { placed, body: None }) };
     let body = render(&OrderDetail::from_placed(&order, &placed)?);
     tx.execute(

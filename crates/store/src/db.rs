@@ -101,7 +101,7 @@ impl Store {
                     write: pool,
                     backend,
                     url: url.to_owned(),
-                    checkout_writer: None,
+                    checkout_writer: Some(Arc::new(crate::pg_writer::start(url.to_owned())?)),
                     sqlite_readers: None,
                     tracking: Tracking::new(),
                 })
@@ -176,7 +176,8 @@ impl Store {
         &self.write
     }
 
-    /// The group-commit checkout writer, on SQLite with a database file.
+    /// The group-commit checkout writer: on SQLite with a database file ([`crate::writer`]),
+    /// and on PostgreSQL ([`crate::pg_writer`]).
     pub(crate) fn checkout_writer(&self) -> Option<&CheckoutWriter> {
         self.checkout_writer.as_deref()
     }

@@ -10,6 +10,7 @@
 //! rolls back, and the caller refuses the checkout with 400.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use offerline_core::{Currency, CustomerId, OfferKind, OrderDraft, OrderStatus, UsageClaim, VoucherUsage};
 use serde_json::Value as Json;
@@ -80,9 +81,84 @@ fn values_sql(rows: usize, cols: usize, tail: impl Fn(usize) -> String) -> Strin
     sql
 }
 
+/// The counts of claims without a limit, held back by a batch of checkouts (the PostgreSQL
+/// checkout writer, [`crate::pg_writer`]) and written in one upsert per table at the end of
+/// the batch, just before its commit.
+///
+/// Such a claim only counts, so when in the transaction it is written changes nothing but
+/// how long the counter rows stay locked: every order of a popular offer updates the same
+/// `offer_usage` row, and PostgreSQL keeps it locked until the commit has been flushed. Held
+/// back, they cost one statement per batch instead of two per checkout, and the rows are
+/// locked for the end of the batch only. A limited claim of a promotion with counts held
+/// back writes them first, so that its check sees them.
+#[derive(Debug, Clone, Default)]
+pub struct OpenCounts {
+    /// promotion → (applications, discount, orders).
+    offers: BTreeMap<i64, (i64, i64, i64)>,
+    /// (promotion, customer) → applications.
+    customers: BTreeMap<(i64, i64), i64>,
+}
+
+impl OpenCounts {
+    pub fn is_empty(&self) -> bool {
+        self.offers.is_empty() && self.customers.is_empty()
+    }
+
+    /// Writes the counts held back (in promotion id order, as every claim locks its rows) and
+    /// forgets them.
+    pub async fn write<E: Exec>(&mut self, tx: &mut E) -> Result<()> {
+        let offers: Vec<(i64, i64, i64, i64)> =
+            std::mem::take(&mut self.offers).into_iter().map(|(p, (a, d, o))| (p, a, d, o)).collect();
+        let customers: Vec<(i64, i64, i64)> =
+            std::mem::take(&mut self.customers).into_iter().map(|((p, u), a)| (p, u, a)).collect();
+        for chunk in offers.chunks(CHUNK) {
+            let mut sql = String::from(
+                "INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ",
+            );
+            sql.push_str(&values_sql(chunk.len(), 4, |_| String::new()));
+            sql.push_str(
+                " ON CONFLICT (promotion_id) DO UPDATE SET applications = offer_usage.applications + excluded.applications, \
+                 discount_spent = offer_usage.discount_spent + excluded.discount_spent, \
+                 orders_count = offer_usage.orders_count + excluded.orders_count",
+            );
+            let params: Vec<Param<'_>> =
+                chunk.iter().flat_map(|&(p, a, d, o)| [p.into(), a.into(), d.into(), o.into()]).collect();
+            tx.execute(&sql, &params).await?;
+        }
+        for chunk in customers.chunks(CHUNK) {
+            write_open_customers(tx, chunk).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Counts of per-customer claims without a limit, (promotion, customer, applications) in
+/// that order, in one multi-row upsert.
+async fn write_open_customers<E: Exec>(tx: &mut E, rows: &[(i64, i64, i64)]) -> Result<()> {
+    let mut sql = String::from("INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ");
+    sql.push_str(&values_sql(rows.len(), 3, |_| String::new()));
+    sql.push_str(
+        " ON CONFLICT (promotion_id, user_id) DO UPDATE SET applications = offer_customer_usage.applications + excluded.applications",
+    );
+    let params: Vec<Param<'_>> = rows.iter().flat_map(|&(p, u, a)| [p.into(), u.into(), a.into()]).collect();
+    tx.execute(&sql, &params).await?;
+    Ok(())
+}
+
 /// Consumes usage claims. Any claim that would break its limit → `LimitReached`, and the
 /// caller must roll back (dropping the transaction does).
 pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i64) -> Result<()> {
+    claim_usage_deferring(tx, claims, order_id, None).await
+}
+
+/// [`claim_usage`], the claims without a limit added to `held` instead of written when it is
+/// given (see [`OpenCounts`]).
+pub async fn claim_usage_deferring<E: Exec>(
+    tx: &mut E,
+    claims: &[UsageClaim],
+    order_id: i64,
+    held: Option<&mut OpenCounts>,
+) -> Result<()> {
     let now = now_micros();
     // Counters of offers without a limit only count: they go in one multi-row upsert per
     // table, in promotion id order so that concurrent orders lock rows in the same order
@@ -100,6 +176,29 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
             _ => {}
         }
     }
+    if let Some(held) = held {
+        // A limited claim checks the counter as written: counts held back for its promotion
+        // go first.
+        let limited_on_held = claims.iter().any(|c| match c {
+            UsageClaim::Offer { offer, max_applications, max_discount, .. } => {
+                (max_applications.is_some() || max_discount.is_some()) && held.offers.contains_key(&offer.0)
+            }
+            UsageClaim::CustomerOffer { offer, customer, max_applications: Some(_), .. } => {
+                held.customers.contains_key(&(offer.0, customer.0))
+            }
+            _ => false,
+        });
+        if limited_on_held {
+            held.write(tx).await?;
+        }
+        for (p, a, d) in open_offers.drain(..) {
+            let e = held.offers.entry(p).or_default();
+            (e.0, e.1, e.2) = (e.0 + a, e.1 + d, e.2 + 1);
+        }
+        for (p, u, a) in open_customers.drain(..) {
+            *held.customers.entry((p, u)).or_default() += a;
+        }
+    }
     open_offers.sort_unstable();
     open_customers.sort_unstable();
     if !open_offers.is_empty() {
@@ -114,14 +213,7 @@ pub async fn claim_usage<E: Exec>(tx: &mut E, claims: &[UsageClaim], order_id: i
         tx.execute(&sql, &params).await?;
     }
     if !open_customers.is_empty() {
-        let mut sql = String::from("INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ");
-        sql.push_str(&values_sql(open_customers.len(), 3, |_| String::new()));
-        sql.push_str(
-            " ON CONFLICT (promotion_id, user_id) DO UPDATE SET applications = offer_customer_usage.applications + excluded.applications",
-        );
-        let params: Vec<Param<'_>> =
-            open_customers.iter().flat_map(|&(p, u, a)| [p.into(), u.into(), a.into()]).collect();
-        tx.execute(&sql, &params).await?;
+        write_open_customers(tx, &open_customers).await?;
     }
     for claim in claims {
         match claim {
@@ -249,7 +341,18 @@ const NUMBER_ATTEMPTS: usize = 8;
 pub async fn place_order_numbered<E: Exec>(
     tx: &mut E,
     order: &NewOrder,
+    next_number: impl FnMut() -> String,
+) -> Result<PlacedOrder> {
+    place_order_deferring(tx, order, next_number, None).await
+}
+
+/// [`place_order_numbered`], the claims without a limit added to `held` when it is given
+/// (see [`OpenCounts`]).
+pub async fn place_order_deferring<E: Exec>(
+    tx: &mut E,
+    order: &NewOrder,
     mut next_number: impl FnMut() -> String,
+    held: Option<&mut OpenCounts>,
 ) -> Result<PlacedOrder> {
     let draft = &order.draft;
     let n = draft.units.len();
@@ -404,7 +507,7 @@ pub async fn place_order_numbered<E: Exec>(
     insert_applicants(tx, &benefit, now).await?;
     insert_applicants(tx, &condition, now).await?;
 
-    claim_usage(tx, &draft.claims, order_id).await?;
+    claim_usage_deferring(tx, &draft.claims, order_id, held).await?;
     Ok(PlacedOrder { id: order_id, number, item_ids, discount_ids, created_at: now })
 }
 
@@ -563,7 +666,79 @@ impl OrderDetail {
 
 #[cfg(test)]
 mod tests {
-    use super::values_sql;
+    use offerline_core::{CustomerId, OfferId};
+
+    use super::*;
+    use crate::exec::{SqliteExec, complete};
+
+    fn usage_db() -> rusqlite::Connection {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE offer_usage (promotion_id INTEGER PRIMARY KEY, applications BIGINT NOT NULL DEFAULT 0, \
+             discount_spent BIGINT NOT NULL DEFAULT 0, orders_count BIGINT NOT NULL DEFAULT 0); \
+             CREATE TABLE offer_customer_usage (promotion_id BIGINT NOT NULL, user_id BIGINT NOT NULL, \
+             applications BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (promotion_id, user_id)); \
+             INSERT INTO offer_usage VALUES (1, 10, 1000, 5);",
+        )
+        .unwrap();
+        c
+    }
+
+    fn offer(id: i64, applications: u32, discount: i64, max: Option<u32>) -> UsageClaim {
+        UsageClaim::Offer { offer: OfferId(id), applications, discount, max_applications: max, max_discount: None }
+    }
+
+    fn customer(id: i64, user: i64, applications: u32) -> UsageClaim {
+        UsageClaim::CustomerOffer {
+            offer: OfferId(id),
+            customer: CustomerId(user),
+            applications,
+            max_applications: None,
+        }
+    }
+
+    fn usage(c: &rusqlite::Connection, id: i64) -> (i64, i64, i64) {
+        c.query_row(
+            "SELECT applications, discount_spent, orders_count FROM offer_usage WHERE promotion_id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    }
+
+    /// Counts held back over several orders are written as if each order had written its own.
+    #[test]
+    fn held_counts_add_up_to_the_orders_claims() {
+        let c = usage_db();
+        let mut ex = SqliteExec { conn: &c };
+        let mut held = OpenCounts::default();
+        for user in [7, 8] {
+            let claims = [offer(1, 2, 300, None), offer(2, 1, 50, None), customer(1, user, 2)];
+            complete(claim_usage_deferring(&mut ex, &claims, 0, Some(&mut held))).unwrap();
+        }
+        assert_eq!(usage(&c, 1), (10, 1000, 5), "nothing written yet");
+        complete(held.write(&mut ex)).unwrap();
+        assert!(held.is_empty());
+        assert_eq!(usage(&c, 1), (14, 1600, 7));
+        assert_eq!(usage(&c, 2), (2, 100, 2));
+        let per_customer: i64 =
+            c.query_row("SELECT SUM(applications) FROM offer_customer_usage", [], |r| r.get(0)).unwrap();
+        assert_eq!(per_customer, 4);
+    }
+
+    /// A limited claim sees the counts held back for its promotion: they are written first.
+    #[test]
+    fn a_limited_claim_checks_the_held_counts_too() {
+        let c = usage_db();
+        let mut ex = SqliteExec { conn: &c };
+        let mut held = OpenCounts::default();
+        complete(claim_usage_deferring(&mut ex, &[offer(1, 3, 0, None)], 0, Some(&mut held))).unwrap();
+        // 10 used + 3 held + 2 = 15 > 14: refused, though 10 + 2 alone would pass.
+        let over = complete(claim_usage_deferring(&mut ex, &[offer(1, 2, 0, Some(14))], 0, Some(&mut held)));
+        assert!(matches!(over, Err(StoreError::LimitReached(_))), "{over:?}");
+        assert_eq!(usage(&c, 1).0, 13, "the held counts were written before the check");
+        assert!(held.is_empty());
+    }
 
     #[test]
     fn values_tuples_number_placeholders_on_and_take_a_tail() {

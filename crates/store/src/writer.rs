@@ -41,14 +41,17 @@ use crate::{Result, StoreError};
 /// (and every other writer) waiting.
 pub const MAX_BATCH: usize = 64;
 
-struct Job {
-    write: Arc<CheckoutWrite>,
-    render: Option<Render>,
-    reply: oneshot::Sender<Result<Written>>,
+/// A checkout waiting for a batch, and where its answer goes (shared with
+/// [`crate::pg_writer`]).
+pub(crate) struct Job {
+    pub(crate) write: Arc<CheckoutWrite>,
+    pub(crate) render: Option<Render>,
+    pub(crate) reply: oneshot::Sender<Result<Written>>,
 }
 
-/// The handle checkouts are submitted through. The thread stops when the last handle
-/// (the last clone of its [`crate::Store`]) is dropped.
+/// The handle checkouts are submitted through, to this SQLite writer or to the PostgreSQL
+/// one ([`crate::pg_writer`]). The thread stops when the last handle (the last clone of its
+/// [`crate::Store`]) is dropped.
 #[derive(Debug)]
 pub struct CheckoutWriter {
     jobs: mpsc::UnboundedSender<Job>,
@@ -77,6 +80,11 @@ impl CheckoutWriter {
             .spawn(move || run(&path, &gate, &runtime, queue))
             .map_err(|e| StoreError::Unavailable(format!("cannot start the checkout writer: {e}")))?;
         Ok(CheckoutWriter { jobs })
+    }
+
+    /// A handle over a queue some other writer thread takes checkouts from.
+    pub(crate) fn over(jobs: mpsc::UnboundedSender<Job>) -> Self {
+        CheckoutWriter { jobs }
     }
 
     /// Queues a checkout and waits for its batch to commit.
@@ -175,7 +183,7 @@ fn one(conn: &rusqlite::Connection, w: &CheckoutWrite, render: Option<Render>) -
         if !claim_key(&mut ex, w).await? {
             return Ok(None);
         }
-        checkout_tx(&mut ex, w, render).await.map(Some)
+        checkout_tx(&mut ex, w, render, None).await.map(Some)
     });
     match done {
         Ok(Some(out)) => {

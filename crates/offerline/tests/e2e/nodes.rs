@@ -6,6 +6,9 @@
 //! - A promotion deactivated, ended, not started, deleted, its limit or budget lowered, or its
 //!   benefit changed through node A is honoured by the very next checkout on node B, sent as
 //!   soon as A answered (no waiting for B's cache), round after round.
+//! - A product, a price or a promotion written through one node is priced by that node's
+//!   very next simulation (the in-memory catalogue and offer index are read-your-writes) and
+//!   by the other node's soon after.
 //! - The same for a change no offer cache can ever see (a row updated by hand, its
 //!   `modified_at` untouched): the checkout transaction reads the row, not the cache.
 
@@ -23,6 +26,7 @@ both!(
     contested_redemptions_over_two_nodes_stay_exact,
     an_offer_turned_off_on_one_node_is_honoured_by_the_next_checkout_on_the_other,
     a_change_no_cache_can_see_is_honoured,
+    catalogue_and_promotion_writes_are_priced_at_once_here_and_soon_on_the_other_node,
 );
 
 /// Simulates `body` on `s` until `done` holds (10 s at most): the node's offer cache caught up.
@@ -308,4 +312,60 @@ async fn a_change_no_cache_can_see_is_honoured(db: Db) {
     assert_eq!(rebuilt, 1, "{HERD} stale checkouts rebuilt the offer cache {rebuilt} times");
     check_ledger(&store).await;
     store.close().await;
+}
+
+/// Simulate reads its products, prices and offers from memory (issue 16): each write must
+/// still be priced by the writer's next request, and by the other node once its follower
+/// has seen the write.
+async fn catalogue_and_promotion_writes_are_priced_at_once_here_and_soon_on_the_other_node(db: Db) {
+    let a = Server::start(db).await;
+    let b = Server::start_on(db, a.database_url.clone(), None, None);
+    let staff = a.staff();
+    let line = json!({"lines": [{"sku": "FRESH-1", "quantity": 2}], "explain": "none"});
+    // Unknown on both nodes first (so both have loaded their catalogue without it).
+    for s in [&a, &b] {
+        let (st, r) = s.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
+        assert_eq!(st, 400, "{r}");
+    }
+    let p = product(&a, &staff, "FRESH-1", "40.00").await;
+    let (st, r) = a.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
+    assert_eq!((st, r["total"].as_str()), (200, Some("80.00")), "{r}");
+    // Until B's follower has seen it, B answers that the sku does not exist.
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        let (st, r) = b.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
+        if st == 200 {
+            last = r;
+            break;
+        }
+        assert_eq!(st, 400, "{r}");
+        last = r;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["total"], "80.00", "a product created on the other node never reached its catalogue: {last}");
+
+    // A new price, then a promotion: the writer's next simulation has each.
+    let (st, r) = a.post("/api/v1/product_prices/", &staff, json!({"product": p, "price": "50.00"})).await;
+    assert!(st == 200 || st == 201, "{r}");
+    let (_, r) = a.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
+    assert_eq!(r["total"], "100.00", "{r}");
+    let id = promotion(
+        &a,
+        &staff,
+        json!({"name": "Fresh ten", "slug": "fresh-ten", "offer_type": "site",
+        "currency": "try", "exclusive": false, "start_datetime": "2020-01-01T00:00:00Z",
+        "condition": {"type": "none", "value": null},
+        "benefit": {"type": "percentage", "value": "10", "range": {"skus": ["FRESH-1"]}}}),
+    )
+    .await;
+    let (_, r) = a.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
+    assert_eq!((r["total"].as_str(), applied_ids(&r)), (Some("90.00"), vec![id]), "{r}");
+    until_priced(&b, &staff, &line, "a price and a promotion from the other node", |r| r["total"] == "90.00").await;
+
+    // And back the other way: a write on B is B's at once.
+    let (st, r) = b.post("/api/v1/product_prices/", &staff, json!({"product": p, "price": "20.00"})).await;
+    assert!(st == 200 || st == 201, "{r}");
+    let (_, r) = b.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
+    assert_eq!(r["total"], "36.00", "{r}");
+    until_priced(&a, &staff, &line, "a price from the other node", |r| r["total"] == "36.00").await;
 }
