@@ -58,6 +58,17 @@ pub const WRITERS: usize = 1;
 
 type Queue = Arc<Mutex<mpsc::UnboundedReceiver<Job>>>;
 
+/// How many times a batch that lost a deadlock is written again before its checkouts are
+/// answered with the error.
+const DEADLOCK_RETRIES: u32 = 8;
+
+/// The pause before the `n`th rewrite of a batch that lost a deadlock: growing, and spread
+/// by the clock's nanoseconds so two writers do not retry in step.
+fn backoff(n: u32) -> std::time::Duration {
+    let spread = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    std::time::Duration::from_micros(u64::from(n) * 2_000 + u64::from(spread % 5_000))
+}
+
 /// Starts the writer threads for the database at `url`. Each connects at its first batch;
 /// they stop when the last handle is dropped.
 pub(crate) fn start(url: String) -> Result<CheckoutWriter> {
@@ -99,12 +110,28 @@ async fn run(url: &str, queue: &Queue) {
         let outcome = match connected {
             Err(e) => Err(e),
             Ok(mut c) => {
-                let written = match write_batch(&mut c, &work, true).await {
-                    Ok(Err(e)) => {
-                        tracing::warn!(error = %e, "writing a batch's usage counts failed; writing it again claim by claim");
-                        write_batch(&mut c, &work, false).await.and_then(|r| r)
+                let mut deadlocks = 0;
+                let written = loop {
+                    let written = match write_batch(&mut c, &work, true).await {
+                        Ok(Err(e)) => {
+                            tracing::warn!(error = %e, "writing a batch's usage counts failed; writing it again claim by claim");
+                            write_batch(&mut c, &work, false).await.and_then(|r| r)
+                        }
+                        other => other.and_then(|r| r),
+                    };
+                    match written {
+                        // Another transaction (another node's batch, a cancellation) locked
+                        // the same counter rows in the other order, and PostgreSQL chose this
+                        // batch: it was rolled back whole, its locks are gone and the other
+                        // side finishes. Write it again after a pause that differs per
+                        // writer, so two nodes' retries do not meet again.
+                        Err(e) if e.is_retryable() && deadlocks < DEADLOCK_RETRIES => {
+                            deadlocks += 1;
+                            tracing::info!(error = %e, deadlocks, checkouts = work.len(), "a checkout batch lost a deadlock; writing it again");
+                            tokio::time::sleep(backoff(deadlocks)).await;
+                        }
+                        other => break other,
                     }
-                    other => other.and_then(|r| r),
                 };
                 // After a failed batch the connection's state is unknown: open a new one.
                 if written.is_ok() {
@@ -215,6 +242,10 @@ async fn one(
             raw(conn, "ROLLBACK TO SAVEPOINT checkout; RELEASE SAVEPOINT checkout").await?;
             Ok((stored, true))
         }
+        // A deadlock: the batch holds the rows its earlier checkouts locked, so this one
+        // cannot simply be tried again inside it; the whole batch is rolled back and written
+        // again (`run`).
+        Err(e) if e.is_retryable() => Err(e),
         Err(e) => {
             raw(conn, "ROLLBACK TO SAVEPOINT checkout; RELEASE SAVEPOINT checkout").await?;
             Ok((Err(e), true))
