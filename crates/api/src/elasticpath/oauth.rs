@@ -62,7 +62,7 @@ fn peer(extensions: &Extensions) -> Option<std::net::IpAddr> {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip())
 }
 
-/// `POST /oauth/access_token`, form-encoded. The response is **flat** JSON: the SDK reads
+/// `POST /oauth/access_token`, form-encoded (or the same fields as a flat JSON object). The response is **flat** JSON: the SDK reads
 /// `access_token` and `expires` from the top level. Asked too often (per caller address or
 /// per client id, [`identity::client_token`]) → 429 with `Retry-After`.
 pub(super) async fn access_token(
@@ -70,12 +70,20 @@ pub(super) async fn access_token(
     extensions: Extensions,
     body: axum::body::Bytes,
 ) -> EpResult<Json<AccessToken>> {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .or_else(|_| {
-            serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
-                .map(|m| m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned()))).collect())
-        })
-        .map_err(|_| EpError::bad_request("The body must be form-encoded: grant_type, client_id[, client_secret]."))?;
+    // A form never fails to parse (JSON text reads as one odd field), so a body that looks
+    // like a JSON object is read as one first: a flat object of the same fields.
+    let json = body.trim_ascii_start().first() == Some(&b'{');
+    let form: Vec<(String, String)> = if json {
+        serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
+            .map(|m| m.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned()))).collect())
+            .map_err(|_| {
+                EpError::bad_request("The body is not a JSON object of grant_type, client_id[, client_secret].")
+            })?
+    } else {
+        serde_urlencoded::from_bytes(&body).map_err(|_| {
+            EpError::bad_request("The body must be form-encoded: grant_type, client_id[, client_secret].")
+        })?
+    };
     if form.iter().any(|(k, v)| k.contains('\0') || v.contains('\0')) {
         return Err(EpError::bad_request("Null characters are not allowed."));
     }

@@ -11,6 +11,7 @@ use crate::checkout::futures_join;
 use crate::helpers::{Db, Server};
 
 both!(
+    a_token_from_a_json_body,
     js_sdk_flow,
     cart_items_and_totals,
     custom_discount_refusals,
@@ -943,4 +944,30 @@ async fn concurrent_adds_stay_within_the_caps(db: Db) {
     assert_eq!(out.iter().filter(|&&st| st == 201).count(), 5, "{out:?}");
     assert!(out.iter().all(|st| matches!(st, 201 | 400)), "{out:?}");
     assert_eq!(lines_of(&s, &tok, "race-line").await, vec![("m".to_owned(), 1000)]);
+}
+
+/// The token endpoint takes its fields as a JSON object too (a body that starts with `{`),
+/// and says what is wrong with a JSON body that is not one.
+async fn a_token_from_a_json_body(db: Db) {
+    let s = Server::start(db).await;
+    let c = client(&s);
+    let body =
+        json!({"grant_type": "client_credentials", "client_id": c["client_id"], "client_secret": c["client_secret"]});
+    let resp = s.http.post(s.url("/oauth/access_token")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["identifier"], "client_credentials", "{v}");
+    let (st, _) = ep(&s, "GET", "/v2/settings/cart", v["access_token"].as_str().unwrap(), None).await;
+    assert_eq!(st, 200);
+    let resp = s
+        .http
+        .post(s.url("/oauth/access_token"))
+        .header("Content-Type", "application/json")
+        .body("{\"grant_type\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["errors"][0]["detail"].as_str().unwrap().contains("JSON object"), "{v}");
 }
