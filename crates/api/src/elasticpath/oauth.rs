@@ -62,9 +62,10 @@ fn peer(extensions: &Extensions) -> Option<std::net::IpAddr> {
     extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(a)| a.ip())
 }
 
-/// `POST /oauth/access_token`, form-encoded (or the same fields as a flat JSON object). The response is **flat** JSON: the SDK reads
-/// `access_token` and `expires` from the top level. Asked too often (per caller address or
-/// per client id, [`identity::client_token`]) → 429 with `Retry-After`.
+/// `POST /oauth/access_token`, form-encoded (or the same fields as a flat JSON object). The
+/// response is **flat** JSON: the SDK reads `access_token` and `expires` from the top level.
+/// Asked too often (per caller address or per client id, [`identity::client_token`]) → 429
+/// with `Retry-After`.
 pub(super) async fn access_token(
     State(state): State<AppState>,
     extensions: Extensions,
