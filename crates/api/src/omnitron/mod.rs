@@ -103,8 +103,8 @@ pub fn routes() -> Routes {
                     &[Verb::get("List vouchers").page::<Voucher>(), Verb::post("Create a voucher").body::<VoucherCreate>().ok::<Voucher>()],
                 ),
         )
-        .merge(Routes::new("promotions", Auth::Staff).add(
-            "/api/v1/pricing/simulate/",
+        .merge(Routes::new("promotions", Auth::Staff).omnitron(
+            "/pricing/simulate/",
             post(simulate::simulate),
             &[Verb::post("Dry-run pricing with the explanation of every offer")
                 .body::<SimulateBody>()
