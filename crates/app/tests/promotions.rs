@@ -251,3 +251,31 @@ async fn the_rules_of_promotions_and_vouchers() {
     assert_eq!((count, listed.iter().map(|p| p.id).collect::<Vec<_>>()), (1, vec![code.id]));
     store.close().await;
 }
+
+/// A rebuild after writes reads only the rows whose version moved and reuses the rest of the
+/// index: what it builds must be what a full load builds, after creates, updates and deletes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_rebuilt_from_the_changed_rows_is_the_full_one() {
+    let (store, _, _dir) = store().await;
+    let app = App::load(store.clone()).await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(promotions::create(&app, &input(&format!("P{i}"), OfferKind::Site, 100 + i)).await.unwrap().id);
+    }
+    let full = || async { offerline_core::OfferIndex::build(store.load_offers().await.unwrap()) };
+    let same = |a: &offerline_core::OfferIndex, b: &offerline_core::OfferIndex| {
+        assert_eq!(a.iter().cloned().collect::<Vec<_>>(), b.iter().cloned().collect::<Vec<_>>());
+    };
+    same(&app.offers().fresh().await.unwrap().index, &full().await);
+    let mut changed = input("P1 changed", OfferKind::Site, 999);
+    changed.priority = 7;
+    promotions::update(&app, ids[1], &changed).await.unwrap();
+    promotions::delete(&app, ids[3]).await.unwrap();
+    promotions::create(&app, &input("P6", OfferKind::Site, 106)).await.unwrap();
+    let fresh = app.offers().fresh().await.unwrap();
+    same(&fresh.index, &full().await);
+    assert_eq!(fresh.index.len(), 6);
+    assert_eq!(fresh.index.iter().next().map(|o| o.name.as_str()), Some("P1 changed"), "priority 7 goes first");
+    assert_eq!(fresh.versions.len(), 6);
+    assert!(!fresh.versions.contains_key(&ids[3]), "a deleted offer's version goes with it");
+}

@@ -30,6 +30,46 @@ pub struct LiveOffers {
     pub versions: HashMap<i64, i64>,
 }
 
+/// What [`Store::live_offer_changes`] found.
+#[derive(Debug, Clone)]
+pub struct OfferChanges {
+    /// The new and changed offers, with their row versions.
+    pub changed: LiveOffers,
+    /// Ids that were known and are no longer live (deleted).
+    pub removed: Vec<i64>,
+}
+
+/// Engine offers from promotion rows and their customer links. A row the types cannot read,
+/// or whose offer is invalid, is logged and left out (not priced).
+fn live_offers(rows: &[sqlx::any::AnyRow], links: &[sqlx::any::AnyRow]) -> Result<LiveOffers> {
+    let mut by_promo: HashMap<i64, Vec<i64>> = HashMap::new();
+    for r in links {
+        by_promo.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
+    }
+    let mut offers = Vec::with_capacity(rows.len());
+    let mut versions = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let mut p = match promotion_from_row(r) {
+            Ok(p) => p,
+            Err(StoreError::Internal(e)) => {
+                tracing::warn!(error = %e, "stored promotion is unreadable; not priced");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        p.customers = by_promo.remove(&p.id).unwrap_or_default();
+        let offer = p.to_offer();
+        match offer.field_errors() {
+            e if e.is_empty() => {
+                versions.insert(p.id, p.modified_at);
+                offers.push(offer)
+            }
+            e => tracing::warn!(promotion = p.id, errors = %e, "stored promotion is invalid; not priced"),
+        }
+    }
+    Ok(LiveOffers { offers, versions })
+}
+
 impl Store {
     /// Every promotion that is not deleted, as an engine offer (inactive ones included: the
     /// engine ignores them, and the index still finds them by id). A stored row the types
@@ -50,32 +90,42 @@ impl Store {
         )
         .fetch_all(self.reader())
         .await?;
-        let mut by_promo: HashMap<i64, Vec<i64>> = HashMap::new();
-        for r in &links {
-            by_promo.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
-        }
-        let mut offers = Vec::with_capacity(rows.len());
-        let mut versions = HashMap::with_capacity(rows.len());
+        live_offers(&rows, &links)
+    }
+
+    /// What changed among the live offers since `known` (promotion id → the row version it
+    /// was built from): the offers whose row is new or has another `modified_at`, read in
+    /// full, and the ids that are no longer live. One query of ids and versions, then only
+    /// the changed rows — a write among ten thousand offers reads one row, not ten thousand.
+    /// A row changed without its `modified_at` (by hand) is not seen here; a full
+    /// [`Store::load_live_offers`] sees it.
+    pub async fn live_offer_changes(&self, known: &HashMap<i64, i64>) -> Result<OfferChanges> {
+        let rows =
+            sqlx::query("SELECT id, modified_at FROM promotions WHERE deleted = 0").fetch_all(self.reader()).await?;
+        let mut live = std::collections::HashSet::with_capacity(rows.len());
+        let mut changed: Vec<i64> = Vec::new();
         for r in &rows {
-            let mut p = match promotion_from_row(r) {
-                Ok(p) => p,
-                Err(StoreError::Internal(e)) => {
-                    tracing::warn!(error = %e, "stored promotion is unreadable; not priced");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            p.customers = by_promo.remove(&p.id).unwrap_or_default();
-            let offer = p.to_offer();
-            match offer.field_errors() {
-                e if e.is_empty() => {
-                    versions.insert(p.id, p.modified_at);
-                    offers.push(offer)
-                }
-                e => tracing::warn!(promotion = p.id, errors = %e, "stored promotion is invalid; not priced"),
+            let (id, at): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+            live.insert(id);
+            if known.get(&id) != Some(&at) {
+                changed.push(id);
             }
         }
-        Ok(LiveOffers { offers, versions })
+        let mut removed: Vec<i64> = known.keys().copied().filter(|id| !live.contains(id)).collect();
+        let mut out = LiveOffers { offers: Vec::new(), versions: HashMap::new() };
+        for chunk in changed.chunks(5_000) {
+            let ph = crate::list::placeholders(0, chunk.len());
+            let sql = format!("SELECT {PROMO_COLS} FROM promotions WHERE deleted = 0 AND id IN ({ph}) ORDER BY id");
+            let rows = bind_all!(sqlx::query(&sql), chunk).fetch_all(self.reader()).await?;
+            let sql = format!("SELECT promotion_id, user_id FROM promotion_customers WHERE promotion_id IN ({ph})");
+            let links = bind_all!(sqlx::query(&sql), chunk).fetch_all(self.reader()).await?;
+            let part = live_offers(&rows, &links)?;
+            out.offers.extend(part.offers);
+            out.versions.extend(part.versions);
+        }
+        // A known offer whose new row is unreadable or invalid is no longer priced.
+        removed.extend(changed.iter().copied().filter(|id| known.contains_key(id) && !out.versions.contains_key(id)));
+        Ok(OfferChanges { changed: out, removed })
     }
 
     /// A fingerprint of the promotions table that changes whenever a promotion is created,
