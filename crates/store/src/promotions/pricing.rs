@@ -39,6 +39,32 @@ pub struct OfferChanges {
     pub removed: Vec<i64>,
 }
 
+/// Rows of (promotion_id, applications, discount_spent) of `offer_usage` into `snap`.
+fn add_usage(snap: &mut UsageSnapshot, rows: &[sqlx::any::AnyRow]) -> Result<()> {
+    for r in rows {
+        let apps: i64 = r.try_get(1)?;
+        let usage = OfferUsage {
+            global_applications: apps.max(0) as u64,
+            customer_applications: 0,
+            discount_spent: r.try_get(2)?,
+        };
+        snap.set(OfferId(r.try_get(0)?), usage);
+    }
+    Ok(())
+}
+
+/// Rows of (promotion_id, applications) of `offer_customer_usage` into `snap`.
+fn add_customer_usage(snap: &mut UsageSnapshot, rows: &[sqlx::any::AnyRow]) -> Result<()> {
+    for r in rows {
+        let id = OfferId(r.try_get(0)?);
+        let apps: i64 = r.try_get(1)?;
+        let mut u = snap.get(id);
+        u.customer_applications = apps.max(0) as u64;
+        snap.set(id, u);
+    }
+    Ok(())
+}
+
 /// Engine offers from promotion rows and their customer links. A row the types cannot read,
 /// or whose offer is invalid, is logged and left out (not priced).
 fn live_offers(rows: &[sqlx::any::AnyRow], links: &[sqlx::any::AnyRow]) -> Result<LiveOffers> {
@@ -155,31 +181,16 @@ impl Store {
                 "SELECT promotion_id, applications, discount_spent FROM offer_usage WHERE promotion_id IN ({})",
                 crate::list::placeholders(0, chunk.len())
             );
-            let rows = bind_all!(sqlx::query(&sql), chunk).fetch_all(self.reader()).await?;
-            for r in &rows {
-                let apps: i64 = r.try_get(1)?;
-                snap.set(
-                    OfferId(r.try_get(0)?),
-                    OfferUsage {
-                        global_applications: apps.max(0) as u64,
-                        customer_applications: 0,
-                        discount_spent: r.try_get(2)?,
-                    },
-                );
-            }
+            add_usage(&mut snap, &bind_all!(sqlx::query(&sql), chunk).fetch_all(self.reader()).await?)?;
             if let Some(c) = customer {
                 let sql = format!(
                     "SELECT promotion_id, applications FROM offer_customer_usage WHERE user_id = $1 AND promotion_id IN ({})",
                     crate::list::placeholders(1, chunk.len())
                 );
-                let rows = bind_all!(sqlx::query(&sql).bind(c), chunk).fetch_all(self.reader()).await?;
-                for r in &rows {
-                    let id = OfferId(r.try_get(0)?);
-                    let apps: i64 = r.try_get(1)?;
-                    let mut u = snap.get(id);
-                    u.customer_applications = apps.max(0) as u64;
-                    snap.set(id, u);
-                }
+                add_customer_usage(
+                    &mut snap,
+                    &bind_all!(sqlx::query(&sql).bind(c), chunk).fetch_all(self.reader()).await?,
+                )?;
             }
         }
         Ok(snap)
@@ -191,27 +202,13 @@ impl Store {
         let rows = sqlx::query("SELECT promotion_id, applications, discount_spent FROM offer_usage")
             .fetch_all(self.reader())
             .await?;
-        for r in &rows {
-            let id: i64 = r.try_get(0)?;
-            let apps: i64 = r.try_get(1)?;
-            let spent: i64 = r.try_get(2)?;
-            snap.set(
-                OfferId(id),
-                OfferUsage { global_applications: apps.max(0) as u64, customer_applications: 0, discount_spent: spent },
-            );
-        }
+        add_usage(&mut snap, &rows)?;
         if let Some(c) = customer {
             let rows = sqlx::query("SELECT promotion_id, applications FROM offer_customer_usage WHERE user_id = $1")
                 .bind(c)
                 .fetch_all(self.reader())
                 .await?;
-            for r in &rows {
-                let id = OfferId(r.try_get(0)?);
-                let apps: i64 = r.try_get(1)?;
-                let mut u = snap.get(id);
-                u.customer_applications = apps.max(0) as u64;
-                snap.set(id, u);
-            }
+            add_customer_usage(&mut snap, &rows)?;
         }
         Ok(snap)
     }
