@@ -44,7 +44,7 @@ use tokio::sync::{Mutex, mpsc};
 
 use crate::checkout::{CheckoutWrite, Render, Written, checkout_tx, claim_key, replayed, stored_response};
 use crate::orders::OpenCounts;
-use crate::writer::{CheckoutWriter, Job, MAX_BATCH};
+use crate::writer::{CheckoutWriter, Job, MAX_BATCH, answer};
 use crate::{Result, StoreError};
 
 /// Writer threads (and connections): one. Two batches in flight deadlock as soon as two
@@ -140,21 +140,7 @@ async fn run(url: &str, queue: &Queue) {
                 written
             }
         };
-        match outcome {
-            Ok(results) => {
-                tracing::debug!(checkouts = results.len(), "checkout batch committed");
-                for (reply, r) in replies.into_iter().zip(results) {
-                    reply.send(r).ok();
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, checkouts = replies.len(), "checkout batch failed; nothing acknowledged");
-                let message = e.to_string();
-                for reply in replies {
-                    reply.send(Err(StoreError::Unavailable(message.clone()))).ok();
-                }
-            }
-        }
+        answer(replies, outcome);
     }
     tracing::debug!("checkout writer stopped");
 }

@@ -120,23 +120,29 @@ fn run(path: &Path, gate: &AnyPool, runtime: &Handle, mut queue: mpsc::Unbounded
                 written
             }
         };
-        match outcome {
-            Ok(results) => {
-                tracing::debug!(checkouts = results.len(), "checkout batch committed");
-                for (reply, r) in replies.into_iter().zip(results) {
-                    reply.send(r).ok();
-                }
+        answer(replies, outcome);
+    }
+    tracing::debug!("checkout writer stopped");
+}
+
+/// Sends each checkout of a batch its result, once the batch has committed; when the batch
+/// failed as a whole, every checkout gets the error (none of them was written).
+pub(crate) fn answer(replies: Vec<oneshot::Sender<Result<Written>>>, outcome: Result<Vec<Result<Written>>>) {
+    match outcome {
+        Ok(results) => {
+            tracing::debug!(checkouts = results.len(), "checkout batch committed");
+            for (reply, r) in replies.into_iter().zip(results) {
+                reply.send(r).ok();
             }
-            Err(e) => {
-                tracing::error!(error = %e, checkouts = replies.len(), "checkout batch failed; nothing written");
-                let message = e.to_string();
-                for reply in replies {
-                    reply.send(Err(StoreError::Unavailable(message.clone()))).ok();
-                }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, checkouts = replies.len(), "checkout batch failed; nothing written");
+            let message = e.to_string();
+            for reply in replies {
+                reply.send(Err(StoreError::Unavailable(message.clone()))).ok();
             }
         }
     }
-    tracing::debug!("checkout writer stopped");
 }
 
 /// The writer's connection, with the settings of every other connection of the store.
