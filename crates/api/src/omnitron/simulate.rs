@@ -313,8 +313,3 @@ pub fn simulation_answer(sim: &Simulation) -> SimulationAnswer<'_> {
         not_applied,
     }
 }
-
-/// The simulate answer as a JSON value (the back office's preview and tests read it so).
-pub fn simulation_json(sim: &Simulation) -> Value {
-    serde_json::to_value(simulation_answer(sim)).unwrap_or(Value::Null)
-}
