@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::checkout::product;
 use crate::helpers::{Db, Server};
-use crate::ledger::python;
 
 both!(back_office_guards_and_report_api, back_office_in_a_browser);
 
@@ -288,16 +287,11 @@ async fn back_office_in_a_browser(db: Db) {
         "product": product,
         "screenshot_dir": shots.display().to_string(),
     });
-    let script = format!("{}/../../tests/clients/dashboard_browser.py", env!("CARGO_MANIFEST_DIR"));
-    let out =
-        tokio::process::Command::new(python()).arg(&script).arg(config.to_string()).output().await.expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (status, stdout, stderr) = crate::ledger::run_client_script("dashboard_browser.py", &config).await;
     assert!(
-        out.status.success() && stdout.contains("OK"),
-        "dashboard_browser.py failed ({}); screenshots of the failed step in {}:\n{stdout}\n{}",
-        out.status,
+        status.success() && stdout.contains("OK"),
+        "dashboard_browser.py failed ({status}); screenshots of the failed step in {}:\n{stdout}\n{stderr}",
         shots.display(),
-        String::from_utf8_lossy(&out.stderr)
     );
     // Kept only when a step failed.
     std::fs::remove_dir_all(&shots).ok();

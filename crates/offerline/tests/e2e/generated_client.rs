@@ -25,19 +25,10 @@ async fn generated_client_logs_in_reads_the_ledger_and_simulates(db: Db) {
         "staff_password": "offerline-admin",
         "work_dir": work,
     });
-    let script = format!("{}/../../tests/clients/generated_client.py", env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new(crate::ledger::python())
-        .arg(&script)
-        .arg(config.to_string())
-        .output()
-        .await
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (status, stdout, stderr) = crate::ledger::run_client_script("generated_client.py", &config).await;
     assert!(
-        out.status.success() && stdout.contains("generated_client OK"),
-        "the generated client failed on {db:?} ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        status.success() && stdout.contains("generated_client OK"),
+        "the generated client failed on {db:?} ({status}):\n{stdout}\n{stderr}"
     );
     let _ = std::fs::remove_dir_all(&work);
     let line = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("RESULT line");

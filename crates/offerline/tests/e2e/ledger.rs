@@ -841,6 +841,15 @@ pub(crate) fn python() -> String {
     venv
 }
 
+/// Runs `tests/clients/<script>` with `config` as its one JSON argument; its exit status,
+/// stdout and stderr.
+pub(crate) async fn run_client_script(script: &str, config: &Value) -> (std::process::ExitStatus, String, String) {
+    let path = format!("{}/../../tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let out =
+        tokio::process::Command::new(python()).arg(&path).arg(config.to_string()).output().await.expect("run python");
+    (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
 async fn python_clients(db: Db) {
     let s = Server::start(db).await;
     let f = fixture(&s).await;

@@ -43,19 +43,10 @@ async fn schemathesis_every_operation(db: Db) {
         "max_examples": max_examples,
         "seed": seed,
     });
-    let script = format!("{}/../../tests/clients/schema_fuzz.py", env!("CARGO_MANIFEST_DIR"));
-    let out = tokio::process::Command::new(crate::ledger::python())
-        .arg(&script)
-        .arg(config.to_string())
-        .output()
-        .await
-        .expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (status, stdout, stderr) = crate::ledger::run_client_script("schema_fuzz.py", &config).await;
     assert!(
-        out.status.success() && stdout.contains("schema_fuzz OK"),
-        "schemathesis found failures on {db:?} ({}):\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        status.success() && stdout.contains("schema_fuzz OK"),
+        "schemathesis found failures on {db:?} ({status}):\n{stdout}\n{stderr}"
     );
     // Every operation of the document was selected and exercised (schemathesis leaves out the
     // URL it loaded the document from, so it counts one fewer), and the server is still up.
