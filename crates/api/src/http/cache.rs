@@ -240,25 +240,41 @@ pub async fn cached(
     out.map(json_body)
 }
 
-/// Bumps the generation when dropped: after the handler returned, and also if it panicked
-/// or the client went away mid-request, since a write may have committed either way.
-struct BumpOnDrop(Arc<Changes>);
+/// Bumps the generation when dropped, unless disarmed: after the handler returned, and also
+/// if it panicked or the client went away mid-request, since a write may have committed
+/// either way.
+struct BumpOnDrop(Option<Arc<Changes>>);
 
 impl Drop for BumpOnDrop {
     fn drop(&mut self) {
-        self.0.bump();
+        if let Some(changes) = self.0.take() {
+            changes.bump();
+        }
     }
 }
+
+/// Set on a response by a handler that takes a body but writes nothing (the pricing
+/// simulation): its request leaves the data generation where it was. Without it every
+/// simulation would make the next request read its token, the catalogue's stamp and the
+/// promotions' stamp from the database again, which is most of what a small basket costs.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadOnly;
 
 /// Middleware: after a request that may write (any method but GET, HEAD and OPTIONS) has
 /// been handled — its transaction committed — and before its response leaves, move the
 /// data generation, so the same client's next read never comes from the cache of before.
+/// A response marked [`ReadOnly`] says nothing was written; a panic or a dropped request
+/// still bumps.
 pub async fn bump_after_writes(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let _bump = BumpOnDrop(ops::changes(&state.app).clone());
-    next.run(req).await
+    let mut bump = BumpOnDrop(Some(ops::changes(&state.app).clone()));
+    let res = next.run(req).await;
+    if res.extensions().get::<ReadOnly>().is_some() {
+        bump.0 = None;
+    }
+    res
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! skus priced against the live offers, with every applied offer's per-unit shares and the
 //! reason each other offer did not apply. Nothing is written.
 
+use axum::Extension;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -14,6 +15,7 @@ use offerline_app::simulate::{self, SimLine, Simulation};
 
 use crate::AppState;
 use crate::http::auth::Staff;
+use crate::http::cache::ReadOnly;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::wire::{Amount, Fields, JsonObject};
 use crate::omnitron::promotions::{check_users, json_type, known_currency};
@@ -138,7 +140,8 @@ pub(super) async fn simulate(
     let req = simulate::Request { currency: cur, customer, at, codes, lines, explain };
     let sim = simulate::simulate(&state.app, &defaults, req).await?;
     let body = serde_json::to_vec(&simulation_answer(&sim)).map_err(|e| ApiError::Internal(e.to_string()))?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    // Nothing was written: the data generation stays, and the caches with it.
+    Ok(([(header::CONTENT_TYPE, "application/json")], Extension(ReadOnly), body).into_response())
 }
 
 /// The simulate answer (contract §4 and §10), borrowed from a [`Simulation`] and written

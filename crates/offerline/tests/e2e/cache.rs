@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::helpers::{Db, Server, demo_database};
 
-both!(cached_reads_follow_writes, cached_bodies_still_need_a_staff_token);
+both!(cached_reads_follow_writes, cached_bodies_still_need_a_staff_token, a_simulation_leaves_the_caches_alone);
 
 /// How long to wait for something that must happen "soon" (a watcher connecting, another
 /// process's write being noticed); far above the real bounds (20 ms polls, notifications).
@@ -189,4 +189,43 @@ async fn cached_bodies_still_need_a_staff_token(db: Db) {
     }
     // The staff token that was never revoked still reads the cached body.
     assert_eq!(s.get(&list, &staff).await, (200, body));
+}
+
+/// The pricing simulation takes a body but writes nothing, so it must not move the data
+/// generation: the read cached before it is still served from memory after it (and so are
+/// the caller's token and the pricing catalogue's stamp). A write request does move it.
+/// On PostgreSQL other tests' writes move the generation too, so each step is tried until
+/// one round runs undisturbed; without the rule no round ever would.
+async fn a_simulation_leaves_the_caches_alone(db: Db) {
+    let Demo { s, staff, o1, .. } = demo_server(db).await;
+    let list = format!("/api/v1/order_item/detailed_integration/?order={o1}");
+    let (st, body) = s.get(&list, &staff).await;
+    assert_eq!(st, 200, "{body}");
+    let (_, demo_item) = s.get("/api/v1/products/?limit=1", &staff).await;
+    let sku = demo_item["results"][0]["sku"].as_str().expect("a demo product").to_owned();
+    let basket = json!({"lines": [{"sku": sku, "quantity": 2}], "explain": "none"});
+    let start = Instant::now();
+    loop {
+        until_served_from_cache(&s, &list, &staff, &body).await;
+        let (st, sim) = s.post("/api/v1/pricing/simulate/", &staff, basket.clone()).await;
+        assert_eq!(st, 200, "{sim}");
+        let before = metric(&s, "offerline_response_cache_hits_total").await;
+        let (_, again) = s.get(&list, &staff).await;
+        assert_eq!(again, body);
+        if metric(&s, "offerline_response_cache_hits_total").await > before {
+            break;
+        }
+        assert!(start.elapsed() < DEADLINE, "a read after a simulation was never served from the cache");
+    }
+    // A request that may write (here a refused one: nothing to cancel) moves the generation.
+    let (st, refused) = s.post(&format!("/api/v1/orders/{o1}/cancel/"), &staff, json!({"order_items": []})).await;
+    assert!((400..500).contains(&st), "{refused}");
+    let before = metric(&s, "offerline_response_cache_hits_total").await;
+    let (_, again) = s.get(&list, &staff).await;
+    assert_eq!(again, body);
+    assert_eq!(
+        metric(&s, "offerline_response_cache_hits_total").await,
+        before,
+        "the read after a write request is built from the database"
+    );
 }
