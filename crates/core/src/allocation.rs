@@ -51,17 +51,12 @@ pub fn allocate(amount: i64, weights: &[i64], caps: &[i64]) -> Vec<i64> {
 
     while left > 0 && !active.is_empty() {
         let total_w: i128 = active.iter().map(|&i| i128::from(weight(i))).sum();
+        // Every weight 0: equal shares, as if every weight were 1.
         let equal = total_w == 0;
-        let (total_w, w) = if equal {
-            (active.len() as i128, Box::new(|_: usize| 1i128) as Box<dyn Fn(usize) -> i128>)
-        } else {
-            (total_w, Box::new(move |i: usize| i128::from(weight(i))) as Box<dyn Fn(usize) -> i128>)
-        };
+        let total_w = if equal { active.len() as i128 } else { total_w };
+        let w = |i: usize| if equal { 1 } else { i128::from(weight(i)) };
         // left < 2^63 and w < 2^63, so the product fits in i128.
-        let share = |i: usize| {
-            let p = left * w(i);
-            (p / total_w, p % total_w)
-        };
+        let share = |i: usize| div_rem(left * w(i), total_w);
         // Units whose exact share exceeds their cap take the cap; the rest is re-spread.
         let mut capped_any = false;
         active.retain(|&i| {
@@ -88,15 +83,31 @@ pub fn allocate(amount: i64, weights: &[i64], caps: &[i64]) -> Vec<i64> {
             given += q;
             rems.push((r, i));
         }
-        let leftover = usize::try_from(left - given).unwrap_or(0);
-        // Largest remainder first; ties to the later unit.
-        rems.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
-        for &(_, i) in rems.iter().take(leftover) {
+        let leftover = usize::try_from(left - given).unwrap_or(0).min(rems.len());
+        // The `leftover` units with the largest remainders, ties to the later unit, get one
+        // more minor unit each. (remainder, index) is a total order, so which units those
+        // are is decided; their order among themselves does not matter, so a partition
+        // does instead of a sort.
+        let larger_first = |a: &(i128, usize), b: &(i128, usize)| b.0.cmp(&a.0).then(b.1.cmp(&a.1));
+        if leftover > 0 && leftover < rems.len() {
+            rems.select_nth_unstable_by(leftover - 1, larger_first);
+        }
+        for &(_, i) in &rems[..leftover] {
             out[i] += 1;
         }
         break;
     }
     out
+}
+
+/// `p / d` and `p % d` for `p ≥ 0` and `d > 0`, in 64-bit arithmetic when both fit: a
+/// discount times a price almost always does, and 128-bit division is a library call
+/// several times slower.
+fn div_rem(p: i128, d: i128) -> (i128, i128) {
+    match (u64::try_from(p), u64::try_from(d)) {
+        (Ok(p), Ok(d)) => (i128::from(p / d), i128::from(p % d)),
+        _ => (p / d, p % d),
+    }
 }
 
 /// One line of an external cart: `quantity` units at `unit_price` minor units each.
@@ -364,8 +375,81 @@ mod tests {
         CustomSpread { units, shares, order, short }
     }
 
+    /// The first [`allocate`]: 128-bit division everywhere and a full sort of the
+    /// remainders. Kept as the reference the faster one must match.
+    fn reference_allocate(amount: i64, weights: &[i64], caps: &[i64]) -> Vec<i64> {
+        let n = weights.len();
+        let mut out = vec![0i64; n];
+        if amount <= 0 || n == 0 {
+            return out;
+        }
+        let cap = |i: usize| caps.get(i).copied().unwrap_or(i64::MAX).max(0);
+        let weight = |i: usize| i128::from(weights[i].max(0));
+        let cap_total: i128 = (0..n).map(|i| i128::from(cap(i))).sum();
+        let mut left: i128 = i128::from(amount).min(cap_total);
+        let mut active: Vec<usize> = (0..n).filter(|&i| cap(i) > 0).collect();
+        while left > 0 && !active.is_empty() {
+            let total_w: i128 = active.iter().map(|&i| weight(i)).sum();
+            let equal = total_w == 0;
+            let total_w = if equal { active.len() as i128 } else { total_w };
+            let share = |i: usize| {
+                let p = left * if equal { 1 } else { weight(i) };
+                (p / total_w, p % total_w)
+            };
+            let before = active.len();
+            active.retain(|&i| {
+                let (q, r) = share(i);
+                let c = i128::from(cap(i));
+                let over = q > c || (q == c && r > 0);
+                if over {
+                    out[i] = cap(i);
+                }
+                !over
+            });
+            if active.len() != before {
+                left = i128::from(amount).min(cap_total) - out.iter().map(|&v| i128::from(v)).sum::<i128>();
+                continue;
+            }
+            let mut rems = Vec::new();
+            let mut given = 0;
+            for &i in &active {
+                let (q, r) = share(i);
+                out[i] = i64::try_from(q).unwrap();
+                given += q;
+                rems.push((r, i));
+            }
+            rems.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)));
+            for &(_, i) in rems.iter().take(usize::try_from(left - given).unwrap()) {
+                out[i] += 1;
+            }
+            break;
+        }
+        out
+    }
+
+    /// Weights and caps from small prices (ties everywhere) to amounts whose products
+    /// need 128 bits.
+    fn allocation_input() -> impl Strategy<Value = (i64, Vec<i64>, Vec<i64>)> {
+        let value = prop_oneof![0i64..5, 0i64..100_000, 0i64..=i64::MAX, Just(i64::MAX)];
+        (1usize..40).prop_flat_map(move |n| {
+            (
+                prop_oneof![1i64..1_000_000, 1i64..=i64::MAX],
+                proptest::collection::vec(value.clone(), n),
+                proptest::collection::vec(value.clone(), 0..=n),
+            )
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn allocate_matches_the_reference((amount, weights, caps) in allocation_input()) {
+            let got = allocate(amount, &weights, &caps);
+            prop_assert_eq!(&got, &reference_allocate(amount, &weights, &caps));
+            let room: i128 = (0..weights.len()).map(|i| i128::from(caps.get(i).copied().unwrap_or(i64::MAX).max(0))).sum();
+            prop_assert_eq!(got.iter().map(|&v| i128::from(v)).sum::<i128>(), i128::from(amount).min(room));
+        }
 
         #[test]
         fn custom_spreads_are_exact_capped_and_independent_of_line_order(

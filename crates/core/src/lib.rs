@@ -44,7 +44,9 @@ pub use engine::{Applied, GiftLine, LineResult, NotApplied, Pricing, Reason, Uni
 pub use error::{DomainError, FieldErrors};
 pub use ids::{CustomerId, OfferId, ProductId, VoucherId};
 pub use index::OfferIndex;
-pub use money::{Currency, Minor, Money, NonNegative, Percent, VoucherCode, format_minor, parse_minor, tax_included};
+pub use money::{
+    Currency, MINOR_TEXT, Minor, Money, NonNegative, Percent, VoucherCode, format_minor, parse_minor, tax_included,
+};
 pub use offer::{Benefit, BenefitKind, Condition, ConditionKind, Offer, OfferKind, Range, Tier};
 pub use refund::{CancellationStatus, CancellationType, RefundPlan, RefundPolicy};
 pub use status::OrderStatus;

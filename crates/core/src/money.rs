@@ -55,9 +55,11 @@ impl Currency {
     /// Digits after the decimal point: ISO 4217's exponent for the currencies we know to
     /// differ from the common 2 (0 for JPY and KRW, 3 for the Gulf/North-African dinars).
     pub fn minor_digits(&self) -> u32 {
-        match self.as_str() {
-            "jpy" | "krw" => 0,
-            "kwd" | "bhd" | "jod" | "omr" | "tnd" => 3,
+        // On the bytes, not `as_str`: every amount of an answer asks, and the UTF-8 check
+        // cost more than the match.
+        match &self.0 {
+            b"jpy" | b"krw" => 0,
+            b"kwd" | b"bhd" | b"jod" | b"omr" | b"tnd" => 3,
             _ => 2,
         }
     }
@@ -102,35 +104,42 @@ pub struct Minor {
     pub digits: u32,
 }
 
+/// Room for any [`Minor`]'s text: a sign, 20 digits of `|i64::MIN|` or the zeros a small
+/// amount is padded with (at most 40 fraction digits are written), and the point.
+pub const MINOR_TEXT: usize = 64;
+
+impl Minor {
+    /// The text, written right-aligned into `buf` in one pass (digits from the last, the
+    /// point dropped in on the way), so a serializer gets one `&str` rather than the several
+    /// writes a `Display` through `collect_str` makes.
+    pub fn write_into(self, buf: &mut [u8; MINOR_TEXT]) -> &str {
+        let digits = (self.digits as usize).min(40);
+        let mut n = self.minor.unsigned_abs();
+        let mut at = buf.len();
+        let mut written = 0;
+        // Every fraction digit, then at least one integer digit.
+        while written < digits + 1 || n > 0 {
+            if written == digits && digits > 0 {
+                at -= 1;
+                buf[at] = b'.';
+            }
+            at -= 1;
+            buf[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            written += 1;
+        }
+        if self.minor < 0 {
+            at -= 1;
+            buf[at] = b'-';
+        }
+        // Only ASCII digits, '.' and '-' were written.
+        std::str::from_utf8(&buf[at..]).unwrap_or_default()
+    }
+}
+
 impl fmt::Display for Minor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // At most 20 digits for |i64::MIN|, plus the zeros a small amount is padded with.
-        let mut buf = [b'0'; 64];
-        let mut end = buf.len();
-        let mut n = self.minor.unsigned_abs();
-        loop {
-            end -= 1;
-            buf[end] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        let digits = (self.digits as usize).min(40);
-        // Pad with zeros so there is at least one digit before the point.
-        let start = end.min(buf.len() - digits - 1);
-        let text = &buf[start..];
-        let (int, frac) = text.split_at(text.len() - digits);
-        if self.minor < 0 {
-            f.write_str("-")?;
-        }
-        // Only ASCII digits were written.
-        f.write_str(std::str::from_utf8(int).unwrap_or_default())?;
-        if digits > 0 {
-            f.write_str(".")?;
-            f.write_str(std::str::from_utf8(frac).unwrap_or_default())?;
-        }
-        Ok(())
+        f.write_str(self.write_into(&mut [0; MINOR_TEXT]))
     }
 }
 

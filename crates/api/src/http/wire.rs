@@ -28,7 +28,8 @@ impl Amount {
 
 impl serde::Serialize for Amount {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0)
+        // One string, escaped in one call, rather than `collect_str`'s several writes.
+        s.serialize_str(self.0.write_into(&mut [0; offerline_core::MINOR_TEXT]))
     }
 }
 
