@@ -4,6 +4,7 @@ through the HTTP API of a running offerline (standard library only).
 
     bench/simload.py BASE TOKEN setup WORKLOAD OUT_BODY   # products, prices, promotions; the basket body
     bench/simload.py BASE TOKEN writes N MODE              # N promotions, MODE one|bulk; prints seconds
+    bench/simload.py BASE TOKEN latency BODY SECONDS       # p50s on one Python keep-alive connection
 
 Workloads (each on its own fresh database):
   mixed    a 100-line basket against 1,000 live promotions of the demo's mix: a few site-wide
@@ -15,8 +16,10 @@ Workloads (each on its own fresh database):
 Everything is seeded: the same workload writes the same rows.
 """
 
+import http.client
 import json
 import random
+import statistics
 import sys
 import time
 import urllib.request
@@ -137,9 +140,47 @@ def writes(n, mode):
     print(f"{time.monotonic() - start:.2f}")
 
 
+def latency(body_file, seconds):
+    """p50 of GET /healthz and of the simulation of BODY, alternating on one kept-alive
+    http.client connection: a client that costs what a script or an SDK costs, as the issue's
+    table was measured (wrk's own cost per request is far smaller, so its ratios are harsher).
+    Prints "healthz_p50_us simulate_p50_us"."""
+    with open(body_file, "rb") as f:
+        body = f.read()
+    host = BASE.split("//", 1)[1]
+    conn = http.client.HTTPConnection(host, timeout=60)
+    heads = {"Authorization": f"Token {TOKEN}", "Content-Type": "application/json"}
+    times = {"healthz": [], "simulate": []}
+
+    def one(kind):
+        start = time.perf_counter()
+        if kind == "healthz":
+            conn.request("GET", "/healthz", headers={"X-Bench": "1"})
+        else:
+            conn.request("POST", "/api/v1/pricing/simulate/", body=body, headers=heads)
+        r = conn.getresponse()
+        r.read()
+        if r.status != 200:
+            sys.exit(f"{kind}: {r.status}")
+        times[kind].append(time.perf_counter() - start)
+
+    for _ in range(50):  # warm-up
+        one("healthz")
+        one("simulate")
+    times = {"healthz": [], "simulate": []}
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        one("healthz")
+        one("simulate")
+    h, s = (statistics.median(times[k]) * 1e6 for k in ("healthz", "simulate"))
+    print(f"{h:.0f} {s:.0f}")
+
+
 if CMD == "setup":
     setup(sys.argv[4], sys.argv[5])
 elif CMD == "writes":
     writes(int(sys.argv[4]), sys.argv[5])
+elif CMD == "latency":
+    latency(sys.argv[4], float(sys.argv[5]))
 else:
     sys.exit(__doc__)
