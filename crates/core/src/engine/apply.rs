@@ -161,6 +161,9 @@ pub(crate) struct State {
     /// Canonical line position → epoch of the offer run whose condition range holds it.
     cond_stamp: Vec<u32>,
     epoch: u32,
+    /// Unit rank → the unit's place in input order (input line, then unit): [`UnitRef`]'s
+    /// order as one integer, so an applied offer's units are sorted on a `u32`.
+    input_pos: Vec<u32>,
 }
 
 /// How one application sees a unit: the offer's exclusivity, the run's epoch, and whether
@@ -214,6 +217,15 @@ impl State {
             }
         }
         start.push(rank_line.len() as u32);
+        let mut input_start = vec![0u32; lines.len()];
+        let mut at = 0u32;
+        for (i, l) in lines.iter().enumerate() {
+            input_start[i] = at;
+            at += l.quantity;
+        }
+        let input_pos = (0..units)
+            .map(|u| input_start[order[rank_line[u] as usize] as usize] + u as u32 - start[rank_line[u] as usize])
+            .collect();
         State {
             currency: input.currency,
             order,
@@ -227,11 +239,17 @@ impl State {
             mark: vec![0; units],
             cond_stamp: vec![0; lines.len()],
             epoch: 0,
+            input_pos,
         }
     }
 
     pub fn sorted_lines<'a>(&self, input: &'a PricingInput) -> Vec<&'a Line> {
         self.order.iter().map(|&i| &input.lines[i as usize]).collect()
+    }
+
+    /// Where a unit stands in input order (the order of [`UnitRef`]s).
+    pub fn input_pos(&self, rank: usize) -> u32 {
+        self.input_pos[rank]
     }
 
     pub fn unit_ref(&self, rank: usize) -> UnitRef {

@@ -244,13 +244,14 @@ pub fn price(input: &PricingInput, offers: &OfferIndex) -> Pricing {
             _ => None,
         };
         match state.run_offer(pos, o, cond, ben, limits) {
-            Ok(run) => {
+            Ok(mut run) => {
+                // Each unit at most once per list, so sorting on the place in input order
+                // gives `UnitRef` order.
+                run.benefit_units.sort_unstable_by_key(|&(u, _)| state.input_pos(u));
+                run.condition_units.sort_unstable_by_key(|&u| state.input_pos(u));
                 let mut benefit_units: Vec<(UnitRef, i64)> =
                     run.benefit_units.iter().map(|&(u, s)| (state.unit_ref(u), s)).collect();
-                benefit_units.sort_unstable();
-                let mut condition_units: Vec<UnitRef> =
-                    run.condition_units.iter().map(|&u| state.unit_ref(u)).collect();
-                condition_units.sort_unstable();
+                let condition_units: Vec<UnitRef> = run.condition_units.iter().map(|&u| state.unit_ref(u)).collect();
                 out.shipping_free |= run.shipping_free;
                 let mut amount = run.amount;
                 if let (true, Some((sku, quantity, g))) = (run.gift, gift) {
