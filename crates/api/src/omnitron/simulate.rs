@@ -139,7 +139,8 @@ pub(super) async fn simulate(
     }
     let req = simulate::Request { currency: cur, customer, at, codes, lines, explain };
     let sim = simulate::simulate(&state.app, &defaults, req).await?;
-    let body = serde_json::to_vec(&simulation_answer(&sim)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut body = Vec::with_capacity(answer_size_hint(&sim));
+    serde_json::to_writer(&mut body, &simulation_answer(&sim)).map_err(|e| ApiError::Internal(e.to_string()))?;
     // Nothing was written: the data generation stays, and the caches with it.
     Ok(([(header::CONTENT_TYPE, "application/json")], Extension(ReadOnly), body).into_response())
 }
@@ -240,6 +241,20 @@ pub struct SimulatedNotApplied<'a> {
     pub reason: &'a str,
     #[schema(value_type = String)]
     pub detail: &'a str,
+}
+
+/// About how many bytes the answer takes (a little more, usually), so the body is written
+/// into one buffer rather than one doubled and copied as it grows: most of a stacking
+/// basket's answer is its unit shares, about 40 bytes each.
+fn answer_size_hint(sim: &Simulation) -> usize {
+    let p = &sim.pricing;
+    let units: usize = p.lines.iter().map(|l| l.units.len()).sum();
+    let shares: usize = p.applied.iter().map(|a| a.benefit_units.len() + a.condition_units.len()).sum();
+    let names: usize = p.applied.iter().map(|a| a.name.len()).sum::<usize>()
+        + p.not_applied.iter().map(|n| n.name.len() + n.detail.len()).sum::<usize>();
+    let hint = 256 + p.lines.len() * 128 + units * 48 + shares * 44 + p.applied.len() * 160 + p.not_applied.len() * 96;
+    // A hint, not a promise: past 16 MiB the buffer grows as it must.
+    (hint + names).min(16 << 20)
 }
 
 /// The simulate answer for a simulation (also what `offerline price` prints).
