@@ -249,7 +249,8 @@ fn param_schema(name: &str) -> Value {
 }
 
 /// POST routes that read no body (so none is documented).
-const BODILESS: &[&str] = &["/users/logout/"];
+const BODILESS: &[&str] =
+    &["/users/logout/", "/api/v1/cancellation_requests/{id}/approve/", "/api/v1/cancellation_requests/{id}/reject/"];
 
 /// The DRF pagination and sort parameters of a list. `page` is a positive integer or empty
 /// (else 404 "Invalid page."); `limit`/`page_size` are read as DRF does: a positive integer, capped at
@@ -285,6 +286,10 @@ fn responses(op: &Op, schemas: &mut Schemas) -> Map<String, Value> {
     }
     let ok = op.ok.map_or_else(|| json!({}), |f| f(schemas));
     match op.method {
+        // A DELETE that answers what is left says so with its `ok` type.
+        "delete" if op.ok.is_some() => {
+            responses.insert("200".into(), json_body("Deleted; what is left", ok));
+        }
         "delete" => {
             responses.insert("204".into(), json!({ "description": "Deleted (no body)" }));
         }
@@ -317,7 +322,8 @@ fn responses(op: &Op, schemas: &mut Schemas) -> Map<String, Value> {
         responses.insert("429".into(), json_body("Too many token requests (Retry-After)", error.clone()));
     }
     if op.path == "/readyz" {
-        responses.insert("503".into(), json_body("Database unreachable", json!({})));
+        let unready = op.ok.map_or_else(|| json!({}), |f| f(schemas));
+        responses.insert("503".into(), json_body("Database unreachable", unready));
     }
     responses
 }

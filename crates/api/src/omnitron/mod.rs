@@ -149,31 +149,32 @@ pub fn routes() -> Routes {
                 .add(
                     "/api/v1/cancellation_requests/",
                     get(cancellations::list),
-                    &[("get", "Cancellation requests (filters status, order, cancellation_type, dates)")],
+                    &[Verb::get("Cancellation requests (filters status, order, cancellation_type, dates)")
+                        .page::<Cancellation>()],
                 )
                 .add(
                     "/api/v1/cancellation_requests/{id}/",
                     get(cancellations::detail),
-                    &[("get", "A cancellation request with its units and refunds")],
+                    &[Verb::get("A cancellation request with its units and refunds").ok::<Cancellation>()],
                 )
                 .add(
                     "/api/v1/cancellation_requests/{id}/approve/",
                     post(cancellations::approve),
-                    &[("post", "Approve a waiting request: the refund is computed and recorded")],
+                    &[Verb::post("Approve a waiting request: the refund is computed and recorded").ok::<Cancellation>()],
                 )
                 .add(
                     "/api/v1/cancellation_requests/{id}/reject/",
                     post(cancellations::reject),
-                    &[("post", "Reject a waiting request: nothing is refunded, the units go back")],
+                    &[Verb::post("Reject a waiting request: nothing is refunded, the units go back").ok::<Cancellation>()],
                 ),
         )
         .merge(Routes::new("reports", Auth::Staff).add(
             "/api/v1/reports/promotions/",
             get(reports::promotions),
-            &[(
-                "get",
+            &[Verb::get(
                 "Per promotion over ?start=YYYY-MM-DD&end=YYYY-MM-DD: orders, discount, reversed, net and the net per day",
-            )],
+            )
+            .ok::<reports::PromotionsReport>()],
         ))
         .merge(
             Routes::new("ledger", Auth::Staff)
