@@ -1177,3 +1177,40 @@ pub struct OrderAnswer {
 pub struct OrderItemsAnswer {
     pub data: Vec<OrderItem>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::wire::assert_reads_any_object;
+
+    #[test]
+    fn bodies_read_any_object() {
+        assert_reads_any_object::<CartBody>(CartBody::FIELDS);
+        assert_reads_any_object::<CartData>(CartData::FIELDS);
+        assert_reads_any_object::<DiscountSettings>(DiscountSettings::FIELDS);
+        assert_reads_any_object::<CartItemBody>(CartItemBody::FIELDS);
+        assert_reads_any_object::<CartItemData>(CartItemData::FIELDS);
+        assert_reads_any_object::<ItemPrice>(ItemPrice::FIELDS);
+        assert_reads_any_object::<CartItemQuantityBody>(CartItemQuantityBody::FIELDS);
+        assert_reads_any_object::<CartItemQuantity>(CartItemQuantity::FIELDS);
+        assert_reads_any_object::<SettingsBody>(SettingsBody::FIELDS);
+        assert_reads_any_object::<SettingsData>(SettingsData::FIELDS);
+        assert_reads_any_object::<CustomDiscountsBody>(CustomDiscountsBody::FIELDS);
+        assert_reads_any_object::<DiscountOptions>(DiscountOptions::FIELDS);
+        assert_reads_any_object::<CustomDiscount>(CustomDiscount::FIELDS);
+        assert_reads_any_object::<CustomDiscountPatchBody>(CustomDiscountPatchBody::FIELDS);
+        assert_reads_any_object::<CustomDiscountPatch>(CustomDiscountPatch::FIELDS);
+        assert_reads_any_object::<CheckoutBody>(CheckoutBody::FIELDS);
+        assert_reads_any_object::<CheckoutData>(CheckoutData::FIELDS);
+    }
+
+    /// The document's bounds are the readers' (the same constants).
+    #[test]
+    fn schemas_say_the_readers_bounds() {
+        let q = serde_json::to_value(CartItemQuantity::schema()).unwrap();
+        assert_eq!(q["properties"]["quantity"]["maximum"], MAX_LINE_QUANTITY);
+        let data = serde_json::to_value(CartData::schema()).unwrap();
+        assert_eq!(data["properties"]["name"]["anyOf"][0]["maxLength"], MAX_NAME);
+        assert_eq!(data["properties"]["description"]["anyOf"][0]["maxLength"], MAX_TEXT);
+    }
+}

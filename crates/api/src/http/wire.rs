@@ -176,7 +176,12 @@ macro_rules! fieldset {
             fn get(&self, key: &str) -> Option<&serde_json::Value> {
                 match key {
                     $($key => self.$field.as_ref(),)*
-                    _ => None,
+                    // A reader asking for a field the type does not declare would read
+                    // nothing, silently: the tests (debug builds) fail on it instead.
+                    _ => {
+                        debug_assert!(false, "{key} is not a field of {}", stringify!($t));
+                        None
+                    }
                 }
             }
         }
@@ -397,6 +402,31 @@ pub fn as_int(v: &Value) -> Option<i64> {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+/// Asserts that `T` reads any JSON object: with each kind of value in every one of its
+/// `fields` (and a field it does not have), it deserializes and gives each value back as sent.
+/// A wire type that could refuse an object would be read as empty, and its readers would
+/// word the wrong refusal.
+#[cfg(test)]
+pub(crate) fn assert_reads_any_object<T: serde::de::DeserializeOwned + Fieldset>(fields: &[&str]) {
+    use serde_json::json;
+    let values = [json!(null), json!(true), json!(-7), json!(1.5), json!("x"), json!([1, {}]), json!({"a": [null]})];
+    for v in values {
+        let obj: Map<String, Value> = fields
+            .iter()
+            .map(|k| ((*k).to_owned(), v.clone()))
+            .chain([("not_a_field".to_owned(), v.clone())])
+            .collect();
+        let t: T = serde_json::from_value(Value::Object(obj)).expect("any object is one");
+        for k in fields {
+            assert_eq!(t.get(k), Some(&v), "{k}");
+        }
+    }
+    let empty: T = serde_json::from_value(Value::Object(Map::new())).expect("the empty object is one");
+    for k in fields {
+        assert_eq!(empty.get(k), None, "{k} absent");
     }
 }
 

@@ -231,7 +231,7 @@ fieldset!(PromotionBody {
     "benefit" => benefit,
 });
 
-/// The body of `PATCH /api/v1/promotions/{id}/`: any fields of [`PromotionBody`], merged
+/// The body of `PATCH /api/v1/promotions/{id}/`: any fields of a `PromotionBody`, merged
 /// over the stored promotion (`condition` and `benefit` key by key) and read as a whole
 /// body, so the keys of a partial condition or benefit are checked against the stored ones.
 #[derive(Debug, Default, Deserialize, ToSchema)]

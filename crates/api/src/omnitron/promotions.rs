@@ -339,6 +339,33 @@ pub(super) async fn generate_vouchers(
 
 #[cfg(test)]
 mod tests {
+    use utoipa::PartialSchema;
+
+    use crate::http::wire::assert_reads_any_object;
+    use crate::omnitron::promotion_body::{BenefitBody, ConditionBody, GiftBody, TierBody};
+    use crate::omnitron::wire::ProductPriceBody;
+
+    #[test]
+    fn promotion_bodies_read_any_object() {
+        assert_reads_any_object::<PromotionBody>(PromotionBody::FIELDS);
+        assert_reads_any_object::<PromotionPatch>(PromotionPatch::FIELDS);
+        assert_reads_any_object::<BulkPromotions>(BulkPromotions::FIELDS);
+        assert_reads_any_object::<ConditionBody>(ConditionBody::FIELDS);
+        assert_reads_any_object::<BenefitBody>(BenefitBody::FIELDS);
+        assert_reads_any_object::<TierBody>(TierBody::FIELDS);
+        assert_reads_any_object::<GiftBody>(GiftBody::FIELDS);
+        assert_reads_any_object::<ProductPriceBody>(ProductPriceBody::FIELDS);
+        // A PATCH names the fields of a whole body.
+        assert_eq!(PromotionPatch::FIELDS, PromotionBody::FIELDS);
+    }
+
+    #[test]
+    fn the_bulk_schema_says_the_bulk_bound() {
+        let schema = serde_json::to_value(BulkPromotions::schema()).unwrap();
+        assert_eq!(schema["properties"]["promotions"]["maxItems"], MAX_BULK);
+        assert_eq!(schema["properties"]["promotions"]["minItems"], 1);
+    }
+
     use offerline_app::promotions::{benefit_json, condition_json};
     use offerline_core::{Currency, FieldErrors};
 
