@@ -39,8 +39,8 @@ use serde_json::{Map, Value, json};
 
 use super::cart_view::existing_cart;
 use super::wire::{
-    BareAmount, CheckoutBody, CheckoutData, DiscountRef, DiscountRefs, ItemAmount, ItemLink, NoLinks, Order,
-    OrderAnswer, OrderDiscount, OrderDisplayPrice, OrderIncluded, OrderItem, OrderItemDisplayPrice, OrderItemMeta,
+    BareAmount, CheckoutBody, CheckoutData, DiscountRef, DiscountRefs, EpOrderDiscount, EpOrderItem, ItemAmount,
+    ItemLink, NoLinks, Order, OrderAnswer, OrderDisplayPrice, OrderIncluded, OrderItemDisplayPrice, OrderItemMeta,
     OrderItemRelationships, OrderItemsAnswer, OrderMeta, OrderRelationships, Ref, Refs, Timestamps, UnitValue, data_as,
     ep_ts, includes, money, read_body,
 };
@@ -195,8 +195,8 @@ fn discount_ref(d: &DiscountItemRow) -> DiscountRef {
 }
 
 /// A custom discount in `included.custom_discounts` (seed 004: amount without `formatted`).
-fn included_discount(d: &DiscountItemRow, cur: &str) -> OrderDiscount {
-    OrderDiscount {
+fn included_discount(d: &DiscountItemRow, cur: &str) -> EpOrderDiscount {
+    EpOrderDiscount {
         amount: BareAmount { amount: -d.amount, currency: cur.to_owned() },
         kind: "custom_discount",
         id: d.external_uuid.clone(),
@@ -210,7 +210,7 @@ fn included_discount(d: &DiscountItemRow, cur: &str) -> OrderDiscount {
 /// The order's items, one per line. Linear in units, discounts and shares: each unit's
 /// line and each line's item-level discounts are looked up in maps, and each share is
 /// visited once, to add it to its line's figure for its discount code.
-fn order_items_json(d: &OrderDetail) -> Vec<OrderItem> {
+fn order_items_json(d: &OrderDetail) -> Vec<EpOrderItem> {
     let o = d.order();
     let cur = o.currency.upper();
     let pair = |unit: i64, value: i64| UnitValue { unit: money(unit, &cur), value: money(value, &cur) };
@@ -248,7 +248,7 @@ fn order_items_json(d: &OrderDetail) -> Vec<OrderItem> {
             let discount: i64 = line.iter().map(|u| u.discount_amount).sum();
             let with = value - discount;
             let item_discounts = item_discounts.remove(first.line_key.as_str()).unwrap_or_default();
-            OrderItem {
+            EpOrderItem {
                 kind: "order_item",
                 id: first.mapping_code.clone(),
                 quantity: qty,

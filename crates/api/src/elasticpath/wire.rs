@@ -1087,7 +1087,7 @@ pub struct BareAmount {
 
 /// A custom discount of an order, as `include=custom_discounts` shows it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OrderDiscount {
+pub struct EpOrderDiscount {
     /// Negative.
     pub amount: BareAmount,
     /// `"custom_discount"`.
@@ -1136,7 +1136,7 @@ pub struct OrderItemRelationships {
 
 /// An order's item: one cart line, all its units.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct OrderItem {
+pub struct EpOrderItem {
     /// `"order_item"`.
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -1159,9 +1159,9 @@ pub struct OrderItem {
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct OrderIncluded {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub custom_discounts: Option<Vec<OrderDiscount>>,
+    pub custom_discounts: Option<Vec<EpOrderDiscount>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<OrderItem>>,
+    pub items: Option<Vec<EpOrderItem>>,
 }
 
 /// An order (the checkout's answer, 201, and `GET /v2/orders/{orderID}`).
@@ -1175,7 +1175,7 @@ pub struct OrderAnswer {
 /// An order's items.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderItemsAnswer {
-    pub data: Vec<OrderItem>,
+    pub data: Vec<EpOrderItem>,
 }
 
 #[cfg(test)]
