@@ -360,8 +360,7 @@ fn openapi(ops: &[Op]) -> Value {
         });
         if let Some(body) = op.body {
             let schema = body(&mut schemas);
-            let required = named(&schemas, &schema)
-                .is_some_and(|s| s.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty()));
+            let required = needs_fields(&schemas, &schema);
             // `/oauth/access_token` reads a form (a JSON body is read as one, and fails).
             let media =
                 if op.path == "/oauth/access_token" { "application/x-www-form-urlencoded" } else { "application/json" };
@@ -442,6 +441,19 @@ fn components(schemas: Schemas, mut named: BTreeMap<String, Value>) -> Map<Strin
     named.into_iter().collect()
 }
 
+/// Whether a body of `schema` must name some field (so an empty body, read as `{}`, is
+/// refused): an object with required fields, or a union of such objects (the access token
+/// form's two grants).
+fn needs_fields(schemas: &Schemas, schema: &Value) -> bool {
+    let schema = named(schemas, schema).unwrap_or_else(|| schema.clone());
+    if schema.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty()) {
+        return true;
+    }
+    ["anyOf", "oneOf"].iter().any(|k| {
+        schema.get(*k).and_then(Value::as_array).is_some_and(|items| items.iter().all(|i| needs_fields(schemas, i)))
+    })
+}
+
 /// The component a `$ref` schema names, as JSON.
 fn named(schemas: &Schemas, schema: &Value) -> Option<Value> {
     let name = schema.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")?;
@@ -487,6 +499,11 @@ mod tests {
                 }
             }
         }
+        // A body that must name a field is a required body (the access token form: either
+        // grant needs some).
+        assert_eq!(doc["paths"]["/oauth/access_token"]["post"]["requestBody"]["required"], true);
+        assert_eq!(doc["paths"]["/v2/carts"]["post"]["requestBody"]["required"], true);
+        assert_eq!(doc["paths"]["/baskets/basket/"]["patch"]["requestBody"]["required"], false);
         // The two dialects' order items are two components.
         assert!(schemas["OrderItem"]["required"].as_array().unwrap().contains(&json!("pk")));
         assert!(schemas["EpOrderItem"]["required"].as_array().unwrap().contains(&json!("relationships")));
