@@ -11,10 +11,11 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::http::docs::{Auth, Routes};
+use crate::http::docs::{Auth, Routes, Verb};
 
 /// Request counts and latency sums by method and status.
 #[derive(Default)]
@@ -39,16 +40,29 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     resp
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(json!({ "status": "ok" }))
+/// The answer of `/healthz`: `{"status": "ok"}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+}
+
+/// The answer of `/readyz`: `ok` and `ok` (200), or `unavailable` and `unreachable` (503).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub database: &'static str,
+}
+
+async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
     match offerline_app::ops::ready(&state.app).await {
-        Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
+        Ok(()) => Json(Readiness { status: "ok", database: "ok" }).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": "unreachable" })))
+            (StatusCode::SERVICE_UNAVAILABLE, Json(Readiness { status: "unavailable", database: "unreachable" }))
                 .into_response()
         }
     }
@@ -101,8 +115,8 @@ async fn openapi(State(state): State<AppState>) -> Json<serde_json::Value> {
 
 pub fn routes() -> Routes {
     Routes::new("ops", Auth::Public)
-        .add("/healthz", get(healthz), &[("get", "Process is up")])
-        .add("/readyz", get(readyz), &[("get", "Database is reachable")])
+        .add("/healthz", get(healthz), &[Verb::get("Process is up").ok::<Health>()])
+        .add("/readyz", get(readyz), &[Verb::get("Database is reachable").ok::<Readiness>()])
         .add("/metrics", get(metrics), &[("get", "Prometheus metrics")])
         .add("/openapi.json", get(openapi), &[("get", "This OpenAPI document")])
 }

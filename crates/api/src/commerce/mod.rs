@@ -14,7 +14,7 @@ use crate::http::docs::{Auth, Routes, Verb};
 use crate::omnitron::wire::{Cancellation, CheckoutAnswer, OrderDetail};
 use wire::{
     AccountDiscountItem, AccountOffer, BasketAdd, BasketAnswer, BasketOffers, BasketSet, BasketVoucher, CancelRequest,
-    Checkout, CurrentUser, CustomerLogin,
+    Checkout, CurrentUser, CustomerLogin, LoggedOut,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -55,7 +55,7 @@ pub fn routes() -> Routes {
                 .add(
                     "/users/logout/",
                     post(session::logout).get(session::logout),
-                    &[("post", "End the session"), ("get", "End the session")],
+                    &[Verb::post("End the session").ok::<LoggedOut>(), Verb::get("End the session").ok::<LoggedOut>()],
                 )
                 .merge(Routes::new("storefront", Auth::Customer).add(
                     "/current_user/",

@@ -7,10 +7,10 @@ use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use offerline_app::identity::{self, User};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
-use crate::commerce::wire::CurrentUser;
+use crate::commerce::wire::{CurrentUser, LoggedOut};
 use crate::http::auth::{Customer, SESSION_COOKIE, session_from, token_from};
 use crate::http::error::ApiResult;
 use crate::http::wire::{Fields, JsonObject, ts};
@@ -51,7 +51,7 @@ pub(super) async fn logout(State(state): State<AppState>, parts: Parts) -> ApiRe
     let token = token_from(&parts).and_then(Result::ok);
     identity::logout(&state.app, session_from(&parts).as_deref(), token.as_deref()).await?;
     let expired = format!("{SESSION_COOKIE}=; HttpOnly; Path=/; SameSite=Lax; Max-Age=0");
-    Ok(([(SET_COOKIE, expired)], Json(json!({ "detail": "Successfully logged out." }))).into_response())
+    Ok(([(SET_COOKIE, expired)], Json(LoggedOut { detail: "Successfully logged out." })).into_response())
 }
 
 pub(super) async fn current_user(Customer(u): Customer) -> Json<Value> {

@@ -76,6 +76,12 @@ pub struct Checkout {
     pub shipping_address: Option<Value>,
 }
 
+/// The answer of a logout: `{"detail": "Successfully logged out."}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoggedOut {
+    pub detail: &'static str,
+}
+
 /// A basket line's product: the catalogue's product with the price it is sold at.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BasketProduct {

@@ -26,28 +26,32 @@ use axum::response::{IntoResponse, Response};
 use offerline_app::AppError;
 use offerline_app::carts::{self, DEFAULT_CURRENCY, NewEpItem, cart_currency};
 use offerline_core::Currency;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use super::cart_view::{cart_json, existing_cart, items_response};
 use super::oauth::{Client, TrustedClient};
 use super::wire::{
-    CART_EXPIRY_DAYS, MAX_LINE_QUANTITY, body_object, check_cart_total, check_ref, data_object, includes, opt_bool,
-    opt_int, opt_string, req_string,
+    CART_EXPIRY_DAYS, CartAnswer, CartBody, CartData, CartItemBody, CartItemData, CartItemQuantity,
+    CartItemQuantityBody, DiscountFlags, DiscountSettings, ItemPrice, ItemsAnswer, MAX_LINE_QUANTITY, MAX_NAME,
+    MAX_TEXT, Settings, SettingsAnswer, SettingsBody, SettingsData, check_cart_total, check_ref, data_as, includes,
+    object_as, opt_bool, opt_int, opt_string, read_body, req_string,
 };
 use crate::AppState;
 use crate::http::ep_error::{EpError, EpResult};
+use crate::http::wire::Fieldset;
 
 // ---------------------------------------------------------------------------------------
 // Handlers.
 
 /// `discount_settings` of a cart request as the cart's own settings: (custom discounts,
 /// rule promotions); both on is refused (422).
-fn discount_settings(data: &Map<String, Value>) -> EpResult<(Option<bool>, Option<bool>)> {
+fn discount_settings(data: &CartData) -> EpResult<(Option<bool>, Option<bool>)> {
     match data.get("discount_settings") {
         None | Some(Value::Null) => Ok((None, None)),
         Some(Value::Object(ds)) => {
-            let custom = opt_bool(ds, "custom_discounts_enabled")?;
-            let rules = opt_bool(ds, "use_rule_promotions")?;
+            let ds: DiscountSettings = object_as(ds.clone());
+            let custom = opt_bool(&ds, "custom_discounts_enabled")?;
+            let rules = opt_bool(&ds, "use_rule_promotions")?;
             let setting = carts::cart_discount_setting(custom, rules)?;
             // Turning custom discounts on turns the cart's rule promotions off (never both).
             let rules = if custom == Some(true) { Some(false) } else { rules };
@@ -57,12 +61,12 @@ fn discount_settings(data: &Map<String, Value>) -> EpResult<(Option<bool>, Optio
     }
 }
 
-pub(super) async fn create_cart(State(state): State<AppState>, _c: Client, body: Bytes) -> EpResult<Json<Value>> {
-    let body = body_object(&body)?;
-    let data = data_object(&body)?;
-    let name = opt_string(data, "name", 255)?.unwrap_or_else(|| "Cart".into());
-    let description = opt_string(data, "description", 1024)?.unwrap_or_default();
-    let (enabled, rules) = discount_settings(data)?;
+pub(super) async fn create_cart(State(state): State<AppState>, _c: Client, body: Bytes) -> EpResult<Json<CartAnswer>> {
+    let body: CartBody = read_body(&body)?;
+    let data: CartData = data_as(&body)?;
+    let name = opt_string(&data, "name", MAX_NAME)?.unwrap_or_else(|| "Cart".into());
+    let description = opt_string(&data, "description", MAX_TEXT)?.unwrap_or_default();
+    let (enabled, rules) = discount_settings(&data)?;
     let id = uuid::Uuid::new_v4().to_string();
     let cart = carts::create_cart(&state.app, &id, &name, &description, enabled, rules).await?;
     Ok(Json(cart_json(&state, &cart, &[]).await?))
@@ -73,7 +77,7 @@ pub(super) async fn get_cart(
     _c: Client,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<CartAnswer>> {
     check_ref(&id)?;
     let cart = carts::cart_or_create(&state.app, &id).await?;
     Ok(Json(cart_json(&state, &cart, &includes(q.as_deref())).await?))
@@ -84,13 +88,13 @@ pub(super) async fn update_cart(
     _c: Client,
     Path(id): Path<String>,
     body: Bytes,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<CartAnswer>> {
     check_ref(&id)?;
-    let body = body_object(&body)?;
-    let data = data_object(&body)?;
-    let name = opt_string(data, "name", 255)?;
-    let description = opt_string(data, "description", 1024)?;
-    let (enabled, rules) = discount_settings(data)?;
+    let body: CartBody = read_body(&body)?;
+    let data: CartData = data_as(&body)?;
+    let name = opt_string(&data, "name", MAX_NAME)?;
+    let description = opt_string(&data, "description", MAX_TEXT)?;
+    let (enabled, rules) = discount_settings(&data)?;
     let cart = carts::update_cart(&state.app, &id, name.as_deref(), description.as_deref(), enabled, rules)
         .await
         .map_err(|e| match e {
@@ -116,7 +120,7 @@ pub(super) async fn get_items(
     State(state): State<AppState>,
     _c: Client,
     Path(id): Path<String>,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<ItemsAnswer>> {
     Ok(Json(items_response(&state, &id).await?))
 }
 
@@ -143,13 +147,14 @@ pub(super) async fn add_item(
     body: Bytes,
 ) -> EpResult<Response> {
     let cart = existing_cart(&state, &id).await?;
-    let body = body_object(&body)?;
-    let data = data_object(&body)?;
+    let body: CartItemBody = read_body(&body)?;
+    let data: CartItemData = data_as(&body)?;
+    let data = &data;
     match data.get("type").and_then(Value::as_str) {
         Some("custom_item") => {}
         // The SDK's AddPromotion (contract §10): a code for a cart priced by rule promotions.
         Some("promotion_item") => {
-            let code = req_string(data, "code", 255)?;
+            let code = req_string(data, "code", MAX_NAME)?;
             carts::add_promotion(&state.app, &cart, &code).await?;
             return Ok((StatusCode::CREATED, Json(items_response(&state, &id).await?)).into_response());
         }
@@ -160,20 +165,20 @@ pub(super) async fn add_item(
         }
         None => return Err(EpError::bad_request("type is required (custom_item or promotion_item).")),
     }
-    let name = req_string(data, "name", 255)?;
-    let sku = req_string(data, "sku", 255)?;
+    let name = req_string(data, "name", MAX_NAME)?;
+    let sku = req_string(data, "sku", MAX_NAME)?;
     if name.trim().is_empty() || sku.trim().is_empty() {
         return Err(EpError::bad_request("name and sku may not be blank."));
     }
-    let description = opt_string(data, "description", 1024)?.unwrap_or_default();
+    let description = opt_string(data, "description", MAX_TEXT)?.unwrap_or_default();
     let quantity = opt_int(data, "quantity")?.ok_or_else(|| EpError::bad_request("quantity is required."))?;
-    let price = match data.get("price") {
-        Some(Value::Object(p)) => p,
+    let price: ItemPrice = match data.get("price") {
+        Some(Value::Object(p)) => object_as(p.clone()),
         Some(_) => return Err(EpError::bad_request("price must be an object.")),
         None => return Err(EpError::bad_request("price is required.")),
     };
-    let amount = opt_int(price, "amount")?.ok_or_else(|| EpError::bad_request("price.amount is required."))?;
-    let includes_tax = opt_bool(price, "includes_tax")?.unwrap_or(true);
+    let amount = opt_int(&price, "amount")?.ok_or_else(|| EpError::bad_request("price.amount is required."))?;
+    let includes_tax = opt_bool(&price, "includes_tax")?.unwrap_or(true);
     if amount < 0 {
         return Err(EpError::bad_request("price.amount may not be negative."));
     }
@@ -201,11 +206,11 @@ pub(super) async fn update_item(
     _c: Client,
     Path((id, item)): Path<(String, String)>,
     body: Bytes,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<ItemsAnswer>> {
     let cart = existing_cart(&state, &id).await?;
-    let body = body_object(&body)?;
-    let data = data_object(&body)?;
-    let quantity = opt_int(data, "quantity")?.ok_or_else(|| EpError::bad_request("quantity is required."))?;
+    let body: CartItemQuantityBody = read_body(&body)?;
+    let data: CartItemQuantity = data_as(&body)?;
+    let quantity = opt_int(&data, "quantity")?.ok_or_else(|| EpError::bad_request("quantity is required."))?;
     if !(0..=MAX_LINE_QUANTITY).contains(&quantity) {
         return Err(EpError::bad_request(format!("quantity must be between 0 and {MAX_LINE_QUANTITY}.")));
     }
@@ -224,7 +229,7 @@ pub(super) async fn delete_item(
     State(state): State<AppState>,
     _c: Client,
     Path((id, item)): Path<(String, String)>,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<ItemsAnswer>> {
     let cart = existing_cart(&state, &id).await?;
     // A promotion item is removed with its code (contract §10).
     if !carts::delete_item(&state.app, &id, &item).await? && !carts::remove_promotion(&state.app, &cart, &item).await? {
@@ -239,7 +244,7 @@ pub(super) async fn remove_promotion(
     State(state): State<AppState>,
     _c: Client,
     Path((id, code)): Path<(String, String)>,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<ItemsAnswer>> {
     let cart = existing_cart(&state, &id).await?;
     if !carts::remove_promotion(&state.app, &cart, &code).await? {
         return Err(EpError::not_found(format!("Cart {id} holds no promotion {code}.")));
@@ -247,18 +252,20 @@ pub(super) async fn remove_promotion(
     Ok(Json(items_response(&state, &id).await?))
 }
 
-async fn settings_json(state: &AppState) -> EpResult<Value> {
-    Ok(json!({ "data": {
-        "type": "settings",
-        "cart_expiry_days": CART_EXPIRY_DAYS,
-        "discounts": {
-            "custom_discounts_enabled": carts::custom_discounts_setting(&state.app).await?,
-            "use_rule_promotions": carts::rule_promotions_setting(&state.app).await?,
+async fn settings_json(state: &AppState) -> EpResult<SettingsAnswer> {
+    Ok(SettingsAnswer {
+        data: Settings {
+            kind: "settings",
+            cart_expiry_days: CART_EXPIRY_DAYS,
+            discounts: DiscountFlags {
+                custom_discounts_enabled: carts::custom_discounts_setting(&state.app).await?,
+                use_rule_promotions: carts::rule_promotions_setting(&state.app).await?,
+            },
         },
-    }}))
+    })
 }
 
-pub(super) async fn get_settings(State(state): State<AppState>, _c: Client) -> EpResult<Json<Value>> {
+pub(super) async fn get_settings(State(state): State<AppState>, _c: Client) -> EpResult<Json<SettingsAnswer>> {
     Ok(Json(settings_json(&state).await?))
 }
 
@@ -266,12 +273,15 @@ pub(super) async fn put_settings(
     State(state): State<AppState>,
     _c: TrustedClient,
     body: Bytes,
-) -> EpResult<Json<Value>> {
-    let body = body_object(&body)?;
-    let data = data_object(&body)?;
+) -> EpResult<Json<SettingsAnswer>> {
+    let body: SettingsBody = read_body(&body)?;
+    let data: SettingsData = data_as(&body)?;
     let (custom, rules) = match data.get("discounts") {
         None | Some(Value::Null) => (None, None),
-        Some(Value::Object(d)) => (opt_bool(d, "custom_discounts_enabled")?, opt_bool(d, "use_rule_promotions")?),
+        Some(Value::Object(d)) => {
+            let d: DiscountSettings = object_as(d.clone());
+            (opt_bool(&d, "custom_discounts_enabled")?, opt_bool(&d, "use_rule_promotions")?)
+        }
         Some(_) => return Err(EpError::bad_request("discounts must be an object.")),
     };
     carts::set_settings(&state.app, custom, rules).await?;

@@ -25,15 +25,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use offerline_app::AppError;
 use offerline_app::carts::{self, DiscountFields, DiscountRefusal, MAX_CUSTOM_DISCOUNTS, cart_currency};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::cart_view::{discount_json, existing_cart};
-use super::wire::{body_object, data_object, opt_bool, opt_int, opt_string};
+use super::wire::{
+    CustomDiscount, CustomDiscountPatch, CustomDiscountPatchBody, CustomDiscountsBody, DiscountAnswer, DiscountOptions,
+    DiscountsAnswer, EntryError, MAX_TEXT, Pointer, data_as, object_as, opt_bool, opt_int, opt_string, read_body,
+};
 use crate::AppState;
 use crate::elasticpath::oauth::TrustedClient;
 use crate::http::ep_error::{EpError, EpResult};
-
-const MAX_TEXT: usize = 1024;
+use crate::http::wire::Fieldset;
 
 /// One entry of a request: the item it targets (from the path or `relationships.item`)
 /// and its fields.
@@ -42,7 +44,7 @@ struct Entry {
     fields: DiscountFields,
 }
 
-fn parse_type(obj: &Map<String, Value>) -> EpResult<()> {
+fn parse_type(obj: &dyn Fieldset) -> EpResult<()> {
     match obj.get("type") {
         Some(Value::String(t)) if t == "custom_discount" => Ok(()),
         Some(_) => Err(EpError::bad_request("type must be custom_discount.")),
@@ -50,12 +52,12 @@ fn parse_type(obj: &Map<String, Value>) -> EpResult<()> {
     }
 }
 
-fn required_text(obj: &Map<String, Value>, key: &str) -> EpResult<String> {
+fn required_text(obj: &dyn Fieldset, key: &str) -> EpResult<String> {
     opt_string(obj, key, MAX_TEXT)?.ok_or_else(|| EpError::bad_request(format!("{key} is required.")))
 }
 
 /// Every field is required (Elastic Path's `CartsCustomDiscountsObject`).
-fn parse_fields(obj: &Map<String, Value>) -> EpResult<DiscountFields> {
+fn parse_fields(obj: &CustomDiscount) -> EpResult<DiscountFields> {
     parse_type(obj)?;
     Ok(DiscountFields {
         external_id: required_text(obj, "external_id")?,
@@ -66,7 +68,7 @@ fn parse_fields(obj: &Map<String, Value>) -> EpResult<DiscountFields> {
     })
 }
 
-fn related_item(obj: &Map<String, Value>) -> EpResult<Option<String>> {
+fn related_item(obj: &CustomDiscount) -> EpResult<Option<String>> {
     match obj.get("relationships") {
         None | Some(Value::Null) => Ok(None),
         Some(r) => match r.pointer("/item/data/id") {
@@ -112,13 +114,13 @@ fn refusal_error(r: &DiscountRefusal) -> EpError {
     }
 }
 
-fn error_entry(e: &EpError, index: usize) -> Value {
-    json!({
-        "status": e.status.as_u16(),
-        "title": e.title,
-        "detail": e.detail,
-        "source": { "pointer": format!("/data/{index}") },
-    })
+fn error_entry(e: &EpError, index: usize) -> EntryError {
+    EntryError {
+        status: e.status.as_u16(),
+        title: e.title.clone(),
+        detail: e.detail.clone(),
+        source: Pointer { pointer: format!("/data/{index}") },
+    }
 }
 
 async fn add(state: AppState, cart_id: String, route_item: Option<String>, body: Bytes) -> EpResult<Response> {
@@ -129,7 +131,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
     {
         return Err(EpError::not_found(format!("Cart item {i} does not exist.")));
     }
-    let body = body_object(&body)?;
+    let body: CustomDiscountsBody = read_body(&body)?;
     let mut data = body.get("data").ok_or_else(|| EpError::bad_request("data is required."))?;
     let mut options = body.get("options");
     // The SDK's Bulk* without options sends {"data": {"data": [...]}}.
@@ -142,15 +144,21 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
     }
     let all_or_nothing = match options {
         None | Some(Value::Null) => false,
-        Some(Value::Object(o)) => opt_bool(o, "add_all_or_nothing")?.unwrap_or(false),
+        Some(Value::Object(o)) => {
+            opt_bool(&object_as::<DiscountOptions>(o.clone()), "add_all_or_nothing")?.unwrap_or(false)
+        }
         Some(_) => return Err(EpError::bad_request("options must be an object.")),
     };
-    let (bulk, raw): (bool, Vec<&Map<String, Value>>) = match data {
-        Value::Object(o) => (false, vec![o]),
+    let (bulk, raw): (bool, Vec<CustomDiscount>) = match data {
+        Value::Object(o) => (false, vec![object_as(o.clone())]),
         Value::Array(a) if !a.is_empty() => (
             true,
             a.iter()
-                .map(|v| v.as_object().ok_or_else(|| EpError::bad_request("Every entry of data must be an object.")))
+                .map(|v| {
+                    v.as_object()
+                        .map(|o| object_as(o.clone()))
+                        .ok_or_else(|| EpError::bad_request("Every entry of data must be an object."))
+                })
                 .collect::<EpResult<_>>()?,
         ),
         Value::Array(_) => return Err(EpError::bad_request("data may not be an empty array.")),
@@ -177,7 +185,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
         let out = carts::add_discounts(&state.app, &cart_id, &[(e.item_id.clone(), e.fields.clone())], true).await?;
         return match out.entries.into_iter().next() {
             Some(Ok(d)) if out.committed => {
-                Ok((StatusCode::CREATED, Json(json!({ "data": discount_json(&d, &currency) }))).into_response())
+                Ok((StatusCode::CREATED, Json(DiscountAnswer { data: discount_json(&d, &currency) })).into_response())
             }
             Some(Err(r)) => Err(refusal_error(&r)),
             _ => Err(EpError::unprocessable("Not added", "The custom discount was not added.")),
@@ -185,7 +193,7 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
     }
 
     // Bulk: amounts are checked here, the rest in the store's transaction.
-    let mut errors: Vec<Value> = Vec::new();
+    let mut errors: Vec<EntryError> = Vec::new();
     let mut to_store = Vec::new();
     let mut index_of = Vec::new();
     for (k, e) in entries.iter().enumerate() {
@@ -214,17 +222,14 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
         out.committed
     };
     if !committed {
-        errors.sort_by_key(|e| e["source"]["pointer"].as_str().map(str::to_owned));
+        errors.sort_by(|a, b| a.source.pointer.cmp(&b.source.pointer));
         return Ok(refused(errors));
     }
-    let mut resp = json!({ "data": added });
-    if !errors.is_empty() {
-        resp["errors"] = Value::Array(errors);
-    }
+    let resp = DiscountsAnswer { data: added, errors: (!errors.is_empty()).then_some(errors) };
     Ok((StatusCode::OK, Json(resp)).into_response())
 }
 
-fn refused(errors: Vec<Value>) -> Response {
+fn refused(errors: Vec<EntryError>) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "errors": errors }))).into_response()
 }
 
@@ -234,25 +239,25 @@ async fn update(
     item: Option<String>,
     id: String,
     body: Bytes,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<DiscountAnswer>> {
     let cart = existing_cart(&state, &cart_id).await?;
     let discounts = carts::discounts(&state.app, &cart_id).await?;
     let Some(current) = discounts.iter().find(|d| d.id == id && d.item_id == item) else {
         return Err(EpError::not_found(format!("Custom discount {id} does not exist.")));
     };
-    let body = body_object(&body)?;
-    let data = data_object(&body)?;
+    let body: CustomDiscountPatchBody = read_body(&body)?;
+    let data: CustomDiscountPatch = data_as(&body)?;
     // A partial update keeps the fields it does not name.
-    if data.contains_key("type") {
-        parse_type(data)?;
+    if data.get("type").is_some() {
+        parse_type(&data)?;
     }
     let text = |key: &str, cur: &str| -> EpResult<String> {
-        Ok(opt_string(data, key, MAX_TEXT)?.unwrap_or_else(|| cur.to_owned()))
+        Ok(opt_string(&data, key, MAX_TEXT)?.unwrap_or_else(|| cur.to_owned()))
     };
     let fields = DiscountFields {
         external_id: text("external_id", &current.external_id)?,
         discount_engine: text("discount_engine", &current.discount_engine)?,
-        amount: opt_int(data, "amount")?.unwrap_or(current.amount),
+        amount: opt_int(&data, "amount")?.unwrap_or(current.amount),
         description: text("description", &current.description)?,
         discount_code: text("discount_code", &current.discount_code)?,
     };
@@ -264,7 +269,7 @@ async fn update(
         AppError::NotFound => EpError::not_found(format!("Custom discount {id} does not exist.")),
         other => other.into(),
     })?;
-    Ok(Json(json!({ "data": discount_json(&d, &cart_currency(&cart)) })))
+    Ok(Json(DiscountAnswer { data: discount_json(&d, &cart_currency(&cart)) }))
 }
 
 async fn remove(state: AppState, cart_id: String, item: Option<String>, id: String) -> EpResult<StatusCode> {
@@ -300,7 +305,7 @@ pub(super) async fn update_cart_discount(
     _c: TrustedClient,
     Path((cart, id)): Path<(String, String)>,
     body: Bytes,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<DiscountAnswer>> {
     update(state, cart, None, id, body).await
 }
 
@@ -326,7 +331,7 @@ pub(super) async fn update_item_discount(
     _c: TrustedClient,
     Path((cart, item, id)): Path<(String, String, String)>,
     body: Bytes,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<DiscountAnswer>> {
     update(state, cart, Some(item), id, body).await
 }
 

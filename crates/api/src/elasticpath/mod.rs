@@ -14,7 +14,11 @@ pub mod wire;
 use axum::routing::{delete, get, post, put};
 
 use crate::http::docs::{Auth, Routes, Verb};
-use wire::{AccessToken, AccessTokenForm};
+use wire::{
+    AccessToken, AccessTokenForm, CartAnswer, CartBody, CartItemBody, CartItemQuantityBody, CheckoutBody,
+    CustomDiscountPatchBody, CustomDiscountsBody, DiscountAnswer, DiscountsAnswer, ItemsAnswer, OrderAnswer,
+    OrderItemsAnswer, SettingsAnswer, SettingsBody,
+};
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
 /// dialect's part of the OpenAPI document).
@@ -29,38 +33,58 @@ pub fn routes() -> Routes {
         )
         .merge(
             Routes::new("elasticpath", Auth::Client)
-                .add("/v2/carts", post(carts::create_cart), &[("post", "Create a cart")])
+                .add(
+                    "/v2/carts",
+                    post(carts::create_cart),
+                    &[Verb::post("Create a cart").body::<CartBody>().ok::<CartAnswer>()],
+                )
                 .add(
                     "/v2/carts/{cartID}",
                     get(carts::get_cart).put(carts::update_cart).delete(carts::delete_cart),
                     &[
-                        (
-                            "get",
+                        Verb::get(
                             "Get a cart (an unknown reference creates an empty cart); include=items,custom_discounts",
-                        ),
-                        ("put", "Update a cart (name, description, discount_settings)"),
-                        ("delete", "Delete a cart"),
+                        )
+                        .ok::<CartAnswer>(),
+                        Verb::put("Update a cart (name, description, discount_settings)")
+                            .body::<CartBody>()
+                            .ok::<CartAnswer>(),
+                        Verb::delete("Delete a cart"),
                     ],
                 )
                 .add(
                     "/v2/carts/{cartID}/items",
                     get(carts::get_items).post(carts::add_item),
                     &[
-                        ("get", "Get the cart's items"),
-                        ("post", "Add a custom item (same sku merges), or a promotion code (promotion_item)"),
+                        Verb::get("Get the cart's items").ok::<ItemsAnswer>(),
+                        Verb::post("Add a custom item (same sku merges), or a promotion code (promotion_item)")
+                            .body::<CartItemBody>()
+                            .ok::<ItemsAnswer>(),
                     ],
                 )
                 .add(
                     "/v2/carts/{cartID}/items/{cartitemID}",
                     put(carts::update_item).delete(carts::delete_item),
-                    &[("put", "Set a cart item's quantity (0 removes it)"), ("delete", "Remove a cart item")],
+                    &[
+                        Verb::put("Set a cart item's quantity (0 removes it)")
+                            .body::<CartItemQuantityBody>()
+                            .ok::<ItemsAnswer>(),
+                        Verb::delete("Remove a cart item (answers the items left)").ok::<ItemsAnswer>(),
+                    ],
                 )
                 .add(
                     "/v2/carts/{cartID}/discounts/{promoCode}",
                     delete(carts::remove_promotion),
-                    &[("delete", "Remove a promotion code from a cart priced by rule promotions")],
+                    &[Verb::delete(
+                        "Remove a promotion code from a cart priced by rule promotions (answers the items)",
+                    )
+                    .ok::<ItemsAnswer>()],
                 )
-                .add("/v2/settings/cart", get(carts::get_settings), &[("get", "Cart settings")]),
+                .add(
+                    "/v2/settings/cart",
+                    get(carts::get_settings),
+                    &[Verb::get("Cart settings").ok::<SettingsAnswer>()],
+                ),
         )
         // A shopper's implicit token may not change settings, touch custom discounts (they
         // set any price) or read orders (a customer's name and addresses): 403.
@@ -69,47 +93,66 @@ pub fn routes() -> Routes {
                 .add(
                     "/v2/settings/cart",
                     put(carts::put_settings),
-                    &[("put", "Update cart settings (custom discounts; client_credentials)")],
+                    &[Verb::put("Update cart settings (custom discounts; client_credentials)")
+                        .body::<SettingsBody>()
+                        .ok::<SettingsAnswer>()],
                 )
                 .add(
                     "/v2/carts/{cartID}/custom-discounts",
                     post(discounts::add_cart).delete(discounts::delete_all),
                     &[
-                        ("post", "Add one custom discount, or several (data as an array, options.add_all_or_nothing)"),
-                        ("delete", "Delete every custom discount of the cart"),
+                        Verb::post(
+                            "Add one custom discount, or several (data as an array, options.add_all_or_nothing)",
+                        )
+                        .body::<CustomDiscountsBody>()
+                        .ok_either::<DiscountAnswer, DiscountsAnswer>(),
+                        Verb::delete("Delete every custom discount of the cart"),
                     ],
                 )
                 .add(
                     "/v2/carts/{cartID}/custom-discounts/{customdiscountID}",
                     put(discounts::update_cart_discount).delete(discounts::delete_cart_discount),
-                    &[("put", "Update a cart custom discount"), ("delete", "Delete a cart custom discount")],
+                    &[
+                        Verb::put("Update a cart custom discount")
+                            .body::<CustomDiscountPatchBody>()
+                            .ok::<DiscountAnswer>(),
+                        Verb::delete("Delete a cart custom discount"),
+                    ],
                 )
                 .add(
                     "/v2/carts/{cartID}/items/{cartitemID}/custom-discounts",
                     post(discounts::add_item),
-                    &[("post", "Add a custom discount to a cart item")],
+                    &[Verb::post("Add a custom discount to a cart item")
+                        .body::<CustomDiscountsBody>()
+                        .ok_either::<DiscountAnswer, DiscountsAnswer>()],
                 )
                 .add(
                     "/v2/carts/{cartID}/items/{cartitemID}/custom-discounts/{customdiscountID}",
                     put(discounts::update_item_discount).delete(discounts::delete_item_discount),
                     &[
-                        ("put", "Update a cart item's custom discount"),
-                        ("delete", "Delete a cart item's custom discount"),
+                        Verb::put("Update a cart item's custom discount")
+                            .body::<CustomDiscountPatchBody>()
+                            .ok::<DiscountAnswer>(),
+                        Verb::delete("Delete a cart item's custom discount"),
                     ],
                 ),
         )
         .merge(Routes::new("elasticpath", Auth::Client).add(
             "/v2/carts/{cartID}/checkout",
             post(orders::checkout),
-            &[("post", "Check out a cart into a ledger order")],
+            &[Verb::post("Check out a cart into a ledger order").body::<CheckoutBody>().ok::<OrderAnswer>()],
         ))
         .merge(
             Routes::new("elasticpath", Auth::ClientCredentials)
                 .add(
                     "/v2/orders/{orderID}",
                     get(orders::get_order),
-                    &[("get", "Get an order (include=custom_discounts,items)")],
+                    &[Verb::get("Get an order (include=custom_discounts,items)").ok::<OrderAnswer>()],
                 )
-                .add("/v2/orders/{orderID}/items", get(orders::get_order_items), &[("get", "Get an order's items")]),
+                .add(
+                    "/v2/orders/{orderID}/items",
+                    get(orders::get_order_items),
+                    &[Verb::get("Get an order's items").ok::<OrderItemsAnswer>()],
+                ),
         )
 }

@@ -38,15 +38,21 @@ use offerline_core::OrderStatus;
 use serde_json::{Map, Value, json};
 
 use super::cart_view::existing_cart;
-use super::wire::{body_object, data_object, ep_ts, includes, money};
+use super::wire::{
+    BareAmount, CheckoutBody, CheckoutData, DiscountRef, DiscountRefs, EpOrderDiscount, EpOrderItem, ItemAmount,
+    ItemLink, NoLinks, Order, OrderAnswer, OrderDisplayPrice, OrderIncluded, OrderItemDisplayPrice, OrderItemMeta,
+    OrderItemRelationships, OrderItemsAnswer, OrderMeta, OrderRelationships, Ref, Refs, Timestamps, UnitValue, data_as,
+    ep_ts, includes, money, read_body,
+};
 use crate::AppState;
 use crate::elasticpath::oauth::{Client, TrustedClient};
 use crate::http::ep_error::{EpError, EpResult};
+use crate::http::wire::Fieldset;
 
 /// The ledger status of an Elastic Path order (`waiting`).
 pub const LEDGER_STATUS: OrderStatus = OrderStatus::WAITING;
 
-fn object_field<'a>(data: &'a Map<String, Value>, key: &str) -> EpResult<&'a Map<String, Value>> {
+fn object_field<'a>(data: &'a CheckoutData, key: &str) -> EpResult<&'a Map<String, Value>> {
     match data.get(key) {
         Some(Value::Object(o)) => Ok(o),
         Some(_) => Err(EpError::bad_request(format!("{key} must be an object."))),
@@ -70,14 +76,14 @@ pub(super) async fn checkout(
     body: Bytes,
 ) -> EpResult<Response> {
     let cart = existing_cart(&state, &cart_id).await?;
-    let body = body_object(&body)?;
-    let data = data_object(&body)?;
-    let customer = object_field(data, "customer")?;
+    let body: CheckoutBody = read_body(&body)?;
+    let data: CheckoutData = data_as(&body)?;
+    let customer = object_field(&data, "customer")?;
     check_customer(customer)?;
-    let billing = object_field(data, "billing_address")?;
+    let billing = object_field(&data, "billing_address")?;
     let shipping = match data.get("shipping_address") {
         None | Some(Value::Null) => billing,
-        Some(_) => object_field(data, "shipping_address")?,
+        Some(_) => object_field(&data, "shipping_address")?,
     };
     let to = Recipient {
         customer: Value::Object(customer.clone()),
@@ -86,7 +92,7 @@ pub(super) async fn checkout(
     };
     let number = carts::place_order(&state.app, &cart, to).await?;
     let stored = load(&state, &number).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "data": order_json(&stored) }))).into_response())
+    Ok((StatusCode::CREATED, Json(OrderAnswer { data: order_json(&stored), included: None })).into_response())
 }
 
 /// The Elastic Path order with this id (the ledger order's number) with its units, discount
@@ -142,76 +148,76 @@ fn ep_states(units: impl Iterator<Item = OrderStatus>) -> (&'static str, &'stati
     (status, payment, shipping)
 }
 
-fn order_json(d: &OrderDetail) -> Value {
+fn order_json(d: &OrderDetail) -> Order {
     let o = d.order();
     let cur = o.currency.upper();
     let with_tax = o.amount;
     let paid = 0;
     let m = |v: i64| money(v, &cur);
     let (status, payment, shipping) = ep_states(o.items().map(|i| i.status));
-    json!({
-        "id": o.number,
-        "type": "order",
-        "status": status,
-        "payment": payment,
-        "shipping": shipping,
-        "anonymized": false,
-        "customer": document(&o.customer),
-        "shipping_address": document(&o.shipping_address),
-        "billing_address": document(&o.billing_address),
-        "links": {},
-        "meta": {
-            "display_price": {
-                "with_tax": m(with_tax),
-                "without_tax": m(with_tax),
-                "tax": m(0),
-                "discount": m(-o.discount_amount),
-                "balance_owing": m(with_tax - paid),
-                "paid": m(paid),
-                "authorized": m(0),
-                "without_discount": m(o.amount_without_discount),
+    Order {
+        id: o.number.clone(),
+        kind: "order",
+        status,
+        payment,
+        shipping,
+        anonymized: false,
+        customer: document(&o.customer),
+        shipping_address: document(&o.shipping_address),
+        billing_address: document(&o.billing_address),
+        links: NoLinks {},
+        meta: OrderMeta {
+            display_price: OrderDisplayPrice {
+                with_tax: m(with_tax),
+                without_tax: m(with_tax),
+                tax: m(0),
+                discount: m(-o.discount_amount),
+                balance_owing: m(with_tax - paid),
+                paid: m(paid),
+                authorized: m(0),
+                without_discount: m(o.amount_without_discount),
             },
-            "timestamps": { "created_at": ep_ts(o.created_at), "updated_at": ep_ts(o.modified_at) },
+            timestamps: Timestamps { created_at: ep_ts(o.created_at), updated_at: ep_ts(o.modified_at) },
         },
-        "relationships": {
-            "items": {
-                "data": lines(&o).iter().map(|line| json!({ "type": "item", "id": line[0].mapping_code })).collect::<Vec<_>>(),
+        relationships: OrderRelationships {
+            items: Refs {
+                data: lines(&o).iter().map(|line| Ref { kind: "item", id: line[0].mapping_code.clone() }).collect(),
             },
-            "custom_discounts": {
-                "data": o.discounts().filter(|d| d.line_key.is_none()).map(|d| discount_ref(&d)).collect::<Vec<_>>(),
+            custom_discounts: DiscountRefs {
+                data: o.discounts().filter(|d| d.line_key.is_none()).map(|d| discount_ref(&d)).collect(),
             },
         },
-    })
+    }
 }
 
-fn discount_ref(d: &DiscountItemRow) -> Value {
-    json!({ "type": "custom_discount", "id": d.external_uuid })
+fn discount_ref(d: &DiscountItemRow) -> DiscountRef {
+    DiscountRef { kind: "custom_discount", id: d.external_uuid.clone() }
 }
 
 /// A custom discount in `included.custom_discounts` (seed 004: amount without `formatted`).
-fn included_discount(d: &DiscountItemRow, cur: &str) -> Value {
-    json!({
-        "amount": { "amount": -d.amount, "currency": cur },
-        "type": "custom_discount",
-        "id": d.external_uuid,
-        "external_id": d.external_id,
-        "discount_engine": d.discount_engine,
-        "description": d.description,
-        "discount_code": d.code,
-    })
+fn included_discount(d: &DiscountItemRow, cur: &str) -> EpOrderDiscount {
+    EpOrderDiscount {
+        amount: BareAmount { amount: -d.amount, currency: cur.to_owned() },
+        kind: "custom_discount",
+        id: d.external_uuid.clone(),
+        external_id: d.external_id.clone(),
+        discount_engine: d.discount_engine.clone(),
+        description: d.description.clone(),
+        discount_code: d.code.clone(),
+    }
 }
 
 /// The order's items, one per line. Linear in units, discounts and shares: each unit's
 /// line and each line's item-level discounts are looked up in maps, and each share is
 /// visited once, to add it to its line's figure for its discount code.
-fn order_items_json(d: &OrderDetail) -> Vec<Value> {
+fn order_items_json(d: &OrderDetail) -> Vec<EpOrderItem> {
     let o = d.order();
     let cur = o.currency.upper();
-    let pair = |unit: i64, value: i64| json!({ "unit": money(unit, &cur), "value": money(value, &cur) });
+    let pair = |unit: i64, value: i64| UnitValue { unit: money(unit, &cur), value: money(value, &cur) };
     let lines = lines(&o);
     let line_of: HashMap<i64, usize> =
         lines.iter().enumerate().flat_map(|(i, line)| line.iter().map(move |u| (u.id, i))).collect();
-    let mut item_discounts: HashMap<&str, Vec<Value>> = HashMap::new();
+    let mut item_discounts: HashMap<&str, Vec<DiscountRef>> = HashMap::new();
     // Discount codes touching each line, with the line's share of each, in discount order.
     let mut by_code: Vec<Map<String, Value>> = vec![Map::new(); lines.len()];
     for disc in o.discounts() {
@@ -228,9 +234,10 @@ fn order_items_json(d: &OrderDetail) -> Vec<Value> {
         for (line, share) in shares.into_iter().filter(|&(_, s)| s > 0) {
             let codes = &mut by_code[line];
             let prev = codes.get(&code).and_then(|v: &Value| v["amount"].as_i64()).unwrap_or(0);
-            codes.insert(code.clone(), money(prev - share, &cur));
+            codes.insert(code.clone(), json!(money(prev - share, &cur)));
         }
     }
+    let amount = |amount: i64| ItemAmount { amount, currency: cur.clone(), includes_tax: true };
     lines
         .iter()
         .zip(by_code)
@@ -241,33 +248,33 @@ fn order_items_json(d: &OrderDetail) -> Vec<Value> {
             let discount: i64 = line.iter().map(|u| u.discount_amount).sum();
             let with = value - discount;
             let item_discounts = item_discounts.remove(first.line_key.as_str()).unwrap_or_default();
-            json!({
-                "type": "order_item",
-                "id": first.mapping_code,
-                "quantity": qty,
-                "product_id": first.product().map(|p| p.uuid.as_str()),
-                "name": first.product_name,
-                "sku": first.product_sku,
-                "unit_price": { "amount": first.price, "currency": cur, "includes_tax": true },
-                "value": { "amount": value, "currency": cur, "includes_tax": true },
-                "discounts": [],
-                "links": {},
-                "meta": {
-                    "display_price": {
-                        "with_tax": pair(with / qty, with),
-                        "without_tax": pair(with / qty, with),
-                        "tax": pair(0, 0),
-                        "discount": pair(-discount / qty, -discount),
-                        "without_discount": pair(first.price, value),
-                        "discounts": by_code,
+            EpOrderItem {
+                kind: "order_item",
+                id: first.mapping_code.clone(),
+                quantity: qty,
+                product_id: first.product().map(|p| p.uuid.clone()),
+                name: first.product_name.clone(),
+                sku: first.product_sku.clone(),
+                unit_price: amount(first.price),
+                value: amount(value),
+                discounts: Vec::new(),
+                links: NoLinks {},
+                meta: OrderItemMeta {
+                    display_price: OrderItemDisplayPrice {
+                        with_tax: pair(with / qty, with),
+                        without_tax: pair(with / qty, with),
+                        tax: pair(0, 0),
+                        discount: pair(-discount / qty, -discount),
+                        without_discount: pair(first.price, value),
+                        discounts: by_code,
                     },
-                    "timestamps": { "created_at": ep_ts(first.created_at), "updated_at": ep_ts(first.created_at) },
+                    timestamps: Timestamps { created_at: ep_ts(first.created_at), updated_at: ep_ts(first.created_at) },
                 },
-                "relationships": {
-                    "cart_item": { "data": { "type": "cart_item", "id": first.line_key } },
-                    "custom_discounts": { "data": item_discounts },
+                relationships: OrderItemRelationships {
+                    cart_item: ItemLink { data: Ref { kind: "cart_item", id: first.line_key.clone() } },
+                    custom_discounts: DiscountRefs { data: item_discounts },
                 },
-            })
+            }
         })
         .collect()
 }
@@ -277,33 +284,27 @@ pub(super) async fn get_order(
     _c: TrustedClient,
     Path(id): Path<String>,
     RawQuery(q): RawQuery,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<OrderAnswer>> {
     let l = load(&state, &id).await?;
     let include = includes(q.as_deref());
-    let mut out = json!({ "data": order_json(&l) });
-    let mut included = Map::new();
+    let mut included = OrderIncluded::default();
     if include.iter().any(|i| i == "custom_discounts") {
         let order = l.order();
         let cur = order.currency.upper();
-        included.insert(
-            "custom_discounts".into(),
-            Value::Array(order.discounts().map(|d| included_discount(&d, &cur)).collect()),
-        );
+        included.custom_discounts = Some(order.discounts().map(|d| included_discount(&d, &cur)).collect());
     }
     if include.iter().any(|i| i == "items") {
-        included.insert("items".into(), Value::Array(order_items_json(&l)));
+        included.items = Some(order_items_json(&l));
     }
-    if !included.is_empty() {
-        out["included"] = Value::Object(included);
-    }
-    Ok(Json(out))
+    let any = included.custom_discounts.is_some() || included.items.is_some();
+    Ok(Json(OrderAnswer { data: order_json(&l), included: any.then_some(included) }))
 }
 
 pub(super) async fn get_order_items(
     State(state): State<AppState>,
     _c: TrustedClient,
     Path(id): Path<String>,
-) -> EpResult<Json<Value>> {
+) -> EpResult<Json<OrderItemsAnswer>> {
     let l = load(&state, &id).await?;
-    Ok(Json(json!({ "data": order_items_json(&l) })))
+    Ok(Json(OrderItemsAnswer { data: order_items_json(&l) }))
 }

@@ -249,7 +249,8 @@ fn param_schema(name: &str) -> Value {
 }
 
 /// POST routes that read no body (so none is documented).
-const BODILESS: &[&str] = &["/users/logout/"];
+const BODILESS: &[&str] =
+    &["/users/logout/", "/api/v1/cancellation_requests/{id}/approve/", "/api/v1/cancellation_requests/{id}/reject/"];
 
 /// The DRF pagination and sort parameters of a list. `page` is a positive integer or empty
 /// (else 404 "Invalid page."); `limit`/`page_size` are read as DRF does: a positive integer, capped at
@@ -285,6 +286,10 @@ fn responses(op: &Op, schemas: &mut Schemas) -> Map<String, Value> {
     }
     let ok = op.ok.map_or_else(|| json!({}), |f| f(schemas));
     match op.method {
+        // A DELETE that answers what is left says so with its `ok` type.
+        "delete" if op.ok.is_some() => {
+            responses.insert("200".into(), json_body("Deleted; what is left", ok));
+        }
         "delete" => {
             responses.insert("204".into(), json!({ "description": "Deleted (no body)" }));
         }
@@ -317,7 +322,8 @@ fn responses(op: &Op, schemas: &mut Schemas) -> Map<String, Value> {
         responses.insert("429".into(), json_body("Too many token requests (Retry-After)", error.clone()));
     }
     if op.path == "/readyz" {
-        responses.insert("503".into(), json_body("Database unreachable", json!({})));
+        let unready = op.ok.map_or_else(|| json!({}), |f| f(schemas));
+        responses.insert("503".into(), json_body("Database unreachable", unready));
     }
     responses
 }
@@ -354,8 +360,7 @@ fn openapi(ops: &[Op]) -> Value {
         });
         if let Some(body) = op.body {
             let schema = body(&mut schemas);
-            let required = named(&schemas, &schema)
-                .is_some_and(|s| s.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty()));
+            let required = needs_fields(&schemas, &schema);
             // `/oauth/access_token` reads a form (a JSON body is read as one, and fails).
             let media =
                 if op.path == "/oauth/access_token" { "application/x-www-form-urlencoded" } else { "application/json" };
@@ -425,16 +430,99 @@ fn error_schemas() -> BTreeMap<String, Value> {
     ])
 }
 
-/// The named schemas, by name (the first registration of a name wins: it is one type).
+/// The named schemas, by name. A name is registered once per use of its type; two types of
+/// one name (two dialects' `OrderItem`s) would make every `$ref` to it name the first, so the
+/// tests (debug builds) fail on it.
 fn components(schemas: Schemas, mut named: BTreeMap<String, Value>) -> Map<String, Value> {
     for (name, schema) in schemas {
-        named.entry(name).or_insert(schema);
+        let kept = named.entry(name.clone()).or_insert_with(|| schema.clone());
+        debug_assert!(*kept == schema, "two schemas are named {name}");
     }
     named.into_iter().collect()
+}
+
+/// Whether a body of `schema` must name some field (so an empty body, read as `{}`, is
+/// refused): an object with required fields, or a union of such objects (the access token
+/// form's two grants).
+fn needs_fields(schemas: &Schemas, schema: &Value) -> bool {
+    let schema = named(schemas, schema).unwrap_or_else(|| schema.clone());
+    if schema.get("required").and_then(Value::as_array).is_some_and(|r| !r.is_empty()) {
+        return true;
+    }
+    ["anyOf", "oneOf"].iter().any(|k| {
+        schema.get(*k).and_then(Value::as_array).is_some_and(|items| items.iter().all(|i| needs_fields(schemas, i)))
+    })
 }
 
 /// The component a `$ref` schema names, as JSON.
 fn named(schemas: &Schemas, schema: &Value) -> Option<Value> {
     let name = schema.get("$ref")?.as_str()?.strip_prefix("#/components/schemas/")?;
     schemas.iter().find(|(n, _)| n == name).map(|(_, s)| s.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    /// The whole document: every type named once (`components` asserts it), every body and
+    /// success answer typed (but the document itself and the metrics), no schema that
+    /// refers to itself.
+    #[test]
+    fn every_body_and_answer_is_typed_once() {
+        let (_, doc) = crate::routes().into_parts();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                operations += 1;
+                if let Some(body) = op.get("requestBody") {
+                    for (media, content) in body["content"].as_object().unwrap() {
+                        assert_ne!(content["schema"], json!({ "type": "object" }), "{method} {path} ({media})");
+                    }
+                }
+                let ok = op["responses"].get("200").or_else(|| op["responses"].get("201"));
+                let json = ok.and_then(|ok| ok.get("content")).and_then(|c| c.get("application/json"));
+                if let Some(schema) = json.filter(|_| path != "/openapi.json") {
+                    assert_ne!(schema["schema"], json!({}), "{method} {path}: untyped answer");
+                }
+            }
+        }
+        assert!(operations > 100, "{operations} operations");
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        // No schema reaches itself through `$ref`s (client generators refuse it).
+        for name in schemas.keys() {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut todo = refs(&schemas[name]);
+            while let Some(next) = todo.pop() {
+                assert_ne!(&next, name, "{name} refers to itself");
+                if seen.insert(next.clone()) {
+                    todo.extend(refs(&schemas[&next]));
+                }
+            }
+        }
+        // A body that must name a field is a required body (the access token form: either
+        // grant needs some).
+        assert_eq!(doc["paths"]["/oauth/access_token"]["post"]["requestBody"]["required"], true);
+        assert_eq!(doc["paths"]["/v2/carts"]["post"]["requestBody"]["required"], true);
+        assert_eq!(doc["paths"]["/baskets/basket/"]["patch"]["requestBody"]["required"], false);
+        // The two dialects' order items are two components.
+        assert!(schemas["OrderItem"]["required"].as_array().unwrap().contains(&json!("pk")));
+        assert!(schemas["EpOrderItem"]["required"].as_array().unwrap().contains(&json!("relationships")));
+    }
+
+    /// The components `schema` refers to.
+    fn refs(schema: &Value) -> Vec<String> {
+        match schema {
+            Value::Object(m) => m
+                .iter()
+                .flat_map(|(k, v)| match (k.as_str(), v.as_str()) {
+                    ("$ref", Some(r)) => {
+                        r.strip_prefix("#/components/schemas/").map(str::to_owned).into_iter().collect()
+                    }
+                    _ => refs(v),
+                })
+                .collect(),
+            Value::Array(a) => a.iter().flat_map(refs).collect(),
+            _ => Vec::new(),
+        }
+    }
 }

@@ -1,6 +1,13 @@
 //! Small pieces every dialect uses to read requests and write responses: money and time
 //! formatting, a JSON body extractor that answers malformed bodies in the dialect's format,
 //! and typed readers for the fields of a JSON object that collect DRF-style field errors.
+//!
+//! A body with a wire type ([`Body`]) is deserialized into it, and its readers read the
+//! type's fields by name ([`Fieldset`]): a reader can only read a field the type declares,
+//! so the document (generated from the type) names every field the handler reads. The
+//! fields keep the JSON value as sent (absent, `null` or a value: [`present`]), because the
+//! readers, not serde, word the refusals: DRF's message per bad field, in the order and
+//! shape clients and tests rely on.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -123,6 +130,72 @@ impl<S: Send + Sync> FromRequest<S> for JsonObject {
     }
 }
 
+/// A JSON object body read as its wire type `T` (see the module doc): parsed as
+/// [`JsonObject`] parses it (the same refusals), then deserialized into `T`, whose fields
+/// hold the values as sent, so any object is a `T`.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let JsonObject(obj) = JsonObject::from_request(req, state).await?;
+        typed(obj).map(Body)
+    }
+}
+
+/// A JSON object as the wire type `T`. Every field of a wire type holds any JSON value, so
+/// this fails only on a type that is not one (a 500, logged).
+pub fn typed<T: serde::de::DeserializeOwned>(obj: Map<String, Value>) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(obj)).map_err(ApiError::internal)
+}
+
+/// The fields of a JSON object by name: a body as parsed (a `Map`), or its wire type
+/// ([`fieldset!`](crate::fieldset)), whose readers then can only read the fields it declares.
+pub trait Fieldset {
+    /// The field's value as sent (`Some(Value::Null)` for `null`), or `None` when absent.
+    fn get(&self, key: &str) -> Option<&Value>;
+}
+
+impl Fieldset for Map<String, Value> {
+    fn get(&self, key: &str) -> Option<&Value> {
+        Map::get(self, key)
+    }
+}
+
+/// Implements [`Fieldset`] for a wire type whose fields are `Option<Value>`s read with
+/// [`present`]: `fieldset!(Type { "name" => name, "type" => kind })`.
+#[macro_export]
+macro_rules! fieldset {
+    ($t:ty { $($key:literal => $field:ident),* $(,)? }) => {
+        impl $t {
+            /// The fields, by their names on the wire.
+            pub const FIELDS: &'static [&'static str] = &[$($key),*];
+        }
+
+        impl $crate::http::wire::Fieldset for $t {
+            fn get(&self, key: &str) -> Option<&serde_json::Value> {
+                match key {
+                    $($key => self.$field.as_ref(),)*
+                    // A reader asking for a field the type does not declare would read
+                    // nothing, silently: the tests (debug builds) fail on it instead.
+                    _ => {
+                        debug_assert!(false, "{key} is not a field of {}", stringify!($t));
+                        None
+                    }
+                }
+            }
+        }
+    };
+}
+
+/// A wire type's field as sent: `Some(Value::Null)` for `null` (with `#[serde(default)]`, an
+/// absent field is `None`). The readers tell the two apart ("may not be null" against
+/// "required").
+pub fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
+}
+
 /// Parses a request body as a JSON object (empty → `{}`), with DRF's parse-error wording.
 pub fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -152,19 +225,20 @@ pub fn contains_nul(v: &Value) -> bool {
     }
 }
 
-/// Typed field access over a JSON object that records a DRF-style error per bad field.
+/// Typed field access over a JSON object (or a wire type's fields) that records a DRF-style
+/// error per bad field.
 pub struct Fields<'a> {
-    pub obj: &'a Map<String, Value>,
+    pub obj: &'a (dyn Fieldset + Sync),
     pub errors: FieldErrors,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(obj: &'a Map<String, Value>) -> Self {
+    pub fn new(obj: &'a (dyn Fieldset + Sync)) -> Self {
         Fields { obj, errors: FieldErrors::default() }
     }
 
     pub fn has(&self, key: &str) -> bool {
-        self.obj.contains_key(key)
+        self.obj.get(key).is_some()
     }
 
     pub fn error(&mut self, key: &str, msg: impl Into<String>) {
@@ -329,6 +403,31 @@ pub fn as_int(v: &Value) -> Option<i64> {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+/// Asserts that `T` reads any JSON object: with each kind of value in every one of its
+/// `fields` (and a field it does not have), it deserializes and gives each value back as sent.
+/// A wire type that could refuse an object would be read as empty, and its readers would
+/// word the wrong refusal.
+#[cfg(test)]
+pub(crate) fn assert_reads_any_object<T: serde::de::DeserializeOwned + Fieldset>(fields: &[&str]) {
+    use serde_json::json;
+    let values = [json!(null), json!(true), json!(-7), json!(1.5), json!("x"), json!([1, {}]), json!({"a": [null]})];
+    for v in values {
+        let obj: Map<String, Value> = fields
+            .iter()
+            .map(|k| ((*k).to_owned(), v.clone()))
+            .chain([("not_a_field".to_owned(), v.clone())])
+            .collect();
+        let t: T = serde_json::from_value(Value::Object(obj)).expect("any object is one");
+        for k in fields {
+            assert_eq!(t.get(k), Some(&v), "{k}");
+        }
+    }
+    let empty: T = serde_json::from_value(Value::Object(Map::new())).expect("the empty object is one");
+    for k in fields {
+        assert_eq!(empty.get(k), None, "{k} absent");
     }
 }
 

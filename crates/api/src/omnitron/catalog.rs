@@ -8,14 +8,14 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use offerline_app::catalog::{self, PriceList, Product, ProductInput, ProductPrice, StockList};
 use offerline_core::Currency;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::http::auth::Staff;
 use crate::http::error::ApiResult;
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject, money, rate, ts};
+use crate::http::wire::{Body, Fields, JsonObject};
 use crate::omnitron::wire::{self, to_json};
 
 /// The Omnitron product object (seed 002's `product`).
@@ -32,14 +32,7 @@ pub fn stock_list_json(l: &StockList) -> Value {
 }
 
 fn price_json(p: &ProductPrice, currency: &str) -> Value {
-    json!({
-        "pk": p.id, "product": p.product_id, "price_list": p.price_list_id,
-        "price": money(p.price, currency),
-        "retail_price": p.retail_price.map(|r| money(r, currency)),
-        "tax_rate": rate(p.tax_rate),
-        "currency": currency,
-        "created_date": ts(p.created_at), "modified_date": ts(p.modified_at),
-    })
+    to_json(&wire::ProductPrice::new(p, currency))
 }
 
 fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
@@ -199,7 +192,7 @@ pub(super) async fn list_stock_lists(
 pub(super) async fn upsert_price(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<wire::ProductPriceBody>,
 ) -> ApiResult<impl IntoResponse> {
     let mut f = Fields::new(&body);
     let product = f.req_int("product");

@@ -19,10 +19,12 @@ pub mod wire;
 use axum::routing::{get, patch, post};
 
 use crate::http::docs::{Auth, Routes, Verb};
+use promotion_body::{BulkPromotions, PromotionBody, PromotionPatch};
 use wire::{
     ActiveUser, Cancellation, CreatedIds, DiscountItem, GenerateVouchers, GeneratedCodes, ItemStatusChange,
     OrderDetail, OrderItem, OrderLine, OrderSummary, PriceList, PriceListCreate, Product, ProductCreate, ProductPatch,
-    Promotion, SimulateBody, StaffCancel, StaffLogin, StockList, StockListCreate, TokenKey, Voucher, VoucherCreate,
+    ProductPrice, ProductPriceBody, Promotion, SimulateBody, StaffCancel, StaffLogin, StockList, StockListCreate,
+    TokenKey, Voucher, VoucherCreate,
 };
 
 /// Every route of the dialect, registered here and nowhere else (the table is also the
@@ -64,7 +66,10 @@ pub fn routes() -> Routes {
                 .omnitron(
                     "/product_prices/",
                     get(catalog::list_prices).post(catalog::upsert_price),
-                    &[("get", "List product prices"), ("post", "Set a product's price in a price list")],
+                    &[
+                        Verb::get("List product prices").page::<ProductPrice>(),
+                        Verb::post("Set a product's price in a price list").body::<ProductPriceBody>().ok::<ProductPrice>(),
+                    ],
                 ),
         )
         .merge(
@@ -72,12 +77,15 @@ pub fn routes() -> Routes {
                 .add(
                     "/api/v1/promotions/",
                     get(promotions::list_promotions).post(promotions::create_promotion),
-                    &[Verb::get("List promotions (offers)").page::<Promotion>(), Verb::post("Create a promotion").ok::<Promotion>()],
+                    &[
+                        Verb::get("List promotions (offers)").page::<Promotion>(),
+                        Verb::post("Create a promotion").body::<PromotionBody>().ok::<Promotion>(),
+                    ],
                 )
                 .add(
                     "/api/v1/promotions/bulk/",
                     post(promotions::bulk_create),
-                    &[Verb::post("Create up to 1,000 promotions, all or none").ok::<CreatedIds>()],
+                    &[Verb::post("Create up to 1,000 promotions, all or none").body::<BulkPromotions>().ok::<CreatedIds>()],
                 )
                 .add(
                     "/api/v1/promotions/{id}/",
@@ -86,7 +94,7 @@ pub fn routes() -> Routes {
                         .delete(promotions::delete_promotion),
                     &[
                         Verb::get("A promotion").ok::<Promotion>(),
-                        Verb::patch("Update a promotion").ok::<Promotion>(),
+                        Verb::patch("Update a promotion").body::<PromotionPatch>().ok::<Promotion>(),
                         Verb::delete("Delete a promotion (soft)"),
                     ],
                 )
@@ -141,31 +149,32 @@ pub fn routes() -> Routes {
                 .add(
                     "/api/v1/cancellation_requests/",
                     get(cancellations::list),
-                    &[("get", "Cancellation requests (filters status, order, cancellation_type, dates)")],
+                    &[Verb::get("Cancellation requests (filters status, order, cancellation_type, dates)")
+                        .page::<Cancellation>()],
                 )
                 .add(
                     "/api/v1/cancellation_requests/{id}/",
                     get(cancellations::detail),
-                    &[("get", "A cancellation request with its units and refunds")],
+                    &[Verb::get("A cancellation request with its units and refunds").ok::<Cancellation>()],
                 )
                 .add(
                     "/api/v1/cancellation_requests/{id}/approve/",
                     post(cancellations::approve),
-                    &[("post", "Approve a waiting request: the refund is computed and recorded")],
+                    &[Verb::post("Approve a waiting request: the refund is computed and recorded").ok::<Cancellation>()],
                 )
                 .add(
                     "/api/v1/cancellation_requests/{id}/reject/",
                     post(cancellations::reject),
-                    &[("post", "Reject a waiting request: nothing is refunded, the units go back")],
+                    &[Verb::post("Reject a waiting request: nothing is refunded, the units go back").ok::<Cancellation>()],
                 ),
         )
         .merge(Routes::new("reports", Auth::Staff).add(
             "/api/v1/reports/promotions/",
             get(reports::promotions),
-            &[(
-                "get",
+            &[Verb::get(
                 "Per promotion over ?start=YYYY-MM-DD&end=YYYY-MM-DD: orders, discount, reversed, net and the net per day",
-            )],
+            )
+            .ok::<reports::PromotionsReport>()],
         ))
         .merge(
             Routes::new("ledger", Auth::Staff)

@@ -22,10 +22,20 @@ use offerline_core::{
     Benefit, BenefitKind, Condition, ConditionKind, Currency, FieldErrors, OfferKind, Percent, ProductId, Range,
     RefundPolicy, Tier, parse_minor,
 };
+use serde::Deserialize;
 use serde_json::{Map, Value as Json};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, ObjectBuilder, Schema, Type};
 
+use crate::fieldset;
 use crate::http::error::{ApiError, ApiResult, nest_all};
-use crate::http::wire::{Fields, INEXACT_NUMBER, as_int, number_text};
+use crate::http::schema::{
+    Components, NOT_BLANK, WS, any_of, component, int_range, int_text, money, one_of_strings, opt_bool, opt_text,
+    or_null, pattern, pk_list as pk_list_schema, register, req_text,
+};
+use crate::http::wire::{Fields, Fieldset, INEXACT_NUMBER, as_int, number_text, present};
+use crate::omnitron::wire::{currency_code, instant};
 
 const CONDITION_TYPES: &[&str] = &["amount", "count", "coverage", "none"];
 const BENEFIT_TYPES: &[&str] =
@@ -129,6 +139,496 @@ fn slugify(s: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+// The wire types: what the readers below read, and the document's schemas of it
+
+/// The body of `POST /api/v1/promotions/` and of each entry of a bulk create: a whole
+/// promotion (read by `read_body`; a field not declared here is not read). Defaults: `currency` `try`, `slug` a slug of the name, `label` empty, `exclusive` and
+/// `is_active` true, `priority` 0, `condition` none, `refund_policy` `keep_shares`.
+///
+/// A body the schema allows can still be refused for what it cannot say: a customer id that
+/// names no one, a gift sku that names no product, an end not after the start, tier
+/// thresholds that do not increase (or start below the condition's value), a multibuy or a
+/// fixed price without the condition it needs, a range that matches no product, a money
+/// value with more decimals than the currency has.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct PromotionBody {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<255>, required = true)]
+    pub name: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_text::<255>)]
+    pub slug: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_text::<255>)]
+    pub label: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = offer_type, required = true)]
+    pub offer_type: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = currency_code)]
+    pub currency: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = instant)]
+    pub start_datetime: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = instant)]
+    pub end_datetime: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = priority)]
+    pub priority: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_bool)]
+    pub exclusive: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_bool)]
+    pub is_active: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = basket_limit)]
+    pub max_basket_applications: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = limit_schema)]
+    pub max_user_applications: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = limit_schema)]
+    pub max_global_applications: Option<Json>,
+    /// The most one basket gets off from this promotion, in its currency.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = max_discount)]
+    pub max_discount: Option<Json>,
+    /// The only customers it applies to (user pks; coupons).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = pk_list_schema)]
+    pub customers: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = refund_policy)]
+    pub refund_policy: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<ConditionBody>)]
+    pub condition: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = BenefitBody, required = true)]
+    pub benefit: Option<Json>,
+}
+
+fieldset!(PromotionBody {
+    "name" => name,
+    "slug" => slug,
+    "label" => label,
+    "offer_type" => offer_type,
+    "currency" => currency,
+    "start_datetime" => start_datetime,
+    "end_datetime" => end_datetime,
+    "priority" => priority,
+    "exclusive" => exclusive,
+    "is_active" => is_active,
+    "max_basket_applications" => max_basket_applications,
+    "max_user_applications" => max_user_applications,
+    "max_global_applications" => max_global_applications,
+    "max_discount" => max_discount,
+    "customers" => customers,
+    "refund_policy" => refund_policy,
+    "condition" => condition,
+    "benefit" => benefit,
+});
+
+/// The body of `PATCH /api/v1/promotions/{id}/`: any fields of a `PromotionBody`, merged
+/// over the stored promotion (`condition` and `benefit` key by key) and read as a whole
+/// body, so the keys of a partial condition or benefit are checked against the stored ones.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct PromotionPatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<255>)]
+    pub name: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_text::<255>)]
+    pub slug: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_text::<255>)]
+    pub label: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = offer_type)]
+    pub offer_type: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = currency_code)]
+    pub currency: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = instant)]
+    pub start_datetime: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = instant)]
+    pub end_datetime: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = priority)]
+    pub priority: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_bool)]
+    pub exclusive: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_bool)]
+    pub is_active: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = basket_limit)]
+    pub max_basket_applications: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = limit_schema)]
+    pub max_user_applications: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = limit_schema)]
+    pub max_global_applications: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = max_discount)]
+    pub max_discount: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = pk_list_schema)]
+    pub customers: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = refund_policy)]
+    pub refund_policy: Option<Json>,
+    /// Merged key by key over the stored condition.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<ConditionPatch>)]
+    pub condition: Option<Json>,
+    /// Merged key by key over the stored benefit.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<BenefitPatch>)]
+    pub benefit: Option<Json>,
+}
+
+fieldset!(PromotionPatch {
+    "name" => name,
+    "slug" => slug,
+    "label" => label,
+    "offer_type" => offer_type,
+    "currency" => currency,
+    "start_datetime" => start_datetime,
+    "end_datetime" => end_datetime,
+    "priority" => priority,
+    "exclusive" => exclusive,
+    "is_active" => is_active,
+    "max_basket_applications" => max_basket_applications,
+    "max_user_applications" => max_user_applications,
+    "max_global_applications" => max_global_applications,
+    "max_discount" => max_discount,
+    "customers" => customers,
+    "refund_policy" => refund_policy,
+    "condition" => condition,
+    "benefit" => benefit,
+});
+
+/// The body of `POST /api/v1/promotions/bulk/`: 1 to 1,000 promotions (`MAX_BULK`), each
+/// read as a `PromotionBody`, created all or none.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct BulkPromotions {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<PromotionBody>, min_items = 1, max_items = 1000, required = true)]
+    pub promotions: Option<Json>,
+}
+
+fieldset!(BulkPromotions { "promotions" => promotions });
+
+/// A condition: `{"type", "value", "range"}` (other keys are not read; read by
+/// `parse_condition`). Absent or null: none.
+#[derive(Debug, Default, Deserialize)]
+pub struct ConditionBody {
+    #[serde(default, rename = "type", deserialize_with = "present")]
+    pub kind: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub value: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub range: Option<Json>,
+}
+
+fieldset!(ConditionBody { "type" => kind, "value" => value, "range" => range });
+
+/// A benefit: `{"type", "value", "tiers", "gift", "max_affected_items", "range"}` (other
+/// keys are not read; read by `parse_benefit_for`).
+#[derive(Debug, Default, Deserialize)]
+pub struct BenefitBody {
+    #[serde(default, rename = "type", deserialize_with = "present")]
+    pub kind: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub value: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub tiers: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub gift: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub max_affected_items: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub range: Option<Json>,
+}
+
+fieldset!(BenefitBody {
+    "type" => kind,
+    "value" => value,
+    "tiers" => tiers,
+    "gift" => gift,
+    "max_affected_items" => max_affected_items,
+    "range" => range,
+});
+
+/// A tier of a tiered benefit: `{"threshold", "value"}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct TierBody {
+    #[serde(default, deserialize_with = "present")]
+    pub threshold: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub value: Option<Json>,
+}
+
+fieldset!(TierBody { "threshold" => threshold, "value" => value });
+
+/// A gift benefit's product: `{"sku", "quantity"}`.
+#[derive(Debug, Default, Deserialize)]
+pub struct GiftBody {
+    #[serde(default, deserialize_with = "present")]
+    pub sku: Option<Json>,
+    #[serde(default, deserialize_with = "present")]
+    pub quantity: Option<Json>,
+}
+
+fieldset!(GiftBody { "sku" => sku, "quantity" => quantity });
+
+/// A JSON object as the nested wire type `T` (every field of which holds any value).
+fn nested<T: for<'de> Deserialize<'de> + Default>(m: &Map<String, Json>) -> T {
+    T::deserialize(&Json::Object(m.clone())).unwrap_or_default()
+}
+
+// The schemas. Values are read as `parse_minor` and `Percent::parse` read them (white space
+// around, leading zeros) or as JSON numbers of at most 15 significant digits; counts as
+// integers or their text.
+
+fn offer_type() -> RefOr<Schema> {
+    one_of_strings(OfferKind::ALL.map(OfferKind::as_str)).into()
+}
+
+fn refund_policy() -> RefOr<Schema> {
+    or_null(one_of_strings(RefundPolicy::ALL.map(RefundPolicy::as_str)))
+}
+
+/// `priority`: a 32-bit integer (or its text), or null.
+fn priority() -> RefOr<Schema> {
+    int_range(i32::MIN.into(), i32::MAX.into(), true)
+}
+
+/// A limit: an unsigned 32-bit integer (or its text), or null (none).
+fn limit_schema() -> RefOr<Schema> {
+    int_range(0, u32::MAX.into(), true)
+}
+
+/// `max_basket_applications`: as [`limit_schema`], at least 1.
+fn basket_limit() -> RefOr<Schema> {
+    int_range(1, u32::MAX.into(), true)
+}
+
+/// A count of at least 1 (an unsigned 32-bit integer, or its text).
+fn count() -> RefOr<Schema> {
+    int_range(1, u32::MAX.into(), false)
+}
+
+/// `max_discount`: a positive money value, or null.
+fn max_discount() -> RefOr<Schema> {
+    or_null(money(true))
+}
+
+/// A percentage above 0 and at most 100, of at most 4 decimals (a text or a JSON number).
+fn percent() -> RefOr<Schema> {
+    let text = pattern(&format!(r"^{WS}*0*(100(\.0+)?|[1-9][0-9]?(\.[0-9]{{1,4}}0*)?|0\.[0-9]{{0,3}}[1-9]0*){WS}*$"));
+    let number = ObjectBuilder::new().schema_type(Type::Number).exclusive_minimum(Some(0)).maximum(Some(100));
+    any_of(vec![text.into(), number.into()])
+}
+
+/// Only null: a field this kind of condition or benefit takes no value for.
+fn null() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::Null)
+}
+
+/// A list of non-blank strings.
+fn text_list() -> ArrayBuilder {
+    ArrayBuilder::new().items(pattern(NOT_BLANK))
+}
+
+/// A range (read by `parse_range`, which reports each key it does not know, so only the
+/// keys named here are allowed): the products of the range are those it names (all of them,
+/// skus, product pks, attribute values), minus the excluded skus. Absent or null: every
+/// product.
+#[derive(Debug)]
+pub struct RangeBody;
+
+impl utoipa::PartialSchema for RangeBody {
+    fn schema() -> RefOr<Schema> {
+        let id = any_of(vec![
+            ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1)).maximum(Some(i64::MAX)).into(),
+            pattern(&int_text(1, i64::MAX)).into(),
+        ]);
+        let values = any_of(vec![pattern(r"^[^\x00]*$").into(), text_list().into()]);
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("all", ObjectBuilder::new().schema_type(Type::Boolean))
+            .property("skus", text_list())
+            .property("excluded_skus", text_list())
+            .property("products", ArrayBuilder::new().items(id))
+            .property(
+                "attributes",
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .additional_properties(Some(AdditionalProperties::RefOr(values))),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for RangeBody {}
+
+fn range() -> RefOr<Schema> {
+    or_null(component::<RangeBody>())
+}
+
+/// One kind of condition or benefit: `type` one of `kinds`, the `fields` it takes, and
+/// `range` (nullable everywhere); `required` beside `type`.
+fn kind(kinds: &[&str], fields: Vec<(&str, RefOr<Schema>)>, required: &[&str]) -> RefOr<Schema> {
+    let mut o = ObjectBuilder::new()
+        .schema_type(Type::Object)
+        .property("type", one_of_strings(kinds.iter().copied()))
+        .required("type");
+    for (name, schema) in fields {
+        o = o.property(name, schema);
+    }
+    for r in required {
+        o = o.required(*r);
+    }
+    o.property("range", range()).into()
+}
+
+impl utoipa::PartialSchema for ConditionBody {
+    fn schema() -> RefOr<Schema> {
+        any_of(vec![
+            kind(&["none"], vec![("value", null().into())], &[]),
+            kind(&["amount"], vec![("value", money(true))], &["value"]),
+            kind(&["count", "coverage"], vec![("value", count())], &["value"]),
+        ])
+    }
+}
+
+impl ToSchema for ConditionBody {
+    fn schemas(out: &mut Components) {
+        register::<RangeBody>(out);
+    }
+}
+
+impl utoipa::PartialSchema for BenefitBody {
+    fn schema() -> RefOr<Schema> {
+        let max_items = || ("max_affected_items", or_null(count()));
+        let no_tiers = || ("tiers", RefOr::from(null()));
+        let tiers = ArrayBuilder::new().items(component::<TierBody>()).min_items(Some(1));
+        any_of(vec![
+            kind(&["percentage"], vec![("value", percent()), no_tiers(), max_items()], &["value"]),
+            kind(&["fixed", "fixed_per_unit"], vec![("value", money(true)), no_tiers(), max_items()], &["value"]),
+            kind(&["fixed_price"], vec![("value", money(false)), no_tiers(), max_items()], &["value"]),
+            kind(
+                &["percentage", "fixed"],
+                vec![("value", null().into()), ("tiers", tiers.into()), max_items()],
+                &["tiers"],
+            ),
+            kind(
+                &["gift"],
+                vec![("value", null().into()), no_tiers(), ("gift", component::<GiftBody>()), max_items()],
+                &["gift"],
+            ),
+            kind(&["multibuy", "shipping_free"], vec![("value", null().into()), no_tiers(), max_items()], &[]),
+        ])
+    }
+}
+
+impl ToSchema for BenefitBody {
+    fn schemas(out: &mut Components) {
+        register::<RangeBody>(out);
+        register::<TierBody>(out);
+        register::<GiftBody>(out);
+    }
+}
+
+/// A tier: from `threshold` (money, or units under a count condition) on, `value` (a
+/// percentage or money, as the benefit's type reads it).
+impl utoipa::PartialSchema for TierBody {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("threshold", any_of(vec![count(), money(true)]))
+            .property("value", any_of(vec![percent(), money(true)]))
+            .required("threshold")
+            .required("value")
+            .into()
+    }
+}
+
+impl ToSchema for TierBody {}
+
+/// A gift: the product's sku, and the units given (1 when absent).
+impl utoipa::PartialSchema for GiftBody {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("sku", pattern(NOT_BLANK).max_length(Some(255)))
+            .property("quantity", or_null(count()))
+            .required("sku")
+            .into()
+    }
+}
+
+impl ToSchema for GiftBody {}
+
+/// A partial condition of a PATCH: any of a condition's keys, each as some kind of
+/// condition reads it (merged over the stored condition, the whole is read then).
+#[derive(Debug)]
+pub struct ConditionPatch;
+
+impl utoipa::PartialSchema for ConditionPatch {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("type", one_of_strings(CONDITION_TYPES.iter().copied()))
+            .property("value", or_null(any_of(vec![money(true), count()])))
+            .property("range", range())
+            .into()
+    }
+}
+
+impl ToSchema for ConditionPatch {
+    fn schemas(out: &mut Components) {
+        register::<RangeBody>(out);
+    }
+}
+
+/// A partial benefit of a PATCH: any of a benefit's keys, each as some kind of benefit
+/// reads it (merged over the stored benefit, the whole is read then).
+#[derive(Debug)]
+pub struct BenefitPatch;
+
+impl utoipa::PartialSchema for BenefitPatch {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property("type", one_of_strings(BENEFIT_TYPES.iter().copied()))
+            .property("value", or_null(any_of(vec![percent(), money(false)])))
+            .property("tiers", or_null(ArrayBuilder::new().items(component::<TierBody>()).min_items(Some(1))))
+            .property("gift", or_null(component::<GiftBody>()))
+            .property("max_affected_items", or_null(count()))
+            .property("range", range())
+            .into()
+    }
+}
+
+impl ToSchema for BenefitPatch {
+    fn schemas(out: &mut Components) {
+        register::<RangeBody>(out);
+        register::<TierBody>(out);
+        register::<GiftBody>(out);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // A whole promotion
 
 /// A promotion body as read: what parsed, and the errors of what did not.
@@ -158,10 +658,14 @@ pub struct PromotionDraft {
     refund_policy: RefundPolicy,
 }
 
-/// Reads a whole promotion body (a create, or a PATCH merged over the stored one).
-/// Defaults: `currency` `try`, `slug` a slug of the name, `label` empty, `exclusive` and
-/// `is_active` true, `priority` 0, `condition` none.
+/// Reads a whole promotion body (a create, or a PATCH merged over the stored one) as a
+/// [`PromotionBody`].
 pub fn read_promotion(body: &Map<String, Json>) -> PromotionDraft {
+    read_body(&nested(body))
+}
+
+/// Reads a [`PromotionBody`]: every field, every syntax error (see the module doc).
+pub fn read_body(body: &PromotionBody) -> PromotionDraft {
     let mut f = Fields::new(body);
     let name = f.req_str("name", 255);
     let slug = f.opt_str("slug", 255).filter(|s| !s.trim().is_empty());
@@ -458,7 +962,7 @@ pub fn parse_range(v: Option<&Json>, path: &str, e: &mut FieldErrors) -> Option<
     Some(r)
 }
 
-fn choice<'a>(m: &'a Map<String, Json>, path: &str, choices: &[&str], e: &mut FieldErrors) -> Option<&'a str> {
+fn choice<'a>(m: &'a dyn Fieldset, path: &str, choices: &[&str], e: &mut FieldErrors) -> Option<&'a str> {
     match m.get("type") {
         None | Some(Json::Null) => {
             e.push(&sub(path, "type"), "This field is required.");
@@ -472,7 +976,7 @@ fn choice<'a>(m: &'a Map<String, Json>, path: &str, choices: &[&str], e: &mut Fi
     }
 }
 
-fn required<'a>(m: &'a Map<String, Json>, key: &str, path: &str, e: &mut FieldErrors) -> Option<&'a Json> {
+fn required<'a>(m: &'a dyn Fieldset, key: &str, path: &str, e: &mut FieldErrors) -> Option<&'a Json> {
     match m.get(key) {
         None | Some(Json::Null) => {
             e.push(&sub(path, key), "This field is required.");
@@ -507,12 +1011,13 @@ pub fn parse_condition(v: Option<&Json>, currency: Currency, e: &mut FieldErrors
         None | Some(Json::Null) => {
             return Some(Condition::none());
         }
-        Some(Json::Object(m)) => m,
+        Some(Json::Object(m)) => nested::<ConditionBody>(m),
         Some(other) => {
             e.push("condition.non_field_errors", expected_object(other));
             return None;
         }
     };
+    let m = &m;
     let ty = choice(m, P, CONDITION_TYPES, e);
     let range = parse_range(m.get("range"), "condition.range", e);
     let kind = match ty? {
@@ -565,6 +1070,7 @@ fn parse_tiers(
             e.push(&path, "Expected a dictionary of items.");
             return None;
         };
+        let t = &nested::<TierBody>(t);
         let threshold = required(t, "threshold", &path, e)?;
         let threshold = if count_thresholds {
             i64::from(parse_count(threshold, &format!("{path}.threshold"), 1, e)?)
@@ -604,12 +1110,13 @@ pub fn parse_benefit_for(
             e.push(P, "This field is required.");
             return None;
         }
-        Some(Json::Object(m)) => m,
+        Some(Json::Object(m)) => nested::<BenefitBody>(m),
         Some(other) => {
             e.push("benefit.non_field_errors", expected_object(other));
             return None;
         }
     };
+    let m = &m;
     let ty = choice(m, P, BENEFIT_TYPES, e);
     let range = parse_range(m.get("range"), "benefit.range", e);
     let max_items = match m.get("max_affected_items") {
@@ -661,7 +1168,7 @@ pub fn parse_benefit_for(
                 return None;
             }
             let g = match m.get("gift") {
-                Some(Json::Object(g)) => g,
+                Some(Json::Object(g)) => nested::<GiftBody>(g),
                 None | Some(Json::Null) => {
                     e.push("benefit.gift", "This field is required.");
                     return None;

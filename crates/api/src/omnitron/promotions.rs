@@ -40,8 +40,8 @@ use crate::http::auth::Staff;
 use crate::http::error::{ApiError, ApiResult, nest, unknown_pk};
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject};
-use crate::omnitron::promotion_body::{pk_list, read_promotion};
+use crate::http::wire::{Body, Fields, Fieldset, JsonObject, typed};
+use crate::omnitron::promotion_body::{BulkPromotions, PromotionBody, PromotionPatch, pk_list, read_body};
 use crate::omnitron::wire::{self, to_json};
 
 // The simulation endpoint reads its body with these too.
@@ -75,8 +75,8 @@ pub fn voucher_json(v: &Voucher) -> Value {
 // Promotions
 
 /// Reads a whole promotion body and checks its customers, the errors of both in one body.
-async fn promotion_input(state: &AppState, body: &Map<String, Value>) -> ApiResult<PromotionInput> {
-    let mut draft = read_promotion(body);
+async fn promotion_input(state: &AppState, body: &PromotionBody) -> ApiResult<PromotionInput> {
+    let mut draft = read_body(body);
     check_users(state, "customers", &draft.customers, &mut draft.errors).await?;
     draft.finish()
 }
@@ -84,7 +84,7 @@ async fn promotion_input(state: &AppState, body: &Map<String, Value>) -> ApiResu
 pub(super) async fn create_promotion(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<PromotionBody>,
 ) -> ApiResult<impl IntoResponse> {
     let input = promotion_input(&state, &body).await?;
     let p = admin::create(&state.app, &input).await?;
@@ -100,7 +100,7 @@ pub const MAX_BULK: usize = 1000;
 pub(super) async fn bulk_create(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<BulkPromotions>,
 ) -> ApiResult<impl IntoResponse> {
     let list = match body.get("promotions") {
         Some(Value::Array(a)) if a.is_empty() => {
@@ -130,7 +130,7 @@ pub(super) async fn bulk_create(
             errors.push(json!({"non_field_errors": ["Expected a dictionary of items."]}));
             continue;
         };
-        match promotion_input(&state, obj).await {
+        match promotion_input(&state, &typed(obj.clone())?).await {
             Ok(input) => {
                 inputs.push(input);
                 errors.push(json!({}));
@@ -166,7 +166,7 @@ pub(super) async fn patch_promotion(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-    JsonObject(body): JsonObject,
+    Body(body): Body<PromotionPatch>,
 ) -> ApiResult<Json<Value>> {
     let current = admin::get(&state.app, id).await?;
     let Value::Object(mut merged) = promotion_json(&current) else {
@@ -175,17 +175,18 @@ pub(super) async fn patch_promotion(
     for key in ["id", "created_date", "modified_date"] {
         merged.remove(key);
     }
-    for (k, v) in body {
-        match (merged.get_mut(&k), v) {
+    for &k in PromotionPatch::FIELDS {
+        let Some(v) = body.get(k) else { continue };
+        match (merged.get_mut(k), v) {
             (Some(Value::Object(old)), Value::Object(new)) if k == "condition" || k == "benefit" => {
-                old.extend(new);
+                old.extend(new.clone());
             }
             (_, v) => {
-                merged.insert(k, v);
+                merged.insert(k.to_owned(), v.clone());
             }
         }
     }
-    let input = promotion_input(&state, &merged).await?;
+    let input = promotion_input(&state, &typed(merged)?).await?;
     let p = admin::update(&state.app, id, &input).await?;
     Ok(Json(promotion_json(&p)))
 }
@@ -338,6 +339,33 @@ pub(super) async fn generate_vouchers(
 
 #[cfg(test)]
 mod tests {
+    use utoipa::PartialSchema;
+
+    use crate::http::wire::assert_reads_any_object;
+    use crate::omnitron::promotion_body::{BenefitBody, ConditionBody, GiftBody, TierBody};
+    use crate::omnitron::wire::ProductPriceBody;
+
+    #[test]
+    fn promotion_bodies_read_any_object() {
+        assert_reads_any_object::<PromotionBody>(PromotionBody::FIELDS);
+        assert_reads_any_object::<PromotionPatch>(PromotionPatch::FIELDS);
+        assert_reads_any_object::<BulkPromotions>(BulkPromotions::FIELDS);
+        assert_reads_any_object::<ConditionBody>(ConditionBody::FIELDS);
+        assert_reads_any_object::<BenefitBody>(BenefitBody::FIELDS);
+        assert_reads_any_object::<TierBody>(TierBody::FIELDS);
+        assert_reads_any_object::<GiftBody>(GiftBody::FIELDS);
+        assert_reads_any_object::<ProductPriceBody>(ProductPriceBody::FIELDS);
+        // A PATCH names the fields of a whole body.
+        assert_eq!(PromotionPatch::FIELDS, PromotionBody::FIELDS);
+    }
+
+    #[test]
+    fn the_bulk_schema_says_the_bulk_bound() {
+        let schema = serde_json::to_value(BulkPromotions::schema()).unwrap();
+        assert_eq!(schema["properties"]["promotions"]["maxItems"], MAX_BULK);
+        assert_eq!(schema["properties"]["promotions"]["minItems"], 1);
+    }
+
     use offerline_app::promotions::{benefit_json, condition_json};
     use offerline_core::{Currency, FieldErrors};
 

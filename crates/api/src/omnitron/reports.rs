@@ -8,11 +8,14 @@ use axum::Json;
 use axum::extract::{Query, State};
 use chrono::NaiveDate;
 use offerline_app::reports::{self, Period, PromotionReport};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, json};
+use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::http::auth::Staff;
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::wire::Amount;
 
 /// DRF's `DateField` message for a date it cannot read.
 const BAD_DATE: &str = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
@@ -59,25 +62,63 @@ pub(crate) fn read_period(start: Option<&str>, end: Option<&str>) -> Result<Peri
     }
 }
 
-pub(crate) fn report_json(r: &PromotionReport) -> Value {
-    let m = |v: i64| r.currency.format(v);
-    json!({
-        "promotion": r.promotion,
-        "name": r.name,
-        "currency": r.currency.as_str(),
-        "orders": r.orders,
-        "discount": m(r.discount),
-        "reversed": m(r.reversed),
-        "net": m(r.net),
-        "days": r.days.iter().map(|&(d, net)| json!({"date": day_date(d), "net": m(net)})).collect::<Vec<_>>(),
-    })
+/// The answer of the report: the period and one entry per promotion.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionsReport {
+    /// The first day, `YYYY-MM-DD`.
+    #[schema(format = Date)]
+    pub start: String,
+    /// The last day (included).
+    #[schema(format = Date)]
+    pub end: String,
+    pub count: usize,
+    pub results: Vec<PromotionReportRow>,
+}
+
+/// One promotion over the period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromotionReportRow {
+    pub promotion: i64,
+    pub name: String,
+    pub currency: String,
+    pub orders: i64,
+    pub discount: Amount,
+    pub reversed: Amount,
+    /// `discount` − `reversed`.
+    pub net: Amount,
+    /// Every day of the period, days without orders included.
+    pub days: Vec<ReportDay>,
+}
+
+/// The net discount of one day.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportDay {
+    #[schema(format = Date)]
+    pub date: String,
+    pub net: Amount,
+}
+
+impl From<&PromotionReport> for PromotionReportRow {
+    fn from(r: &PromotionReport) -> Self {
+        let m = |v: i64| Amount::new(v, r.currency);
+        PromotionReportRow {
+            promotion: r.promotion,
+            name: r.name.clone(),
+            currency: r.currency.as_str().to_owned(),
+            orders: r.orders,
+            discount: m(r.discount),
+            reversed: m(r.reversed),
+            net: m(r.net),
+            days: r.days.iter().map(|&(d, net)| ReportDay { date: day_date(d), net: m(net) }).collect(),
+        }
+    }
 }
 
 pub(super) async fn promotions(
     _: Staff,
     State(state): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PromotionsReport>> {
     let get = |k: &str| params.iter().rev().find(|(p, _)| p == k).map(|(_, v)| v.as_str());
     let period = read_period(get("start"), get("end")).map_err(|errors| {
         let mut m = Map::new();
@@ -87,12 +128,12 @@ pub(super) async fn promotions(
         ApiError::Fields(m)
     })?;
     let rows = reports::promotions(&state.app, period).await?;
-    Ok(Json(json!({
-        "start": day_date(period.start),
-        "end": day_date(period.end),
-        "count": rows.len(),
-        "results": rows.iter().map(report_json).collect::<Vec<_>>(),
-    })))
+    Ok(Json(PromotionsReport {
+        start: day_date(period.start),
+        end: day_date(period.end),
+        count: rows.len(),
+        results: rows.iter().map(PromotionReportRow::from).collect(),
+    }))
 }
 
 #[cfg(test)]

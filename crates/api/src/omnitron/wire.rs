@@ -7,7 +7,9 @@
 //! decimal string in the currency's digits (`"199.90"`), times are ISO-8601 strings; fields
 //! Akinon has and offerline does not hold are `null` (an `Option` always `None`) or `{}`.
 
-use offerline_app::catalog::{PriceList as PriceListRow, Product as ProductRow, StockList as StockListRow};
+use offerline_app::catalog::{
+    PriceList as PriceListRow, Product as ProductRow, ProductPrice as ProductPriceRow, StockList as StockListRow,
+};
 use offerline_app::ledger::{
     BenefitApplicantRow, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, OrderRow,
 };
@@ -25,7 +27,7 @@ use crate::http::schema::{
     cancellation_type, currency, int_schema, opt_bool, opt_int, opt_object, opt_text, order_item_ids, pk_list, req_int,
     req_text,
 };
-use crate::http::wire::{money, rate, ts};
+use crate::http::wire::{money, present, rate, ts};
 use crate::omnitron::promotion_body::CURRENCIES;
 
 /// The body of `POST /auth/login/`.
@@ -123,7 +125,7 @@ fn status_code() -> RefOr<Schema> {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SimulateBody {
     /// The basket's currency (the default price list's when absent).
-    #[schema(schema_with = sim_currency)]
+    #[schema(schema_with = currency_code)]
     pub currency: Option<Value>,
     /// The customer the basket is priced for (their coupons and limits).
     #[schema(schema_with = opt_int)]
@@ -158,13 +160,13 @@ fn nullable(item: impl Into<RefOr<Schema>>) -> RefOr<Schema> {
 }
 
 /// One of the ISO 4217 codes offers are written in (either case), or null.
-fn sim_currency() -> RefOr<Schema> {
+pub(crate) fn currency_code() -> RefOr<Schema> {
     let codes = CURRENCIES.iter().flat_map(|c| [c.to_string(), c.to_ascii_uppercase()]);
     nullable(ObjectBuilder::new().schema_type(Type::String).enum_values(Some(codes)))
 }
 
 /// An ISO-8601 instant, a bare date (midnight UTC), or null.
-fn instant() -> RefOr<Schema> {
+pub(crate) fn instant() -> RefOr<Schema> {
     AnyOfBuilder::new()
         .item(
             ObjectBuilder::new()
@@ -308,6 +310,56 @@ pub struct PriceListCreate {
     pub currency: Value,
 }
 
+/// The body of `POST /product_prices/`: a product's price in a price list (the default
+/// list when `price_list` is absent), replacing the one it had. Amounts are in the list's
+/// currency; `tax_rate` a percentage. A body the schema allows is still refused when
+/// `product` or `price_list` names nothing, or an amount has more decimals than the list's
+/// currency.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ProductPriceBody {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_int, required = true)]
+    pub product: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_int)]
+    pub price_list: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = price_amount, required = true)]
+    pub price: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = opt_price_amount)]
+    pub retail_price: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = tax_rate)]
+    pub tax_rate: Option<Value>,
+}
+
+crate::fieldset!(ProductPriceBody {
+    "product" => product,
+    "price_list" => price_list,
+    "price" => price,
+    "retail_price" => retail_price,
+    "tax_rate" => tax_rate,
+});
+
+fn price_amount() -> RefOr<Schema> {
+    crate::http::schema::money(false)
+}
+
+fn opt_price_amount() -> RefOr<Schema> {
+    nullable(crate::http::schema::money(false))
+}
+
+/// A percentage from 0 to 100 of at most two decimals (a text or a JSON number), or null (0).
+fn tax_rate() -> RefOr<Schema> {
+    let ws = crate::http::schema::WS;
+    let text = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(format!(r"^{ws}*0*(100(\.0{{1,2}})?|[0-9]{{1,2}}(\.[0-9]{{1,2}})?){ws}*$")));
+    let number = ObjectBuilder::new().schema_type(Type::Number).minimum(Some(0)).maximum(Some(100));
+    nullable(AnyOfBuilder::new().item(text).item(number))
+}
+
 /// The body of `POST /stock_lists/`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct StockListCreate {
@@ -442,6 +494,41 @@ impl From<&PriceListRow> for PriceList {
             modified_date: ts(l.modified_at),
             created_date: ts(l.created_at),
             currency: l.currency.clone(),
+        }
+    }
+}
+
+/// A product's price in a price list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProductPrice {
+    pub pk: i64,
+    pub product: i64,
+    pub price_list: i64,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub price: String,
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub retail_price: Option<String>,
+    /// A percentage (`"18.00"`).
+    #[schema(pattern = r"^-?[0-9]+(\.[0-9]+)?$")]
+    pub tax_rate: String,
+    pub currency: String,
+    pub created_date: String,
+    pub modified_date: String,
+}
+
+impl ProductPrice {
+    /// The price `p` in a list of `currency`.
+    pub fn new(p: &ProductPriceRow, currency: &str) -> Self {
+        ProductPrice {
+            pk: p.id,
+            product: p.product_id,
+            price_list: p.price_list_id,
+            price: money(p.price, currency),
+            retail_price: p.retail_price.map(|r| money(r, currency)),
+            tax_rate: rate(p.tax_rate),
+            currency: currency.to_owned(),
+            created_date: ts(p.created_at),
+            modified_date: ts(p.modified_at),
         }
     }
 }
