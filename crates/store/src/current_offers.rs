@@ -22,7 +22,9 @@
 //! lock: on SQLite the writer holds the write lock (`BEGIN IMMEDIATE`), so the row is the
 //! latest committed by any process; on PostgreSQL each statement sees every commit before it.
 //! A promotion write that commits after this read is ordered after the checkout, as if the
-//! checkout had come first.
+//! checkout had come first. The PostgreSQL writer's fast path (`pg_bulk`) reads the
+//! rows of a whole batch at once, just before the one statement that writes its orders and
+//! commits: the same rule, since a read inside a transaction locks nothing either.
 
 use std::collections::HashMap;
 
@@ -60,6 +62,16 @@ pub async fn current_claims<E: Exec>(
     priced: &[(i64, i64)],
     at: i64,
 ) -> Result<Option<Vec<UsageClaim>>> {
+    let ids = applied_ids(draft);
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let rows = OfferRows::read(tx, &ids).await?;
+    rows.claims(draft, priced, at)
+}
+
+/// The promotions an order applies (its discounts' and its claims'), sorted, once each.
+pub(crate) fn applied_ids(draft: &OrderDraft) -> Vec<i64> {
     let mut ids: Vec<i64> = draft.discounts.iter().filter_map(|d| d.offer.map(|o| o.0)).collect();
     ids.extend(draft.claims.iter().filter_map(|c| match c {
         UsageClaim::Offer { offer, .. } | UsageClaim::CustomerOffer { offer, .. } => Some(offer.0),
@@ -67,56 +79,74 @@ pub async fn current_claims<E: Exec>(
     }));
     ids.sort_unstable();
     ids.dedup();
-    if ids.is_empty() {
-        return Ok(None);
+    ids
+}
+
+/// Promotion rows as the checkout reads them: those of one order ([`current_claims`]), or
+/// those of every order of a batch, read once ([`crate::pg_bulk`]).
+#[derive(Debug, Default)]
+pub(crate) struct OfferRows(HashMap<i64, Row>);
+
+impl OfferRows {
+    /// The rows of promotions `ids` (a missing one is absent).
+    pub(crate) async fn read<E: Exec>(tx: &mut E, ids: &[i64]) -> Result<Self> {
+        Ok(OfferRows(read_rows(tx, ids).await?))
     }
-    let rows = read_rows(tx, &ids).await?;
-    for &id in &ids {
-        let off = |why: &'static str| StoreError::OfferChanged { promotion_id: id, why };
-        let Some(r) = rows.get(&id) else { return Err(off("deleted")) };
-        if r.deleted {
-            return Err(off("deleted"));
+
+    /// [`current_claims`] against these rows, which must hold every promotion the draft
+    /// applies that exists ([`applied_ids`]).
+    pub(crate) fn claims(&self, draft: &OrderDraft, priced: &[(i64, i64)], at: i64) -> Result<Option<Vec<UsageClaim>>> {
+        let rows = &self.0;
+        for id in applied_ids(draft) {
+            let off = |why: &'static str| StoreError::OfferChanged { promotion_id: id, why };
+            let Some(r) = rows.get(&id) else { return Err(off("deleted")) };
+            if r.deleted {
+                return Err(off("deleted"));
+            }
+            if !r.active {
+                return Err(off("inactive"));
+            }
+            if r.start_at.is_some_and(|s| at < s) {
+                return Err(off("not started yet"));
+            }
+            if r.end_at.is_some_and(|e| at >= e) {
+                return Err(off("ended"));
+            }
         }
-        if !r.active {
-            return Err(off("inactive"));
+        for &(id, version) in priced {
+            if rows.get(&id).is_some_and(|r| r.modified_at != version) {
+                return Err(StoreError::OfferChanged {
+                    promotion_id: id,
+                    why: "different from the one the basket was priced with",
+                });
+            }
         }
-        if r.start_at.is_some_and(|s| at < s) {
-            return Err(off("not started yet"));
-        }
-        if r.end_at.is_some_and(|e| at >= e) {
-            return Err(off("ended"));
-        }
-    }
-    for &(id, version) in priced {
-        if rows.get(&id).is_some_and(|r| r.modified_at != version) {
-            return Err(StoreError::OfferChanged {
-                promotion_id: id,
-                why: "different from the one the basket was priced with",
-            });
-        }
-    }
-    let mut claims = draft.claims.clone();
-    let mut changed = false;
-    for c in &mut claims {
-        match c {
-            UsageClaim::Offer { offer, applications, max_applications, max_discount, .. } => {
-                let r = row(&rows, *offer)?;
-                if r.max_basket.is_some_and(|m| i64::from(*applications) > m) {
-                    return Err(StoreError::OfferChanged { promotion_id: offer.0, why: "over its per-basket limit" });
+        let mut claims = draft.claims.clone();
+        let mut changed = false;
+        for c in &mut claims {
+            match c {
+                UsageClaim::Offer { offer, applications, max_applications, max_discount, .. } => {
+                    let r = row(rows, *offer)?;
+                    if r.max_basket.is_some_and(|m| i64::from(*applications) > m) {
+                        return Err(StoreError::OfferChanged {
+                            promotion_id: offer.0,
+                            why: "over its per-basket limit",
+                        });
+                    }
+                    let (apps, budget) = (count(r.max_global), r.max_discount);
+                    changed |= *max_applications != apps || *max_discount != budget;
+                    (*max_applications, *max_discount) = (apps, budget);
                 }
-                let (apps, budget) = (count(r.max_global), r.max_discount);
-                changed |= *max_applications != apps || *max_discount != budget;
-                (*max_applications, *max_discount) = (apps, budget);
+                UsageClaim::CustomerOffer { offer, max_applications, .. } => {
+                    let apps = count(row(rows, *offer)?.max_user);
+                    changed |= *max_applications != apps;
+                    *max_applications = apps;
+                }
+                UsageClaim::Voucher { .. } => {}
             }
-            UsageClaim::CustomerOffer { offer, max_applications, .. } => {
-                let apps = count(row(&rows, *offer)?.max_user);
-                changed |= *max_applications != apps;
-                *max_applications = apps;
-            }
-            UsageClaim::Voucher { .. } => {}
         }
+        Ok(changed.then_some(claims))
     }
-    Ok(changed.then_some(claims))
 }
 
 fn row(rows: &HashMap<i64, Row>, offer: OfferId) -> Result<&Row> {
@@ -129,35 +159,43 @@ fn count(v: Option<i64>) -> Option<u32> {
     v.map(|m| u32::try_from(m.max(0)).unwrap_or(u32::MAX))
 }
 
+/// The columns [`OfferRows`] reads, in the order [`OfferRows::add`] takes them.
+pub(crate) const ROW_COLS: &str = "id, is_active, deleted, start_at, end_at, max_basket_applications, \
+     max_user_applications, max_global_applications, max_discount, modified_at";
+
 async fn read_rows<E: Exec>(tx: &mut E, ids: &[i64]) -> Result<HashMap<i64, Row>> {
-    let mut out = HashMap::with_capacity(ids.len());
+    let mut out = OfferRows::default();
     for chunk in ids.chunks(CHUNK) {
-        let sql = format!(
-            "SELECT id, is_active, deleted, start_at, end_at, max_basket_applications, max_user_applications, \
-             max_global_applications, max_discount, modified_at FROM promotions WHERE id IN ({})",
-            placeholders(0, chunk.len())
-        );
+        let sql = format!("SELECT {ROW_COLS} FROM promotions WHERE id IN ({})", placeholders(0, chunk.len()));
         let params: Vec<Param<'_>> = chunk.iter().map(|&id| id.into()).collect();
         for r in tx.rows(&sql, &params).await? {
-            let int = |i: usize| r.get(i).and_then(Param::int);
-            let Some(id) = int(0) else { return Err(StoreError::Internal("a promotion row without an id".into())) };
-            out.insert(
-                id,
-                Row {
-                    active: int(1) != Some(0),
-                    deleted: int(2) != Some(0),
-                    start_at: int(3),
-                    end_at: int(4),
-                    max_basket: int(5),
-                    max_user: int(6),
-                    max_global: int(7),
-                    max_discount: int(8),
-                    modified_at: int(9).unwrap_or_default(),
-                },
-            );
+            out.add(&r)?;
         }
     }
-    Ok(out)
+    Ok(out.0)
+}
+
+impl OfferRows {
+    /// Adds a row read as [`ROW_COLS`].
+    pub(crate) fn add(&mut self, r: &[Param<'_>]) -> Result<()> {
+        let int = |i: usize| r.get(i).and_then(Param::int);
+        let Some(id) = int(0) else { return Err(StoreError::Internal("a promotion row without an id".into())) };
+        self.0.insert(
+            id,
+            Row {
+                active: int(1) != Some(0),
+                deleted: int(2) != Some(0),
+                start_at: int(3),
+                end_at: int(4),
+                max_basket: int(5),
+                max_user: int(6),
+                max_global: int(7),
+                max_discount: int(8),
+                modified_at: int(9).unwrap_or_default(),
+            },
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use crate::Result;
 use crate::changes::Changes;
@@ -66,6 +66,10 @@ impl Tracking {
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// How long a pooled PostgreSQL connection may sit idle and still be handed out without a
+/// ping first.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
 /// The default database: a SQLite file in the working directory.
 pub const DEFAULT_URL: &str = "sqlite://offerline.db?mode=rwc";
 
@@ -91,8 +95,20 @@ impl Store {
             }
             Backend::Postgres => {
                 let opts = AnyConnectOptions::from_str(url)?;
+                // A connection is pinged before it is handed out only when it sat idle for a
+                // while (one that PostgreSQL or the network may have dropped meanwhile): under
+                // load every read would otherwise pay a round trip more, three per checkout.
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for >= PING_AFTER_IDLE {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts)
                     .await?;

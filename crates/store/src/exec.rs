@@ -132,6 +132,56 @@ impl Exec for sqlx::Transaction<'_, sqlx::Any> {
     }
 }
 
+/// The PostgreSQL checkout writer's connection ([`crate::pg_writer`]): native rather than
+/// through `Any`, so that it can bind arrays (its bulk statements, `pg_bulk`).
+impl Exec for sqlx::PgConnection {
+    async fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64> {
+        Ok(bind_pg(sqlx::query(sql), params).execute(&mut *self).await?.rows_affected())
+    }
+
+    async fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Values>> {
+        let rows = bind_pg(sqlx::query(sql), params).fetch_all(&mut *self).await?;
+        rows.iter().map(values_of_pg_row).collect()
+    }
+}
+
+fn bind_pg<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    params: &'q [Param<'_>],
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    for p in params {
+        q = match p {
+            Param::Int(v) => q.bind(*v),
+            Param::Text(v) => q.bind(v.as_deref()),
+        };
+    }
+    q
+}
+
+/// A PostgreSQL row as [`Values`]: integer columns of any width as integers (a NULL one
+/// too), everything else as text (the schema has nothing else: see the first migration).
+pub(crate) fn values_of_pg_row(row: &sqlx::postgres::PgRow) -> Result<Values> {
+    use sqlx::postgres::Postgres;
+    use sqlx::{Column, Type, TypeInfo};
+    row.columns()
+        .iter()
+        .map(|c| {
+            let (i, ty) = (c.ordinal(), c.type_info());
+            Ok(if <i64 as Type<Postgres>>::compatible(ty) {
+                Param::Int(row.try_get::<Option<i64>, _>(i)?)
+            } else if <i32 as Type<Postgres>>::compatible(ty) {
+                Param::Int(row.try_get::<Option<i32>, _>(i)?.map(i64::from))
+            } else if <i16 as Type<Postgres>>::compatible(ty) {
+                Param::Int(row.try_get::<Option<i16>, _>(i)?.map(i64::from))
+            } else if ty.is_null() {
+                Param::Int(None)
+            } else {
+                Param::Text(row.try_get::<Option<String>, _>(i)?.map(Cow::Owned))
+            })
+        })
+        .collect()
+}
+
 fn bind_sqlx<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     params: &'q [Param<'_>],
@@ -145,11 +195,25 @@ fn bind_sqlx<'q>(
     q
 }
 
+/// An `Any` row as [`Values`], each column read by its type (an attempt to read text as an
+/// integer first would build an error, its message formatted, per text column).
 fn values_of_any_row(row: &sqlx::any::AnyRow) -> Result<Values> {
-    (0..row.len())
-        .map(|i| match row.try_get::<Option<i64>, _>(i) {
-            Ok(v) => Ok(Param::Int(v)),
-            Err(_) => Ok(Param::Text(row.try_get::<Option<String>, _>(i)?.map(Cow::Owned))),
+    use sqlx::{Column, TypeInfo};
+    row.columns()
+        .iter()
+        .map(|c| {
+            let (i, ty) = (c.ordinal(), c.type_info());
+            Ok(if ty.kind().is_integer() {
+                Param::Int(row.try_get::<Option<i64>, _>(i)?)
+            } else if ty.is_null() {
+                Param::Int(None)
+            } else {
+                match row.try_get::<Option<String>, _>(i) {
+                    Ok(v) => Param::Text(v.map(Cow::Owned)),
+                    // Whatever else (a boolean, a float): as before, an integer if it reads as one.
+                    Err(e) => Param::Int(row.try_get::<Option<i64>, _>(i).map_err(|_| e)?),
+                }
+            })
         })
         .collect()
 }

@@ -51,6 +51,7 @@ pub mod exec;
 pub mod ledger;
 pub mod list;
 pub mod orders;
+pub(crate) mod pg_bulk;
 pub mod pg_writer;
 pub mod promotions;
 pub mod purge;

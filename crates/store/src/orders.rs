@@ -83,7 +83,9 @@ fn values_sql(rows: usize, cols: usize, tail: impl Fn(usize) -> String) -> Strin
 
 /// The counts of claims without a limit, held back by a batch of checkouts (the PostgreSQL
 /// checkout writer, [`crate::pg_writer`]) and written in one upsert per table at the end of
-/// the batch, just before its commit.
+/// the batch: sent with its `COMMIT` ([`OpenCounts::statements`]), or, for the checkouts it
+/// writes together, as parts of their one statement ([`OpenCounts::take`],
+/// `pg_bulk`).
 ///
 /// Such a claim only counts, so when in the transaction it is written changes nothing but
 /// how long the counter rows stay locked: every order of a popular offer updates the same
@@ -129,6 +131,49 @@ impl OpenCounts {
             write_open_customers(tx, chunk).await?;
         }
         Ok(())
+    }
+
+    /// The counts held, taken: per promotion (id, applications, discount, orders) and per
+    /// customer (promotion, customer, applications), each in the order [`OpenCounts::write`]
+    /// locks their rows.
+    pub fn take(&mut self) -> (Vec<[i64; 4]>, Vec<[i64; 3]>) {
+        (
+            std::mem::take(&mut self.offers).into_iter().map(|(p, (a, d, o))| [p, a, d, o]).collect(),
+            std::mem::take(&mut self.customers).into_iter().map(|((p, u), a)| [p, u, a]).collect(),
+        )
+    }
+
+    /// The upserts [`OpenCounts::write`] runs, as SQL text with the counts written in, and
+    /// forgets them: for a caller that sends them in one round trip with its `COMMIT` (the
+    /// simple query protocol takes no parameters). Every value is an integer this process
+    /// computed, formatted as a number: nothing a client sent reaches the text.
+    pub fn statements(&mut self) -> String {
+        use std::fmt::Write;
+        let mut sql = String::new();
+        let offers = std::mem::take(&mut self.offers);
+        for chunk in offers.into_iter().collect::<Vec<_>>().chunks(CHUNK) {
+            sql.push_str("INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) VALUES ");
+            for (k, (p, (a, d, o))) in chunk.iter().enumerate() {
+                write!(sql, "{}({p}, {a}, {d}, {o})", if k > 0 { ", " } else { "" }).ok();
+            }
+            sql.push_str(
+                " ON CONFLICT (promotion_id) DO UPDATE SET applications = offer_usage.applications + excluded.applications, \
+                 discount_spent = offer_usage.discount_spent + excluded.discount_spent, \
+                 orders_count = offer_usage.orders_count + excluded.orders_count; ",
+            );
+        }
+        let customers = std::mem::take(&mut self.customers);
+        for chunk in customers.into_iter().collect::<Vec<_>>().chunks(CHUNK) {
+            sql.push_str("INSERT INTO offer_customer_usage (promotion_id, user_id, applications) VALUES ");
+            for (k, ((p, u), a)) in chunk.iter().enumerate() {
+                write!(sql, "{}({p}, {u}, {a})", if k > 0 { ", " } else { "" }).ok();
+            }
+            sql.push_str(
+                " ON CONFLICT (promotion_id, user_id) DO UPDATE SET \
+                 applications = offer_customer_usage.applications + excluded.applications; ",
+            );
+        }
+        sql
     }
 }
 
@@ -354,61 +399,12 @@ pub async fn place_order_deferring<E: Exec>(
     mut next_number: impl FnMut() -> String,
     held: Option<&mut OpenCounts>,
 ) -> Result<PlacedOrder> {
-    let draft = &order.draft;
-    let n = draft.units.len();
-    if n == 0 {
-        return Err(StoreError::Invalid("an order needs at least one item".into()));
-    }
-    let mut unit_discount = vec![0i64; n];
-    for d in &draft.discounts {
-        let mut sum = 0i64;
-        for &(i, share) in &d.shares {
-            if i >= n || share < 0 {
-                return Err(StoreError::Invalid(format!("discount {:?}: bad share", d.name)));
-            }
-            unit_discount[i] += share;
-            sum += share;
-        }
-        if sum != d.amount {
-            return Err(StoreError::Invalid(format!("discount {:?}: shares {sum} != amount {}", d.name, d.amount)));
-        }
-    }
-    if draft.units.iter().zip(&unit_discount).any(|(it, d)| *d > it.price) {
-        return Err(StoreError::Invalid("a unit's discount exceeds its price".into()));
-    }
-    let gross: i64 = draft.units.iter().map(|i| i.price).sum();
-    let discount: i64 = draft.discounts.iter().map(|d| d.amount).sum();
-    let status = i64::from(order.status.code());
-    let now = now_micros();
-    let to_text = |j: &Option<Json>| Param::from(j.as_ref().map(|v| v.to_string()));
-
+    let v = OrderValues::new(order, now_micros())?;
     let mut attempt = 0;
     let (order_id, number): (i64, String) = loop {
         attempt += 1;
         let number = order.number.clone().unwrap_or_else(&mut next_number);
-        let id = opt_int(
-            tx,
-            "INSERT INTO orders (number, user_id, channel, status, currency, amount, discount_amount, amount_without_discount, \
-             shipping_free, customer, shipping_address, billing_address, created_at, modified_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
-             ON CONFLICT (number) DO NOTHING RETURNING id",
-            &[
-                (&number).into(),
-                order.user_id.map(|c| c.0).into(),
-                (&order.channel).into(),
-                status.into(),
-                order.currency.as_str().into(),
-                (gross - discount).into(),
-                discount.into(),
-                gross.into(),
-                i64::from(draft.shipping_free).into(),
-                to_text(&order.customer),
-                to_text(&order.shipping_address),
-                to_text(&order.billing_address),
-                now.into(),
-            ],
-        )
-        .await?;
+        let id = opt_int(tx, &ORDER_INSERT, &v.order_row(&number)).await?;
         match id {
             Some(id) => break (id, number),
             None if order.number.is_none() && attempt < NUMBER_ATTEMPTS => continue,
@@ -423,38 +419,13 @@ pub async fn place_order_deferring<E: Exec>(
 
     // Order items, in chunks of multi-row INSERTs. Ids are assigned in VALUES order, so the
     // sorted returned ids line up with the input units.
-    let mut item_ids = Vec::with_capacity(n);
-    for (c, chunk) in draft.units.chunks(CHUNK).enumerate() {
-        const COLS: usize = 15;
-        let mut sql = String::from(
-            "INSERT INTO order_items (order_id, product_id, line_key, status, price, retail_price, tax_rate, price_list_id, \
-             stock_list_id, net_amount, discount_amount, mapping_code, product_name, product_sku, created_at, modified_at) VALUES ",
+    let mut item_ids = Vec::with_capacity(order.draft.units.len());
+    for (c, chunk) in order.draft.units.chunks(CHUNK).enumerate() {
+        let sql = format!(
+            "INSERT INTO order_items ({ITEM_COLS}, modified_at) VALUES {} RETURNING id",
+            values_sql(chunk.len(), ITEM_COLS_N, |last| format!(", ${last}"))
         );
-        sql.push_str(&values_sql(chunk.len(), COLS, |last| format!(", ${last}")));
-        sql.push_str(" RETURNING id");
-        let mut params: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * COLS);
-        for (k, it) in chunk.iter().enumerate() {
-            let d = unit_discount[c * CHUNK + k];
-            params.extend([
-                order_id.into(),
-                it.product.0.into(),
-                (&it.line_key).into(),
-                status.into(),
-                it.price.into(),
-                it.retail_price.into(),
-                it.tax_rate.into(),
-                it.price_list_id.into(),
-                it.stock_list_id.into(),
-                (it.price - d).into(),
-                d.into(),
-                // From the thread's generator, not the OS: `new_v4` is a getrandom system
-                // call per unit, on the (SQLite: single) writer.
-                uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string().into(),
-                (&it.product_name).into(),
-                (&it.product_sku).into(),
-                now.into(),
-            ]);
-        }
+        let params: Vec<Param<'_>> = (0..chunk.len()).flat_map(|k| v.item_row(order_id, c * CHUNK + k)).collect();
         let mut ids = ints(tx, &sql, &params).await?;
         ids.sort_unstable();
         item_ids.extend(ids);
@@ -462,54 +433,195 @@ pub async fn place_order_deferring<E: Exec>(
 
     // Discount items in one multi-row INSERT (ids sorted, as for the items), then every
     // benefit applicant and every condition applicant of the order in one INSERT each.
-    let mut discount_ids = Vec::with_capacity(draft.discounts.len());
-    for chunk in draft.discounts.chunks(CHUNK / 2) {
-        const COLS: usize = 16;
-        let mut sql = String::from(
-            "INSERT INTO discount_items (order_id, name, amount, offer_type, session_offer_type, code, promotion_id, external_id, \
-             discount_engine, description, external_uuid, line_key, applications, refund_policy, offer_snapshot, \
-             created_at, modified_at) VALUES ",
+    let mut discount_ids = Vec::with_capacity(order.draft.discounts.len());
+    for chunk in order.draft.discounts.chunks(CHUNK / 2) {
+        let sql = format!(
+            "INSERT INTO discount_items ({DISCOUNT_COLS}, modified_at) VALUES {} RETURNING id",
+            values_sql(chunk.len(), DISCOUNT_COLS_N, |last| format!(", ${last}"))
         );
-        sql.push_str(&values_sql(chunk.len(), COLS, |last| format!(", ${last}")));
-        sql.push_str(" RETURNING id");
-        let mut params: Vec<Param<'_>> = Vec::with_capacity(chunk.len() * COLS);
-        for d in chunk {
-            let ext = d.external.as_ref();
-            params.extend([
-                order_id.into(),
-                (&d.name).into(),
-                d.amount.into(),
-                d.source.as_str().into(),
-                text(d.offer_kind.map(OfferKind::as_str)),
-                (&d.code).into(),
-                d.offer.map(|o| o.0).into(),
-                text(ext.map(|e| e.external_id.as_str())),
-                text(ext.map(|e| e.discount_engine.as_str())),
-                text(ext.map(|e| e.description.as_str())),
-                text(ext.map(|e| e.uuid.as_str())),
-                (&d.line_key).into(),
-                i64::from(d.applications).into(),
-                d.refund_policy.as_str().into(),
-                Param::from(d.reprice_offer.as_ref().map(encode_snapshot)),
-                now.into(),
-            ]);
-        }
+        let params: Vec<Param<'_>> = chunk.iter().flat_map(|d| v.discount_row(order_id, d)).collect();
         let mut ids = ints(tx, &sql, &params).await?;
         ids.sort_unstable();
         discount_ids.extend(ids);
     }
-    let mut benefit = Vec::new();
-    let mut condition = Vec::new();
-    for (d, &id) in draft.discounts.iter().zip(&discount_ids) {
-        benefit.extend(d.shares.iter().map(|&(i, s)| (id, item_ids[i], Some(s))));
-        condition.extend(d.condition_units.iter().map(|&i| (id, item_ids[i], None)));
-    }
-    insert_applicants(tx, &benefit, now).await?;
-    insert_applicants(tx, &condition, now).await?;
+    let (benefit, condition) = v.applicants(&discount_ids, &item_ids);
+    insert_applicants(tx, &benefit, v.now).await?;
+    insert_applicants(tx, &condition, v.now).await?;
 
-    claim_usage_deferring(tx, &draft.claims, order_id, held).await?;
-    Ok(PlacedOrder { id: order_id, number, item_ids, discount_ids, created_at: now })
+    claim_usage_deferring(tx, &order.draft.claims, order_id, held).await?;
+    Ok(PlacedOrder { id: order_id, number, item_ids, discount_ids, created_at: v.now })
 }
+
+/// One order's row, its number drawn again on a conflict ([`place_order_numbered`]).
+static ORDER_INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO orders ({ORDER_COLS}, modified_at) VALUES {} ON CONFLICT (number) DO NOTHING RETURNING id",
+        values_sql(1, ORDER_COLS_N, |last| format!(", ${last}"))
+    )
+});
+
+/// The columns of an order row as [`OrderValues::order_row`] gives them; `modified_at`
+/// follows, equal to `created_at`.
+pub(crate) const ORDER_COLS: &str = "number, user_id, channel, status, currency, amount, discount_amount, \
+     amount_without_discount, shipping_free, customer, shipping_address, billing_address, created_at";
+const ORDER_COLS_N: usize = 13;
+/// The columns of an order item row ([`OrderValues::item_row`]); `modified_at` follows.
+pub(crate) const ITEM_COLS: &str = "order_id, product_id, line_key, status, price, retail_price, tax_rate, \
+     price_list_id, stock_list_id, net_amount, discount_amount, mapping_code, product_name, product_sku, created_at";
+const ITEM_COLS_N: usize = 15;
+/// The columns of a discount item row ([`OrderValues::discount_row`]); `modified_at` follows.
+pub(crate) const DISCOUNT_COLS: &str = "order_id, name, amount, offer_type, session_offer_type, code, promotion_id, \
+     external_id, discount_engine, description, external_uuid, line_key, applications, refund_policy, \
+     offer_snapshot, created_at";
+const DISCOUNT_COLS_N: usize = 16;
+
+/// What an order's rows hold, checked and computed before any of them is written: one
+/// source for the order writers, one order at a time ([`place_order`]) or a batch's orders
+/// in one statement per table ([`crate::pg_bulk`]). Building it returns `Invalid` if the
+/// discounts do not add up (Σ shares ≠ amount, a unit discounted below zero).
+pub(crate) struct OrderValues<'a> {
+    order: &'a NewOrder,
+    /// What each unit is discounted by, in all.
+    unit_discount: Vec<i64>,
+    gross: i64,
+    discount: i64,
+    status: i64,
+    /// The `created_at` (= `modified_at`) of every row.
+    pub(crate) now: i64,
+}
+
+impl<'a> OrderValues<'a> {
+    pub(crate) fn new(order: &'a NewOrder, now: i64) -> Result<Self> {
+        let draft = &order.draft;
+        let n = draft.units.len();
+        if n == 0 {
+            return Err(StoreError::Invalid("an order needs at least one item".into()));
+        }
+        let mut unit_discount = vec![0i64; n];
+        for d in &draft.discounts {
+            let mut sum = 0i64;
+            for &(i, share) in &d.shares {
+                if i >= n || share < 0 {
+                    return Err(StoreError::Invalid(format!("discount {:?}: bad share", d.name)));
+                }
+                unit_discount[i] += share;
+                sum += share;
+            }
+            if sum != d.amount {
+                return Err(StoreError::Invalid(format!("discount {:?}: shares {sum} != amount {}", d.name, d.amount)));
+            }
+            if d.condition_units.iter().any(|&i| i >= n) {
+                return Err(StoreError::Invalid(format!("discount {:?}: bad condition unit", d.name)));
+            }
+        }
+        if draft.units.iter().zip(&unit_discount).any(|(it, d)| *d > it.price) {
+            return Err(StoreError::Invalid("a unit's discount exceeds its price".into()));
+        }
+        Ok(OrderValues {
+            order,
+            gross: draft.units.iter().map(|i| i.price).sum(),
+            discount: draft.discounts.iter().map(|d| d.amount).sum(),
+            unit_discount,
+            status: i64::from(order.status.code()),
+            now,
+        })
+    }
+
+    /// How many units (order items) the order has.
+    pub(crate) fn units(&self) -> usize {
+        self.unit_discount.len()
+    }
+
+    /// The order row under `number` ([`ORDER_COLS`]).
+    pub(crate) fn order_row(&self, number: &str) -> Vec<Param<'a>> {
+        let o = self.order;
+        let to_text = |j: &Option<Json>| Param::from(j.as_ref().map(|v| v.to_string()));
+        vec![
+            number.to_owned().into(),
+            o.user_id.map(|c| c.0).into(),
+            (&o.channel).into(),
+            self.status.into(),
+            o.currency.as_str().into(),
+            (self.gross - self.discount).into(),
+            self.discount.into(),
+            self.gross.into(),
+            i64::from(o.draft.shipping_free).into(),
+            to_text(&o.customer),
+            to_text(&o.shipping_address),
+            to_text(&o.billing_address),
+            self.now.into(),
+        ]
+    }
+
+    /// The row of unit `k` of order `order_id` ([`ITEM_COLS`]).
+    pub(crate) fn item_row(&self, order_id: i64, k: usize) -> [Param<'a>; ITEM_COLS_N] {
+        let it = &self.order.draft.units[k];
+        let d = self.unit_discount[k];
+        [
+            order_id.into(),
+            it.product.0.into(),
+            (&it.line_key).into(),
+            self.status.into(),
+            it.price.into(),
+            it.retail_price.into(),
+            it.tax_rate.into(),
+            it.price_list_id.into(),
+            it.stock_list_id.into(),
+            (it.price - d).into(),
+            d.into(),
+            // From the thread's generator, not the OS: `new_v4` is a getrandom system
+            // call per unit, on the (SQLite: single) writer.
+            uuid::Builder::from_random_bytes(rand::random()).into_uuid().to_string().into(),
+            (&it.product_name).into(),
+            (&it.product_sku).into(),
+            self.now.into(),
+        ]
+    }
+
+    /// The row of discount `d` (one of the draft's) of order `order_id` ([`DISCOUNT_COLS`]).
+    pub(crate) fn discount_row(
+        &self,
+        order_id: i64,
+        d: &'a offerline_core::DiscountDraft,
+    ) -> [Param<'a>; DISCOUNT_COLS_N] {
+        let ext = d.external.as_ref();
+        [
+            order_id.into(),
+            (&d.name).into(),
+            d.amount.into(),
+            d.source.as_str().into(),
+            text(d.offer_kind.map(OfferKind::as_str)),
+            (&d.code).into(),
+            d.offer.map(|o| o.0).into(),
+            text(ext.map(|e| e.external_id.as_str())),
+            text(ext.map(|e| e.discount_engine.as_str())),
+            text(ext.map(|e| e.description.as_str())),
+            text(ext.map(|e| e.uuid.as_str())),
+            (&d.line_key).into(),
+            i64::from(d.applications).into(),
+            d.refund_policy.as_str().into(),
+            Param::from(d.reprice_offer.as_ref().map(encode_snapshot)),
+            self.now.into(),
+        ]
+    }
+
+    /// The benefit applicants (with a share) and the condition applicants (without), as
+    /// (discount item id, order item id, share), given the ids the order's discounts and units
+    /// were written under, in the draft's order.
+    pub(crate) fn applicants(&self, discount_ids: &[i64], item_ids: &[i64]) -> (Vec<Applicant>, Vec<Applicant>) {
+        let mut benefit = Vec::new();
+        let mut condition = Vec::new();
+        for (d, &id) in self.order.draft.discounts.iter().zip(discount_ids) {
+            benefit.extend(d.shares.iter().map(|&(i, s)| (id, item_ids[i], Some(s))));
+            condition.extend(d.condition_units.iter().map(|&i| (id, item_ids[i], None)));
+        }
+        (benefit, condition)
+    }
+}
+
+/// An applicant row: (discount item id, order item id, share — `None` for a condition
+/// applicant).
+pub(crate) type Applicant = (i64, i64, Option<i64>);
 
 /// A text column that may be NULL, borrowed.
 fn text(v: Option<&str>) -> Param<'_> {
@@ -738,6 +850,27 @@ mod tests {
         assert!(matches!(over, Err(StoreError::LimitReached(_))), "{over:?}");
         assert_eq!(usage(&c, 1).0, 13, "the held counts were written before the check");
         assert!(held.is_empty());
+    }
+
+    /// The counts as text run to the same figures as [`OpenCounts::write`].
+    #[test]
+    fn held_counts_as_text_add_up_too() {
+        let c = usage_db();
+        let mut ex = SqliteExec { conn: &c };
+        let mut held = OpenCounts::default();
+        for user in [7, 8] {
+            let claims = [offer(1, 2, 300, None), offer(2, 1, 50, None), customer(1, user, 2)];
+            complete(claim_usage_deferring(&mut ex, &claims, 0, Some(&mut held))).unwrap();
+        }
+        let sql = held.statements();
+        assert!(held.is_empty());
+        assert_eq!(held.statements(), "", "nothing held, nothing to write");
+        c.execute_batch(&sql).unwrap();
+        assert_eq!(usage(&c, 1), (14, 1600, 7));
+        assert_eq!(usage(&c, 2), (2, 100, 2));
+        let per_customer: i64 =
+            c.query_row("SELECT SUM(applications) FROM offer_customer_usage", [], |r| r.get(0)).unwrap();
+        assert_eq!(per_customer, 4);
     }
 
     #[test]

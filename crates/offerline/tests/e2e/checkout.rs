@@ -1,5 +1,6 @@
 //! Storefront basket and checkout, the order ledger it writes, idempotent replays, refused
-//! checkouts writing nothing, staff order views, and usage limits under concurrent claims.
+//! checkouts writing nothing, staff order views, usage limits under concurrent claims, and
+//! how the PostgreSQL checkout writer splits a batch.
 
 use offerline_core::{
     Currency, DiscountDraft, OfferId, OrderDraft, OrderStatus, ProductId, UnitDraft, UsageClaim, VoucherId,
@@ -819,4 +820,206 @@ async fn a_product_gone_from_sale_leaves_the_rest_of_the_basket(db: Db) {
     assert_eq!((o["order"]["amount"].as_str(), o["order"]["discount_amount"].as_str()), (Some("90.00"), Some("10.00")));
     check_ledger(&store).await;
     store.close().await;
+}
+
+/// The PostgreSQL writer's batches, written through its own batch function so that the test
+/// chooses what is batched together: plain checkouts are written together; a batch with a
+/// basket changed since it was priced is written one by one instead, so that only that
+/// checkout is refused; checkouts with a limit to claim, a key, or a basket another
+/// checkout of the batch takes go one by one after the plain ones, with the limits exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_write_plain_checkouts_together_and_refusals_alone() {
+    use offerline_core::CustomerId;
+    use offerline_store::StoreError;
+    use offerline_store::checkout::{BasketLines, CheckoutOutcome, CheckoutWrite, IdempotencyKey};
+    use offerline_store::pg_writer::write_one_batch;
+
+    let s = Server::start(Db::Postgres).await;
+    let staff = s.staff();
+    let a = product(&s, &staff, "BT-1", "10.00").await;
+    let store = Store::connect(&s.database_url).await.unwrap();
+    // Promotion 1 counts only; promotion 2 allows one application in all.
+    for (id, max_global) in [(1, None), (2, Some(1i64))] {
+        sqlx::query(
+            "INSERT INTO promotions (id, name, slug, offer_type, currency, definition, max_global_applications, created_at, modified_at) \
+             VALUES ($1, $2, $2, 'site', 'try', '{}', $3, 0, 0)",
+        )
+        .bind(id)
+        .bind(format!("p{id}"))
+        .bind(max_global)
+        .execute(store.writer())
+        .await
+        .unwrap();
+    }
+    let customers = s.customers(9).await;
+    // Each customer's basket: two units of `a`; (user, basket, line, quantity).
+    let mut baskets = Vec::new();
+    for (uid, token) in &customers {
+        let (st, b) = s.post("/baskets/basket/", token, json!({"product": a, "quantity": 2})).await;
+        assert!(st == 200 || st == 201, "{b}");
+        let r = sqlx::query(
+            "SELECT b.id, l.id, l.quantity FROM baskets b JOIN basket_lines l ON l.basket_id = b.id WHERE b.user_id = $1",
+        )
+        .bind(uid)
+        .fetch_one(store.reader())
+        .await
+        .unwrap();
+        baskets.push((*uid, r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<i64, _>(2)));
+    }
+    // A checkout of customer `k`'s basket: 2 units, 300 off through `promotion` (with a
+    // claim of the offer and of the customer), a key if given.
+    let write = |k: usize, promotion: i64, limit: Option<u32>, key: Option<&str>| {
+        let (uid, basket_id, line, qty) = baskets[k];
+        let unit = UnitDraft {
+            product: ProductId(a),
+            line_key: line.to_string(),
+            price: 1000,
+            retail_price: None,
+            tax_rate: 18,
+            price_list_id: None,
+            stock_list_id: None,
+            product_name: "BT".into(),
+            product_sku: "BT-1".into(),
+        };
+        let offer = OfferId(promotion);
+        CheckoutWrite {
+            idempotency: key.map(|k| IdempotencyKey { user_id: uid, key: k.into(), expired_at_or_before: 0 }),
+            basket: Some(BasketLines { basket_id, lines: vec![(line, qty)] }),
+            priced_offers: vec![],
+            order: NewOrder {
+                number: None,
+                user_id: Some(CustomerId(uid)),
+                channel: "storefront".into(),
+                status: OrderStatus::APPROVED,
+                currency: Currency::parse("try").unwrap(),
+                customer: None,
+                shipping_address: Some(json!({"city": "İzmir"})),
+                billing_address: None,
+                draft: OrderDraft {
+                    shipping_free: false,
+                    units: vec![unit.clone(), unit],
+                    discounts: vec![DiscountDraft {
+                        name: format!("p{promotion}"),
+                        amount: 300,
+                        offer: Some(offer),
+                        shares: vec![(0, 150), (1, 150)],
+                        condition_units: vec![0, 1],
+                        applications: 1,
+                        ..DiscountDraft::default()
+                    }],
+                    claims: vec![
+                        UsageClaim::Offer {
+                            offer,
+                            applications: 1,
+                            discount: 300,
+                            max_applications: limit,
+                            max_discount: None,
+                        },
+                        UsageClaim::CustomerOffer {
+                            offer,
+                            customer: CustomerId(uid),
+                            applications: 1,
+                            max_applications: None,
+                        },
+                    ],
+                },
+            },
+        }
+    };
+    let placed = |r: &Result<CheckoutOutcome, StoreError>| matches!(r, Ok(CheckoutOutcome::Placed { .. }));
+    let lines_left = |k: usize| {
+        let store = store.clone();
+        let basket = baskets[k].1;
+        async move {
+            sqlx::query("SELECT COUNT(*) FROM basket_lines WHERE basket_id = $1")
+                .bind(basket)
+                .fetch_one(store.reader())
+                .await
+                .unwrap()
+                .get::<i64, _>(0)
+        }
+    };
+
+    // Three plain checkouts: written together.
+    let render: offerline_store::checkout::Render = |d| d.order().row().number.clone();
+    let (out, together) = write_one_batch(
+        &s.database_url,
+        vec![write(0, 1, None, None), write(1, 1, None, None), write(2, 1, None, None)],
+        render,
+    )
+    .await
+    .unwrap();
+    assert!(out.iter().all(placed), "{out:?}");
+    assert_eq!(together, 3);
+    for k in 0..3 {
+        assert_eq!(lines_left(k).await, 0, "customer {k}'s basket was taken");
+    }
+
+    // Customer 4's basket changed since it was priced: the batch is written one by one, and
+    // only that checkout is refused. Customer 3's basket is taken twice: the second refused.
+    sqlx::query("UPDATE basket_lines SET quantity = 5 WHERE id = $1")
+        .bind(baskets[4].2)
+        .execute(store.writer())
+        .await
+        .unwrap();
+    let (out, together) = write_one_batch(
+        &s.database_url,
+        vec![write(3, 1, None, None), write(4, 1, None, None), write(5, 1, None, None), write(3, 1, None, None)],
+        render,
+    )
+    .await
+    .unwrap();
+    assert_eq!(together, 0, "nothing written together");
+    assert!(placed(&out[0]) && placed(&out[2]), "{out:?}");
+    assert!(matches!(out[1], Err(StoreError::Invalid(_))), "{:?}", out[1]);
+    assert!(matches!(out[3], Err(StoreError::Invalid(_))), "{:?}", out[3]);
+    assert_eq!(lines_left(4).await, 1, "the refused checkout took nothing");
+
+    // Mixed: the plain one together; the limited offer claimed by one of two, exactly; the
+    // keyed one and the second checkout of one basket one by one.
+    sqlx::query("UPDATE basket_lines SET quantity = 2 WHERE id = $1")
+        .bind(baskets[4].2)
+        .execute(store.writer())
+        .await
+        .unwrap();
+    let (out, together) = write_one_batch(
+        &s.database_url,
+        vec![
+            write(6, 2, Some(1), None),
+            write(7, 1, None, None),
+            write(8, 1, None, Some("k-8")),
+            write(4, 2, Some(1), None),
+            write(7, 1, None, None),
+        ],
+        render,
+    )
+    .await
+    .unwrap();
+    assert_eq!(together, 1, "customer 7's, once: the second checkout of its basket goes one by one");
+    assert!(placed(&out[0]) && placed(&out[1]) && placed(&out[2]), "{out:?}");
+    assert!(matches!(out[3], Err(StoreError::LimitReached(_))), "{:?}", out[3]);
+    assert!(matches!(out[4], Err(StoreError::Invalid(_))), "{:?}", out[4]);
+    assert_eq!(lines_left(4).await, 1, "the checkout over the limit took nothing");
+
+    let usage = |promotion: i64| {
+        let store = store.clone();
+        async move {
+            sqlx::query("SELECT applications, orders_count, discount_spent FROM offer_usage WHERE promotion_id = $1")
+                .bind(promotion)
+                .fetch_one(store.reader())
+                .await
+                .map(|r| (r.get::<i64, _>(0), r.get::<i64, _>(1), r.get::<i64, _>(2)))
+                .unwrap()
+        }
+    };
+    assert_eq!(usage(1).await, (7, 7, 2100), "customers 0, 1, 2, 3, 5, 7, 8");
+    assert_eq!(usage(2).await, (1, 1, 300), "customer 6 only");
+    assert_eq!(count(&store, "orders").await, 8);
+    let key: i64 = sqlx::query("SELECT COUNT(*) FROM idempotency_keys WHERE key = 'k-8' AND status = 201")
+        .fetch_one(store.reader())
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(key, 1);
+    check_ledger(&store).await;
 }
