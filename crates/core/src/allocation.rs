@@ -46,7 +46,8 @@ pub fn allocate(amount: i64, weights: &[i64], caps: &[i64]) -> Vec<i64> {
     let weight = |i: usize| weights[i].max(0);
     let cap_total: i128 = (0..n).map(|i| i128::from(cap(i))).sum();
     let mut left: i128 = i128::from(amount).min(cap_total);
-    let mut active: Vec<usize> = (0..n).filter(|&i| cap(i) > 0).collect();
+    let mut active: Vec<usize> = Vec::with_capacity(n);
+    active.extend((0..n).filter(|&i| cap(i) > 0));
     let mut rems: Vec<(i128, usize)> = Vec::with_capacity(active.len());
 
     while left > 0 && !active.is_empty() {
@@ -58,8 +59,15 @@ pub fn allocate(amount: i64, weights: &[i64], caps: &[i64]) -> Vec<i64> {
         // left < 2^63 and w < 2^63, so the product fits in i128.
         let share = |i: usize| div_rem(left * w(i), total_w);
         // Units whose exact share exceeds their cap take the cap; the rest is re-spread.
+        // When the caps are the weights (the engine's case: both the remaining prices) no
+        // share can: `left` is at most the caps' total, so `left × wᵢ / Σw ≤ wᵢ`, with
+        // equality only when `left = Σw`, exactly. The pass is then skipped.
         let mut capped_any = false;
+        let caps_are_weights = std::ptr::eq(weights, caps);
         active.retain(|&i| {
+            if caps_are_weights {
+                return true;
+            }
             let (q, r) = share(i);
             let c = i128::from(cap(i));
             if q > c || (q == c && r > 0) {
@@ -387,7 +395,8 @@ mod tests {
         let weight = |i: usize| i128::from(weights[i].max(0));
         let cap_total: i128 = (0..n).map(|i| i128::from(cap(i))).sum();
         let mut left: i128 = i128::from(amount).min(cap_total);
-        let mut active: Vec<usize> = (0..n).filter(|&i| cap(i) > 0).collect();
+        let mut active: Vec<usize> = Vec::with_capacity(n);
+        active.extend((0..n).filter(|&i| cap(i) > 0));
         while left > 0 && !active.is_empty() {
             let total_w: i128 = active.iter().map(|&i| weight(i)).sum();
             let equal = total_w == 0;
@@ -449,6 +458,8 @@ mod tests {
             prop_assert_eq!(&got, &reference_allocate(amount, &weights, &caps));
             let room: i128 = (0..weights.len()).map(|i| i128::from(caps.get(i).copied().unwrap_or(i64::MAX).max(0))).sum();
             prop_assert_eq!(got.iter().map(|&v| i128::from(v)).sum::<i128>(), i128::from(amount).min(room));
+            // The engine passes one slice as both (the pass over caps is skipped then).
+            prop_assert_eq!(allocate(amount, &weights, &weights), reference_allocate(amount, &weights, &weights));
         }
 
         #[test]

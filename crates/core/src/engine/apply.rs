@@ -365,12 +365,8 @@ impl State {
     /// run (only the run itself marks units), so later applications just skip marked units
     /// and keep running totals instead of rescanning the ranges.
     fn pool(&self, o: &Offer, cond: &[u32], ben: &[u32], view: View) -> Pool {
-        let c: Vec<usize> = self.units_asc(cond).filter(|&u| self.avail(u, view)).collect();
-        let b: Vec<usize> = if std::ptr::eq(cond, ben) {
-            c.clone()
-        } else {
-            self.units_asc(ben).filter(|&u| self.avail(u, view)).collect()
-        };
+        let c = self.available(cond, view);
+        let b = if std::ptr::eq(cond, ben) { c.clone() } else { self.available(ben, view) };
         let c_sum = c.iter().map(|&u| i128::from(self.price(u, view))).sum();
         let mut c_products = HashMap::new();
         if matches!(o.condition.kind, ConditionKind::Coverage(_)) {
@@ -379,6 +375,15 @@ impl State {
             }
         }
         Pool { view, c_lo: 0, c_hi: c.len(), b_lo: 0, c_count: c.len(), c_sum, c_products, c, b }
+    }
+
+    /// The available units of `lines`, cheapest first, in a vector sized for all of them
+    /// (grown one push at a time, the collection cost more than the scan).
+    fn available(&self, lines: &[u32], view: View) -> Vec<usize> {
+        let n = lines.iter().map(|&k| (self.start[k as usize + 1] - self.start[k as usize]) as usize).sum();
+        let mut out = Vec::with_capacity(n);
+        out.extend(self.units_asc(lines).filter(|&u| self.avail(u, view)));
+        out
     }
 
     fn product_of(&self, u: usize) -> i64 {
@@ -415,7 +420,8 @@ impl State {
         while *lo < list.len() && self.used(list[*lo], v) {
             *lo += 1;
         }
-        let sel: Vec<usize> = list[*lo..].iter().copied().filter(|&u| !self.used(u, v)).take(n).collect();
+        let mut sel: Vec<usize> = Vec::with_capacity(n.min(list.len() - *lo));
+        sel.extend(list[*lo..].iter().copied().filter(|&u| !self.used(u, v)).take(n));
         let prices: Vec<i64> = sel.iter().map(|&u| self.price(u, v)).collect();
         let base = prices.iter().map(|&p| i128::from(p)).sum();
         (sel, prices, base)
