@@ -8,33 +8,33 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use offerline_app::cancellations::{self, CancelGroup, CancellationType, MAX_UNITS};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::listing::{Listing, Spec};
+use crate::http::listing::{Listing, Page, Spec};
 use crate::http::path::PathId;
 use crate::http::wire::{JsonObject, as_int};
-use crate::omnitron::orders::{cancellation_json, detail_json, order_json};
+use crate::omnitron::wire::{Cancellation, OrderDetail};
 
 pub(super) async fn list(
     Customer(u): Customer,
     State(state): State<AppState>,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<OrderDetail>>> {
     const SPEC: Spec = Spec { filters: &[], sorts: &[], default_sort: ("id", true) };
     let (count, ledger) = cancellations::customer_orders(&state.app, u.id, &listing.query(&SPEC)?).await?;
-    let results = ledger.orders().map(|o| order_json(&o)).collect();
-    Ok(Json(listing.envelope(count, results)?))
+    Ok(Json(listing.page(count, ledger.orders().map(|o| OrderDetail::from(&o)))?))
 }
 
 pub(super) async fn detail(
     Customer(u): Customer,
     State(state): State<AppState>,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(detail_json(&cancellations::customer_order(&state.app, u.id, id).await?)))
+) -> ApiResult<Json<OrderDetail>> {
+    Ok(Json(OrderDetail::from(&cancellations::customer_order(&state.app, u.id, id).await?)))
 }
 
 /// `{"cancel_order_items": [{"order_item": pk, "reason": "…", "cancellation_type": "cancel" |
@@ -46,12 +46,21 @@ pub(super) async fn request_cancel(
     State(state): State<AppState>,
     PathId(id): PathId,
     JsonObject(body): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Requested>)> {
     let groups = cancel_groups(&body)?;
     let ledger = cancellations::request(&state.app, u.id, id, groups).await?;
-    let mut created: Vec<Value> = ledger.cancellations().map(|c| cancellation_json(&c)).collect();
-    let body = if created.len() == 1 { created.remove(0) } else { Value::Array(created) };
+    let mut created: Vec<Cancellation> = ledger.cancellations().map(|c| Cancellation::from(&c)).collect();
+    let body = if created.len() == 1 { Requested::One(Box::new(created.remove(0))) } else { Requested::Both(created) };
     Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// The answer of a cancellation request: the one cancellation, or a list of both when the
+/// request mixed cancels and refunds.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Requested {
+    One(Box<Cancellation>),
+    Both(Vec<Cancellation>),
 }
 
 fn cancel_groups(body: &Map<String, Value>) -> ApiResult<Vec<CancelGroup>> {

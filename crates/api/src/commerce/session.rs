@@ -6,33 +6,14 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use offerline_app::identity::{self, User};
-use serde_json::Value;
+use offerline_app::identity;
 
 use crate::AppState;
 use crate::commerce::wire::{CurrentUser, LoggedOut};
 use crate::http::auth::{Customer, SESSION_COOKIE, session_from, token_from};
 use crate::http::error::ApiResult;
 use crate::http::wire::{Fields, JsonObject, ts};
-use crate::omnitron::wire::{TokenKey, to_json};
-
-pub fn current_user_json(u: &User) -> Value {
-    to_json(&CurrentUser {
-        pk: u.id,
-        username: u.username.clone(),
-        email: u.email.clone(),
-        first_name: u.first_name.clone(),
-        last_name: u.last_name.clone(),
-        phone: u.phone.clone(),
-        email_allowed: false,
-        sms_allowed: false,
-        date_joined: ts(u.date_joined),
-        last_login: u.last_login.map(ts),
-        date_of_birth: None,
-        gender: None,
-        hashed_email: identity::hashed_email(u),
-    })
-}
+use crate::omnitron::wire::TokenKey;
 
 pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Response> {
     let mut f = Fields::new(&body);
@@ -54,6 +35,20 @@ pub(super) async fn logout(State(state): State<AppState>, parts: Parts) -> ApiRe
     Ok(([(SET_COOKIE, expired)], Json(LoggedOut { detail: "Successfully logged out." })).into_response())
 }
 
-pub(super) async fn current_user(Customer(u): Customer) -> Json<Value> {
-    Json(current_user_json(&u))
+pub(super) async fn current_user(Customer(u): Customer) -> Json<CurrentUser> {
+    Json(CurrentUser {
+        pk: u.id,
+        username: u.username.clone(),
+        email: u.email.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        phone: u.phone.clone(),
+        email_allowed: false,
+        sms_allowed: false,
+        date_joined: ts(u.date_joined),
+        last_login: u.last_login.map(ts),
+        date_of_birth: None,
+        gender: None,
+        hashed_email: identity::hashed_email(&u),
+    })
 }

@@ -11,7 +11,8 @@ use offerline_app::catalog::{
     PriceList as PriceListRow, Product as ProductRow, ProductPrice as ProductPriceRow, StockList as StockListRow,
 };
 use offerline_app::ledger::{
-    BenefitApplicantRow, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, OrderRow,
+    BenefitApplicantRow, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, OrderDetail as OrderDetailRows,
+    OrderRow,
 };
 use offerline_app::promotions::{Promotion as PromotionRow, benefit_json, condition_json};
 use offerline_app::vouchers::Voucher as VoucherRow;
@@ -767,11 +768,6 @@ impl From<&LedgerItem<'_>> for OrderItem {
     }
 }
 
-/// The JSON of a wire value (the response cache and the envelopes hold JSON trees).
-pub fn to_json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 /// An order in a list: its totals, no lines.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderSummary {
@@ -1039,6 +1035,12 @@ impl From<&LedgerOrder<'_>> for OrderDetail {
             cancellation_set: order.cancellations().map(|c| Cancellation::from(&c)).collect(),
             refunded_amount: money(order.refunded_amount(), cur),
         }
+    }
+}
+
+impl From<&OrderDetailRows> for OrderDetail {
+    fn from(d: &OrderDetailRows) -> Self {
+        OrderDetail::from(&d.order())
     }
 }
 
