@@ -20,11 +20,12 @@ use serde_json::Value;
 
 use crate::AppState;
 use crate::commerce::wire::{
-    Basket, BasketAnswer, BasketLine, BasketProduct, DiscountBadge, OfferNotApplied, UnavailableLine,
+    Basket, BasketAdd, BasketAnswer, BasketLine, BasketProduct, BasketSet, BasketVoucher, Checkout, DiscountBadge,
+    OfferNotApplied, UnavailableLine,
 };
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::wire::{Fields, JsonObject, money};
+use crate::http::wire::{Body, Fields, Fieldset, money};
 use crate::omnitron::wire::{CheckoutAnswer, OrderDetail, Product};
 
 /// The basket in seed 001's shape. A line whose product cannot be bought now (deactivated,
@@ -142,7 +143,9 @@ pub(super) async fn get_basket(Customer(u): Customer, State(state): State<AppSta
     Ok(Json(basket_answer(&basket::view(&state.app, u.id).await?)?))
 }
 
-async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String, Value>, add: bool) -> ApiResult<()> {
+/// Reads a [`BasketAdd`] (`add`) or a [`BasketSet`] body, whose fields are the same, and
+/// changes the line.
+async fn change_line(state: &AppState, user: i64, body: &(dyn Fieldset + Sync), add: bool) -> ApiResult<()> {
     let mut f = Fields::new(body);
     let product = f.req_int("product");
     let quantity = f.req_int("quantity");
@@ -160,7 +163,7 @@ async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String,
 pub(super) async fn add_to_basket(
     Customer(u): Customer,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<BasketAdd>,
 ) -> ApiResult<Json<BasketAnswer>> {
     change_line(&state, u.id, &body, true).await?;
     get_basket(Customer(u), State(state)).await
@@ -169,7 +172,7 @@ pub(super) async fn add_to_basket(
 pub(super) async fn set_basket_line(
     Customer(u): Customer,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<BasketSet>,
 ) -> ApiResult<Json<BasketAnswer>> {
     change_line(&state, u.id, &body, false).await?;
     get_basket(Customer(u), State(state)).await
@@ -178,7 +181,7 @@ pub(super) async fn set_basket_line(
 pub(super) async fn patch_basket(
     Customer(u): Customer,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<BasketVoucher>,
 ) -> ApiResult<Json<BasketAnswer>> {
     let mut f = Fields::new(&body);
     let remove = f.opt_bool("remove_voucher_code").unwrap_or(false);
@@ -202,7 +205,7 @@ pub(super) async fn checkout(
     Customer(u): Customer,
     State(state): State<AppState>,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Body(body): Body<Checkout>,
 ) -> ApiResult<Response> {
     let key = crate::http::wire::idempotency_key(&headers)?;
     if let Some(a) = checkout::replayed(&state.app, u.id, key.as_deref()).await? {

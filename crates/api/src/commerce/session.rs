@@ -9,13 +9,13 @@ use axum::response::{IntoResponse, Response};
 use offerline_app::identity;
 
 use crate::AppState;
-use crate::commerce::wire::{CurrentUser, LoggedOut};
+use crate::commerce::wire::{CurrentUser, CustomerLogin, LoggedOut};
 use crate::http::auth::{Customer, SESSION_COOKIE, session_from, token_from};
 use crate::http::error::ApiResult;
-use crate::http::wire::{Fields, JsonObject, ts};
+use crate::http::wire::{Body, Fields, ts};
 use crate::omnitron::wire::TokenKey;
 
-pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Response> {
+pub(super) async fn login(State(state): State<AppState>, Body(body): Body<CustomerLogin>) -> ApiResult<Response> {
     let mut f = Fields::new(&body);
     let email = f.req_str("email", 254);
     let password = f.req_str("password", 4096);

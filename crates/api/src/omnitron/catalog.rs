@@ -14,7 +14,7 @@ use crate::http::auth::Staff;
 use crate::http::error::ApiResult;
 use crate::http::listing::{Filter, Kind, Listing, Page, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Body, Fields, JsonObject};
+use crate::http::wire::{Body, Fields};
 use crate::omnitron::wire;
 
 fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
@@ -67,7 +67,7 @@ fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
 pub(super) async fn create_product(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<wire::ProductCreate>,
 ) -> ApiResult<(StatusCode, Json<wire::Product>)> {
     let mut f = Fields::new(&body);
     let input = product_input(&mut f, true);
@@ -88,7 +88,7 @@ pub(super) async fn patch_product(
     _: Staff,
     State(state): State<AppState>,
     PathId(pk): PathId,
-    JsonObject(body): JsonObject,
+    Body(body): Body<wire::ProductPatch>,
 ) -> ApiResult<Json<wire::Product>> {
     let mut f = Fields::new(&body);
     let input = product_input(&mut f, false);
@@ -129,7 +129,7 @@ const LIST_SPEC: Spec = Spec {
 pub(super) async fn create_price_list(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<wire::PriceListCreate>,
 ) -> ApiResult<(StatusCode, Json<wire::PriceList>)> {
     let mut f = Fields::new(&body);
     let name = f.req_str("name", 255);
@@ -160,7 +160,7 @@ pub(super) async fn list_price_lists(
 pub(super) async fn create_stock_list(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<wire::StockListCreate>,
 ) -> ApiResult<(StatusCode, Json<wire::StockList>)> {
     let mut f = Fields::new(&body);
     let name = f.req_str("name", 255);

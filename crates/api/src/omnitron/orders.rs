@@ -20,8 +20,8 @@ use crate::http::cache::{cached, list_key};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject, idempotency_key};
-use crate::omnitron::wire::{Cancellation, OrderDetail, OrderLine, OrderSummary};
+use crate::http::wire::{Body, Fields, Fieldset, idempotency_key};
+use crate::omnitron::wire::{Cancellation, ItemStatusChange, OrderDetail, OrderLine, OrderSummary, StaffCancel};
 
 /// The answer of a staff cancellation: the preview of the cancellation (`?dry_run=1`;
 /// nothing was written), or the order after it.
@@ -73,7 +73,7 @@ pub(super) async fn item_status(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-    JsonObject(body): JsonObject,
+    Body(body): Body<ItemStatusChange>,
 ) -> ApiResult<Json<OrderLine>> {
     let mut f = Fields::new(&body);
     let status = f.req_str("status", 8);
@@ -93,7 +93,7 @@ pub(super) async fn cancel_order(
     PathId(id): PathId,
     uri: Uri,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Body(body): Body<StaffCancel>,
 ) -> ApiResult<Json<CancelAnswer>> {
     let dry_run = uri
         .query()
@@ -114,7 +114,7 @@ pub(super) async fn cancel_order(
 
 /// The staff cancel body: `{"order_items": [pk, …], "cancellation_type"?, "reason"?,
 /// "description"?}`.
-fn cancel_group(body: &serde_json::Map<String, Value>) -> ApiResult<CancelGroup> {
+fn cancel_group(body: &StaffCancel) -> ApiResult<CancelGroup> {
     let mut f = Fields::new(body);
     let kind = f.opt_str("cancellation_type", 16);
     let reason = f.opt_str("reason", 255).unwrap_or_default();

@@ -39,7 +39,7 @@ use crate::http::auth::Staff;
 use crate::http::error::{ApiError, ApiResult, nest, unknown_pk};
 use crate::http::listing::{Filter, Kind, Listing, Page, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Body, Fields, Fieldset, JsonObject, typed};
+use crate::http::wire::{Body, Fields, Fieldset, typed};
 use crate::omnitron::promotion_body::{BulkPromotions, PromotionBody, PromotionPatch, pk_list, read_body};
 use crate::omnitron::wire;
 
@@ -241,7 +241,7 @@ fn usage_field(f: &mut Fields<'_>, default: Option<VoucherUsage>) -> Option<Vouc
 pub(super) async fn create_voucher(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(body): Body<wire::VoucherCreate>,
 ) -> ApiResult<(StatusCode, Json<wire::Voucher>)> {
     let mut f = Fields::new(&body);
     let code = match body.get("code") {
@@ -300,7 +300,7 @@ pub(super) async fn generate_vouchers(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-    JsonObject(body): JsonObject,
+    Body(body): Body<wire::GenerateVouchers>,
 ) -> ApiResult<(StatusCode, Json<wire::GeneratedCodes>)> {
     let p = admin::get(&state.app, id).await?;
     let mut f = Fields::new(&body);
