@@ -33,15 +33,9 @@ use crate::AppState;
 use crate::commerce::wire::{AccountDiscountItem, AccountOffer, BasketOffers, OfferCondition, ValueLabel};
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::listing::{Listing, Spec};
+use crate::http::listing::{Listing, Page, Spec};
 use crate::http::wire::{money, number_text, ts};
-use crate::omnitron::wire::to_json;
-
 /// `{value, label}` of a currency as the storefront shows it (`try` is "TL").
-pub fn currency_json(code: &str) -> Value {
-    to_json(&currency_label(code))
-}
-
 fn currency_label(code: &str) -> ValueLabel {
     let label = match code {
         "try" => "TL".to_owned(),
@@ -65,7 +59,7 @@ fn number(v: Option<&Value>) -> Value {
     }
 }
 
-fn offer_type_json(t: &str) -> ValueLabel {
+fn offer_type_label(t: &str) -> ValueLabel {
     let label = match t {
         "coupon" => "Coupon",
         "coupon_code" => "Coupon Code",
@@ -78,10 +72,6 @@ fn offer_type_json(t: &str) -> ValueLabel {
 
 fn value_label(value: &str, label: &str) -> ValueLabel {
     ValueLabel { value: value.to_owned(), label: label.to_owned() }
-}
-
-pub fn offer_json(o: &CustomerOffer) -> Value {
-    to_json(&account_offer(o))
 }
 
 fn account_offer(o: &CustomerOffer) -> AccountOffer {
@@ -118,7 +108,7 @@ fn account_offer(o: &CustomerOffer) -> AccountOffer {
         start_datetime: o.start_at.map(ts),
         currency: currency_label(&o.currency),
         voucher_code: o.code.clone(),
-        offer_type: offer_type_json(&o.offer_type),
+        offer_type: offer_type_label(&o.offer_type),
         condition: OfferCondition { kind: ctype.map(str::to_owned), value: cvalue },
         benefit_type,
     }
@@ -197,12 +187,12 @@ async fn window_offers(
     headers: &HeaderMap,
     listing: &Listing,
     window: OfferWindow,
-) -> ApiResult<Value> {
+) -> ApiResult<Page<AccountOffer>> {
     let currency = session_currency(headers)?;
     let offset = (listing.page - 1).saturating_mul(listing.limit);
     let (count, offers) =
         ledger::customer_offers(&state.app, u.id, currency.as_deref(), window, listing.limit, offset).await?;
-    listing.envelope(count, offers.iter().map(offer_json).collect())
+    listing.page(count, offers.iter().map(account_offer))
 }
 
 pub(super) async fn future_offers(
@@ -210,7 +200,7 @@ pub(super) async fn future_offers(
     State(state): State<AppState>,
     headers: HeaderMap,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AccountOffer>>> {
     Ok(Json(window_offers(&u, &state, &headers, &listing, OfferWindow::Future).await?))
 }
 
@@ -219,7 +209,7 @@ pub(super) async fn expired_offers(
     State(state): State<AppState>,
     headers: HeaderMap,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AccountOffer>>> {
     Ok(Json(window_offers(&u, &state, &headers, &listing, OfferWindow::Expired).await?))
 }
 
@@ -229,26 +219,23 @@ pub(super) async fn discount_items(
     Customer(u): Customer,
     State(state): State<AppState>,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<AccountDiscountItem>>> {
     const SPEC: Spec = Spec { filters: &[], sorts: &[], default_sort: ("created_at", true) };
     let q = listing.query(&SPEC)?;
     let mine = LedgerFilter { customer: Some(u.id), ..LedgerFilter::default() };
     let (count, ledger) = ledger::discount_items(&state.app, &q, &mine, Parts::NONE).await?;
-    let results = ledger
-        .discounts()
-        .map(|d| {
-            let c = d.order().currency.as_str();
-            to_json(&AccountDiscountItem {
-                amount: money(d.amount, c),
-                cancel_amount: money(d.cancel_amount, c),
-                created_date: ts(d.created_at),
-                currency: currency_label(c),
-                name: d.name.clone(),
-                order_number: d.order().number.clone(),
-            })
-        })
-        .collect();
-    Ok(Json(listing.envelope(count, results)?))
+    let results = ledger.discounts().map(|d| {
+        let c = d.order().currency.as_str();
+        AccountDiscountItem {
+            amount: money(d.amount, c),
+            cancel_amount: money(d.cancel_amount, c),
+            created_date: ts(d.created_at),
+            currency: currency_label(c),
+            name: d.name.clone(),
+            order_number: d.order().number.clone(),
+        }
+    });
+    Ok(Json(listing.page(count, results)?))
 }
 
 #[cfg(test)]

@@ -16,17 +16,17 @@ use axum::response::{IntoResponse, Response};
 use offerline_app::basket::{self, Quote};
 use offerline_app::{AppError, checkout};
 use offerline_core::VoucherCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::AppState;
 use crate::commerce::wire::{
-    Basket, BasketAnswer, BasketLine, BasketProduct, DiscountBadge, OfferNotApplied, UnavailableLine,
+    Basket, BasketAdd, BasketAnswer, BasketLine, BasketProduct, BasketSet, BasketVoucher, Checkout, DiscountBadge,
+    OfferNotApplied, UnavailableLine,
 };
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::wire::{Fields, JsonObject, money};
-use crate::omnitron::orders::detail_json;
-use crate::omnitron::wire::{Product, to_json};
+use crate::http::wire::{Body, Fields, Fieldset, money};
+use crate::omnitron::wire::{CheckoutAnswer, OrderDetail, Product};
 
 /// The basket in seed 001's shape. A line whose product cannot be bought now (deactivated,
 /// or without a price) is left out of `basketitem_set` and the totals and listed in
@@ -34,7 +34,7 @@ use crate::omnitron::wire::{Product, to_json};
 /// so its owner sees the rest of the basket and what to remove; checkout refuses it. A line whose price × quantity does not fit in an `i64`
 /// (its price was raised after the units went in; adding them is refused) is a 400 naming
 /// the product, so the customer lowers its quantity: never a wrapped or panicking total.
-fn basket_json(pb: &Quote) -> ApiResult<Value> {
+fn basket_answer(pb: &Quote) -> ApiResult<BasketAnswer> {
     let cur = pb.currency.as_str();
     let lines = pb
         .lines
@@ -136,14 +136,16 @@ fn basket_json(pb: &Quote) -> ApiResult<Value> {
             .collect(),
         segment: None,
     };
-    Ok(to_json(&BasketAnswer { basket }))
+    Ok(BasketAnswer { basket })
 }
 
-pub(super) async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<Value>> {
-    Ok(Json(basket_json(&basket::view(&state.app, u.id).await?)?))
+pub(super) async fn get_basket(Customer(u): Customer, State(state): State<AppState>) -> ApiResult<Json<BasketAnswer>> {
+    Ok(Json(basket_answer(&basket::view(&state.app, u.id).await?)?))
 }
 
-async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String, Value>, add: bool) -> ApiResult<()> {
+/// Reads a [`BasketAdd`] (`add`) or a [`BasketSet`] body, whose fields are the same, and
+/// changes the line.
+async fn change_line(state: &AppState, user: i64, body: &(dyn Fieldset + Sync), add: bool) -> ApiResult<()> {
     let mut f = Fields::new(body);
     let product = f.req_int("product");
     let quantity = f.req_int("quantity");
@@ -161,8 +163,8 @@ async fn change_line(state: &AppState, user: i64, body: &serde_json::Map<String,
 pub(super) async fn add_to_basket(
     Customer(u): Customer,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+    Body(body): Body<BasketAdd>,
+) -> ApiResult<Json<BasketAnswer>> {
     change_line(&state, u.id, &body, true).await?;
     get_basket(Customer(u), State(state)).await
 }
@@ -170,8 +172,8 @@ pub(super) async fn add_to_basket(
 pub(super) async fn set_basket_line(
     Customer(u): Customer,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+    Body(body): Body<BasketSet>,
+) -> ApiResult<Json<BasketAnswer>> {
     change_line(&state, u.id, &body, false).await?;
     get_basket(Customer(u), State(state)).await
 }
@@ -179,8 +181,8 @@ pub(super) async fn set_basket_line(
 pub(super) async fn patch_basket(
     Customer(u): Customer,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+    Body(body): Body<BasketVoucher>,
+) -> ApiResult<Json<BasketAnswer>> {
     let mut f = Fields::new(&body);
     let remove = f.opt_bool("remove_voucher_code").unwrap_or(false);
     let code = f.opt_str("voucher_code", VoucherCode::MAX_LEN);
@@ -203,7 +205,7 @@ pub(super) async fn checkout(
     Customer(u): Customer,
     State(state): State<AppState>,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
+    Body(body): Body<Checkout>,
 ) -> ApiResult<Response> {
     let key = crate::http::wire::idempotency_key(&headers)?;
     if let Some(a) = checkout::replayed(&state.app, u.id, key.as_deref()).await? {
@@ -214,8 +216,10 @@ pub(super) async fn checkout(
         Some(v @ Value::Object(_)) => Some(v.clone()),
         Some(_) => return Err(ApiError::field("shipping_address", "Expected a dictionary of items.")),
     };
-    let answer =
-        checkout::place(&state.app, u.id, key, shipping_address, |d| json!({"order": detail_json(d)}).to_string())
-            .await?;
+    let answer = checkout::place(&state.app, u.id, key, shipping_address, |d| {
+        // Kept as written for a replay of the same Idempotency-Key.
+        serde_json::to_string(&CheckoutAnswer { order: OrderDetail::from(d) }).unwrap_or_default()
+    })
+    .await?;
     Ok(replay(answer.status, answer.body))
 }

@@ -8,33 +8,34 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use offerline_app::cancellations::{self, CancelGroup, CancellationType, MAX_UNITS};
-use serde_json::{Map, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::AppState;
+use crate::commerce::wire::{CancelRequest, CancelUnit};
 use crate::http::auth::Customer;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::listing::{Listing, Spec};
+use crate::http::listing::{Listing, Page, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{JsonObject, as_int};
-use crate::omnitron::orders::{cancellation_json, detail_json, order_json};
+use crate::http::wire::{Body, Fieldset, as_int, typed};
+use crate::omnitron::wire::{Cancellation, OrderDetail};
 
 pub(super) async fn list(
     Customer(u): Customer,
     State(state): State<AppState>,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<OrderDetail>>> {
     const SPEC: Spec = Spec { filters: &[], sorts: &[], default_sort: ("id", true) };
     let (count, ledger) = cancellations::customer_orders(&state.app, u.id, &listing.query(&SPEC)?).await?;
-    let results = ledger.orders().map(|o| order_json(&o)).collect();
-    Ok(Json(listing.envelope(count, results)?))
+    Ok(Json(listing.page(count, ledger.orders().map(|o| OrderDetail::from(&o)))?))
 }
 
 pub(super) async fn detail(
     Customer(u): Customer,
     State(state): State<AppState>,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(detail_json(&cancellations::customer_order(&state.app, u.id, id).await?)))
+) -> ApiResult<Json<OrderDetail>> {
+    Ok(Json(OrderDetail::from(&cancellations::customer_order(&state.app, u.id, id).await?)))
 }
 
 /// `{"cancel_order_items": [{"order_item": pk, "reason": "…", "cancellation_type": "cancel" |
@@ -45,17 +46,26 @@ pub(super) async fn request_cancel(
     Customer(u): Customer,
     State(state): State<AppState>,
     PathId(id): PathId,
-    JsonObject(body): JsonObject,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let groups = cancel_groups(&body)?;
+    Body(body): Body<CancelRequest>,
+) -> ApiResult<(StatusCode, Json<Requested>)> {
+    let groups = cancel_groups(body)?;
     let ledger = cancellations::request(&state.app, u.id, id, groups).await?;
-    let mut created: Vec<Value> = ledger.cancellations().map(|c| cancellation_json(&c)).collect();
-    let body = if created.len() == 1 { created.remove(0) } else { Value::Array(created) };
+    let mut created: Vec<Cancellation> = ledger.cancellations().map(|c| Cancellation::from(&c)).collect();
+    let body = if created.len() == 1 { Requested::One(Box::new(created.remove(0))) } else { Requested::Both(created) };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-fn cancel_groups(body: &Map<String, Value>) -> ApiResult<Vec<CancelGroup>> {
-    let entries = match body.get("cancel_order_items") {
+/// The answer of a cancellation request: the one cancellation, or a list of both when the
+/// request mixed cancels and refunds.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Requested {
+    One(Box<Cancellation>),
+    Both(Vec<Cancellation>),
+}
+
+fn cancel_groups(body: CancelRequest) -> ApiResult<Vec<CancelGroup>> {
+    let entries = match body.cancel_order_items {
         Some(Value::Array(a)) if a.is_empty() => {
             return Err(ApiError::field("cancel_order_items", "This list may not be empty."));
         }
@@ -70,9 +80,10 @@ fn cancel_groups(body: &Map<String, Value>) -> ApiResult<Vec<CancelGroup>> {
         Some(_) => return Err(ApiError::field("cancel_order_items", "Expected a list of items.")),
     };
     let mut groups: Vec<CancelGroup> = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
+    for (i, e) in entries.into_iter().enumerate() {
         let bad = |m: &str| ApiError::field(&format!("cancel_order_items[{i}]"), m.to_owned());
         let Value::Object(e) = e else { return Err(bad("Expected a dictionary of items.")) };
+        let e: CancelUnit = typed(e)?;
         let item =
             e.get("order_item").and_then(as_int).ok_or_else(|| bad("order_item: A valid integer is required."))?;
         let kind = match e.get("cancellation_type") {

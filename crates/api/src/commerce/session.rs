@@ -6,35 +6,16 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use offerline_app::identity::{self, User};
-use serde_json::Value;
+use offerline_app::identity;
 
 use crate::AppState;
-use crate::commerce::wire::{CurrentUser, LoggedOut};
+use crate::commerce::wire::{CurrentUser, CustomerLogin, LoggedOut};
 use crate::http::auth::{Customer, SESSION_COOKIE, session_from, token_from};
 use crate::http::error::ApiResult;
-use crate::http::wire::{Fields, JsonObject, ts};
-use crate::omnitron::wire::{TokenKey, to_json};
+use crate::http::wire::{Body, Fields, ts};
+use crate::omnitron::wire::TokenKey;
 
-pub fn current_user_json(u: &User) -> Value {
-    to_json(&CurrentUser {
-        pk: u.id,
-        username: u.username.clone(),
-        email: u.email.clone(),
-        first_name: u.first_name.clone(),
-        last_name: u.last_name.clone(),
-        phone: u.phone.clone(),
-        email_allowed: false,
-        sms_allowed: false,
-        date_joined: ts(u.date_joined),
-        last_login: u.last_login.map(ts),
-        date_of_birth: None,
-        gender: None,
-        hashed_email: identity::hashed_email(u),
-    })
-}
-
-pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Response> {
+pub(super) async fn login(State(state): State<AppState>, Body(body): Body<CustomerLogin>) -> ApiResult<Response> {
     let mut f = Fields::new(&body);
     let email = f.req_str("email", 254);
     let password = f.req_str("password", 4096);
@@ -54,6 +35,20 @@ pub(super) async fn logout(State(state): State<AppState>, parts: Parts) -> ApiRe
     Ok(([(SET_COOKIE, expired)], Json(LoggedOut { detail: "Successfully logged out." })).into_response())
 }
 
-pub(super) async fn current_user(Customer(u): Customer) -> Json<Value> {
-    Json(current_user_json(&u))
+pub(super) async fn current_user(Customer(u): Customer) -> Json<CurrentUser> {
+    Json(CurrentUser {
+        pk: u.id,
+        username: u.username.clone(),
+        email: u.email.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        phone: u.phone.clone(),
+        email_allowed: false,
+        sms_allowed: false,
+        date_joined: ts(u.date_joined),
+        last_login: u.last_login.map(ts),
+        date_of_birth: None,
+        gender: None,
+        hashed_email: identity::hashed_email(&u),
+    })
 }

@@ -1,7 +1,9 @@
-//! The storefront dialect's wire types: the request bodies its handlers read, as schemas for
-//! the OpenAPI document (the handlers read the fields one by one with `http::wire::Fields`,
-//! for DRF's message per bad field; these types say which data they accept), and the basket
+//! The storefront dialect's wire types: the request bodies its handlers read, and the basket
 //! it answers with, in seed 001's key order.
+//!
+//! A body type's fields hold the values as sent ([`present`]) and its readers read them by
+//! name (`http::wire::Fields`, [`crate::fieldset!`]), for DRF's message per bad field; the
+//! schemas on the fields say which data they accept, and are the document's.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,70 +13,99 @@ use utoipa::ToSchema;
 use crate::http::schema::{
     cancellation_type, opt_bool, opt_object, opt_string, opt_text, quantity_to_add, quantity_to_set, req_int, req_text,
 };
+use crate::http::wire::present;
 use crate::omnitron::wire::Product;
 
 /// The body of `POST /users/login/`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CustomerLogin {
-    #[schema(schema_with = req_text::<254>)]
-    pub email: Value,
-    #[schema(schema_with = req_text::<4096>)]
-    pub password: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<254>, required = true)]
+    pub email: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<4096>, required = true)]
+    pub password: Option<Value>,
 }
+
+crate::fieldset!(CustomerLogin { "email" => email, "password" => password });
 
 /// The body of `POST /baskets/basket/`: units of a product to add.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct BasketAdd {
-    #[schema(schema_with = req_int)]
-    pub product: Value,
-    #[schema(schema_with = quantity_to_add)]
-    pub quantity: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_int, required = true)]
+    pub product: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = quantity_to_add, required = true)]
+    pub quantity: Option<Value>,
 }
+
+crate::fieldset!(BasketAdd { "product" => product, "quantity" => quantity });
 
 /// The body of `PUT /baskets/basket/`: a product's quantity (0 removes the line).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct BasketSet {
-    #[schema(schema_with = req_int)]
-    pub product: Value,
-    #[schema(schema_with = quantity_to_set)]
-    pub quantity: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_int, required = true)]
+    pub product: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = quantity_to_set, required = true)]
+    pub quantity: Option<Value>,
 }
 
+crate::fieldset!(BasketSet { "product" => product, "quantity" => quantity });
+
 /// The body of `PATCH /baskets/basket/`: a voucher code to apply, or its removal.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct BasketVoucher {
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<64>)]
     pub voucher_code: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_bool)]
     pub remove_voucher_code: Option<Value>,
 }
 
+crate::fieldset!(BasketVoucher { "voucher_code" => voucher_code, "remove_voucher_code" => remove_voucher_code });
+
 /// A unit of my order to cancel or return.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CancelUnit {
-    #[schema(schema_with = req_int)]
-    pub order_item: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_int, required = true)]
+    pub order_item: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = cancellation_type)]
     pub cancellation_type: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_string::<255>)]
     pub reason: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_string::<2000>)]
     pub description: Option<Value>,
 }
 
+crate::fieldset!(CancelUnit { "order_item" => order_item, "cancellation_type" => cancellation_type, "reason" => reason, "description" => description });
+
 /// The body of `POST /orders/{pk}/cancel/` (storefront): the units to cancel or return.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CancelRequest {
-    #[schema(min_items = 1, max_items = 1000)]
-    pub cancel_order_items: Vec<CancelUnit>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<CancelUnit>, min_items = 1, max_items = 1000, required = true)]
+    pub cancel_order_items: Option<Value>,
 }
 
+crate::fieldset!(CancelRequest { "cancel_order_items" => cancel_order_items });
+
 /// The body of `POST /orders/checkout/`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct Checkout {
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_object)]
     pub shipping_address: Option<Value>,
 }
+
+crate::fieldset!(Checkout { "shipping_address" => shipping_address });
 
 /// The answer of a logout: `{"detail": "Successfully logged out."}`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -237,4 +268,23 @@ pub struct CurrentUser {
     pub date_of_birth: Option<String>,
     pub gender: Option<String>,
     pub hashed_email: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::wire::assert_reads_any_object;
+
+    #[test]
+    fn request_bodies_read_any_object() {
+        assert_reads_any_object::<CustomerLogin>(CustomerLogin::FIELDS);
+        assert_reads_any_object::<BasketAdd>(BasketAdd::FIELDS);
+        assert_reads_any_object::<BasketSet>(BasketSet::FIELDS);
+        assert_reads_any_object::<BasketVoucher>(BasketVoucher::FIELDS);
+        assert_reads_any_object::<Checkout>(Checkout::FIELDS);
+        assert_reads_any_object::<CancelRequest>(CancelRequest::FIELDS);
+        assert_reads_any_object::<CancelUnit>(CancelUnit::FIELDS);
+        // One reader reads both.
+        assert_eq!(BasketAdd::FIELDS, BasketSet::FIELDS);
+    }
 }

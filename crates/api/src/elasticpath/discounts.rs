@@ -25,7 +25,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use offerline_app::AppError;
 use offerline_app::carts::{self, DiscountFields, DiscountRefusal, MAX_CUSTOM_DISCOUNTS, cart_currency};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::cart_view::{discount_json, existing_cart};
 use super::wire::{
@@ -229,8 +230,14 @@ async fn add(state: AppState, cart_id: String, route_item: Option<String>, body:
     Ok((StatusCode::OK, Json(resp)).into_response())
 }
 
+/// The 422 of a bulk add that added nothing: `{"errors": [...]}`, one per refused entry.
+#[derive(Debug, Serialize)]
+struct Refused {
+    errors: Vec<EntryError>,
+}
+
 fn refused(errors: Vec<EntryError>) -> Response {
-    (StatusCode::UNPROCESSABLE_ENTITY, Json(json!({ "errors": errors }))).into_response()
+    (StatusCode::UNPROCESSABLE_ENTITY, Json(Refused { errors })).into_response()
 }
 
 async fn update(

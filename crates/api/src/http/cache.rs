@@ -31,7 +31,7 @@ use axum::http::{HeaderValue, Method, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use offerline_app::ops::{self, Changes};
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::AppState;
 use crate::http::error::{ApiError, ApiResult};
@@ -201,12 +201,13 @@ fn json_body(body: Bytes) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
-/// Serves `key` from the cache, or runs `build` and caches its body. `build` is only polled
-/// on a miss; its errors pass through uncached. Call it after the caller has authenticated.
-pub async fn cached(
+/// Serves `key` from the cache, or runs `build` and caches the body it answers, serialized
+/// straight from its wire type. `build` is only polled on a miss; its errors pass through
+/// uncached. Call it after the caller has authenticated.
+pub async fn cached<T: Serialize>(
     state: &AppState,
     key: String,
-    build: impl Future<Output = ApiResult<Value>>,
+    build: impl Future<Output = ApiResult<T>>,
 ) -> ApiResult<Response> {
     let changes = ops::changes(&state.app);
     // Read before the database: a write committed after this point moves the generation,

@@ -11,7 +11,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use offerline_app::list::{ListQuery, Op};
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use crate::http::error::ApiError;
 use crate::http::wire::parse_instant;
@@ -205,13 +205,23 @@ impl Listing {
         }
     }
 
-    /// The DRF envelope for one page of `results` out of `count`.
-    pub fn envelope(&self, count: i64, results: Vec<Value>) -> Result<Value, ApiError> {
+    /// The DRF envelope for one page of `results` out of `count` (404 past the end).
+    pub fn page<T>(&self, count: i64, results: impl IntoIterator<Item = T>) -> Result<Page<T>, ApiError> {
         self.check_page(count)?;
         let next = (self.page * self.limit < count).then(|| self.link(self.page + 1));
         let previous = (self.page > 1).then(|| self.link(self.page - 1));
-        Ok(json!({ "count": count, "next": next, "previous": previous, "results": results }))
+        Ok(Page { count, next, previous, results: results.into_iter().collect() })
     }
+}
+
+/// DRF's page envelope, `{count, next, previous, results}` in that order; its schema is
+/// the document's `<T>Page` (`docs::page_of`).
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
 }
 
 fn int(param: &str, value: &str) -> Result<i64, ApiError> {

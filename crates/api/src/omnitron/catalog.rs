@@ -5,35 +5,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use offerline_app::catalog::{self, PriceList, Product, ProductInput, ProductPrice, StockList};
+use offerline_app::catalog::{self, ProductInput};
 use offerline_core::Currency;
 use serde_json::Value;
 
 use crate::AppState;
 use crate::http::auth::Staff;
 use crate::http::error::ApiResult;
-use crate::http::listing::{Filter, Kind, Listing, Spec};
+use crate::http::listing::{Filter, Kind, Listing, Page, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Body, Fields, JsonObject};
-use crate::omnitron::wire::{self, to_json};
-
-/// The Omnitron product object (seed 002's `product`).
-pub fn product_json(p: &Product) -> Value {
-    to_json(&wire::Product::from(p))
-}
-
-pub fn price_list_json(l: &PriceList) -> Value {
-    to_json(&wire::PriceList::from(l))
-}
-
-pub fn stock_list_json(l: &StockList) -> Value {
-    to_json(&wire::StockList::from(l))
-}
-
-fn price_json(p: &ProductPrice, currency: &str) -> Value {
-    to_json(&wire::ProductPrice::new(p, currency))
-}
+use crate::http::wire::{Body, Fields};
+use crate::omnitron::wire;
 
 fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
     let mut p = ProductInput {
@@ -85,29 +67,33 @@ fn product_input(f: &mut Fields<'_>, creating: bool) -> ProductInput {
 pub(super) async fn create_product(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<impl IntoResponse> {
+    Body(body): Body<wire::ProductCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Product>)> {
     let mut f = Fields::new(&body);
     let input = product_input(&mut f, true);
     f.finish()?;
     let p = catalog::create_product(&state.app, input).await?;
-    Ok((StatusCode::CREATED, Json(product_json(&p))))
+    Ok((StatusCode::CREATED, Json(wire::Product::from(&p))))
 }
 
-pub(super) async fn get_product(_: Staff, State(state): State<AppState>, PathId(pk): PathId) -> ApiResult<Json<Value>> {
-    Ok(Json(product_json(&catalog::product(&state.app, pk).await?)))
+pub(super) async fn get_product(
+    _: Staff,
+    State(state): State<AppState>,
+    PathId(pk): PathId,
+) -> ApiResult<Json<wire::Product>> {
+    Ok(Json(wire::Product::from(&catalog::product(&state.app, pk).await?)))
 }
 
 pub(super) async fn patch_product(
     _: Staff,
     State(state): State<AppState>,
     PathId(pk): PathId,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+    Body(body): Body<wire::ProductPatch>,
+) -> ApiResult<Json<wire::Product>> {
     let mut f = Fields::new(&body);
     let input = product_input(&mut f, false);
     f.finish()?;
-    Ok(Json(product_json(&catalog::update_product(&state.app, pk, input).await?)))
+    Ok(Json(wire::Product::from(&catalog::update_product(&state.app, pk, input).await?)))
 }
 
 const PRODUCT_SPEC: Spec = Spec {
@@ -121,9 +107,13 @@ const PRODUCT_SPEC: Spec = Spec {
     default_sort: ("id", false),
 };
 
-pub(super) async fn list_products(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_products(
+    _: Staff,
+    State(state): State<AppState>,
+    listing: Listing,
+) -> ApiResult<Json<Page<wire::Product>>> {
     let (count, items) = catalog::list_products(&state.app, &listing.query(&PRODUCT_SPEC)?).await?;
-    Ok(Json(listing.envelope(count, items.iter().map(product_json).collect())?))
+    Ok(Json(listing.page(count, items.iter().map(wire::Product::from))?))
 }
 
 /// Filters shared by the price-list and stock-list lists.
@@ -139,8 +129,8 @@ const LIST_SPEC: Spec = Spec {
 pub(super) async fn create_price_list(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<impl IntoResponse> {
+    Body(body): Body<wire::PriceListCreate>,
+) -> ApiResult<(StatusCode, Json<wire::PriceList>)> {
     let mut f = Fields::new(&body);
     let name = f.req_str("name", 255);
     let code = f.opt_str("code", 64);
@@ -155,45 +145,45 @@ pub(super) async fn create_price_list(
     let currency = currency.expect("validated");
     let l =
         catalog::create_price_list(&state.app, &name.unwrap_or_default(), code.as_deref(), currency.as_str()).await?;
-    Ok((StatusCode::CREATED, Json(price_list_json(&l))))
+    Ok((StatusCode::CREATED, Json(wire::PriceList::from(&l))))
 }
 
 pub(super) async fn list_price_lists(
     _: Staff,
     State(state): State<AppState>,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<wire::PriceList>>> {
     let (count, items) = catalog::list_price_lists(&state.app, &listing.query(&LIST_SPEC)?).await?;
-    Ok(Json(listing.envelope(count, items.iter().map(price_list_json).collect())?))
+    Ok(Json(listing.page(count, items.iter().map(wire::PriceList::from))?))
 }
 
 pub(super) async fn create_stock_list(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<impl IntoResponse> {
+    Body(body): Body<wire::StockListCreate>,
+) -> ApiResult<(StatusCode, Json<wire::StockList>)> {
     let mut f = Fields::new(&body);
     let name = f.req_str("name", 255);
     let code = f.opt_str("code", 64);
     f.finish()?;
     let l = catalog::create_stock_list(&state.app, &name.unwrap_or_default(), code.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(stock_list_json(&l))))
+    Ok((StatusCode::CREATED, Json(wire::StockList::from(&l))))
 }
 
 pub(super) async fn list_stock_lists(
     _: Staff,
     State(state): State<AppState>,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<wire::StockList>>> {
     let (count, items) = catalog::list_stock_lists(&state.app, &listing.query(&LIST_SPEC)?).await?;
-    Ok(Json(listing.envelope(count, items.iter().map(stock_list_json).collect())?))
+    Ok(Json(listing.page(count, items.iter().map(wire::StockList::from))?))
 }
 
 pub(super) async fn upsert_price(
     _: Staff,
     State(state): State<AppState>,
     Body(body): Body<wire::ProductPriceBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<wire::ProductPrice>)> {
     let mut f = Fields::new(&body);
     let product = f.req_int("product");
     let list_id = f.opt_int("price_list");
@@ -210,10 +200,14 @@ pub(super) async fn upsert_price(
     }
     f.finish()?;
     let p = catalog::set_price(&state.app, product, &list, price.expect("validated"), retail, tax).await?;
-    Ok((StatusCode::CREATED, Json(price_json(&p, &list.currency))))
+    Ok((StatusCode::CREATED, Json(wire::ProductPrice::new(&p, &list.currency))))
 }
 
-pub(super) async fn list_prices(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_prices(
+    _: Staff,
+    State(state): State<AppState>,
+    listing: Listing,
+) -> ApiResult<Json<Page<wire::ProductPrice>>> {
     const SPEC: Spec = Spec {
         filters: &[
             Filter { param: "product", column: "product_id", kind: Kind::Int },
@@ -224,5 +218,5 @@ pub(super) async fn list_prices(_: Staff, State(state): State<AppState>, listing
     };
     let (count, items, lists) = catalog::list_prices(&state.app, &listing.query(&SPEC)?).await?;
     let cur = |id: i64| lists.iter().find(|l| l.id == id).map_or("try", |l| l.currency.as_str());
-    Ok(Json(listing.envelope(count, items.iter().map(|p| price_json(p, cur(p.price_list_id))).collect())?))
+    Ok(Json(listing.page(count, items.iter().map(|p| wire::ProductPrice::new(p, cur(p.price_list_id))))?))
 }

@@ -23,7 +23,7 @@ use crate::http::cache::{cached, list_key, object_key};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::omnitron::wire::{DiscountItem, OrderItem, to_json};
+use crate::omnitron::wire::{DiscountItem, OrderItem};
 
 /// `?order__number=` / `?order_number=` (each of `params` given): the rows of the order
 /// with that number.
@@ -60,7 +60,7 @@ pub(super) async fn list_discount_items(
         let q = listing.query(&DISCOUNT_SPEC)?;
         let filter = order_number_filter(&listing, &["order__number", "order_number"]);
         let (count, ledger) = ledger::discount_items(&state.app, &q, &filter, Parts::DISCOUNT_DETAIL).await?;
-        listing.envelope(count, ledger.discounts().map(|d| to_json(&DiscountItem::from(&d))).collect())
+        listing.page(count, ledger.discounts().map(|d| DiscountItem::from(&d)))
     })
     .await
 }
@@ -74,7 +74,7 @@ pub(super) async fn get_discount_item(
     cached(&state, object_key(&uri), async {
         let ledger = ledger::load(&state.app, Roots::DiscountItems(&[id]), Parts::DISCOUNT_DETAIL).await?;
         let d = ledger.discounts().next().ok_or(ApiError::NotFound)?;
-        Ok(to_json(&DiscountItem::from(&d)))
+        Ok(DiscountItem::from(&d))
     })
     .await
 }
@@ -89,7 +89,7 @@ pub(super) async fn list_order_items(
         let q = listing.query(&ORDER_ITEM_SPEC)?;
         let filter = order_number_filter(&listing, &["order__number", "order_number"]);
         let (count, ledger) = ledger::order_items(&state.app, &q, &filter, Parts::ITEM_DETAIL).await?;
-        listing.envelope(count, ledger.items().map(|i| to_json(&OrderItem::from(&i))).collect())
+        listing.page(count, ledger.items().map(|i| OrderItem::from(&i)))
     })
     .await
 }
@@ -103,7 +103,7 @@ pub(super) async fn get_order_item(
     cached(&state, object_key(&uri), async {
         let ledger = ledger::load(&state.app, Roots::OrderItems(&[id]), Parts::ITEM_DETAIL).await?;
         let item = ledger.items().next().ok_or(ApiError::NotFound)?;
-        Ok(to_json(&OrderItem::from(&item)))
+        Ok(OrderItem::from(&item))
     })
     .await
 }

@@ -1,6 +1,6 @@
 //! The staff order views and changes (`/api/v1/orders/…`, `order_item(s)`, the staff
-//! cancellation), and the order detail and cancellation shapes the checkout answer and the
-//! customer's order views share.
+//! cancellation). The order detail and cancellation shapes they answer with, which the
+//! checkout answer and the customer's order views share, are [`super::wire`]'s.
 
 use axum::Json;
 use axum::extract::State;
@@ -8,9 +8,10 @@ use axum::http::HeaderMap;
 use axum::http::Uri;
 use axum::response::Response;
 use offerline_app::cancellations::{self, CancelGroup, CancellationType, MAX_UNITS};
-use offerline_app::ledger::{LedgerCancellation, LedgerItem, LedgerOrder, OrderDetail, OrderRow, Parts};
+use offerline_app::ledger::Parts;
 use offerline_app::orders;
 use offerline_core::status::OrderStatus;
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::AppState;
@@ -19,35 +20,16 @@ use crate::http::cache::{cached, list_key};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::{Filter, Kind, Listing, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Fields, JsonObject, idempotency_key};
-use crate::omnitron::wire::{self, Cancellation, OrderLine, OrderSummary, to_json};
+use crate::http::wire::{Body, Fields, Fieldset, idempotency_key};
+use crate::omnitron::wire::{Cancellation, ItemStatusChange, OrderDetail, OrderLine, OrderSummary, StaffCancel};
 
-// ---------------------------------------------------------------------------------------
-// Orders on the wire.
-
-fn order_summary_json(o: &OrderRow) -> Value {
-    to_json(&OrderSummary::from(o))
-}
-
-fn item_json(i: &LedgerItem<'_>) -> Value {
-    to_json(&OrderLine::from(i))
-}
-
-/// The order detail: the staff view, the cancel answer and the checkout answer.
-pub(crate) fn detail_json(d: &OrderDetail) -> Value {
-    order_json(&d.order())
-}
-
-/// An order with its items, discount items and cancellations, as far as they were loaded
-/// (the detail shape; the customer's order list renders each order so).
-pub(crate) fn order_json(order: &LedgerOrder<'_>) -> Value {
-    to_json(&wire::OrderDetail::from(order))
-}
-
-/// One cancellation (contract §8): its units with what each refunds and the discount shares
-/// reversed under it. `id` is null in a preview (nothing was written).
-pub(crate) fn cancellation_json(c: &LedgerCancellation<'_>) -> Value {
-    to_json(&Cancellation::from(c))
+/// The answer of a staff cancellation: the preview of the cancellation (`?dry_run=1`;
+/// nothing was written), or the order after it.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum CancelAnswer {
+    Done(OrderDetail),
+    Preview(Cancellation),
 }
 
 // ---------------------------------------------------------------------------------------
@@ -74,7 +56,7 @@ pub(super) async fn list_orders(
 ) -> ApiResult<Response> {
     cached(&state, list_key(&listing, &uri), async {
         let (count, ledger) = orders::list(&state.app, &listing.query(&ORDER_SPEC)?, Parts::NONE).await?;
-        listing.envelope(count, ledger.orders().map(|o| order_summary_json(o.row())).collect())
+        listing.page(count, ledger.orders().map(|o| OrderSummary::from(o.row())))
     })
     .await
 }
@@ -83,16 +65,16 @@ pub(super) async fn order_detail(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(detail_json(&orders::detail(&state.app, id).await?)))
+) -> ApiResult<Json<OrderDetail>> {
+    Ok(Json(OrderDetail::from(&orders::detail(&state.app, id).await?)))
 }
 
 pub(super) async fn item_status(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+    Body(body): Body<ItemStatusChange>,
+) -> ApiResult<Json<OrderLine>> {
     let mut f = Fields::new(&body);
     let status = f.req_str("status", 8);
     f.finish()?;
@@ -100,7 +82,7 @@ pub(super) async fn item_status(
         OrderStatus::parse(&status.unwrap_or_default()).map_err(|e| ApiError::field("status", e.to_string()))?;
     let ledger = orders::set_item_status(&state.app, id, status).await?;
     let item = ledger.items().next().ok_or(ApiError::NotFound)?;
-    Ok(Json(item_json(&item)))
+    Ok(Json(OrderLine::from(&item)))
 }
 
 /// `POST /api/v1/orders/{pk}/cancel/` (contract §8): staff cancel or return units at once;
@@ -111,8 +93,8 @@ pub(super) async fn cancel_order(
     PathId(id): PathId,
     uri: Uri,
     headers: HeaderMap,
-    JsonObject(body): JsonObject,
-) -> ApiResult<Json<Value>> {
+    Body(body): Body<StaffCancel>,
+) -> ApiResult<Json<CancelAnswer>> {
     let dry_run = uri
         .query()
         .map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
@@ -124,15 +106,15 @@ pub(super) async fn cancel_order(
     if dry_run {
         let ledger = cancellations::preview(&state.app, staff.id, id, group).await?;
         let c = ledger.cancellations().next().ok_or(ApiError::NotFound)?;
-        return Ok(Json(cancellation_json(&c)));
+        return Ok(Json(CancelAnswer::Preview(Cancellation::from(&c))));
     }
     let done = cancellations::cancel_now(&state.app, staff.id, id, group, key).await?;
-    Ok(Json(detail_json(&done.order)))
+    Ok(Json(CancelAnswer::Done(OrderDetail::from(&done.order))))
 }
 
 /// The staff cancel body: `{"order_items": [pk, …], "cancellation_type"?, "reason"?,
 /// "description"?}`.
-fn cancel_group(body: &serde_json::Map<String, Value>) -> ApiResult<CancelGroup> {
+fn cancel_group(body: &StaffCancel) -> ApiResult<CancelGroup> {
     let mut f = Fields::new(body);
     let kind = f.opt_str("cancellation_type", 16);
     let reason = f.opt_str("reason", 255).unwrap_or_default();

@@ -27,10 +27,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
 use offerline_app::list::Op;
 use offerline_app::promotions::{Promotion, PromotionInput};
-use offerline_app::vouchers::{CodeBatch, MAX_GENERATED_CODES, NewVoucher, Voucher};
+use offerline_app::vouchers::{CodeBatch, MAX_GENERATED_CODES, NewVoucher};
 use offerline_app::{customers, promotions as admin, vouchers};
 use offerline_core::{VoucherCode, VoucherUsage};
 use serde_json::{Map, Value, json};
@@ -38,11 +37,11 @@ use serde_json::{Map, Value, json};
 use crate::AppState;
 use crate::http::auth::Staff;
 use crate::http::error::{ApiError, ApiResult, nest, unknown_pk};
-use crate::http::listing::{Filter, Kind, Listing, Spec};
+use crate::http::listing::{Filter, Kind, Listing, Page, Spec};
 use crate::http::path::PathId;
-use crate::http::wire::{Body, Fields, Fieldset, JsonObject, typed};
+use crate::http::wire::{Body, Fields, Fieldset, typed};
 use crate::omnitron::promotion_body::{BulkPromotions, PromotionBody, PromotionPatch, pk_list, read_body};
-use crate::omnitron::wire::{self, to_json};
+use crate::omnitron::wire;
 
 // The simulation endpoint reads its body with these too.
 pub(crate) use crate::omnitron::promotion_body::{json_type, known_currency};
@@ -63,12 +62,10 @@ pub(crate) async fn check_users(
 // ---------------------------------------------------------------------------------------
 // Rendering
 
+/// A promotion's wire shape as a JSON tree: what a PATCH merges its body over, and what the
+/// back office's form shows. Answers are written from [`wire::Promotion`] itself.
 pub fn promotion_json(p: &Promotion) -> Value {
-    to_json(&wire::Promotion::from(p))
-}
-
-pub fn voucher_json(v: &Voucher) -> Value {
-    to_json(&wire::Voucher::from(v))
+    serde_json::to_value(wire::Promotion::from(p)).unwrap_or(Value::Null)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -85,10 +82,10 @@ pub(super) async fn create_promotion(
     _: Staff,
     State(state): State<AppState>,
     Body(body): Body<PromotionBody>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<wire::Promotion>)> {
     let input = promotion_input(&state, &body).await?;
     let p = admin::create(&state.app, &input).await?;
-    Ok((StatusCode::CREATED, Json(promotion_json(&p))))
+    Ok((StatusCode::CREATED, Json(wire::Promotion::from(&p))))
 }
 
 /// Most promotions one bulk call creates (contract §10).
@@ -101,7 +98,7 @@ pub(super) async fn bulk_create(
     _: Staff,
     State(state): State<AppState>,
     Body(body): Body<BulkPromotions>,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<(StatusCode, Json<wire::CreatedIds>)> {
     let list = match body.get("promotions") {
         Some(Value::Array(a)) if a.is_empty() => {
             return Err(ApiError::field("promotions", "This list may not be empty."));
@@ -142,7 +139,7 @@ pub(super) async fn bulk_create(
         return Err(ApiError::Fields(Map::from_iter([("promotions".to_owned(), Value::Array(errors))])));
     }
     match admin::create_many(&state.app, &inputs).await {
-        Ok(ids) => Ok((StatusCode::CREATED, Json(to_json(&wire::CreatedIds { ids })))),
+        Ok(ids) => Ok((StatusCode::CREATED, Json(wire::CreatedIds { ids }))),
         Err(admin::BulkError::Inputs(per)) => {
             let errors = per
                 .into_iter()
@@ -158,8 +155,8 @@ pub(super) async fn get_promotion(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(promotion_json(&admin::get(&state.app, id).await?)))
+) -> ApiResult<Json<wire::Promotion>> {
+    Ok(Json(wire::Promotion::from(&admin::get(&state.app, id).await?)))
 }
 
 pub(super) async fn patch_promotion(
@@ -167,7 +164,7 @@ pub(super) async fn patch_promotion(
     State(state): State<AppState>,
     PathId(id): PathId,
     Body(body): Body<PromotionPatch>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<wire::Promotion>> {
     let current = admin::get(&state.app, id).await?;
     let Value::Object(mut merged) = promotion_json(&current) else {
         return Err(ApiError::internal("promotion JSON is not an object"));
@@ -188,14 +185,14 @@ pub(super) async fn patch_promotion(
     }
     let input = promotion_input(&state, &typed(merged)?).await?;
     let p = admin::update(&state.app, id, &input).await?;
-    Ok(Json(promotion_json(&p)))
+    Ok(Json(wire::Promotion::from(&p)))
 }
 
 pub(super) async fn delete_promotion(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<StatusCode> {
     admin::delete(&state.app, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -216,9 +213,9 @@ pub(super) async fn list_promotions(
     _: Staff,
     State(state): State<AppState>,
     listing: Listing,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Page<wire::Promotion>>> {
     let (count, items) = admin::list(&state.app, listing.query(&PROMOTION_SPEC)?).await?;
-    Ok(Json(listing.envelope(count, items.iter().map(promotion_json).collect())?))
+    Ok(Json(listing.page(count, items.iter().map(wire::Promotion::from))?))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -244,8 +241,8 @@ fn usage_field(f: &mut Fields<'_>, default: Option<VoucherUsage>) -> Option<Vouc
 pub(super) async fn create_voucher(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
-) -> ApiResult<impl IntoResponse> {
+    Body(body): Body<wire::VoucherCreate>,
+) -> ApiResult<(StatusCode, Json<wire::Voucher>)> {
     let mut f = Fields::new(&body);
     let code = match body.get("code") {
         None | Some(Value::Null) => {
@@ -273,10 +270,14 @@ pub(super) async fn create_voucher(
         return Err(ApiError::Fields(errors));
     };
     let v = vouchers::create(&state.app, &NewVoucher { code, promotion, usage, customers }).await?;
-    Ok((StatusCode::CREATED, Json(voucher_json(&v))))
+    Ok((StatusCode::CREATED, Json(wire::Voucher::from(&v))))
 }
 
-pub(super) async fn list_vouchers(_: Staff, State(state): State<AppState>, listing: Listing) -> ApiResult<Json<Value>> {
+pub(super) async fn list_vouchers(
+    _: Staff,
+    State(state): State<AppState>,
+    listing: Listing,
+) -> ApiResult<Json<Page<wire::Voucher>>> {
     const SPEC: Spec = Spec {
         filters: &[
             Filter { param: "promotion", column: "promotion_id", kind: Kind::Int },
@@ -292,15 +293,15 @@ pub(super) async fn list_vouchers(_: Staff, State(state): State<AppState>, listi
         q.filter("code", Op::Eq, normal);
     }
     let (count, items) = vouchers::list(&state.app, &q).await?;
-    Ok(Json(listing.envelope(count, items.iter().map(voucher_json).collect())?))
+    Ok(Json(listing.page(count, items.iter().map(wire::Voucher::from))?))
 }
 
 pub(super) async fn generate_vouchers(
     _: Staff,
     State(state): State<AppState>,
     PathId(id): PathId,
-    JsonObject(body): JsonObject,
-) -> ApiResult<impl IntoResponse> {
+    Body(body): Body<wire::GenerateVouchers>,
+) -> ApiResult<(StatusCode, Json<wire::GeneratedCodes>)> {
     let p = admin::get(&state.app, id).await?;
     let mut f = Fields::new(&body);
     let count = f.req_int("count");

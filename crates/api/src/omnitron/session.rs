@@ -7,12 +7,11 @@ use offerline_app::identity;
 use crate::AppState;
 use crate::http::auth::Authenticated;
 use crate::http::error::ApiResult;
-use crate::http::wire::{Fields, JsonObject, ts};
-use crate::omnitron::wire::{ActiveUser, TokenKey};
+use crate::http::wire::{Body, Fields, ts};
+use crate::omnitron::wire::{ActiveUser, StaffLogin, TokenKey};
 
-/// Reads the body field by field (the DRF error of each bad field); [`crate::omnitron::wire::StaffLogin`] is its
-/// documented shape.
-pub(super) async fn login(State(state): State<AppState>, JsonObject(body): JsonObject) -> ApiResult<Json<TokenKey>> {
+/// Reads the body field by field (the DRF error of each bad field).
+pub(super) async fn login(State(state): State<AppState>, Body(body): Body<StaffLogin>) -> ApiResult<Json<TokenKey>> {
     let mut f = Fields::new(&body);
     let username = f.req_str("username", 150);
     let password = f.req_str("password", 4096);

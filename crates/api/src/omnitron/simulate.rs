@@ -17,8 +17,9 @@ use crate::AppState;
 use crate::http::auth::Staff;
 use crate::http::cache::ReadOnly;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::wire::{Amount, Fields, JsonObject};
+use crate::http::wire::{Amount, Body, Fields, Fieldset, typed};
 use crate::omnitron::promotions::{check_users, json_type, known_currency};
+use crate::omnitron::wire::{SimulateBody, SimulateLine};
 
 // ---------------------------------------------------------------------------------------
 // Simulation
@@ -27,23 +28,25 @@ use crate::omnitron::promotions::{check_users, json_type, known_currency};
 const MAX_LINES: usize = 5_000;
 const MAX_CODES: usize = 50;
 
-fn sim_lines(body: &Map<String, Value>, cur: Currency, errors: &mut Map<String, Value>) -> Vec<SimLine> {
-    let items = match body.get("lines") {
+/// Reads the body's `lines` (taken out of it: each line is read as its wire type without a
+/// copy).
+fn sim_lines(lines: Option<Value>, cur: Currency, errors: &mut Map<String, Value>) -> ApiResult<Vec<SimLine>> {
+    let items = match lines {
         None | Some(Value::Null) => {
             errors.insert("lines".into(), json!(["This field is required."]));
-            return Vec::new();
+            return Ok(Vec::new());
         }
         Some(Value::Array(a)) if a.len() > MAX_LINES => {
             errors.insert("lines".into(), json!([format!("Ensure this field has no more than {MAX_LINES} elements.")]));
-            return Vec::new();
+            return Ok(Vec::new());
         }
         Some(Value::Array(a)) => a,
         Some(other) => {
             errors.insert(
                 "lines".into(),
-                json!([format!("Expected a list of items but got type \"{}\".", json_type(other))]),
+                json!([format!("Expected a list of items but got type \"{}\".", json_type(&other))]),
             );
-            return Vec::new();
+            return Ok(Vec::new());
         }
     };
     let mut out = Vec::with_capacity(items.len());
@@ -51,12 +54,13 @@ fn sim_lines(body: &Map<String, Value>, cur: Currency, errors: &mut Map<String, 
     for item in items {
         let Value::Object(m) = item else {
             line_errors.push(json!({"non_field_errors": [format!(
-                "Invalid data. Expected a dictionary, but got {}.", json_type(item))]}));
+                "Invalid data. Expected a dictionary, but got {}.", json_type(&item))]}));
             continue;
         };
-        let mut f = Fields::new(m);
+        let line: SimulateLine = typed(m)?;
+        let mut f = Fields::new(&line);
         let sku = f.req_str("sku", 128);
-        let quantity = match m.get("quantity") {
+        let quantity = match line.get("quantity") {
             None | Some(Value::Null) => Some(1),
             Some(_) => f.opt_int("quantity"),
         };
@@ -82,14 +86,15 @@ fn sim_lines(body: &Map<String, Value>, cur: Currency, errors: &mut Map<String, 
     if line_errors.iter().any(|e| e.as_object().is_some_and(|o| !o.is_empty())) {
         errors.insert("lines".into(), Value::Array(line_errors));
     }
-    out
+    Ok(out)
 }
 
 pub(super) async fn simulate(
     _: Staff,
     State(state): State<AppState>,
-    JsonObject(body): JsonObject,
+    Body(mut body): Body<SimulateBody>,
 ) -> ApiResult<Response> {
+    let lines = body.lines.take();
     let defaults = simulate::Defaults::load(&state.app).await?;
     let mut f = Fields::new(&body);
     let currency = match body.get("currency") {
@@ -130,7 +135,7 @@ pub(super) async fn simulate(
     };
     let mut errors = f.errors.0;
     let Some(cur) = currency else { return Err(ApiError::Fields(errors)) };
-    let lines = sim_lines(&body, cur, &mut errors);
+    let lines = sim_lines(lines, cur, &mut errors)?;
     if let Some(c) = customer {
         check_users(&state, "customer", &[c], &mut errors).await?;
     }

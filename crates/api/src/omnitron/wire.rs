@@ -1,6 +1,7 @@
-//! The Omnitron dialect's wire types: the bodies its handlers answer with (and, where typed,
-//! read), as serde structs whose schemas (`utoipa::ToSchema`) are the OpenAPI document's
-//! `components.schemas`.
+//! The Omnitron dialect's wire types: the bodies its handlers answer with and read, as serde
+//! structs whose schemas (`utoipa::ToSchema`) are the OpenAPI document's
+//! `components.schemas`. A body type's fields hold the values as sent
+//! ([`present`](crate::http::wire::present)); the handlers' readers word the refusals.
 //!
 //! Field order is the order of the seeds' keys: the struct is serialized in declaration
 //! order, so the bytes on the wire are the ones the seeds and the clients know. Money is a
@@ -11,7 +12,8 @@ use offerline_app::catalog::{
     PriceList as PriceListRow, Product as ProductRow, ProductPrice as ProductPriceRow, StockList as StockListRow,
 };
 use offerline_app::ledger::{
-    BenefitApplicantRow, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, OrderRow,
+    BenefitApplicantRow, LedgerCancellation, LedgerDiscount, LedgerItem, LedgerOrder, OrderDetail as OrderDetailRows,
+    OrderRow,
 };
 use offerline_app::promotions::{Promotion as PromotionRow, benefit_json, condition_json};
 use offerline_app::vouchers::Voucher as VoucherRow;
@@ -31,65 +33,93 @@ use crate::http::wire::{money, present, rate, ts};
 use crate::omnitron::promotion_body::CURRENCIES;
 
 /// The body of `POST /auth/login/`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct StaffLogin {
-    #[schema(schema_with = req_text::<150>)]
-    pub username: Value,
-    #[schema(schema_with = req_text::<4096>)]
-    pub password: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<150>, required = true)]
+    pub username: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<4096>, required = true)]
+    pub password: Option<Value>,
 }
+
+crate::fieldset!(StaffLogin { "username" => username, "password" => password });
 
 /// The body of `POST /products/` (`name` and `sku` required) and of `PATCH /products/{pk}/`
 /// (every field optional; a `name` or `sku` given may not be blank or null).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ProductCreate {
-    #[schema(schema_with = req_text::<255>)]
-    pub name: Value,
-    #[schema(schema_with = req_text::<128>)]
-    pub sku: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<255>, required = true)]
+    pub name: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<128>, required = true)]
+    pub sku: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<128>)]
     pub base_code: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<128>)]
     pub barcode: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<16>)]
     pub product_type: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_bool)]
     pub is_active: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_int)]
     pub attribute_set: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_object)]
     pub attributes: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_object)]
     pub attributes_kwargs: Option<Value>,
     /// Image URLs, in order.
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = image_urls)]
     pub images: Option<Value>,
 }
 
+crate::fieldset!(ProductCreate { "name" => name, "sku" => sku, "base_code" => base_code, "barcode" => barcode, "product_type" => product_type, "is_active" => is_active, "attribute_set" => attribute_set, "attributes" => attributes, "attributes_kwargs" => attributes_kwargs, "images" => images });
+
 /// See [`ProductCreate`].
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ProductPatch {
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = req_text::<255>, required = false)]
     pub name: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = req_text::<128>, required = false)]
     pub sku: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<128>)]
     pub base_code: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<128>)]
     pub barcode: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<16>)]
     pub product_type: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_bool)]
     pub is_active: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_int)]
     pub attribute_set: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_object)]
     pub attributes: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_object)]
     pub attributes_kwargs: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = image_urls)]
     pub images: Option<Value>,
 }
+
+crate::fieldset!(ProductPatch { "name" => name, "sku" => sku, "base_code" => base_code, "barcode" => barcode, "product_type" => product_type, "is_active" => is_active, "attribute_set" => attribute_set, "attributes" => attributes, "attributes_kwargs" => attributes_kwargs, "images" => images });
 
 /// A list of non-empty image URLs of at most 2048 bytes each, or null. JSON Schema counts
 /// characters, not bytes: any 512 characters fit, and so do 2048 ASCII ones.
@@ -122,38 +152,51 @@ fn status_code() -> RefOr<Schema> {
 }
 
 /// The body of `POST /pricing/simulate/`: a basket of skus to price against the live offers.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SimulateBody {
     /// The basket's currency (the default price list's when absent).
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = currency_code)]
     pub currency: Option<Value>,
     /// The customer the basket is priced for (their coupons and limits).
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_int)]
     pub customer: Option<Value>,
     /// The instant the offers are looked at (now when absent).
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = instant)]
     pub at: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = voucher_codes)]
     pub voucher_codes: Option<Value>,
     /// Which offers `not_applied` explains: all (the default), those the basket came near, none.
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = explain)]
     pub explain: Option<Value>,
-    #[schema(max_items = 5000)]
-    pub lines: Vec<SimulateLine>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Vec<SimulateLine>, max_items = 5000, required = true)]
+    pub lines: Option<Value>,
 }
 
+crate::fieldset!(SimulateBody { "currency" => currency, "customer" => customer, "at" => at, "voucher_codes" => voucher_codes, "explain" => explain, "lines" => lines });
+
 /// A line of a simulated basket.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SimulateLine {
-    #[schema(schema_with = req_text::<128>)]
-    pub sku: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<128>, required = true)]
+    pub sku: Option<Value>,
     /// Units (1 when absent).
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = sim_quantity)]
     pub quantity: Option<Value>,
     /// The unit price, overriding the catalogue's.
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = money_amount)]
     pub unit_price: Option<Value>,
 }
+
+crate::fieldset!(SimulateLine { "sku" => sku, "quantity" => quantity, "unit_price" => unit_price });
 
 fn nullable(item: impl Into<RefOr<Schema>>) -> RefOr<Schema> {
     AnyOfBuilder::new().item(item).item(ObjectBuilder::new().schema_type(Type::Null)).into()
@@ -217,48 +260,66 @@ fn money_amount() -> RefOr<Schema> {
 
 /// The body of a staff cancellation (`POST /orders/{pk}/cancel/`): the order items (units)
 /// to cancel or return at once.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct StaffCancel {
-    #[schema(schema_with = order_item_ids)]
-    pub order_items: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = order_item_ids, required = true)]
+    pub order_items: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = cancellation_type)]
     pub cancellation_type: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<255>)]
     pub reason: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<2000>)]
     pub description: Option<Value>,
 }
 
+crate::fieldset!(StaffCancel { "order_items" => order_items, "cancellation_type" => cancellation_type, "reason" => reason, "description" => description });
+
 /// The body of `POST /vouchers/`: a code for a promotion.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct VoucherCreate {
     /// 1 to 64 of `A-Z a-z 0-9 _ -` (stored upper-cased).
-    #[schema(pattern = r"^[ \t\n\r]*[A-Za-z0-9_-]{1,64}[ \t\n\r]*$")]
-    pub code: String,
-    #[schema(schema_with = req_int)]
-    pub promotion: Value,
-    #[schema(schema_with = voucher_usage)]
-    pub usage: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, pattern = r"^[ \t\n\r]*[A-Za-z0-9_-]{1,64}[ \t\n\r]*$", required = true)]
+    pub code: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_int, required = true)]
+    pub promotion: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = voucher_usage, required = true)]
+    pub usage: Option<Value>,
     /// The only customers who may use it (anyone when empty).
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = pk_list)]
     pub customers: Option<Value>,
 }
 
+crate::fieldset!(VoucherCreate { "code" => code, "promotion" => promotion, "usage" => usage, "customers" => customers });
+
 /// The body of `POST /promotions/{id}/generate_vouchers/`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct GenerateVouchers {
-    #[schema(schema_with = code_count)]
-    pub count: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = code_count, required = true)]
+    pub count: Option<Value>,
     /// Put before each random part (`A-Z a-z 0-9 _ -`, upper-cased); none when blank.
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = code_prefix)]
     pub prefix: Option<Value>,
     /// The random part's length, 4 to 32 (8 when absent).
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = code_length)]
     pub length: Option<Value>,
     /// `single_use` when absent.
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_voucher_usage)]
     pub usage: Option<Value>,
 }
+
+crate::fieldset!(GenerateVouchers { "count" => count, "prefix" => prefix, "length" => length, "usage" => usage });
 
 fn usage_values() -> impl Iterator<Item = &'static str> {
     VoucherUsage::ALL.into_iter().map(VoucherUsage::as_str)
@@ -300,15 +361,20 @@ fn code_prefix() -> RefOr<Schema> {
 }
 
 /// The body of `POST /price_lists/`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct PriceListCreate {
-    #[schema(schema_with = req_text::<255>)]
-    pub name: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<255>, required = true)]
+    pub name: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<64>)]
     pub code: Option<Value>,
-    #[schema(schema_with = currency)]
-    pub currency: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = currency, required = true)]
+    pub currency: Option<Value>,
 }
+
+crate::fieldset!(PriceListCreate { "name" => name, "code" => code, "currency" => currency });
 
 /// The body of `POST /product_prices/`: a product's price in a price list (the default
 /// list when `price_list` is absent), replacing the one it had. Amounts are in the list's
@@ -361,20 +427,27 @@ fn tax_rate() -> RefOr<Schema> {
 }
 
 /// The body of `POST /stock_lists/`.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct StockListCreate {
-    #[schema(schema_with = req_text::<255>)]
-    pub name: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = req_text::<255>, required = true)]
+    pub name: Option<Value>,
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = opt_text::<64>)]
     pub code: Option<Value>,
 }
 
+crate::fieldset!(StockListCreate { "name" => name, "code" => code });
+
 /// The body of an order item's status change: Akinon's status code (`"100"`, …).
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ItemStatusChange {
-    #[schema(schema_with = status_code)]
-    pub status: Value,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = status_code, required = true)]
+    pub status: Option<Value>,
 }
+
+crate::fieldset!(ItemStatusChange { "status" => status });
 
 /// The answer of a login: the token key for `Authorization: Token <key>`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -767,11 +840,6 @@ impl From<&LedgerItem<'_>> for OrderItem {
     }
 }
 
-/// The JSON of a wire value (the response cache and the envelopes hold JSON trees).
-pub fn to_json<T: Serialize>(value: &T) -> Value {
-    serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
 /// An order in a list: its totals, no lines.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderSummary {
@@ -1042,6 +1110,12 @@ impl From<&LedgerOrder<'_>> for OrderDetail {
     }
 }
 
+impl From<&OrderDetailRows> for OrderDetail {
+    fn from(d: &OrderDetailRows) -> Self {
+        OrderDetail::from(&d.order())
+    }
+}
+
 /// The checkout answer: the order placed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckoutAnswer {
@@ -1163,4 +1237,27 @@ pub struct CreatedIds {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct GeneratedCodes {
     pub codes: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::wire::assert_reads_any_object;
+
+    #[test]
+    fn request_bodies_read_any_object() {
+        assert_reads_any_object::<StaffLogin>(StaffLogin::FIELDS);
+        assert_reads_any_object::<ProductCreate>(ProductCreate::FIELDS);
+        assert_reads_any_object::<ProductPatch>(ProductPatch::FIELDS);
+        assert_reads_any_object::<PriceListCreate>(PriceListCreate::FIELDS);
+        assert_reads_any_object::<StockListCreate>(StockListCreate::FIELDS);
+        assert_reads_any_object::<SimulateBody>(SimulateBody::FIELDS);
+        assert_reads_any_object::<SimulateLine>(SimulateLine::FIELDS);
+        assert_reads_any_object::<StaffCancel>(StaffCancel::FIELDS);
+        assert_reads_any_object::<ItemStatusChange>(ItemStatusChange::FIELDS);
+        assert_reads_any_object::<VoucherCreate>(VoucherCreate::FIELDS);
+        assert_reads_any_object::<GenerateVouchers>(GenerateVouchers::FIELDS);
+        // A PATCH names the fields of a whole product.
+        assert_eq!(ProductPatch::FIELDS, ProductCreate::FIELDS);
+    }
 }

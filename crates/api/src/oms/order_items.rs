@@ -18,31 +18,24 @@ use axum::response::Response;
 use offerline_app::ledger::{self, LedgerItem, Parts, Roots};
 use offerline_app::list::Op;
 use offerline_core::status::OrderStatus;
-use serde_json::Value;
 
 use crate::AppState;
 use crate::http::auth::Staff;
 use crate::http::cache::{cached, list_key, object_key};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::listing::Listing;
+use crate::http::listing::Page;
 use crate::http::path::PathId;
 use crate::omnitron::ledger::{ORDER_ITEM_SPEC, order_number_filter};
-use crate::omnitron::wire::to_json;
 use crate::oms::wire::{OmsOrderItem, OmsOrderItemSimple};
 
-/// Seed 003's detailed order item.
-pub fn detailed_json(i: &LedgerItem<'_>) -> Value {
-    to_json(&OmsOrderItem::from(i))
-}
-
-/// Seed 003's simple order item (`state`, `order`, `product` as ids).
-pub fn simple_json(i: &LedgerItem<'_>) -> Value {
-    to_json(&OmsOrderItemSimple::from(i))
-}
-
 /// Runs the list with the OMS filters: `order_number`, `order`, `status` (code) and
-/// `state` (state id), plus the common ones.
-async fn list(state: &AppState, listing: &Listing, simple: bool) -> ApiResult<Value> {
+/// `state` (state id), plus the common ones; each item rendered as `T` (the simple shape
+/// or the detailed one).
+async fn list<T>(state: &AppState, listing: &Listing, simple: bool) -> ApiResult<Page<T>>
+where
+    T: for<'a, 'l> From<&'a LedgerItem<'l>>,
+{
     let mut q = listing.query(&ORDER_ITEM_SPEC)?;
     let filter = order_number_filter(listing, &["order_number", "order__number"]);
     if let Some(s) = listing.get("state") {
@@ -54,8 +47,7 @@ async fn list(state: &AppState, listing: &Listing, simple: bool) -> ApiResult<Va
     // Price and stock lists are shown in the simple shape too; products are not.
     let parts = Parts { lists: true, products: !simple, ..Parts::NONE };
     let (count, ledger) = ledger::order_items(&state.app, &q, &filter, parts).await?;
-    let render = if simple { simple_json } else { detailed_json };
-    listing.envelope(count, ledger.items().map(|i| render(&i)).collect())
+    listing.page(count, ledger.items().map(|i| T::from(&i)))
 }
 
 pub(super) async fn list_detailed(
@@ -64,7 +56,7 @@ pub(super) async fn list_detailed(
     uri: Uri,
     listing: Listing,
 ) -> ApiResult<Response> {
-    cached(&state, list_key(&listing, &uri), list(&state, &listing, false)).await
+    cached(&state, list_key(&listing, &uri), list::<OmsOrderItem>(&state, &listing, false)).await
 }
 
 pub(super) async fn list_simple(
@@ -73,7 +65,7 @@ pub(super) async fn list_simple(
     uri: Uri,
     listing: Listing,
 ) -> ApiResult<Response> {
-    cached(&state, list_key(&listing, &uri), list(&state, &listing, true)).await
+    cached(&state, list_key(&listing, &uri), list::<OmsOrderItemSimple>(&state, &listing, true)).await
 }
 
 pub(super) async fn get_item(
@@ -86,7 +78,7 @@ pub(super) async fn get_item(
         let parts = Parts { lists: true, products: true, ..Parts::NONE };
         let ledger = ledger::load(&state.app, Roots::OrderItems(&[id]), parts).await?;
         let item = ledger.items().next().ok_or(ApiError::NotFound)?;
-        Ok(detailed_json(&item))
+        Ok(OmsOrderItem::from(&item))
     })
     .await
 }
