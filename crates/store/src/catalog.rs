@@ -134,8 +134,17 @@ const IMAGE_COLS: &str = "id, product_id, image, status, position, created_at, m
 static DEFAULT_PRICE_LIST_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1")
 });
-static DEFAULT_STOCK_LIST_SQL: LazyLock<String> = LazyLock::new(|| {
-    format!("SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1")
+/// Both default lists in one row, the stock list's columns after the price list's (NULL when
+/// there is no default stock list): what pricing a basket reads, in one round trip.
+static DEFAULT_LISTS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, {} FROM \
+         (SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1) pl \
+         LEFT JOIN (SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1) sl \
+         ON 1 = 1",
+        qualified("pl", PRICE_LIST_COLS),
+        qualified("sl", STOCK_LIST_COLS)
+    )
 });
 const PRODUCT_COLS: &str = "id, name, sku, base_code, barcode, product_type, is_active, parent_id, attributes, \
      attributes_kwargs, extra_attributes, attribute_set, uuid, productization_date, listing_code, data_source, \
@@ -317,8 +326,10 @@ impl Store {
     }
 
     /// What pricing a basket reads, on one connection (one hand-off back to the pool instead
-    /// of one per query): the default price list and stock list, the products with their
-    /// images, and their prices in the default price list.
+    /// of one per query) and in three statements: the default price list and stock list
+    /// together, the products each with its price in the default price list beside it, and
+    /// their images. Every storefront basket view and every checkout reads it, so on
+    /// PostgreSQL each statement saved is a round trip off the checkout's path.
     pub async fn pricing_catalog(&self, product_ids: &[i64]) -> Result<PricingCatalog> {
         match self.sqlite_readers() {
             Some(readers) => readers.with(|ex| complete(pricing_catalog_on(ex, product_ids))),
@@ -504,28 +515,56 @@ async fn insert_images(
 // single-purpose methods above share.
 
 async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<PricingCatalog> {
-    let lists = e.rows(&DEFAULT_PRICE_LIST_SQL, &[]).await?;
-    let price_list = price_list_from_row(lists.first().ok_or(StoreError::NotFound)?.as_slice())?;
-    let stocks = e.rows(&DEFAULT_STOCK_LIST_SQL, &[]).await?;
-    let stock_list = stocks.first().map(|r| stock_list_from_row(r.as_slice())).transpose()?;
+    let lists = e.rows(&DEFAULT_LISTS_SQL, &[]).await?;
+    let row = lists.first().ok_or(StoreError::NotFound)?.as_slice();
+    let (pl, sl) = row.split_at(PRICE_LIST_COLS.split(',').count().min(row.len()));
+    let price_list = price_list_from_row(pl)?;
+    // No default stock list: its columns are NULL beside the price list.
+    let stock_list = match sl.opt_int(0)? {
+        Some(_) => Some(stock_list_from_row(sl)?),
+        None => None,
+    };
     if product_ids.is_empty() {
         return Ok(PricingCatalog { price_list, stock_list, products: Vec::new(), prices: HashMap::new() });
     }
-    let ids: Vec<Param<'_>> = product_ids.iter().map(|&id| id.into()).collect();
-    let ph = placeholders(0, ids.len());
-    let rows = e.rows(&format!("SELECT {PRODUCT_COLS} FROM products WHERE id IN ({ph})"), &ids).await?;
-    let products = rows.iter().map(|r| product_from_row(r.as_slice())).collect::<Result<Vec<_>>>()?;
-    let images = e.rows(&images_sql(&ph), &ids).await?;
-    let images = images.iter().map(|r| image_from_row(r.as_slice())).collect::<Result<Vec<_>>>()?;
-    let products = with_images(product_ids, products, images);
     let mut params: Vec<Param<'_>> = vec![price_list.id.into()];
     params.extend(product_ids.iter().map(|&id| Param::from(id)));
-    let rows = e.rows(&prices_sql(product_ids.len()), &params).await?;
-    let prices = rows
-        .iter()
-        .map(|r| price_from_row(r.as_slice()).map(|p| (p.product_id, p)))
-        .collect::<Result<HashMap<_, _>>>()?;
+    let rows = e.rows(&products_with_prices_sql(product_ids.len()), &params).await?;
+    let width = PRODUCT_COLS.split(',').count();
+    let mut products = Vec::with_capacity(rows.len());
+    let mut prices = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let (p, pp) = r.as_slice().split_at(width.min(r.len()));
+        products.push(product_from_row(p)?);
+        // A product without a price in the list: the price's columns are NULL.
+        if pp.opt_int(0)?.is_some() {
+            let price = price_from_row(pp)?;
+            prices.insert(price.product_id, price);
+        }
+    }
+    let ids: Vec<Param<'_>> = product_ids.iter().map(|&id| id.into()).collect();
+    let images = e.rows(&images_sql(&placeholders(0, ids.len())), &ids).await?;
+    let images = images.iter().map(|r| image_from_row(r.as_slice())).collect::<Result<Vec<_>>>()?;
+    let products = with_images(product_ids, products, images);
     Ok(PricingCatalog { price_list, stock_list, products, prices })
+}
+
+/// `cols` (a column list) with each column qualified by `table`.
+fn qualified(table: &str, cols: &str) -> String {
+    cols.split(',').map(|c| format!("{table}.{}", c.trim())).collect::<Vec<_>>().join(", ")
+}
+
+/// The products `$2…` with their price in the price list `$1` beside each (NULLs for a
+/// product the list does not price; a product has at most one price per list).
+fn products_with_prices_sql(n: usize) -> String {
+    format!(
+        "SELECT {}, {} FROM products p \
+         LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.price_list_id = $1 \
+         WHERE p.id IN ({})",
+        qualified("p", PRODUCT_COLS),
+        qualified("pp", PRICE_COLS),
+        placeholders(1, n)
+    )
 }
 
 fn images_sql(ph: &str) -> String {
