@@ -49,6 +49,7 @@ pub fn allocate(amount: i64, weights: &[i64], caps: &[i64]) -> Vec<i64> {
     let mut active: Vec<usize> = Vec::with_capacity(n);
     active.extend((0..n).filter(|&i| cap(i) > 0));
     let mut rems: Vec<(i128, usize)> = Vec::with_capacity(active.len());
+    let caps_are_weights = std::ptr::eq(weights, caps);
 
     while left > 0 && !active.is_empty() {
         let total_w: i128 = active.iter().map(|&i| i128::from(weight(i))).sum();
@@ -63,21 +64,19 @@ pub fn allocate(amount: i64, weights: &[i64], caps: &[i64]) -> Vec<i64> {
         // share can: `left` is at most the caps' total, so `left × wᵢ / Σw ≤ wᵢ`, with
         // equality only when `left = Σw`, exactly. The pass is then skipped.
         let mut capped_any = false;
-        let caps_are_weights = std::ptr::eq(weights, caps);
-        active.retain(|&i| {
-            if caps_are_weights {
-                return true;
-            }
-            let (q, r) = share(i);
-            let c = i128::from(cap(i));
-            if q > c || (q == c && r > 0) {
-                out[i] = cap(i);
-                capped_any = true;
-                false
-            } else {
-                true
-            }
-        });
+        if !caps_are_weights {
+            active.retain(|&i| {
+                let (q, r) = share(i);
+                let c = i128::from(cap(i));
+                if q > c || (q == c && r > 0) {
+                    out[i] = cap(i);
+                    capped_any = true;
+                    false
+                } else {
+                    true
+                }
+            });
+        }
         if capped_any {
             left = i128::from(amount).min(cap_total) - out.iter().map(|&v| i128::from(v)).sum::<i128>();
             continue;

@@ -207,7 +207,7 @@ impl OfferIndex {
     /// The candidate offers for `lines` (given in the engine's canonical order), in
     /// processing order. Line lists in `buf` are ascending.
     pub(crate) fn candidates(&self, lines: &[&Line], buf: &mut Vec<u32>) -> Vec<Candidate> {
-        let mut hits: Vec<(u32, u32, u8)> = Vec::with_capacity(lines.len() * 4);
+        let mut hits: Vec<(u32, u32, u8)> = Vec::new();
         for (k, line) in lines.iter().enumerate() {
             let k = k as u32;
             let mut push = |ps: &[Posting]| {
