@@ -4,50 +4,49 @@
 //! the transaction, which refuses an offer whose row has changed since.
 //!
 //! # Freshness
-//! - A write in this process (the promotion and voucher use cases) only marks the index
-//!   out of date ([`OfferCache::changed`]): a write costs its own rows, not a rebuild of
-//!   every offer, so ten thousand promotions written one by one cost ten thousand inserts.
-//!   Pricing asks for the index through [`OfferCache::fresh`], which rebuilds first when a
-//!   write of this process is not in it yet (one rebuild for any number of writes), so the
-//!   writer's next pricing sees its write. The follower below usually has rebuilt by then,
-//!   off the request path.
-//! - Such a rebuild reads the ids and `modified_at` of the live rows and then only the rows
+//! - Every pricing first reads the database's two pricing versions
+//!   ([`Store::pricing_versions`]: one indexed read of two rows, which the writing
+//!   transaction moves by trigger, migration 0014) and rebuilds first when the index or the
+//!   catalogue was built from an older one. So a write committed on any node, by any
+//!   process on the same database, is priced by the next pricing everywhere: strict
+//!   read-your-writes, at the price of that one small read per pricing (measured in
+//!   docs/PERFORMANCE.md). Concurrent callers share one rebuild.
+//! - A write in this process (the promotion and voucher use cases) also marks the index
+//!   out of date ([`OfferCache::changed`]), for what the versions do not cover (a voucher
+//!   of a promotion): a write costs its own rows, not a rebuild of every offer, so ten
+//!   thousand promotions written one by one cost ten thousand inserts.
+//! - A rebuild reads the ids and `modified_at` of the live rows and then only the rows
 //!   whose version moved ([`Store::live_offer_changes`]), over the current index: a write
 //!   among ten thousand offers reads one row. The startup load and a checkout that found an
 //!   offer out of date ([`OfferCache::outdated`], which may be a row changed by hand with its
 //!   `modified_at` untouched) read every row.
-//! - Writes of other processes reach it through the store's one change watcher
-//!   ([`offerline_store::changes`]): the cache waits for the data generation to move, then
-//!   compares the cheap [`Store::promotions_stamp`] with the stamp its index was built from
-//!   and rebuilds only if it moved. The generation moves for every write anywhere (every
-//!   checkout too), so the comparison runs at most once per [`CHECK_INTERVAL`]; a burst of
-//!   moves costs one stamp query. The staleness bound for another process's promotion
-//!   write is therefore the watcher's (20 ms on SQLite, the notification latency on
-//!   PostgreSQL) plus [`CHECK_INTERVAL`] plus one rebuild.
+//! - Off the request path, the follower below rebuilds as soon as it can, so pricing rarely
+//!   waits for a rebuild: it waits for the store's change watcher
+//!   ([`offerline_store::changes`]) to move the data generation, reads the versions and
+//!   rebuilds what moved. The generation moves for every write anywhere (every checkout
+//!   too), so it reads them at most once per [`CHECK_INTERVAL`].
 //!
-//! The cache also keeps the pricing catalogue ([`CatalogSnapshot`]) by the same rules: a
-//! catalogue write of this process marks it out of date ([`OfferCache::catalog_changed`]),
-//! [`OfferCache::catalog`] reloads it first when it is, and the follower reloads it when
-//! [`Store::catalog_stamp`] moved. It is loaded on first use.
+//! The cache keeps the pricing catalogue ([`CatalogSnapshot`]) by the same rules, with the
+//! catalogue's version and [`OfferCache::catalog_changed`]. It is loaded on first use.
 //!
 //! The follower is a task started by [`OfferCache::load`] that holds the cache weakly and
 //! is stopped when the last handle to the cache is dropped.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use offerline_core::{Offer, OfferIndex};
 use offerline_store::Store;
-use offerline_store::catalog::CatalogStamp;
-use offerline_store::promotions::PromotionsStamp;
+use offerline_store::promotions::PricingVersions;
 
 use crate::AppResult;
 use crate::catalog_snapshot::CatalogSnapshot;
 
-/// The least time between two stamp checks after the generation moved: the debounce of a
-/// burst of writes (a checkout moves the generation too, and most moves change no offer).
+/// The least time between two of the follower's version reads after the generation moved:
+/// the debounce of a burst of writes (a checkout moves the generation too, and most moves
+/// change no offer).
 pub const CHECK_INTERVAL: Duration = Duration::from_millis(25);
 
 /// How long the follower waits before trying a failed refresh again.
@@ -73,8 +72,11 @@ struct Inner {
     store: Store,
     current: RwLock<Snapshot>,
     /// Serialises rebuilds (so a later one never loses to an earlier one) and remembers the
-    /// stamp the current index was built from.
-    built: tokio::sync::Mutex<Option<PromotionsStamp>>,
+    /// offers version the current index was built from.
+    built: tokio::sync::Mutex<Option<i64>>,
+    /// That version, readable without the lock (-1 before the first build): pricing's path
+    /// when nothing moved.
+    offers_version: AtomicI64,
     follower: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
     checks: AtomicU64,
     rebuilds: AtomicU64,
@@ -85,11 +87,10 @@ struct Inner {
     done: AtomicU64,
     /// The pricing catalogue, once loaded, and the same bookkeeping for it.
     catalog: RwLock<Option<Arc<CatalogSnapshot>>>,
-    catalog_built: tokio::sync::Mutex<Option<CatalogStamp>>,
+    catalog_built: tokio::sync::Mutex<Option<i64>>,
+    catalog_version: AtomicI64,
     catalog_wanted: AtomicU64,
     catalog_done: AtomicU64,
-    /// When the follower last compared the catalogue stamp, and how long that took.
-    catalog_checked: std::sync::Mutex<Option<(Instant, Duration)>>,
 }
 
 impl Drop for Inner {
@@ -101,10 +102,10 @@ impl Drop for Inner {
     }
 }
 
-/// How often the cache compared its stamp and rebuilt, for tests and diagnostics.
+/// How often the follower read the versions and the cache rebuilt, for tests and diagnostics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CacheStats {
-    /// Stamp comparisons after the generation moved.
+    /// The follower's version reads after the generation moved.
     pub checks: u64,
     /// Index builds, the first one included.
     pub rebuilds: u64,
@@ -126,6 +127,7 @@ impl OfferCache {
                     versions: Arc::default(),
                 }),
                 built: tokio::sync::Mutex::new(None),
+                offers_version: AtomicI64::new(-1),
                 follower: std::sync::Mutex::new(None),
                 checks: AtomicU64::new(0),
                 rebuilds: AtomicU64::new(0),
@@ -133,9 +135,9 @@ impl OfferCache {
                 done: AtomicU64::new(0),
                 catalog: RwLock::new(None),
                 catalog_built: tokio::sync::Mutex::new(None),
+                catalog_version: AtomicI64::new(-1),
                 catalog_wanted: AtomicU64::new(0),
                 catalog_done: AtomicU64::new(0),
-                catalog_checked: std::sync::Mutex::new(None),
             }),
         };
         cache.reload("startup").await?;
@@ -173,21 +175,34 @@ impl OfferCache {
     }
 
     /// After a write in this process: the index is out of date, and the next
-    /// [`OfferCache::fresh`] rebuilds it unless the follower has. Other processes learn of
-    /// the write through their change watchers.
+    /// [`OfferCache::fresh`] rebuilds it unless the follower has.
     pub fn changed(&self) {
         self.inner.wanted.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The index with every write of this process in it: what pricing uses, so a
-    /// promotion written by one request is priced by the next (read-your-writes). Rebuilds
-    /// first when a write is not in it yet; concurrent callers share one rebuild.
+    /// The index with every committed promotion write in it, of this node or any other:
+    /// what pricing uses (see the module's freshness rules).
     pub async fn fresh(&self) -> AppResult<Snapshot> {
+        let versions = self.inner.store.pricing_versions().await?;
+        self.offers_at(versions.offers).await
+    }
+
+    /// The index and the pricing catalogue, both current, for one read of the versions.
+    pub async fn pricing(&self) -> AppResult<(Snapshot, Arc<CatalogSnapshot>)> {
+        let versions = self.inner.store.pricing_versions().await?;
+        Ok((self.offers_at(versions.offers).await?, self.catalog_at(versions.catalog).await?))
+    }
+
+    /// The index built from `version` or a later one, with every write of this process in it.
+    async fn offers_at(&self, version: i64) -> AppResult<Snapshot> {
         let wanted = self.inner.wanted.load(Ordering::SeqCst);
-        if self.inner.done.load(Ordering::SeqCst) < wanted {
+        let current = |built: Option<i64>| {
+            self.inner.done.load(Ordering::SeqCst) >= wanted && built.is_some_and(|b| b >= version)
+        };
+        if !current(Some(self.inner.offers_version.load(Ordering::SeqCst))) {
             let mut built = self.inner.built.lock().await;
-            if self.inner.done.load(Ordering::SeqCst) < wanted {
-                self.rebuild(&mut built, "write", false).await?;
+            if !current(*built) {
+                self.rebuild(&mut built, "changed", false).await?;
             }
         }
         Ok(self.snapshot())
@@ -199,18 +214,28 @@ impl OfferCache {
         self.inner.catalog_wanted.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The pricing catalogue with every catalogue write of this process in it (loaded on
-    /// first use; concurrent callers share one load).
+    /// The pricing catalogue with every committed catalogue write in it (loaded on first
+    /// use; concurrent callers share one load).
     pub async fn catalog(&self) -> AppResult<Arc<CatalogSnapshot>> {
+        let versions = self.inner.store.pricing_versions().await?;
+        self.catalog_at(versions.catalog).await
+    }
+
+    /// The catalogue loaded from `version` or a later one, with every write of this process
+    /// in it.
+    async fn catalog_at(&self, version: i64) -> AppResult<Arc<CatalogSnapshot>> {
         let wanted = self.inner.catalog_wanted.load(Ordering::SeqCst);
-        if self.inner.catalog_done.load(Ordering::SeqCst) >= wanted
+        let current = |built: Option<i64>| {
+            self.inner.catalog_done.load(Ordering::SeqCst) >= wanted && built.is_some_and(|b| b >= version)
+        };
+        if current(Some(self.inner.catalog_version.load(Ordering::SeqCst)))
             && let Some(c) = self.loaded_catalog()
         {
             return Ok(c);
         }
         let mut built = self.inner.catalog_built.lock().await;
         match self.loaded_catalog() {
-            Some(c) if self.inner.catalog_done.load(Ordering::SeqCst) >= wanted => Ok(c),
+            Some(c) if current(*built) => Ok(c),
             _ => self.reload_catalog(&mut built).await,
         }
     }
@@ -222,17 +247,18 @@ impl OfferCache {
         }
     }
 
-    async fn reload_catalog(&self, built: &mut Option<CatalogStamp>) -> AppResult<Arc<CatalogSnapshot>> {
+    async fn reload_catalog(&self, built: &mut Option<i64>) -> AppResult<Arc<CatalogSnapshot>> {
         let started = Instant::now();
         let writes = self.inner.catalog_wanted.load(Ordering::SeqCst);
-        // The stamp first, as for the offers: a write between the reads is never lost.
-        let stamp = self.inner.store.catalog_stamp().await?;
+        // The version first, as for the offers: a write between the reads is never lost.
+        let version = self.inner.store.pricing_versions().await?.catalog;
         let catalog = Arc::new(CatalogSnapshot::from_rows(self.inner.store.catalog_rows().await?));
         match self.inner.catalog.write() {
             Ok(mut g) => *g = Some(catalog.clone()),
             Err(poisoned) => *poisoned.into_inner() = Some(catalog.clone()),
         }
-        *built = Some(stamp);
+        *built = Some(version);
+        self.inner.catalog_version.store(version, Ordering::SeqCst);
         self.inner.catalog_done.fetch_max(writes, Ordering::SeqCst);
         tracing::debug!(
             products = catalog.len(),
@@ -240,31 +266,6 @@ impl OfferCache {
             "pricing catalogue loaded"
         );
         Ok(catalog)
-    }
-
-    /// Reloads the pricing catalogue if it was loaded and its stamp moved since. The stamp
-    /// reads every product and price row, so on a large catalogue it is compared at most
-    /// once per ten times its own cost (a check of 5 ms waits 50 ms); returns `true` when
-    /// the comparison was put off, so the follower comes back for it.
-    async fn refresh_catalog(&self) -> AppResult<bool> {
-        if self.loaded_catalog().is_none() {
-            return Ok(false);
-        }
-        let last = *self.inner.catalog_checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((at, took)) = last
-            && at.elapsed() < took * 10
-        {
-            return Ok(true);
-        }
-        let mut built = self.inner.catalog_built.lock().await;
-        let started = Instant::now();
-        let now = self.inner.store.catalog_stamp().await?;
-        *self.inner.catalog_checked.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some((started, started.elapsed()));
-        if *built != Some(now) {
-            self.reload_catalog(&mut built).await?;
-        }
-        Ok(false)
     }
 
     /// After a checkout found an offer it was priced with out of date in the database:
@@ -284,30 +285,32 @@ impl OfferCache {
         self.rebuild(&mut built, why, true).await
     }
 
-    /// Reloads the pricing catalogue if its stamp moved, then rebuilds the index if the
-    /// promotions stamp moved since the last build.
+    /// Reads the versions, reloads the pricing catalogue if it was loaded and its version
+    /// moved, and rebuilds the index if the offers version moved.
     pub async fn refresh(&self) -> AppResult<Refreshed> {
-        let catalog_put_off = self.refresh_catalog().await?;
-        let mut built = self.inner.built.lock().await;
         self.inner.checks.fetch_add(1, Ordering::Relaxed);
-        let now = self.inner.store.promotions_stamp().await?;
-        if *built == Some(now) {
-            return Ok(Refreshed { rebuilt: None, catalog_put_off });
+        let PricingVersions { offers, catalog } = self.inner.store.pricing_versions().await?;
+        if self.loaded_catalog().is_some() {
+            self.catalog_at(catalog).await?;
+        }
+        let mut built = self.inner.built.lock().await;
+        if built.is_some_and(|b| b >= offers) {
+            return Ok(Refreshed { rebuilt: None });
         }
         let started = Instant::now();
         self.rebuild(&mut built, "changed", false).await?;
-        Ok(Refreshed { rebuilt: Some(started.elapsed()), catalog_put_off })
+        Ok(Refreshed { rebuilt: Some(started.elapsed()) })
     }
 
     /// Builds the index again: from every live row when `full` (or when nothing was built
     /// yet), else from the rows whose `modified_at` moved, over the current index.
-    async fn rebuild(&self, built: &mut Option<PromotionsStamp>, why: &str, full: bool) -> AppResult<usize> {
+    async fn rebuild(&self, built: &mut Option<i64>, why: &str, full: bool) -> AppResult<usize> {
         let started = Instant::now();
         // Before the database is read: a write counted after this is marked for the next build.
         let writes = self.inner.wanted.load(Ordering::SeqCst);
-        // The stamp first: a write between the two reads is then in the index or in a stamp
-        // that differs from the one kept, never lost.
-        let stamp = self.inner.store.promotions_stamp().await?;
+        // The version first: a write between the two reads is then in the index or in a
+        // version later than the one kept, never lost.
+        let version = self.inner.store.pricing_versions().await?.offers;
         let snapshot = match (built.is_some(), full) {
             (true, false) => {
                 // Only the rows whose version moved are read; the rest of the index is reused.
@@ -337,7 +340,8 @@ impl OfferCache {
             Ok(mut g) => *g = snapshot,
             Err(poisoned) => *poisoned.into_inner() = snapshot,
         }
-        *built = Some(stamp);
+        *built = Some(version);
+        self.inner.offers_version.store(version, Ordering::SeqCst);
         self.inner.done.fetch_max(writes, Ordering::SeqCst);
         self.inner.rebuilds.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
@@ -356,8 +360,6 @@ impl OfferCache {
 pub struct Refreshed {
     /// How long the index rebuild took, if the promotions had changed.
     pub rebuilt: Option<Duration>,
-    /// The catalogue stamp was not compared this time (it was compared too recently).
-    pub catalog_put_off: bool,
 }
 
 /// The follower: waits for the data generation to move past `seen`, refreshes, rests
@@ -367,19 +369,13 @@ async fn follow(cache: Weak<Inner>, mut seen: u64) {
     loop {
         changes.moved(seen).await;
         let before = seen;
-        // Before the stamp is read: a move after this point is caught by the next round.
+        // Before the versions are read: a move after this point is caught by the next round.
         seen = changes.generation();
         let Some(inner) = cache.upgrade() else { return };
         match (OfferCache { inner }).refresh().await {
             // A rebuild rests as long as it took: while promotions are written in a stream,
             // the background rebuilds take at most half a core from the writes.
-            Ok(r) => {
-                if r.catalog_put_off {
-                    // The move may have been a catalogue write: come back for it.
-                    seen = before;
-                }
-                tokio::time::sleep(r.rebuilt.unwrap_or_default().max(CHECK_INTERVAL)).await;
-            }
+            Ok(r) => tokio::time::sleep(r.rebuilt.unwrap_or_default().max(CHECK_INTERVAL)).await,
             Err(e) => {
                 // The change is still unaccounted for: try it again, after a pause.
                 tracing::warn!(error = %e, "offer cache refresh failed; retrying");

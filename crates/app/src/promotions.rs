@@ -82,7 +82,7 @@ pub async fn delete(app: &App, id: i64) -> AppResult<()> {
 /// How many promotions were ever created, deleted ones included (the demo loads its own
 /// only into a database that never had any).
 pub async fn count_all(app: &App) -> AppResult<i64> {
-    Ok(app.store().promotions_stamp().await?.count)
+    Ok(app.store().count_promotions().await?)
 }
 
 /// A promotion that is not deleted.

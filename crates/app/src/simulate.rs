@@ -10,8 +10,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use offerline_core::{
-    Currency, CustomerId, Line, OfferId, Pricing, PricingInput, ProductId, Timestamp, VoucherCode, VoucherGrant,
-    VoucherRefusal, price,
+    Currency, CustomerId, Line, OfferId, OfferIndex, Pricing, PricingInput, ProductId, Timestamp, VoucherCode,
+    VoucherGrant, VoucherRefusal, price,
 };
 use offerline_store::now_micros;
 
@@ -86,17 +86,20 @@ pub struct Simulation {
 }
 
 /// What a simulation falls back on: the default price list (its currency when the request
-/// names none, its prices when a line gives none), with the rest of the pricing catalogue.
-/// Taken once per request, before the request is parsed, since the currency decides how
-/// its money is read; it is the in-memory snapshot, so no row is read for it.
+/// names none, its prices when a line gives none), with the rest of the pricing catalogue,
+/// and the offers it prices against. Taken once per request, before the request is parsed,
+/// since the currency decides how its money is read; both are the in-memory snapshots, so
+/// the only row read for them is the pricing versions ([`crate::offers`]).
 #[derive(Debug, Clone)]
 pub struct Defaults {
     catalog: Arc<CatalogSnapshot>,
+    offers: Arc<OfferIndex>,
 }
 
 impl Defaults {
     pub async fn load(app: &App) -> AppResult<Self> {
-        Ok(Defaults { catalog: app.offers().catalog().await? })
+        let (snapshot, catalog) = app.offers().pricing().await?;
+        Ok(Defaults { catalog, offers: snapshot.index })
     }
 
     /// The default price list's currency code, as stored.
@@ -108,7 +111,7 @@ impl Defaults {
 /// Prices `req` against the live offers. Lines whose sku is unknown or unpriced are refused
 /// together ([`AppError::Lines`], one entry per requested line).
 pub async fn simulate(app: &App, defaults: &Defaults, req: Request) -> AppResult<Simulation> {
-    let (store, offers) = (app.store(), app.offers().fresh().await?.index);
+    let (store, offers) = (app.store(), defaults.offers.clone());
     let catalog = &defaults.catalog;
     let default_list = &catalog.price_list;
     let cur = req.currency;

@@ -604,12 +604,6 @@ async fn products_on(conn: &mut AnyConnection, ids: &[i64]) -> Result<Vec<Produc
 // ---------------------------------------------------------------------------------------
 // The pricing catalogue: what a priced basket needs of every product, read whole.
 
-/// What [`Store::catalog_stamp`] returns: equal stamps, unchanged products, prices and
-/// price lists (per table: the latest `modified_at`, the rows, Σ `modified_at` mod a prime,
-/// so a write moves it even when a clock behind another's writes an older stamp).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CatalogStamp(pub [i64; 9]);
-
 /// A product as pricing sees it.
 #[derive(Debug, Clone)]
 pub struct PricedProduct {
@@ -629,23 +623,6 @@ pub struct CatalogRows {
 }
 
 impl Store {
-    /// A cheap fingerprint of the products, prices and price lists (one query).
-    pub async fn catalog_stamp(&self) -> Result<CatalogStamp> {
-        let part = |t: &str| {
-            format!(
-                "(SELECT MAX(modified_at) FROM {t}), (SELECT COUNT(*) FROM {t}), \
-                 (SELECT COALESCE(CAST(SUM(modified_at % 1000000007) AS BIGINT), 0) FROM {t})"
-            )
-        };
-        let sql = format!("SELECT {}, {}, {}", part("products"), part("product_prices"), part("price_lists"));
-        let r = sqlx::query(&sql).fetch_one(self.reader()).await?;
-        let mut stamp = [0i64; 9];
-        for (i, v) in stamp.iter_mut().enumerate() {
-            *v = r.try_get::<Option<i64>, _>(i)?.unwrap_or(-1);
-        }
-        Ok(CatalogStamp(stamp))
-    }
-
     /// The whole pricing catalogue (three queries on one connection).
     pub async fn catalog_rows(&self) -> Result<CatalogRows> {
         let mut conn = self.reader().acquire().await?;

@@ -16,5 +16,5 @@ pub mod pricing;
 pub mod vouchers;
 
 pub use admin::{Promotion, PromotionInput};
-pub use pricing::{LiveOffers, PromotionsStamp};
+pub use pricing::{LiveOffers, PricingVersions};
 pub use vouchers::{MAX_GENERATED_CODES, Voucher};

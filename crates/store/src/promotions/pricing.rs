@@ -1,5 +1,6 @@
-//! The reads pricing needs: every live promotion as an engine [`Offer`], a stamp that says
-//! whether they changed, usage of limits so far, a customer's offers, products by sku.
+//! The reads pricing needs: every live promotion as an engine [`Offer`], the versions that
+//! say whether what pricing keeps in memory is current, usage of limits so far, a
+//! customer's offers, products by sku.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -7,18 +8,20 @@ use offerline_core::{Offer, OfferId, OfferUsage, UsageSnapshot};
 use sqlx::Row;
 
 use super::admin::{PROMO_COLS, Promotion, promotion_from_row};
+use crate::exec::{Exec, Param, Values, complete};
 use crate::list::placeholders;
 use crate::{Result, Store, StoreError};
 
-/// What [`Store::promotions_stamp`] returns: equal stamps, unchanged promotions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PromotionsStamp {
-    /// The latest `modified_at`; `None` while there is no promotion.
-    pub latest: Option<i64>,
-    /// Promotions, deleted ones included.
-    pub count: i64,
-    /// Σ `modified_at` mod 1 000 000 007.
-    pub checksum: i64,
+/// What [`Store::pricing_versions`] returns: two counters the database moves in the same
+/// transaction as every write to what pricing keeps in memory (migration 0014's triggers).
+/// A counter only grows, and it moves at commit, never for a rolled-back write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PricingVersions {
+    /// Moved by every write to `promotions` and `promotion_customers`: the offer index.
+    pub offers: i64,
+    /// Moved by every write to `products`, `product_prices` and `price_lists`: the pricing
+    /// catalogue.
+    pub catalog: i64,
 }
 
 /// Every live offer, with the version of the row each was built from.
@@ -154,19 +157,30 @@ impl Store {
         Ok(OfferChanges { changed: out, removed })
     }
 
-    /// A fingerprint of the promotions table that changes whenever a promotion is created,
-    /// updated or deleted: a cheap test before rebuilding what was built from them.
-    pub async fn promotions_stamp(&self) -> Result<PromotionsStamp> {
-        // The sum of `modified_at` (each term reduced, so the sum fits 64 bits) moves when
-        // any row's stamp does, even to a smaller value: a node whose clock is behind
-        // another's still moves it, where the maximum alone would not.
-        let r = sqlx::query(
-            "SELECT MAX(modified_at), COUNT(*), COALESCE(CAST(SUM(modified_at % 1000000007) AS BIGINT), 0) \
-             FROM promotions",
-        )
-        .fetch_one(self.reader())
-        .await?;
-        Ok(PromotionsStamp { latest: r.try_get(0)?, count: r.try_get(1)?, checksum: r.try_get(2)? })
+    /// The versions of what pricing keeps in memory: one indexed read of two rows, cheap
+    /// enough to run before every pricing, which is what makes a write on one node priced
+    /// by the next pricing on every other.
+    pub async fn pricing_versions(&self) -> Result<PricingVersions> {
+        // On a SQLite file in place (no hand-off to a pool's worker thread: a few
+        // microseconds), else one round trip.
+        let rows = match self.sqlite_readers() {
+            Some(readers) => readers.with(|ex| complete(versions_on(ex)))?,
+            None => versions_on(&mut *self.reader().acquire().await?).await?,
+        };
+        let mut v = PricingVersions::default();
+        for r in &rows {
+            match (r.first().and_then(Param::text), r.get(1).and_then(Param::int)) {
+                (Some("offers"), Some(n)) => v.offers = n,
+                (Some("catalog"), Some(n)) => v.catalog = n,
+                _ => {}
+            }
+        }
+        Ok(v)
+    }
+
+    /// Promotions ever created, deleted ones included.
+    pub async fn count_promotions(&self) -> Result<i64> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM promotions").fetch_one(self.reader()).await?.try_get(0)?)
     }
 
     /// Usage of the offers `ids` (the limited ones pricing looks at,
@@ -249,4 +263,9 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// The rows of `pricing_versions`, (name, version).
+async fn versions_on<E: Exec>(ex: &mut E) -> Result<Vec<Values>> {
+    ex.rows("SELECT name, version FROM pricing_versions", &[]).await
 }
