@@ -112,10 +112,12 @@ pub async fn view(app: &App, user: i64) -> AppResult<Quote> {
 /// Loads the basket's products and prices and prices it against the live offers. `code`
 /// overrides the basket's voucher code (to try a code before it is saved).
 pub async fn quote(app: &App, user: i64, basket: Basket, code: Option<&str>) -> AppResult<Quote> {
-    let (store, snapshot) = (app.store(), app.offers().fresh().await?);
-    let offers = snapshot.index;
+    let store = app.store();
     let ids: Vec<i64> = basket.lines.iter().map(|l| l.product_id).collect();
     let catalog = store.pricing_catalog(&ids).await?;
+    // The offer index as of the version read with the catalogue (no round trip of its own).
+    let snapshot = app.offers().offers_at(catalog.offers_version).await?;
+    let offers = snapshot.index;
     let (list, products, mut prices) = (catalog.price_list, catalog.products, catalog.prices);
     let mut lines = Vec::with_capacity(basket.lines.len());
     let mut unavailable = Vec::new();

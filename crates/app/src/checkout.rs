@@ -54,9 +54,10 @@ fn key_expiry(app: &App) -> i64 {
 /// `key`, a key seen before answers with its stored response (never a second order), also
 /// when this attempt lost the race to a duplicate that emptied the basket first.
 ///
-/// The basket is priced against this node's offer cache, which may not have seen another
-/// node's latest promotion write yet; the checkout transaction checks every applied offer
-/// against its row ([`offerline_store::current_offers`]). When the row says an offer is off
+/// The basket is priced against this node's offer cache, current as of the offers version
+/// read with the basket's catalogue; a promotion write may still commit between that read
+/// and the checkout's transaction, so the transaction checks every applied offer against
+/// its row ([`offerline_store::current_offers`]). When the row says an offer is off
 /// (deactivated, deleted, ended, its per-basket limit lowered) or changed since the copy the
 /// basket was priced with (another benefit, condition, …), nothing is written, the cache
 /// is rebuilt from the database, and the basket is priced and checked out once more: the

@@ -193,8 +193,9 @@ impl OfferCache {
         Ok((self.offers_at(versions.offers).await?, self.catalog_at(versions.catalog).await?))
     }
 
-    /// The index built from `version` or a later one, with every write of this process in it.
-    async fn offers_at(&self, version: i64) -> AppResult<Snapshot> {
+    /// The index built from the offers `version` or a later one, with every write of this
+    /// process in it: for a caller that read the version along with its own rows.
+    pub async fn offers_at(&self, version: i64) -> AppResult<Snapshot> {
         let wanted = self.inner.wanted.load(Ordering::SeqCst);
         let current = |built: Option<i64>| {
             self.inner.done.load(Ordering::SeqCst) >= wanted && built.is_some_and(|b| b >= version)

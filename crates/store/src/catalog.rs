@@ -25,6 +25,10 @@ pub struct PricingCatalog {
     pub products: Vec<Product>,
     /// Prices in `price_list`, by product id.
     pub prices: HashMap<i64, ProductPrice>,
+    /// The offers' pricing version read with it ([`crate::promotions::PricingVersions`]):
+    /// pricing needs the offer index built from it or a later one, and reading it here
+    /// saves a round trip of its own.
+    pub offers_version: i64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -135,10 +139,11 @@ static DEFAULT_PRICE_LIST_SQL: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1")
 });
 /// Both default lists in one row, the stock list's columns after the price list's (NULL when
-/// there is no default stock list): what pricing a basket reads, in one round trip.
+/// there is no default stock list), then the offers' pricing version (migration 0014): what
+/// pricing a basket reads, in one round trip.
 static DEFAULT_LISTS_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT {}, {} FROM \
+        "SELECT {}, {}, (SELECT version FROM pricing_versions WHERE name = 'offers') FROM \
          (SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1) pl \
          LEFT JOIN (SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1) sl \
          ON 1 = 1",
@@ -517,6 +522,7 @@ async fn insert_images(
 async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<PricingCatalog> {
     let lists = e.rows(&DEFAULT_LISTS_SQL, &[]).await?;
     let row = lists.first().ok_or(StoreError::NotFound)?.as_slice();
+    let offers_version = row.last().and_then(Param::int).unwrap_or(0);
     let (pl, sl) = row.split_at(PRICE_LIST_COLS.split(',').count().min(row.len()));
     let price_list = price_list_from_row(pl)?;
     // No default stock list: its columns are NULL beside the price list.
@@ -525,7 +531,13 @@ async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<P
         None => None,
     };
     if product_ids.is_empty() {
-        return Ok(PricingCatalog { price_list, stock_list, products: Vec::new(), prices: HashMap::new() });
+        return Ok(PricingCatalog {
+            price_list,
+            stock_list,
+            products: Vec::new(),
+            prices: HashMap::new(),
+            offers_version,
+        });
     }
     let mut params: Vec<Param<'_>> = vec![price_list.id.into()];
     params.extend(product_ids.iter().map(|&id| Param::from(id)));
@@ -546,7 +558,7 @@ async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<P
     let images = e.rows(&images_sql(&placeholders(0, ids.len())), &ids).await?;
     let images = images.iter().map(|r| image_from_row(r.as_slice())).collect::<Result<Vec<_>>>()?;
     let products = with_images(product_ids, products, images);
-    Ok(PricingCatalog { price_list, stock_list, products, prices })
+    Ok(PricingCatalog { price_list, stock_list, products, prices, offers_version })
 }
 
 /// `cols` (a column list) with each column qualified by `table`.

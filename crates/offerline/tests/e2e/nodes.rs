@@ -9,6 +9,8 @@
 //! - A product, a price or a promotion written through one node is priced by the very next
 //!   simulation on either node, sent as soon as the write was answered (the in-memory
 //!   catalogue and offer index check the database's pricing versions first).
+//! - The pricing versions those reads rest on move with every promotion and catalogue write
+//!   and never with a checkout, so checkouts never queue on their rows.
 //! - The same for a change no offer cache can ever see (a row updated by hand, its
 //!   `modified_at` untouched): the checkout transaction reads the row, not the cache.
 
@@ -27,6 +29,7 @@ both!(
     an_offer_turned_off_on_one_node_is_honoured_by_the_next_checkout_on_the_other,
     a_change_no_cache_can_see_is_honoured,
     catalogue_and_promotion_writes_are_priced_at_once_on_both_nodes,
+    the_pricing_versions_move_with_promotion_and_catalogue_writes_and_never_with_a_checkout,
 );
 
 /// Simulates `body` on `s` until `done` holds (10 s at most): the node's offer cache caught up.
@@ -387,4 +390,40 @@ async fn catalogue_and_promotion_writes_are_priced_at_once_on_both_nodes(db: Db)
         let (_, r) = s.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
         assert_eq!(r["total"], "40.00", "a price from node b, on node {node}: {r}");
     }
+}
+
+/// The two counters every pricing reads (migration 0014): each write to a promotion or to the
+/// catalogue moves its own, in the writing transaction; a checkout moves neither (on
+/// PostgreSQL their rows stay locked until a writer commits, so a checkout that moved them
+/// would queue every other checkout behind it).
+async fn the_pricing_versions_move_with_promotion_and_catalogue_writes_and_never_with_a_checkout(db: Db) {
+    let s = Server::start(db).await;
+    let staff = s.staff();
+    let store = Store::connect(&s.database_url).await.expect("store");
+    let versions = || async { store.pricing_versions().await.expect("versions") };
+    let v0 = versions().await;
+    let p = product(&s, &staff, "VER-1", "100.00").await;
+    let v1 = versions().await;
+    assert!(v1.catalog > v0.catalog && v1.offers == v0.offers, "a product and its price: {v0:?} → {v1:?}");
+    let id = promotion(
+        &s,
+        &staff,
+        json!({"name": "Versioned", "slug": "versioned", "offer_type": "site", "currency": "try", "exclusive": false,
+        "start_datetime": "2020-01-01T00:00:00Z", "condition": {"type": "none", "value": null},
+        "benefit": {"type": "percentage", "value": "10", "range": {"all": true}}}),
+    )
+    .await;
+    let v2 = versions().await;
+    assert!(v2.offers > v1.offers && v2.catalog == v1.catalog, "a promotion: {v1:?} → {v2:?}");
+    let (_, token) = s.customers(1).await.into_iter().next().expect("a customer");
+    let (st, r) = s.post("/baskets/basket/", &token, json!({"product": p, "quantity": 2})).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(checkout_on(&s, &token, id).await, Some(Some("20.00".to_owned())));
+    assert_eq!(versions().await, v2, "a checkout moves no pricing version");
+    let (st, r) =
+        s.send("PATCH", &format!("/api/v1/promotions/{id}/"), Some(&staff), Some(json!({"is_active": false}))).await;
+    assert_eq!(st, 200, "{r}");
+    let v3 = versions().await;
+    assert!(v3.offers > v2.offers && v3.catalog == v2.catalog, "a promotion changed: {v2:?} → {v3:?}");
+    store.close().await;
 }
