@@ -322,14 +322,15 @@ impl OfferCache {
                 let mut versions: HashMap<i64, i64> =
                     current.versions.iter().filter(|(id, _)| !gone.contains(id)).map(|(k, v)| (*k, *v)).collect();
                 versions.extend(changes.changed.versions);
-                let offers: Vec<Offer> = current
+                // The unchanged offers are shared with the current index, not copied.
+                let offers: Vec<Arc<Offer>> = current
                     .index
-                    .iter()
+                    .shared()
                     .filter(|o| !gone.contains(&o.id.0))
                     .cloned()
-                    .chain(changes.changed.offers)
+                    .chain(changes.changed.offers.into_iter().map(Arc::new))
                     .collect();
-                Snapshot { index: Arc::new(OfferIndex::build(offers)), versions: Arc::new(versions) }
+                Snapshot { index: Arc::new(OfferIndex::build_shared(offers)), versions: Arc::new(versions) }
             }
             _ => {
                 let live = self.inner.store.load_live_offers().await?;
@@ -337,10 +338,13 @@ impl OfferCache {
             }
         };
         let n = snapshot.index.len();
-        match self.inner.current.write() {
-            Ok(mut g) => *g = snapshot,
-            Err(poisoned) => *poisoned.into_inner() = snapshot,
-        }
+        // The index it replaces is dropped after the lock is released: freeing thousands of
+        // offers' postings must not hold up the pricings that read the current one.
+        let replaced = match self.inner.current.write() {
+            Ok(mut g) => std::mem::replace(&mut *g, snapshot),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), snapshot),
+        };
+        drop(replaced);
         *built = Some(version);
         self.inner.offers_version.store(version, Ordering::SeqCst);
         self.inner.done.fetch_max(writes, Ordering::SeqCst);

@@ -19,12 +19,18 @@
 //! candidate's position in the index is its place in the pricing order.
 //! Inactive offers are kept (so [`OfferIndex::get`] finds them) but never posted.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ops::Range as Span;
+use std::sync::Arc;
 
 use crate::basket::Line;
 use crate::ids::{OfferId, ProductId};
 use crate::offer::{BenefitKind, ConditionKind, Offer, Range};
+
+/// The index's maps. Their keys are skus, attribute values and ids written by the shop's
+/// staff, hashed with a per-map random seed ([`foldhash::fast::RandomState`]): building the
+/// index hashes every posting, and SipHash was a third of a rebuild at ten thousand offers.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 pub(crate) const COND: u8 = 1;
 pub(crate) const BEN: u8 = 2;
@@ -43,9 +49,13 @@ struct Compiled {
 
 /// A compiled, immutable set of offers. Build it when offers change (the store caches it
 /// and rebuilds on invalidation) and share it between requests.
+///
+/// Each offer is held by an [`Arc`], so a rebuild after one write among thousands shares
+/// the unchanged offers with the index before it ([`OfferIndex::shared`],
+/// [`OfferIndex::build_shared`]) instead of copying every range's skus.
 #[derive(Debug, Clone, Default)]
 pub struct OfferIndex {
-    offers: Vec<Offer>,
+    offers: Vec<Arc<Offer>>,
     compiled: Vec<Compiled>,
     by_id: HashMap<OfferId, u32>,
     sku: HashMap<String, Vec<Posting>>,
@@ -72,6 +82,11 @@ impl OfferIndex {
     /// Compiles the offers. Ids should be unique; if one repeats, the first in processing
     /// order (priority descending, id ascending, then input order) is kept.
     pub fn build(offers: Vec<Offer>) -> Self {
+        Self::build_shared(offers.into_iter().map(Arc::new).collect())
+    }
+
+    /// [`OfferIndex::build`] over offers shared with another index.
+    pub fn build_shared(offers: Vec<Arc<Offer>>) -> Self {
         let mut offers = offers;
         offers.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.id.cmp(&b.id)));
         let mut seen = HashSet::new();
@@ -115,15 +130,18 @@ impl OfferIndex {
             return;
         }
         for sku in &range.skus {
-            self.sku.entry(sku.clone()).or_default().push(p);
+            push_posting(&mut self.sku, sku, p);
         }
         for product in &range.products {
             self.product.entry(*product).or_default().push(p);
         }
         for (name, values) in &range.attributes {
-            let m = self.attr.entry(name.clone()).or_default();
+            let m = match self.attr.get_mut(name.as_str()) {
+                Some(m) => m,
+                None => self.attr.entry(name.clone()).or_default(),
+            };
             for v in values {
-                m.entry(v.clone()).or_default().push(p);
+                push_posting(m, v, p);
             }
         }
     }
@@ -145,11 +163,17 @@ impl OfferIndex {
     }
 
     pub fn get(&self, id: OfferId) -> Option<&Offer> {
-        self.by_id.get(&id).map(|&p| &self.offers[p as usize])
+        self.by_id.get(&id).map(|&p| &*self.offers[p as usize])
     }
 
     /// All offers in processing order (priority descending, id ascending).
     pub fn iter(&self) -> impl Iterator<Item = &Offer> {
+        self.offers.iter().map(|o| &**o)
+    }
+
+    /// All offers in processing order, as shared handles: what a rebuild keeps of this
+    /// index without copying them.
+    pub fn shared(&self) -> impl Iterator<Item = &Arc<Offer>> {
         self.offers.iter()
     }
 
@@ -188,7 +212,7 @@ impl OfferIndex {
         };
         positions
             .into_iter()
-            .map(|pos| &self.offers[pos as usize])
+            .map(|pos| &*self.offers[pos as usize])
             .filter(|o| {
                 o.active
                     && (o.max_global_applications.is_some()
@@ -283,6 +307,18 @@ impl OfferIndex {
             roles &= !BEN;
         }
         roles
+    }
+}
+
+/// Adds `p` to the postings of `key`. The key is copied only the first time it is posted:
+/// ten thousand offers over a few thousand skus post about a million entries, and copying
+/// the sku for each was most of a rebuild.
+fn push_posting(map: &mut HashMap<String, Vec<Posting>>, key: &str, p: Posting) {
+    match map.get_mut(key) {
+        Some(postings) => postings.push(p),
+        None => {
+            map.insert(key.to_owned(), vec![p]);
+        }
     }
 }
 
