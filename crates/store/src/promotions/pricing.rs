@@ -8,7 +8,7 @@ use offerline_core::{Offer, OfferId, OfferUsage, UsageSnapshot};
 use sqlx::Row;
 
 use super::admin::{PROMO_COLS, Promotion, promotion_from_row};
-use crate::exec::{Exec, Param, Values, complete};
+use crate::exec::{Cols, Exec, Param, Values, complete};
 use crate::list::placeholders;
 use crate::{Result, Store, StoreError};
 
@@ -129,12 +129,17 @@ impl Store {
     /// A row changed without its `modified_at` (by hand) is not seen here; a full
     /// [`Store::load_live_offers`] sees it.
     pub async fn live_offer_changes(&self, known: &HashMap<i64, i64>) -> Result<OfferChanges> {
-        let rows =
-            sqlx::query("SELECT id, modified_at FROM promotions WHERE deleted = 0").fetch_all(self.reader()).await?;
+        // Two integers per live promotion: on a SQLite file read in place (a rebuild, which
+        // builds the index on this thread next, is the caller), else one round trip.
+        const LIVE: &str = "SELECT id, modified_at FROM promotions WHERE deleted = 0";
+        let rows = match self.sqlite_readers() {
+            Some(readers) => readers.with(|ex| complete(ex.rows(LIVE, &[])))?,
+            None => self.reader().acquire().await?.rows(LIVE, &[]).await?,
+        };
         let mut live = std::collections::HashSet::with_capacity(rows.len());
         let mut changed: Vec<i64> = Vec::new();
         for r in &rows {
-            let (id, at): (i64, i64) = (r.try_get(0)?, r.try_get(1)?);
+            let (id, at) = (r.int(0)?, r.int(1)?);
             live.insert(id);
             if known.get(&id) != Some(&at) {
                 changed.push(id);
