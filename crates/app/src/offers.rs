@@ -91,6 +91,19 @@ struct Inner {
     catalog_version: AtomicI64,
     catalog_wanted: AtomicU64,
     catalog_done: AtomicU64,
+    /// The pricings' reads of the versions, shared ([`OfferCache::versions`]).
+    reads: VersionReads,
+}
+
+/// The bookkeeping of [`OfferCache::versions`].
+#[derive(Default)]
+struct VersionReads {
+    /// Reads begun so far; a read's ticket is this count once it has begun.
+    begun: AtomicU64,
+    /// The latest read's ticket and answer (tickets grow: one read runs at a time).
+    last: std::sync::Mutex<(u64, PricingVersions)>,
+    /// Held for the length of a read.
+    turn: tokio::sync::Mutex<()>,
 }
 
 impl Drop for Inner {
@@ -138,6 +151,7 @@ impl OfferCache {
                 catalog_version: AtomicI64::new(-1),
                 catalog_wanted: AtomicU64::new(0),
                 catalog_done: AtomicU64::new(0),
+                reads: VersionReads::default(),
             }),
         };
         cache.reload("startup").await?;
@@ -183,14 +197,35 @@ impl OfferCache {
     /// The index with every committed promotion write in it, of this node or any other:
     /// what pricing uses (see the module's freshness rules).
     pub async fn fresh(&self) -> AppResult<Snapshot> {
-        let versions = self.inner.store.pricing_versions().await?;
+        let versions = self.versions().await?;
         self.offers_at(versions.offers).await
     }
 
     /// The index and the pricing catalogue, both current, for one read of the versions.
     pub async fn pricing(&self) -> AppResult<(Snapshot, Arc<CatalogSnapshot>)> {
-        let versions = self.inner.store.pricing_versions().await?;
+        let versions = self.versions().await?;
         Ok((self.offers_at(versions.offers).await?, self.catalog_at(versions.catalog).await?))
+    }
+
+    /// The pricing versions as of a read that began after this call did: what every pricing
+    /// waits for. Concurrent callers share reads: one read runs at a time, and a caller
+    /// takes the answer of the first read that began after it arrived, so under load a
+    /// round trip serves every pricing that was waiting for it (on PostgreSQL, one round
+    /// trip per batch of waiting pricings rather than one each).
+    async fn versions(&self) -> AppResult<PricingVersions> {
+        let reads = &self.inner.reads;
+        // A read with a ticket past this one began after this call: it sees every write
+        // committed before the call, which is all read-your-writes asks.
+        let need = reads.begun.load(Ordering::SeqCst) + 1;
+        let _turn = reads.turn.lock().await;
+        let (ticket, last) = *reads.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if ticket >= need {
+            return Ok(last);
+        }
+        let ticket = reads.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        let versions = self.inner.store.pricing_versions().await?;
+        *reads.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (ticket, versions);
+        Ok(versions)
     }
 
     /// The index built from the offers `version` or a later one, with every write of this
@@ -218,7 +253,7 @@ impl OfferCache {
     /// The pricing catalogue with every committed catalogue write in it (loaded on first
     /// use; concurrent callers share one load).
     pub async fn catalog(&self) -> AppResult<Arc<CatalogSnapshot>> {
-        let versions = self.inner.store.pricing_versions().await?;
+        let versions = self.versions().await?;
         self.catalog_at(versions.catalog).await
     }
 

@@ -130,6 +130,41 @@ async fn writes_anywhere_are_priced_at_once_and_followed_off_the_request_path() 
     store.close().await;
 }
 
+/// Pricings share their reads of the versions; a pricing that starts after a write was
+/// committed must never take the answer of a read that began before it. Readers keep the
+/// shared reads busy while another store writes, and the pricing right after each write
+/// must hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_version_reads_never_answer_a_pricing_with_a_read_older_than_it() {
+    let (store, url, _dir) = store().await;
+    let app = App::load(store.clone()).await.unwrap();
+    let other = Store::connect(&url).await.unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let busy: Vec<_> = (0..6)
+        .map(|_| {
+            let (offers, stop) = (app.offers().clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    offers.fresh().await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for round in 0..30 {
+        let p = other.create_promotion(&input(&format!("Round {round}"), OfferKind::Site, 100)).await.unwrap();
+        assert!(
+            app.offers().fresh().await.unwrap().index.get(offerline_core::OfferId(p.id)).is_some(),
+            "round {round}: a promotion committed before the pricing started"
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    for b in busy {
+        b.await.unwrap();
+    }
+    other.close().await;
+    store.close().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_changes_costs_one_version_read_per_interval() {
     let (store, _, _dir) = store().await;
