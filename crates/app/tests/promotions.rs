@@ -146,6 +146,9 @@ async fn shared_version_reads_never_answer_a_pricing_with_a_read_older_than_it()
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     offers.fresh().await.unwrap();
+                    // On a SQLite file a pricing's reads run in place and never suspend: let
+                    // the writer below have a turn on the two workers.
+                    tokio::task::yield_now().await;
                 }
             })
         })
