@@ -453,10 +453,7 @@ async fn product_for(app: &App, it: &EpItem) -> AppResult<Product> {
         ..Default::default()
     };
     match store.create_product(input).await {
-        Ok(p) => {
-            app.offers().catalog_changed();
-            Ok(p)
-        }
+        Ok(p) => Ok(p),
         // Created meanwhile by another checkout.
         Err(StoreError::Conflict { .. }) => Ok(store.product_by_sku(&it.sku).await?.ok_or(StoreError::NotFound)?),
         Err(e) => Err(e.into()),

@@ -16,9 +16,7 @@ use crate::list::ListQuery;
 
 /// Creates a product; [`AppError::Conflict`] on a sku already taken.
 pub async fn create_product(app: &App, input: ProductInput) -> AppResult<Product> {
-    let p = app.store().create_product(input).await?;
-    app.offers().catalog_changed();
-    Ok(p)
+    Ok(app.store().create_product(input).await?)
 }
 
 pub async fn product(app: &App, id: i64) -> AppResult<Product> {
@@ -32,9 +30,7 @@ pub async fn product_by_sku(app: &App, sku: &str) -> AppResult<Option<Product>> 
 
 /// Changes the fields `input` gives.
 pub async fn update_product(app: &App, id: i64, input: ProductInput) -> AppResult<Product> {
-    let p = app.store().update_product(id, input).await?;
-    app.offers().catalog_changed();
-    Ok(p)
+    Ok(app.store().update_product(id, input).await?)
 }
 
 /// Products matching `q`, with the count of all matches.
@@ -47,9 +43,7 @@ pub async fn list_products(app: &App, q: &ListQuery) -> AppResult<(i64, Vec<Prod
 
 /// Creates a price list in `currency` (a valid currency code).
 pub async fn create_price_list(app: &App, name: &str, code: Option<&str>, currency: &str) -> AppResult<PriceList> {
-    let l = app.store().create_price_list(name, code, currency).await?;
-    app.offers().catalog_changed();
-    Ok(l)
+    Ok(app.store().create_price_list(name, code, currency).await?)
 }
 
 pub async fn list_price_lists(app: &App, q: &ListQuery) -> AppResult<(i64, Vec<PriceList>)> {
@@ -105,9 +99,7 @@ pub async fn set_price(
     retail_price: Option<i64>,
     tax_rate: i64,
 ) -> AppResult<ProductPrice> {
-    let p = app.store().upsert_price(product, list.id, price, retail_price, tax_rate).await?;
-    app.offers().catalog_changed();
-    Ok(p)
+    Ok(app.store().upsert_price(product, list.id, price, retail_price, tax_rate).await?)
 }
 
 /// Prices matching `q` with the count of all matches, and the price lists they are in.

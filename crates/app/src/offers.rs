@@ -10,11 +10,10 @@
 //!   catalogue was built from an older one. So a write committed on any node, by any
 //!   process on the same database, is priced by the next pricing everywhere: strict
 //!   read-your-writes, at the price of that one small read per pricing (measured in
-//!   docs/PERFORMANCE.md). Concurrent callers share one rebuild.
-//! - A write in this process (the promotion and voucher use cases) also marks the index
-//!   out of date ([`OfferCache::changed`]), for what the versions do not cover (a voucher
-//!   of a promotion): a write costs its own rows, not a rebuild of every offer, so ten
-//!   thousand promotions written one by one cost ten thousand inserts.
+//!   docs/PERFORMANCE.md). Concurrent callers share one rebuild. This process's own
+//!   writes need nothing more: they moved the versions before they were answered.
+//! - A write costs its own rows, not a rebuild of every offer, so ten thousand promotions
+//!   written one by one cost ten thousand inserts.
 //! - A rebuild reads the ids and `modified_at` of the live rows and then only the rows
 //!   whose version moved ([`Store::live_offer_changes`]), over the current index: a write
 //!   among ten thousand offers reads one row. The startup load and a checkout that found an
@@ -27,7 +26,7 @@
 //!   too), so it reads them at most once per [`CHECK_INTERVAL`].
 //!
 //! The cache keeps the pricing catalogue ([`CatalogSnapshot`]) by the same rules, with the
-//! catalogue's version and [`OfferCache::catalog_changed`]. It is loaded on first use.
+//! catalogue's version. It is loaded on first use.
 //!
 //! The follower is a task started by [`OfferCache::load`] that holds the cache weakly and
 //! is stopped when the last handle to the cache is dropped.
@@ -71,26 +70,17 @@ pub struct Snapshot {
 struct Inner {
     store: Store,
     current: RwLock<Snapshot>,
-    /// Serialises rebuilds (so a later one never loses to an earlier one) and remembers the
-    /// offers version the current index was built from.
-    built: tokio::sync::Mutex<Option<i64>>,
-    /// That version, readable without the lock (-1 before the first build): pricing's path
-    /// when nothing moved.
+    /// Serialises rebuilds, so a later one never loses to an earlier one.
+    rebuilding: tokio::sync::Mutex<()>,
+    /// The offers version the current index was built from (-1 before the first build).
     offers_version: AtomicI64,
     follower: std::sync::Mutex<Option<tokio::task::AbortHandle>>,
     checks: AtomicU64,
     rebuilds: AtomicU64,
-    /// Writes of this process so far ([`OfferCache::changed`]).
-    wanted: AtomicU64,
-    /// The writes of this process the current index has seen: a build records the
-    /// `wanted` it read before it read the database.
-    done: AtomicU64,
     /// The pricing catalogue, once loaded, and the same bookkeeping for it.
     catalog: RwLock<Option<Arc<CatalogSnapshot>>>,
-    catalog_built: tokio::sync::Mutex<Option<i64>>,
+    catalog_loading: tokio::sync::Mutex<()>,
     catalog_version: AtomicI64,
-    catalog_wanted: AtomicU64,
-    catalog_done: AtomicU64,
     /// The pricings' reads of the versions, shared ([`OfferCache::versions`]).
     reads: VersionReads,
 }
@@ -100,10 +90,9 @@ struct Inner {
 struct VersionReads {
     /// Reads begun so far; a read's ticket is this count once it has begun.
     begun: AtomicU64,
-    /// The latest read's ticket and answer (tickets grow: one read runs at a time).
-    last: std::sync::Mutex<(u64, PricingVersions)>,
-    /// Held for the length of a read.
-    turn: tokio::sync::Mutex<()>,
+    /// The latest read's ticket and answer, held for the length of a read (so one runs at
+    /// a time, and tickets grow).
+    last: tokio::sync::Mutex<(u64, PricingVersions)>,
 }
 
 impl Drop for Inner {
@@ -139,18 +128,14 @@ impl OfferCache {
                     index: Arc::new(OfferIndex::build(Vec::new())),
                     versions: Arc::default(),
                 }),
-                built: tokio::sync::Mutex::new(None),
+                rebuilding: tokio::sync::Mutex::new(()),
                 offers_version: AtomicI64::new(-1),
                 follower: std::sync::Mutex::new(None),
                 checks: AtomicU64::new(0),
                 rebuilds: AtomicU64::new(0),
-                wanted: AtomicU64::new(0),
-                done: AtomicU64::new(0),
                 catalog: RwLock::new(None),
-                catalog_built: tokio::sync::Mutex::new(None),
+                catalog_loading: tokio::sync::Mutex::new(()),
                 catalog_version: AtomicI64::new(-1),
-                catalog_wanted: AtomicU64::new(0),
-                catalog_done: AtomicU64::new(0),
                 reads: VersionReads::default(),
             }),
         };
@@ -188,12 +173,6 @@ impl OfferCache {
         }
     }
 
-    /// After a write in this process: the index is out of date, and the next
-    /// [`OfferCache::fresh`] rebuilds it unless the follower has.
-    pub fn changed(&self) {
-        self.inner.wanted.fetch_add(1, Ordering::SeqCst);
-    }
-
     /// The index with every committed promotion write in it, of this node or any other:
     /// what pricing uses (see the module's freshness rules).
     pub async fn fresh(&self) -> AppResult<Snapshot> {
@@ -201,7 +180,8 @@ impl OfferCache {
         self.offers_at(versions.offers).await
     }
 
-    /// The index and the pricing catalogue, both current, for one read of the versions.
+    /// The index and the pricing catalogue (loaded on first use), both current, for one read
+    /// of the versions.
     pub async fn pricing(&self) -> AppResult<(Snapshot, Arc<CatalogSnapshot>)> {
         let versions = self.versions().await?;
         Ok((self.offers_at(versions.offers).await?, self.catalog_at(versions.catalog).await?))
@@ -218,72 +198,51 @@ impl OfferCache {
         // A read with a ticket past this one began after this call: it sees every write
         // committed before the call, which is all read-your-writes asks.
         let need = reads.begun.load(Ordering::SeqCst) + 1;
-        let _turn = if self.inner.store.reads_in_place() {
+        let mut last = if self.inner.store.reads_in_place() {
             // A read in place takes microseconds and never waits: waiting for another's turn
             // would queue this pricing behind whatever that task's worker runs first
             // (measured: a quarter fewer mixed simulations a second at 32 connections).
-            match reads.turn.try_lock() {
-                Ok(turn) => turn,
+            match reads.last.try_lock() {
+                Ok(last) => last,
                 Err(_) => return Ok(self.inner.store.pricing_versions().await?),
             }
         } else {
-            reads.turn.lock().await
+            reads.last.lock().await
         };
-        let (ticket, last) = *reads.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if ticket >= need {
-            return Ok(last);
+        if last.0 >= need {
+            return Ok(last.1);
         }
         let ticket = reads.begun.fetch_add(1, Ordering::SeqCst) + 1;
         let versions = self.inner.store.pricing_versions().await?;
-        *reads.last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (ticket, versions);
+        *last = (ticket, versions);
         Ok(versions)
     }
 
-    /// The index built from the offers `version` or a later one, with every write of this
-    /// process in it: for a caller that read the version along with its own rows.
+    /// The index built from the offers `version` or a later one: for a caller that read
+    /// the version along with its own rows.
     pub async fn offers_at(&self, version: i64) -> AppResult<Snapshot> {
-        let wanted = self.inner.wanted.load(Ordering::SeqCst);
-        let current = |built: Option<i64>| {
-            self.inner.done.load(Ordering::SeqCst) >= wanted && built.is_some_and(|b| b >= version)
-        };
-        if !current(Some(self.inner.offers_version.load(Ordering::SeqCst))) {
-            let mut built = self.inner.built.lock().await;
-            if !current(*built) {
-                self.rebuild(&mut built, "changed", false).await?;
+        let current = || self.inner.offers_version.load(Ordering::SeqCst) >= version;
+        if !current() {
+            let turn = self.inner.rebuilding.lock().await;
+            if !current() {
+                self.rebuild(&turn, "changed", false).await?;
             }
         }
         Ok(self.snapshot())
     }
 
-    /// After a catalogue write of this process (a product, a price, a price list): the
-    /// next [`OfferCache::catalog`] reloads first.
-    pub fn catalog_changed(&self) {
-        self.inner.catalog_wanted.fetch_add(1, Ordering::SeqCst);
-    }
-
-    /// The pricing catalogue with every committed catalogue write in it (loaded on first
-    /// use; concurrent callers share one load).
-    pub async fn catalog(&self) -> AppResult<Arc<CatalogSnapshot>> {
-        let versions = self.versions().await?;
-        self.catalog_at(versions.catalog).await
-    }
-
-    /// The catalogue loaded from `version` or a later one, with every write of this process
-    /// in it.
+    /// The catalogue loaded from `version` or a later one.
     async fn catalog_at(&self, version: i64) -> AppResult<Arc<CatalogSnapshot>> {
-        let wanted = self.inner.catalog_wanted.load(Ordering::SeqCst);
-        let current = |built: Option<i64>| {
-            self.inner.catalog_done.load(Ordering::SeqCst) >= wanted && built.is_some_and(|b| b >= version)
-        };
-        if current(Some(self.inner.catalog_version.load(Ordering::SeqCst)))
-            && let Some(c) = self.loaded_catalog()
-        {
+        // The version before the catalogue: a load stores the catalogue first.
+        let current =
+            || if self.inner.catalog_version.load(Ordering::SeqCst) >= version { self.loaded_catalog() } else { None };
+        if let Some(c) = current() {
             return Ok(c);
         }
-        let mut built = self.inner.catalog_built.lock().await;
-        match self.loaded_catalog() {
-            Some(c) if current(*built) => Ok(c),
-            _ => self.reload_catalog(&mut built).await,
+        let turn = self.inner.catalog_loading.lock().await;
+        match current() {
+            Some(c) => Ok(c),
+            None => self.reload_catalog(&turn).await,
         }
     }
 
@@ -294,9 +253,9 @@ impl OfferCache {
         }
     }
 
-    async fn reload_catalog(&self, built: &mut Option<i64>) -> AppResult<Arc<CatalogSnapshot>> {
+    /// Loads the catalogue; `_turn` shows the caller holds the load lock.
+    async fn reload_catalog(&self, _turn: &tokio::sync::MutexGuard<'_, ()>) -> AppResult<Arc<CatalogSnapshot>> {
         let started = Instant::now();
-        let writes = self.inner.catalog_wanted.load(Ordering::SeqCst);
         // The version first, as for the offers: a write between the reads is never lost.
         let version = self.inner.store.pricing_versions().await?.catalog;
         let catalog = Arc::new(CatalogSnapshot::from_rows(self.inner.store.catalog_rows().await?));
@@ -304,9 +263,7 @@ impl OfferCache {
             Ok(mut g) => *g = Some(catalog.clone()),
             Err(poisoned) => *poisoned.into_inner() = Some(catalog.clone()),
         }
-        *built = Some(version);
         self.inner.catalog_version.store(version, Ordering::SeqCst);
-        self.inner.catalog_done.fetch_max(writes, Ordering::SeqCst);
         tracing::debug!(
             products = catalog.len(),
             elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
@@ -319,17 +276,17 @@ impl OfferCache {
     /// rebuilds the index, unless it has been rebuilt since `seen` (the index that checkout
     /// priced with) — a burst of such checkouts costs one rebuild, not one each.
     pub async fn outdated(&self, seen: &Arc<OfferIndex>) -> AppResult<()> {
-        let mut built = self.inner.built.lock().await;
+        let turn = self.inner.rebuilding.lock().await;
         if !Arc::ptr_eq(&self.current(), seen) {
             return Ok(());
         }
-        self.rebuild(&mut built, "an offer was out of date at checkout", true).await.map(drop)
+        self.rebuild(&turn, "an offer was out of date at checkout", true).await.map(drop)
     }
 
     /// Rebuilds the index from the database. Returns the number of offers.
     pub async fn reload(&self, why: &str) -> AppResult<usize> {
-        let mut built = self.inner.built.lock().await;
-        self.rebuild(&mut built, why, true).await
+        let turn = self.inner.rebuilding.lock().await;
+        self.rebuild(&turn, why, true).await
     }
 
     /// Reads the versions, reloads the pricing catalogue if it was loaded and its version
@@ -340,25 +297,25 @@ impl OfferCache {
         if self.loaded_catalog().is_some() {
             self.catalog_at(catalog).await?;
         }
-        let mut built = self.inner.built.lock().await;
-        if built.is_some_and(|b| b >= offers) {
+        let turn = self.inner.rebuilding.lock().await;
+        if self.inner.offers_version.load(Ordering::SeqCst) >= offers {
             return Ok(Refreshed { rebuilt: None });
         }
         let started = Instant::now();
-        self.rebuild(&mut built, "changed", false).await?;
+        self.rebuild(&turn, "changed", false).await?;
         Ok(Refreshed { rebuilt: Some(started.elapsed()) })
     }
 
     /// Builds the index again: from every live row when `full` (or when nothing was built
-    /// yet), else from the rows whose `modified_at` moved, over the current index.
-    async fn rebuild(&self, built: &mut Option<i64>, why: &str, full: bool) -> AppResult<usize> {
+    /// yet), else from the rows whose `modified_at` moved, over the current index. `_turn`
+    /// shows the caller holds the rebuild lock.
+    async fn rebuild(&self, _turn: &tokio::sync::MutexGuard<'_, ()>, why: &str, full: bool) -> AppResult<usize> {
         let started = Instant::now();
-        // Before the database is read: a write counted after this is marked for the next build.
-        let writes = self.inner.wanted.load(Ordering::SeqCst);
         // The version first: a write between the two reads is then in the index or in a
         // version later than the one kept, never lost.
         let version = self.inner.store.pricing_versions().await?.offers;
-        let snapshot = match (built.is_some(), full) {
+        let built = self.inner.offers_version.load(Ordering::SeqCst) >= 0;
+        let snapshot = match (built, full) {
             (true, false) => {
                 // Only the rows whose version moved are read; the rest of the index is reused.
                 let current = self.snapshot();
@@ -391,9 +348,7 @@ impl OfferCache {
             Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), snapshot),
         };
         drop(replaced);
-        *built = Some(version);
         self.inner.offers_version.store(version, Ordering::SeqCst);
-        self.inner.done.fetch_max(writes, Ordering::SeqCst);
         self.inner.rebuilds.fetch_add(1, Ordering::Relaxed);
         tracing::info!(
             offers = n,

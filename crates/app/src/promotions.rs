@@ -34,7 +34,6 @@ pub async fn check(app: &App, input: &PromotionInput) -> AppResult<()> {
 pub async fn create(app: &App, input: &PromotionInput) -> AppResult<Promotion> {
     check(app, input).await?;
     let p = app.store().create_promotion(input).await?;
-    app.offers().changed();
     tracing::info!(promotion = p.id, offer_type = p.offer_type.as_str(), "promotion created");
     Ok(p)
 }
@@ -51,7 +50,6 @@ pub async fn create_many(app: &App, inputs: &[PromotionInput]) -> Result<Vec<i64
         return Err(BulkError::Inputs(errors));
     }
     let ids = app.store().create_promotions(inputs).await.map_err(|e| BulkError::Other(e.into()))?;
-    app.offers().changed();
     tracing::info!(count = ids.len(), "promotions created in bulk");
     Ok(ids)
 }
@@ -67,16 +65,12 @@ pub enum BulkError {
 /// Replaces every field of promotion `id` (not found once deleted).
 pub async fn update(app: &App, id: i64, input: &PromotionInput) -> AppResult<Promotion> {
     check(app, input).await?;
-    let p = app.store().update_promotion(id, input).await?;
-    app.offers().changed();
-    Ok(p)
+    Ok(app.store().update_promotion(id, input).await?)
 }
 
 /// Soft delete: the offer stops applying, the ledger keeps pointing at it.
 pub async fn delete(app: &App, id: i64) -> AppResult<()> {
-    app.store().delete_promotion(id).await?;
-    app.offers().changed();
-    Ok(())
+    Ok(app.store().delete_promotion(id).await?)
 }
 
 /// How many promotions were ever created, deleted ones included (the demo loads its own

@@ -71,9 +71,7 @@ pub async fn create(app: &App, v: &NewVoucher) -> AppResult<Voucher> {
         Err(e) => return Err(e.into()),
     };
     takes_vouchers(&p).map_err(|message| AppError::Field { field: "promotion".into(), message })?;
-    let voucher = app.store().create_voucher(&v.code, p.id, v.usage, &v.customers).await?;
-    app.offers().changed();
-    Ok(voucher)
+    Ok(app.store().create_voucher(&v.code, p.id, v.usage, &v.customers).await?)
 }
 
 /// Generates a batch of unique random codes for `promotion`, all or none. The code space
@@ -88,7 +86,6 @@ pub async fn generate(app: &App, promotion: &Promotion, batch: &CodeBatch) -> Ap
     }
     takes_vouchers(promotion).map_err(AppError::Refused)?;
     let codes = app.store().generate_vouchers(promotion.id, count, &batch.prefix, length, batch.usage).await?;
-    app.offers().changed();
     tracing::info!(promotion = promotion.id, count = codes.len(), "vouchers generated");
     Ok(codes)
 }
