@@ -2,10 +2,9 @@
 //! with its price in the default price list, and that list. A simulation reads no
 //! catalogue rows: it looks its lines up here.
 //!
-//! It is kept by the offer cache ([`crate::offers::OfferCache::catalog`]) under the same
-//! freshness rules as the offers: a catalogue write of this process marks it out of date and
-//! the next pricing reloads it first; another process's write is seen through the store's
-//! change watcher and a stamp of the three tables.
+//! It is kept by the offer cache ([`crate::offers::OfferCache::pricing`]) under the same
+//! freshness rules as the offers: a pricing reloads it first when the catalogue's pricing
+//! version has moved since it was loaded, whichever node or process wrote.
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -256,8 +256,8 @@ impl Drop for BumpOnDrop {
 
 /// Set on a response by a handler that takes a body but writes nothing (the pricing
 /// simulation): its request leaves the data generation where it was. Without it every
-/// simulation would make the next request read its token, the catalogue's stamp and the
-/// promotions' stamp from the database again, which is most of what a small basket costs.
+/// simulation would make the next request read its token from the database again, and
+/// empty every cached read.
 #[derive(Clone, Copy, Debug)]
 pub struct ReadOnly;
 

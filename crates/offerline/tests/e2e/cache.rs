@@ -193,7 +193,7 @@ async fn cached_bodies_still_need_a_staff_token(db: Db) {
 
 /// The pricing simulation takes a body but writes nothing, so it must not move the data
 /// generation: the read cached before it is still served from memory after it (and so are
-/// the caller's token and the pricing catalogue's stamp). A write request does move it.
+/// the caller's token). A write request does move it.
 /// On PostgreSQL other tests' writes move the generation too, so each step is tried until
 /// one round runs undisturbed; without the rule no round ever would.
 async fn a_simulation_leaves_the_caches_alone(db: Db) {

@@ -233,9 +233,10 @@ async fn an_offer_turned_off_on_one_node_is_honoured_by_the_next_checkout_on_the
 /// Concurrent checkouts in the burst of [`a_change_no_cache_can_see_is_honoured`].
 const HERD: usize = 16;
 
-/// A row changed by hand, `modified_at` untouched: the promotions stamp does not move, so no
-/// offer cache on either node ever rebuilds for it. The checkout still honours the row, and a
-/// burst of checkouts priced with the stale offer rebuilds the cache once, not once each.
+/// A row changed by hand, `modified_at` untouched: the pricing versions move, but a rebuild
+/// reads only the rows whose `modified_at` moved, so no offer cache on either node ever
+/// picks the change up. The checkout still honours the row, and a burst of checkouts priced
+/// with the stale offer rebuilds the cache (from every row) once, not once each.
 async fn a_change_no_cache_can_see_is_honoured(db: Db) {
     let a = Server::start(db).await;
     let b = Server::start_on(db, a.database_url.clone(), None, None);
@@ -267,8 +268,8 @@ async fn a_change_no_cache_can_see_is_honoured(db: Db) {
         .execute(store.writer())
         .await
         .unwrap();
-    // Give the change watchers time to see the commit: the stamp they compare is unchanged,
-    // so neither cache rebuilds, and both still price the two offers.
+    // Give the followers time to see the commit: they rebuild from the rows whose
+    // `modified_at` moved, which these are not, so both still price the two offers.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     for s in [&a, &b] {
         let (st, r) = s.post("/api/v1/pricing/simulate/", &staff, line.clone()).await;
