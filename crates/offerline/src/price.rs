@@ -124,7 +124,8 @@ pub fn run(promotions: &Path, basket_file: &Path, repeat: Option<u32>) -> anyhow
     match repeat {
         None => {
             let sim = Simulation { input, pricing, refused_codes: Vec::new() };
-            println!("{}", serde_json::to_string(&offerline_api::omnitron::simulate::simulation_answer(&sim))?);
+            let body = offerline_api::omnitron::simulate::answer_body(&sim)?;
+            println!("{}", String::from_utf8_lossy(&body));
         }
         Some(n) => {
             let n = n.max(1);

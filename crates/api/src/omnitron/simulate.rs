@@ -144,8 +144,7 @@ pub(super) async fn simulate(
     }
     let req = simulate::Request { currency: cur, customer, at, codes, lines, explain };
     let sim = simulate::simulate(&state.app, &defaults, req).await?;
-    let mut body = Vec::with_capacity(answer_size_hint(&sim));
-    serde_json::to_writer(&mut body, &simulation_answer(&sim)).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let body = answer_body(&sim).map_err(|e| ApiError::Internal(e.to_string()))?;
     // Nothing was written: the data generation stays, and the caches with it.
     Ok(([(header::CONTENT_TYPE, "application/json")], Extension(ReadOnly), body).into_response())
 }
@@ -262,7 +261,12 @@ fn answer_size_hint(sim: &Simulation) -> usize {
     (hint + names).min(16 << 20)
 }
 
-/// The simulate answer for a simulation (also what `offerline price` prints).
+/// The simulate answer's bytes (also what `offerline price` prints).
+pub fn answer_body(sim: &Simulation) -> Result<Vec<u8>, crate::http::json::JsonError> {
+    crate::http::json::to_vec(&simulation_answer(sim), answer_size_hint(sim))
+}
+
+/// The simulate answer for a simulation.
 pub fn simulation_answer(sim: &Simulation) -> SimulationAnswer<'_> {
     let (input, p) = (&sim.input, &sim.pricing);
     let cur = input.currency;
