@@ -36,7 +36,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use offerline_core::{Offer, OfferIndex};
+use offerline_core::{OfferId, OfferIndex};
 use offerline_store::Store;
 use offerline_store::promotions::PricingVersions;
 
@@ -325,15 +325,11 @@ impl OfferCache {
                 let mut versions: HashMap<i64, i64> =
                     current.versions.iter().filter(|(id, _)| !gone.contains(id)).map(|(k, v)| (*k, *v)).collect();
                 versions.extend(changes.changed.versions);
-                // The unchanged offers are shared with the current index, not copied.
-                let offers: Vec<Arc<Offer>> = current
-                    .index
-                    .shared()
-                    .filter(|o| !gone.contains(&o.id.0))
-                    .cloned()
-                    .chain(changes.changed.offers.into_iter().map(Arc::new))
-                    .collect();
-                Snapshot { index: Arc::new(OfferIndex::build_shared(offers)), versions: Arc::new(versions) }
+                // The unchanged offers and their postings are kept; only the changed ones
+                // are posted.
+                let gone: HashSet<OfferId> = gone.into_iter().map(OfferId).collect();
+                let changed = changes.changed.offers.into_iter().map(Arc::new).collect();
+                Snapshot { index: Arc::new(current.index.with_changes(changed, &gone)), versions: Arc::new(versions) }
             }
             _ => {
                 let live = self.inner.store.load_live_offers().await?;
