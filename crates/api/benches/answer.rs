@@ -23,7 +23,9 @@ const SHAPES: &[(usize, usize)] = &[(10, 10), (100, 100)];
 fn workload((lines, offers): (usize, usize)) -> (PricingInput, OfferIndex) {
     let try_ = Currency::parse("try").unwrap();
     let basket = (0..lines)
-        .map(|i| Line::new(i as i64 + 1, &format!("SKU-{i:05}"), 1 + (i % 3) as u32, 1_000 + (i as i64 * 7_919) % 50_000))
+        .map(|i| {
+            Line::new(i as i64 + 1, &format!("SKU-{i:05}"), 1 + (i % 3) as u32, 1_000 + (i as i64 * 7_919) % 50_000)
+        })
         .collect();
     let input = PricingInput::new(try_, Timestamp(1_780_000_000_000_000), basket);
     let offers = (0..offers)
