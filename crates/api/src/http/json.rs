@@ -38,6 +38,22 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T, capacity: usize) -> Result<Vec<u
     Ok(w.out)
 }
 
+/// A `Serializer`'s integer methods, each handing its value to `self.$write`.
+macro_rules! integers {
+    ($write:ident) => {
+        integers!($write; serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64,
+            serialize_i128: i128, serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64,
+            serialize_u128: u128);
+    };
+    ($write:ident; $($method:ident: $t:ty),*) => {
+        $(
+            fn $method(self, v: $t) -> Result<(), JsonError> {
+                self.$write(v)
+            }
+        )*
+    };
+}
+
 /// For each byte, what it is written as inside a JSON string: 0 as itself, `u` as
 /// `\u00xx`, any other as a backslash and that byte (serde_json's table).
 static ESCAPE: [u8; 256] = {
@@ -128,8 +144,9 @@ impl Writer {
     }
 
     #[inline]
-    fn int(&mut self, n: impl itoa::Integer) {
+    fn int(&mut self, n: impl itoa::Integer) -> Result<(), JsonError> {
         self.out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+        Ok(())
     }
 
     /// A float as serde_json writes it (`null` when not finite).
@@ -178,46 +195,7 @@ impl<'w> ser::Serializer for &'w mut Writer {
         self.out.extend_from_slice(if v { b"true" } else { b"false" });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), JsonError> {
-        self.int(v);
-        Ok(())
-    }
+    integers!(int);
     fn serialize_f32(self, v: f32) -> Result<(), JsonError> {
         self.float(v)
     }
@@ -424,6 +402,10 @@ impl KeyWriter<'_> {
         Ok(())
     }
 
+    fn quoted_int(self, n: impl itoa::Integer) -> Result<(), JsonError> {
+        self.quoted(itoa::Buffer::new().format(n))
+    }
+
     fn float<F: Serialize>(self, finite: bool, f: F) -> Result<(), JsonError> {
         if !finite {
             return Err(JsonError("float key must be finite (got NaN or +/-inf)".into()));
@@ -457,36 +439,7 @@ impl ser::Serializer for KeyWriter<'_> {
     fn serialize_bool(self, v: bool) -> Result<(), JsonError> {
         self.quoted(if v { "true" } else { "false" })
     }
-    fn serialize_i8(self, v: i8) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_i128(self, v: i128) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u8(self, v: u8) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
-    fn serialize_u128(self, v: u128) -> Result<(), JsonError> {
-        self.quoted(itoa::Buffer::new().format(v))
-    }
+    integers!(quoted_int);
     fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Result<(), JsonError> {
         self.serialize_str(variant)
     }
