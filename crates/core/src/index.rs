@@ -51,8 +51,8 @@ struct Compiled {
 /// and rebuilds on invalidation) and share it between requests.
 ///
 /// Each offer is held by an [`Arc`], so a rebuild after one write among thousands shares
-/// the unchanged offers with the index before it ([`OfferIndex::shared`],
-/// [`OfferIndex::build_shared`]) instead of copying every range's skus.
+/// the unchanged offers with the index before it instead of copying every range's skus, and
+/// keeps their postings too ([`OfferIndex::with_changes`]).
 #[derive(Debug, Clone, Default)]
 pub struct OfferIndex {
     offers: Vec<Arc<Offer>>,
