@@ -108,7 +108,7 @@ impl OfferIndex {
     /// unchanged offers are copied key by key with their positions renumbered (an offer's
     /// position is its place in processing order, which an insert shifts), and only the
     /// changed offers are posted. The order of the postings under a key does not matter:
-    /// [`OfferIndex::candidates`] sorts what it finds.
+    /// the candidate lookup sorts what it finds.
     pub fn with_changes(&self, changed: Vec<Arc<Offer>>, gone: &HashSet<OfferId>) -> Self {
         let mut changed = changed;
         changed.sort_by(processing_order);
