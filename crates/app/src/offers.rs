@@ -320,14 +320,15 @@ impl OfferCache {
                 // Only the rows whose version moved are read; the rest of the index is reused.
                 let current = self.snapshot();
                 let changes = self.inner.store.live_offer_changes(&current.versions).await?;
-                let mut gone: HashSet<i64> = changes.removed.into_iter().collect();
-                gone.extend(changes.changed.versions.keys().copied());
-                let mut versions: HashMap<i64, i64> =
-                    current.versions.iter().filter(|(id, _)| !gone.contains(id)).map(|(k, v)| (*k, *v)).collect();
+                // A changed offer replaces the one of its id, in the versions and the index.
+                let mut versions: HashMap<i64, i64> = (*current.versions).clone();
+                for id in &changes.removed {
+                    versions.remove(id);
+                }
                 versions.extend(changes.changed.versions);
                 // The unchanged offers and their postings are kept; only the changed ones
                 // are posted.
-                let gone: HashSet<OfferId> = gone.into_iter().map(OfferId).collect();
+                let gone: HashSet<OfferId> = changes.removed.into_iter().map(OfferId).collect();
                 let changed = changes.changed.offers.into_iter().map(Arc::new).collect();
                 Snapshot { index: Arc::new(current.index.with_changes(changed, &gone)), versions: Arc::new(versions) }
             }
