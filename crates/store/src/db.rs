@@ -198,13 +198,13 @@ impl Store {
         self.checkout_writer.as_deref()
     }
 
-    /// In-place SQLite readers, on SQLite with a database file.
     /// Whether small reads run in place on the calling thread (a SQLite file): they never
     /// wait on the network, so a caller has no reason to share one with others.
     pub fn reads_in_place(&self) -> bool {
         self.sqlite_readers.is_some()
     }
 
+    /// In-place SQLite readers, on SQLite with a database file.
     pub(crate) fn sqlite_readers(&self) -> Option<&SqliteReaders> {
         self.sqlite_readers.as_deref()
     }
