@@ -87,11 +87,7 @@ impl OfferIndex {
 
     /// [`OfferIndex::build`] over offers shared with another index.
     pub fn build_shared(offers: Vec<Arc<Offer>>) -> Self {
-        let mut offers = offers;
-        offers.sort_by(processing_order);
-        let mut seen = HashSet::new();
-        offers.retain(|o| seen.insert(o.id));
-        let mut ix = Self::over(offers);
+        let mut ix = Self::over(in_processing_order(offers));
         for pos in 0..ix.offers.len() as u32 {
             ix.post_offer(pos);
         }
@@ -110,17 +106,15 @@ impl OfferIndex {
     /// changed offers are posted. The order of the postings under a key does not matter:
     /// the candidate lookup sorts what it finds.
     pub fn with_changes(&self, changed: Vec<Arc<Offer>>, gone: &HashSet<OfferId>) -> Self {
-        let mut changed = changed;
-        changed.sort_by(processing_order);
-        let mut seen = HashSet::new();
-        changed.retain(|o| seen.insert(o.id));
+        let changed = in_processing_order(changed);
+        let replaced: HashSet<OfferId> = changed.iter().map(|o| o.id).collect();
         // Old position → new one (`u32::MAX`: taken out), and the changed offers' new ones.
         let mut remap = vec![u32::MAX; self.offers.len()];
         let mut fresh = Vec::with_capacity(changed.len());
         let mut offers = Vec::with_capacity(self.offers.len() + changed.len());
         let mut incoming = changed.into_iter().peekable();
         for (old, o) in self.offers.iter().enumerate() {
-            if gone.contains(&o.id) || seen.contains(&o.id) {
+            if gone.contains(&o.id) || replaced.contains(&o.id) {
                 continue;
             }
             while let Some(c) = incoming.next_if(|c| processing_order(c, o).is_lt()) {
@@ -390,6 +384,15 @@ fn processing_order(a: &Arc<Offer>, b: &Arc<Offer>) -> std::cmp::Ordering {
     b.priority.cmp(&a.priority).then(a.id.cmp(&b.id))
 }
 
+/// `offers` in processing order, each id once: the first in that order (then in input
+/// order) is kept.
+fn in_processing_order(mut offers: Vec<Arc<Offer>>) -> Vec<Arc<Offer>> {
+    offers.sort_by(processing_order);
+    let mut seen = HashSet::new();
+    offers.retain(|o| seen.insert(o.id));
+    offers
+}
+
 /// `postings` under their new positions, those taken out dropped.
 fn renumbered(postings: &[Posting], remap: &[u32]) -> Vec<Posting> {
     postings
@@ -506,6 +509,24 @@ mod tests {
                 }
             }
         }
+
+        /// An index changed in place prices exactly as one built from its offers.
+        #[test]
+        fn an_index_with_changes_is_the_index_built_from_scratch(
+            before in proptest::collection::vec(offer(), 0..10),
+            changed in proptest::collection::vec(offer(), 0..5),
+            gone in proptest::collection::vec(0i64..12, 0..4),
+            baskets in proptest::collection::vec(proptest::collection::vec(line(), 0..5), 1..4),
+        ) {
+            let ix = OfferIndex::build(before);
+            let gone: HashSet<OfferId> = gone.into_iter().map(OfferId).collect();
+            let changed: Vec<Arc<Offer>> = changed.into_iter().map(Arc::new).collect();
+            let changed_ids: HashSet<OfferId> = changed.iter().map(|o| o.id).collect();
+            let kept = ix.shared().filter(|o| !gone.contains(&o.id) && !changed_ids.contains(&o.id)).cloned();
+            let built = OfferIndex::build_shared(kept.chain(changed.iter().cloned()).collect());
+            let updated = ix.with_changes(changed, &gone);
+            prop_assert_eq!(observed(&updated, &baskets), observed(&built, &baskets));
+        }
     }
 
     fn offer() -> impl Strategy<Value = Offer> {
@@ -556,32 +577,6 @@ mod tests {
             out += " ;";
         }
         out
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig {
-            cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000),
-            failure_persistence: None,
-            ..ProptestConfig::default()
-        })]
-
-        /// An index changed in place prices exactly as one built from its offers.
-        #[test]
-        fn an_index_with_changes_is_the_index_built_from_scratch(
-            before in proptest::collection::vec(offer(), 0..10),
-            changed in proptest::collection::vec(offer(), 0..5),
-            gone in proptest::collection::vec(0i64..12, 0..4),
-            baskets in proptest::collection::vec(proptest::collection::vec(line(), 0..5), 1..4),
-        ) {
-            let ix = OfferIndex::build(before);
-            let gone: HashSet<OfferId> = gone.into_iter().map(OfferId).collect();
-            let changed: Vec<Arc<Offer>> = changed.into_iter().map(Arc::new).collect();
-            let changed_ids: HashSet<OfferId> = changed.iter().map(|o| o.id).collect();
-            let kept = ix.shared().filter(|o| !gone.contains(&o.id) && !changed_ids.contains(&o.id)).cloned();
-            let built = OfferIndex::build_shared(kept.chain(changed.iter().cloned()).collect());
-            let updated = ix.with_changes(changed, &gone);
-            prop_assert_eq!(observed(&updated, &baskets), observed(&built, &baskets));
-        }
     }
 
     #[test]
