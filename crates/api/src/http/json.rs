@@ -308,38 +308,29 @@ impl ser::SerializeSeq for Compound<'_> {
     }
 }
 
-impl ser::SerializeTuple for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        ser::SerializeSeq::end(self)
-    }
+/// Tuples of every kind are written as sequences.
+macro_rules! as_seq {
+    ($($tr:ident :: $method:ident),*) => {
+        $(
+            impl ser::$tr for Compound<'_> {
+                type Ok = ();
+                type Error = JsonError;
+                fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
+                    ser::SerializeSeq::serialize_element(self, value)
+                }
+                fn end(self) -> Result<(), JsonError> {
+                    ser::SerializeSeq::end(self)
+                }
+            }
+        )*
+    };
 }
 
-impl ser::SerializeTupleStruct for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        ser::SerializeSeq::end(self)
-    }
-}
-
-impl ser::SerializeTupleVariant for Compound<'_> {
-    type Ok = ();
-    type Error = JsonError;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
-        ser::SerializeSeq::serialize_element(self, value)
-    }
-    fn end(self) -> Result<(), JsonError> {
-        ser::SerializeSeq::end(self)
-    }
-}
+as_seq!(
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 impl ser::SerializeMap for Compound<'_> {
     type Ok = ();
