@@ -240,12 +240,6 @@ impl OfferIndex {
         self.offers.iter().map(|o| &**o)
     }
 
-    /// All offers in processing order, as shared handles: what a rebuild keeps of this
-    /// index without copying them.
-    pub fn shared(&self) -> impl Iterator<Item = &Arc<Offer>> {
-        self.offers.iter()
-    }
-
     pub(crate) fn at(&self, pos: u32) -> &Offer {
         &self.offers[pos as usize]
     }
@@ -522,7 +516,7 @@ mod tests {
             let gone: HashSet<OfferId> = gone.into_iter().map(OfferId).collect();
             let changed: Vec<Arc<Offer>> = changed.into_iter().map(Arc::new).collect();
             let changed_ids: HashSet<OfferId> = changed.iter().map(|o| o.id).collect();
-            let kept = ix.shared().filter(|o| !gone.contains(&o.id) && !changed_ids.contains(&o.id)).cloned();
+            let kept = ix.offers.iter().filter(|o| !gone.contains(&o.id) && !changed_ids.contains(&o.id)).cloned();
             let built = OfferIndex::build_shared(kept.chain(changed.iter().cloned()).collect());
             let updated = ix.with_changes(changed, &gone);
             prop_assert_eq!(observed(&updated, &baskets), observed(&built, &baskets));
