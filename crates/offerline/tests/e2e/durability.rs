@@ -641,6 +641,17 @@ pub async fn check_ledger(store: &Store) -> Figures {
              GROUP BY d.id, d.amount HAVING d.amount <= 0 OR COUNT(b.id) = 0 OR SUM(b.discount_share) <> d.amount",
         ),
         (
+            "ledger rows naming a row that is not there",
+            "SELECT i.id FROM order_items i WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = i.order_id) \
+             OR NOT EXISTS (SELECT 1 FROM products p WHERE p.id = i.product_id) \
+             UNION ALL SELECT d.id FROM discount_items d WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.id = d.order_id) \
+             OR (d.promotion_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM promotions p WHERE p.id = d.promotion_id)) \
+             UNION ALL SELECT b.id FROM benefit_applicants b WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.id = b.order_item_id) \
+             OR NOT EXISTS (SELECT 1 FROM discount_items d WHERE d.id = b.discount_item_id) \
+             UNION ALL SELECT c.id FROM condition_applicants c WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.id = c.order_item_id) \
+             OR NOT EXISTS (SELECT 1 FROM discount_items d WHERE d.id = c.discount_item_id)",
+        ),
+        (
             "order items with a bad net",
             "SELECT id FROM order_items WHERE net_amount < 0 OR net_amount + discount_amount <> price",
         ),

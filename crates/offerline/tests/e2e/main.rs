@@ -25,4 +25,5 @@ mod offers_more;
 mod order_life;
 mod promotions;
 mod read_model;
+mod references;
 mod schema_fuzz;
