@@ -20,10 +20,10 @@
 --   their applicants (the foreign keys' ON DELETE CASCADE; the cancellation tables keep
 --   their own foreign keys and cascade from the items as before).
 --
--- Not covered, because nothing updates them: a change of a ledger row's reference columns
--- or of a parent's id. (A column-specific UPDATE trigger cannot see the changed rows as a
--- set.) SQLite keeps the foreign keys: there a check is an index probe in-process, with no
--- lock to write.
+-- Not covered, because nothing does them: a change of a ledger row's reference columns or
+-- of a parent's id (a column-specific UPDATE trigger cannot see the changed rows as a set),
+-- and TRUNCATE. SQLite keeps the foreign keys: there a check is an index probe in-process,
+-- with no lock to write.
 
 ALTER TABLE order_items
   DROP CONSTRAINT order_items_order_id_fkey,
