@@ -128,19 +128,18 @@ async fn ledger_rows_name_parents_that_are_there(db: Db) {
     assert!(refused_reference(&e), "a discount item naming a missing promotion: {e}");
     tx.rollback().await.ok();
 
-    // Nothing of the refused statements stayed.
-    let items: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_items WHERE order_id = $1 OR order_id = $2")
-        .bind(p.order)
-        .bind(missing)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM order_items WHERE order_id = $1")
-        .bind(p.order)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-    assert_eq!(items, before);
+    // Nothing names the missing rows.
+    let named: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM order_items WHERE $1 IN (order_id, product_id, price_list_id, stock_list_id)) \
+         + (SELECT COUNT(*) FROM discount_items WHERE promotion_id = $1) \
+         + (SELECT COUNT(*) FROM benefit_applicants WHERE $1 IN (discount_item_id, order_item_id)) \
+         + (SELECT COUNT(*) FROM condition_applicants WHERE $1 IN (discount_item_id, order_item_id))",
+    )
+    .bind(missing)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(named, 0);
 
     if db == Db::Postgres {
         a_concurrent_delete_meets_the_insert(&store, &p).await;
