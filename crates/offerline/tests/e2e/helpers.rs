@@ -305,24 +305,42 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill();
-        if let Some(dir) = &self.dir {
-            std::fs::remove_dir_all(dir).ok();
-        }
         if let Some(log) = &self.log {
             std::fs::remove_file(log).ok();
         }
-        if let Some(schema) = self.schema.take() {
-            // Dropping needs async I/O; do it on a short-lived runtime of its own.
-            std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                rt.block_on(async {
-                    if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_admin_url()).await {
-                        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut c).await.ok();
-                    }
-                });
-            })
-            .join()
-            .ok();
-        }
+        remove_database(self.dir.take(), self.schema.take());
+    }
+}
+
+/// A fresh database a test uses without a server ([`fresh_database`], [`demo_database`]):
+/// removed when dropped.
+pub struct Scratch {
+    pub dir: Option<PathBuf>,
+    pub schema: Option<String>,
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        remove_database(self.dir.take(), self.schema.take());
+    }
+}
+
+/// Removes a test's SQLite directory or PostgreSQL schema.
+fn remove_database(dir: Option<PathBuf>, schema: Option<String>) {
+    if let Some(dir) = dir {
+        std::fs::remove_dir_all(dir).ok();
+    }
+    if let Some(schema) = schema {
+        // Dropping needs async I/O; do it on a short-lived runtime of its own.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&pg_admin_url()).await {
+                    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut c).await.ok();
+                }
+            });
+        })
+        .join()
+        .ok();
     }
 }

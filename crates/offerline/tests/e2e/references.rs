@@ -9,7 +9,7 @@ use offerline_store::Store;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::both;
-use crate::helpers::{Db, demo_database};
+use crate::helpers::{Db, Scratch, demo_database};
 
 both!(
     ledger_rows_name_parents_that_are_there,
@@ -83,7 +83,8 @@ async fn applicant(tx: &mut Transaction<'_, Any>, table: &str, discount: i64, it
 }
 
 async fn ledger_rows_name_parents_that_are_there(db: Db) {
-    let (url, dir, _schema, _tour) = demo_database(db).await;
+    let (url, dir, schema, _tour) = demo_database(db).await;
+    let _scratch = Scratch { dir, schema };
     let store = Store::connect(&url).await.expect("store");
     let pool = store.writer();
     let p = placed(pool).await;
@@ -144,9 +145,6 @@ async fn ledger_rows_name_parents_that_are_there(db: Db) {
     if db == Db::Postgres {
         a_concurrent_delete_meets_the_insert(&store, &p).await;
     }
-    if let Some(dir) = dir {
-        std::fs::remove_dir_all(dir).ok();
-    }
 }
 
 /// PostgreSQL: the checks lock what they find, as a foreign key does, so a product deleted
@@ -201,7 +199,8 @@ async fn a_concurrent_delete_meets_the_insert(store: &Store, p: &Placed) {
 }
 
 async fn parents_named_by_the_ledger_are_not_deleted(db: Db) {
-    let (url, dir, _schema, _tour) = demo_database(db).await;
+    let (url, dir, schema, _tour) = demo_database(db).await;
+    let _scratch = Scratch { dir, schema };
     let store = Store::connect(&url).await.expect("store");
     let pool = store.writer();
     let p = placed(pool).await;
@@ -223,13 +222,11 @@ async fn parents_named_by_the_ledger_are_not_deleted(db: Db) {
             sqlx::query(&format!("DELETE FROM promotions WHERE id = {}", p.promotion)).execute(pool).await.unwrap_err();
         assert!(e.to_string().contains("discount_items"), "{e}");
     }
-    if let Some(dir) = dir {
-        std::fs::remove_dir_all(dir).ok();
-    }
 }
 
 async fn deleting_an_order_deletes_its_ledger(db: Db) {
-    let (url, dir, _schema, _tour) = demo_database(db).await;
+    let (url, dir, schema, _tour) = demo_database(db).await;
+    let _scratch = Scratch { dir, schema };
     let store = Store::connect(&url).await.expect("store");
     let pool = store.writer();
     let p = placed(pool).await;
@@ -278,7 +275,4 @@ async fn deleting_an_order_deletes_its_ledger(db: Db) {
     .await
     .unwrap();
     assert_eq!(orphans, 0, "no applicant outlived its rows");
-    if let Some(dir) = dir {
-        std::fs::remove_dir_all(dir).ok();
-    }
 }
