@@ -70,7 +70,8 @@ async fn copy_item(tx: &mut Transaction<'_, Any>, item: i64, column: &str, value
         .map(|_| ())
 }
 
-/// Inserts a benefit applicant naming `discount` and `item`, in `tx`.
+/// Inserts an applicant into `table` (benefit or condition applicants) naming `discount` and
+/// `item`, in `tx`.
 async fn applicant(tx: &mut Transaction<'_, Any>, table: &str, discount: i64, item: i64) -> Result<(), sqlx::Error> {
     let (cols, vals) = match table {
         "benefit_applicants" => ("discount_item_id, order_item_id, discount_share, created_at, modified_at", "0, 0, 0"),
@@ -82,6 +83,17 @@ async fn applicant(tx: &mut Transaction<'_, Any>, table: &str, discount: i64, it
         .map(|_| ())
 }
 
+/// Inserts a discount item of `order` naming `promotion`, in `tx`.
+async fn discount_item(tx: &mut Transaction<'_, Any>, order: i64, promotion: i64) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO discount_items (order_id, name, amount, offer_type, promotion_id, created_at, modified_at) \
+         VALUES ({order}, 'x', 1, 'x', {promotion}, 0, 0)"
+    ))
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
 async fn ledger_rows_name_parents_that_are_there(db: Db) {
     let (url, dir, schema, _tour) = demo_database(db).await;
     let _scratch = Scratch { dir, schema };
@@ -90,9 +102,10 @@ async fn ledger_rows_name_parents_that_are_there(db: Db) {
     let p = placed(pool).await;
     let missing = 1_000_000_000;
 
-    // A copy naming only rows that are there is taken, in one statement and in several.
+    // Rows naming only rows that are there are taken.
     let mut tx = pool.begin().await.unwrap();
     copy_item(&mut tx, p.item, "order_id", p.order).await.expect("a copy of a placed item");
+    discount_item(&mut tx, p.order, p.promotion).await.expect("a discount item naming placed rows");
     for table in ["benefit_applicants", "condition_applicants"] {
         applicant(&mut tx, table, p.discount, p.item).await.expect("an applicant naming placed rows");
     }
@@ -117,22 +130,17 @@ async fn ledger_rows_name_parents_that_are_there(db: Db) {
             tx.rollback().await.ok();
         }
     }
-    let mut tx = pool.begin().await.unwrap();
-    let e = sqlx::query(&format!(
-        "INSERT INTO discount_items (order_id, name, amount, offer_type, promotion_id, created_at, modified_at) \
-         VALUES ({}, 'x', 1, 'x', {missing}, 0, 0)",
-        p.order
-    ))
-    .execute(&mut *tx)
-    .await
-    .expect_err("a discount item naming a missing promotion");
-    assert!(refused_reference(&e), "a discount item naming a missing promotion: {e}");
-    tx.rollback().await.ok();
+    for (order, promotion, what) in [(missing, p.promotion, "order"), (p.order, missing, "promotion")] {
+        let mut tx = pool.begin().await.unwrap();
+        let e = discount_item(&mut tx, order, promotion).await.expect_err(what);
+        assert!(refused_reference(&e), "a discount item naming a missing {what}: {e}");
+        tx.rollback().await.ok();
+    }
 
     // Nothing names the missing rows.
     let named: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM order_items WHERE $1 IN (order_id, product_id, price_list_id, stock_list_id)) \
-         + (SELECT COUNT(*) FROM discount_items WHERE promotion_id = $1) \
+         + (SELECT COUNT(*) FROM discount_items WHERE $1 IN (order_id, promotion_id)) \
          + (SELECT COUNT(*) FROM benefit_applicants WHERE $1 IN (discount_item_id, order_item_id)) \
          + (SELECT COUNT(*) FROM condition_applicants WHERE $1 IN (discount_item_id, order_item_id))",
     )
