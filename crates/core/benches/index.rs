@@ -54,11 +54,12 @@ fn build_from_scratch(bencher: Bencher<'_, '_>, n: usize) {
     bencher.with_inputs(|| all.clone()).bench_values(OfferIndex::build_shared);
 }
 
-/// The index before the write, with the changed offer taken out and put back in.
+/// The index before the write with the changed offer in place of the one of its id, as the
+/// offer cache asks for it (nothing removed).
 #[divan::bench(args = OFFERS)]
 fn with_one_change(bencher: Bencher<'_, '_>, n: usize) {
     let (offers, changed) = catalogue(n);
     let before = OfferIndex::build_shared(offers);
-    let gone: HashSet<OfferId> = HashSet::from([changed.id]);
+    let gone: HashSet<OfferId> = HashSet::new();
     bencher.with_inputs(|| vec![changed.clone()]).bench_values(|c| black_box(&before).with_changes(c, &gone));
 }

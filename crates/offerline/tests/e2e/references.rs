@@ -33,6 +33,16 @@ struct Placed {
     promotion: i64,
 }
 
+/// A fresh demo database (removed when the first value is dropped), the store over it, and
+/// one of its placed orders.
+async fn demo_order(db: Db) -> (Scratch, Store, Placed) {
+    let (url, dir, schema, _tour) = demo_database(db).await;
+    let scratch = Scratch { dir, schema };
+    let store = Store::connect(&url).await.expect("store");
+    let p = placed(store.writer()).await;
+    (scratch, store, p)
+}
+
 async fn placed(pool: &AnyPool) -> Placed {
     let r = sqlx::query(
         "SELECT i.order_id, i.id, d.id, i.product_id, i.price_list_id, i.stock_list_id, d.promotion_id \
@@ -95,11 +105,8 @@ async fn discount_item(tx: &mut Transaction<'_, Any>, order: i64, promotion: i64
 }
 
 async fn ledger_rows_name_parents_that_are_there(db: Db) {
-    let (url, dir, schema, _tour) = demo_database(db).await;
-    let _scratch = Scratch { dir, schema };
-    let store = Store::connect(&url).await.expect("store");
+    let (_scratch, store, p) = demo_order(db).await;
     let pool = store.writer();
-    let p = placed(pool).await;
     let missing = 1_000_000_000;
 
     // Rows naming only rows that are there are taken.
@@ -207,11 +214,8 @@ async fn a_concurrent_delete_meets_the_insert(store: &Store, p: &Placed) {
 }
 
 async fn parents_named_by_the_ledger_are_not_deleted(db: Db) {
-    let (url, dir, schema, _tour) = demo_database(db).await;
-    let _scratch = Scratch { dir, schema };
-    let store = Store::connect(&url).await.expect("store");
+    let (_scratch, store, p) = demo_order(db).await;
     let pool = store.writer();
-    let p = placed(pool).await;
     for (table, id) in [
         ("products", p.product),
         ("price_lists", p.price_list),
@@ -233,11 +237,8 @@ async fn parents_named_by_the_ledger_are_not_deleted(db: Db) {
 }
 
 async fn deleting_an_order_deletes_its_ledger(db: Db) {
-    let (url, dir, schema, _tour) = demo_database(db).await;
-    let _scratch = Scratch { dir, schema };
-    let store = Store::connect(&url).await.expect("store");
+    let (_scratch, store, p) = demo_order(db).await;
     let pool = store.writer();
-    let p = placed(pool).await;
     let counts = |order: i64| {
         let pool = pool.clone();
         async move {
