@@ -141,7 +141,7 @@ impl Exec for sqlx::PgConnection {
 
     async fn rows(&mut self, sql: &str, params: &[Param<'_>]) -> Result<Vec<Values>> {
         let rows = bind_pg(sqlx::query(sql), params).fetch_all(&mut *self).await?;
-        rows.iter().map(|r| values_of_pg_row(r, 0)).collect()
+        rows.iter().map(values_of_pg_row).collect()
     }
 }
 
@@ -158,15 +158,13 @@ fn bind_pg<'q>(
     q
 }
 
-/// A PostgreSQL row as [`Values`], its first `skip` columns left out: integer columns of any
-/// width as integers (a NULL one too), everything else as text (the schema has nothing else:
-/// see the first migration).
-pub(crate) fn values_of_pg_row(row: &sqlx::postgres::PgRow, skip: usize) -> Result<Values> {
+/// A PostgreSQL row as [`Values`]: integer columns of any width as integers (a NULL one
+/// too), everything else as text (the schema has nothing else: see the first migration).
+pub(crate) fn values_of_pg_row(row: &sqlx::postgres::PgRow) -> Result<Values> {
     use sqlx::postgres::Postgres;
     use sqlx::{Column, Type, TypeInfo};
     row.columns()
         .iter()
-        .skip(skip)
         .map(|c| {
             let (i, ty) = (c.ordinal(), c.type_info());
             Ok(if <i64 as Type<Postgres>>::compatible(ty) {

@@ -1,52 +1,59 @@
 //! The PostgreSQL checkout writer's fast path: the plain checkouts of a batch written and
-//! committed together in two round trips, whatever their number.
+//! committed together in one round trip, whatever their number.
 //!
 //! Written one by one ([`crate::checkout::checkout_tx`] inside a savepoint), a checkout is a
 //! round trip per statement on the writer's one connection: its savepoint, the basket (two
 //! statements), the promotions read, the order, its items, discount items and two kinds of
-//! applicants, then the usage counts and the commit. Here, for all the plain checkouts of a
-//! batch:
+//! applicants, then the usage counts and the commit. Here all the plain checkouts of a batch
+//! are one statement, its values bound as one array per column (`unnest`), so that its text
+//! and its prepared statement are the same for every batch, run as a transaction of its own
+//! (committed when PostgreSQL answers). Each of its data-modifying `WITH` parts does one
+//! thing for the whole batch:
 //!
-//! 1. one statement, prepared once like the second: ids drawn from the sequences of
-//!    `orders`, `order_items` and `discount_items` for their rows, and the rows of every
-//!    promotion they apply. (It was a simple query with the ids and counts written into
-//!    its text, planned again on every batch: 0.68 ms a batch against 0.35–0.5 ms now,
-//!    timed in the writer on the checkout bench at 8 clients);
-//! 2. one statement, its values bound as one array per column (`unnest`), so that its text
-//!    and its prepared statement are the same for every batch, run as a transaction of its
-//!    own (committed when PostgreSQL answers): every priced basket line deleted, each only
-//!    if it still has its priced quantity, the baskets' voucher codes cleared, the orders,
-//!    items, discount items, benefit and condition applicants inserted under the ids drawn,
-//!    and their usage counts added (one upsert per table, rows in promotion order as every
-//!    claim locks them), each in one data-modifying `WITH` part. If fewer lines were deleted
-//!    than priced (a basket changed), it fails on purpose, a division by zero, and nothing
-//!    of it stays.
+//! - ids drawn from the sequences of `orders`, `order_items` and `discount_items`, one per
+//!   row. Until then the rows name each other by their place in the batch (order 0, 1, …;
+//!   items and discount items numbered across the batch), and each insert joins a place to
+//!   its id; the statement returns the ids;
+//! - every promotion the orders name checked against its row ([`Checks`]);
+//! - every priced basket line deleted, each only if it still has its priced quantity, and
+//!   the baskets' voucher codes cleared;
+//! - the orders, items, discount items, benefit and condition applicants inserted;
+//! - their usage counts added, one upsert per table, rows in promotion order as every claim
+//!   locks them.
 //!
-//! The ledger tables' statement triggers (list counts, change notifications) fire once per
-//! batch, and the WAL is flushed once.
+//! If fewer lines were deleted than priced (a basket changed), or a promotion's row fails its
+//! check (an offer changed), the statement fails on purpose, a division by zero, and nothing
+//! of it stays.
+//!
+//! The ids and the promotions' rows used to be read in a first round trip of their own. On
+//! the checkout bench at 8 clients the writer's PostgreSQL backend was the busiest process
+//! (0.66 of the two cores), and that round trip took a fifth of each batch's time in the
+//! writer; docs/PERFORMANCE.md has the figures.
+//!
+//! The ledger tables' statement triggers (list counts, change notifications, references)
+//! fire once per batch, and the WAL is flushed once.
 //!
 //! A checkout is plain when nothing can refuse it once its basket is taken: no idempotency
-//! key, no voucher, no claim with a limit (as priced, and as its promotions' rows have them
-//! now), a basket no other checkout of the batch takes, rows that add up
-//! ([`OrderValues::new`]). The others — and a plain one whose offer the rows turn off, so
-//! that its refusal is the one-by-one path's — are left to the one-by-one path, in a
-//! transaction of their own after this one.
+//! key, no voucher, no claim with a limit (as priced; the statement checks the rows have
+//! none either), a basket no other checkout of the batch takes, rows that add up
+//! ([`OrderValues::new`]). The others are left to the one-by-one path, in a transaction of
+//! their own after this one.
 //!
-//! What can still go wrong: a basket that changed since it was priced, an order number
-//! taken (an explicit one, or a generated one drawn by another order in the same
+//! What can still go wrong: a basket or an offer that changed since it was priced, an order
+//! number taken (an explicit one, or a generated one drawn by another order in the same
 //! millisecond), a statement failing, a deadlock. Then nothing was written here
 //! ([`Outcome::Fallback`]) and the caller writes the whole batch one by one, so a refusal is
 //! still answered alone.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
-use offerline_core::UsageClaim;
+use offerline_core::{OrderDraft, UsageClaim};
 use sqlx::{PgConnection, Row as _};
 
 use crate::checkout::{CheckoutWrite, Render, Written};
-use crate::current_offers::{OfferRows, ROW_COLS, applied_ids};
-use crate::exec::{Param, values_of_pg_row};
+use crate::current_offers::applied_ids;
+use crate::exec::Param;
 use crate::orders::{
     DISCOUNT_COLS, ITEM_COLS, ORDER_COLS, OpenCounts, OrderValues, PlacedOrder, claim_usage_deferring, new_order_number,
 };
@@ -100,58 +107,17 @@ pub(crate) async fn write(conn: &mut PgConnection, work: &[(Arc<CheckoutWrite>, 
         return Ok(Outcome::Written(results));
     }
 
-    // 1. The promotions' rows; ids for every row the orders may write.
-    let mut ids: Vec<i64> = orders.iter().flat_map(|(i, _)| applied_ids(&work[*i].0.order.draft)).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let n_items: usize = orders.iter().map(|(_, v)| v.units()).sum();
-    let n_discounts: usize = orders.iter().map(|(i, _)| work[*i].0.order.draft.discounts.len()).sum();
-    let mut rows = OfferRows::default();
-    let mut drawn: HashMap<&str, std::vec::IntoIter<i64>> = HashMap::new();
-    {
-        let fetched = sqlx::query(&FIRST_ROUND_TRIP)
-            .bind(&ids)
-            .bind(orders.len() as i64)
-            .bind(n_items as i64)
-            .bind(n_discounts as i64)
-            .fetch_all(&mut *conn)
-            .await?;
-        for (k, r) in fetched.iter().enumerate() {
-            if k == 0 {
-                for (j, table) in DRAWN.into_iter().enumerate() {
-                    drawn.insert(table, r.try_get::<Vec<i64>, _>(j)?.into_iter());
-                }
-            }
-            let promotion = values_of_pg_row(r, DRAWN.len())?;
-            // No promotion named (or none left): the one row has none.
-            if !matches!(promotion.first(), Some(Param::Int(None))) {
-                rows.add(&promotion)?;
-            }
-        }
-    }
-    let mut ids_of = |table: &str, n: usize| -> Result<Vec<i64>> {
-        let ids: Vec<i64> = drawn.get_mut(table).map(|it| it.take(n).collect()).unwrap_or_default();
-        if ids.len() < n {
-            return Err(StoreError::Internal(format!("too few ids drawn for {table}")));
-        }
-        Ok(ids)
-    };
-    // An offer the rows turn off, or now give a limit: left to the one-by-one path.
-    orders.retain(|(i, _)| {
-        let w = &work[*i].0;
-        matches!(rows.claims(&w.order.draft, &w.priced_offers, now), Ok(None))
-    });
-    if orders.is_empty() {
-        return Ok(Outcome::Written(results));
-    }
-
-    // 2. Everything they write, in one statement and transaction.
+    // One statement: the rows name each other by their place in the batch (the orders, and
+    // the items and discount items across the batch); it draws their ids and returns them.
     let mut st = Statement::default();
     let mut numbers = HashSet::new();
     let mut held = OpenCounts::default();
+    // (checkout, order number, its items' and its discount items' places)
     let mut placed = Vec::with_capacity(orders.len());
-    for (i, v) in &orders {
+    let (mut items, mut discounts) = (0, 0);
+    for (place, (i, v)) in orders.iter().enumerate() {
         let w = &work[*i].0;
+        st.checks.add(&w.order.draft, &w.priced_offers);
         if let Some(b) = &w.basket {
             st.baskets.push(b.basket_id);
             for &(id, qty) in &b.lines {
@@ -167,69 +133,102 @@ pub(crate) async fn write(conn: &mut PgConnection, work: &[(Arc<CheckoutWrite>, 
             }
             number = new_order_number();
         }
-        let order_id = ids_of("orders", 1)?[0];
-        st.orders.push(std::iter::once(Param::from(order_id)).chain(v.order_row(&number)))?;
-        let item_ids = ids_of("order_items", v.units())?;
-        for (k, &id) in item_ids.iter().enumerate() {
-            st.items.push(std::iter::once(Param::from(id)).chain(v.item_row(order_id, k)))?;
+        let order = place as i64;
+        st.orders.push(std::iter::once(Param::from(order)).chain(v.order_row(&number)))?;
+        let item_places: Vec<i64> = (items..items + v.units() as i64).collect();
+        for (k, &id) in item_places.iter().enumerate() {
+            st.items.push(std::iter::once(Param::from(id)).chain(v.item_row(order, k)))?;
         }
-        let discount_ids = ids_of("discount_items", w.order.draft.discounts.len())?;
-        for (d, &id) in w.order.draft.discounts.iter().zip(&discount_ids) {
-            st.discounts.push(std::iter::once(Param::from(id)).chain(v.discount_row(order_id, d)))?;
+        let discount_places: Vec<i64> = (discounts..discounts + w.order.draft.discounts.len() as i64).collect();
+        for (d, &id) in w.order.draft.discounts.iter().zip(&discount_places) {
+            st.discounts.push(std::iter::once(Param::from(id)).chain(v.discount_row(order, d)))?;
         }
-        let (benefit, condition) = v.applicants(&discount_ids, &item_ids);
+        let (benefit, condition) = v.applicants(&discount_places, &item_places);
         for (discount, item, share) in benefit {
             st.benefits.push([discount.into(), item.into(), share.into(), now.into()])?;
         }
         for (discount, item, _) in condition {
             st.conditions.push([discount.into(), item.into(), now.into()])?;
         }
-        // Every claim only counts: no statement, the count is added to the held ones.
-        claim_usage_deferring(conn, &w.order.draft.claims, order_id, Some(&mut held)).await?;
-        placed.push((*i, PlacedOrder { id: order_id, number, item_ids, discount_ids, created_at: now }));
+        // Every claim only counts: no statement, no row naming the order, the count is
+        // added to the held ones.
+        claim_usage_deferring(conn, &w.order.draft.claims, order, Some(&mut held)).await?;
+        placed.push((*i, number, item_places.len(), discount_places.len()));
+        (items, discounts) = (items + item_places.len() as i64, discounts + discount_places.len() as i64);
     }
     (st.offer_counts, st.customer_counts) = held.take();
-    if let Err(e) = st.run(conn, now).await {
-        let why = match &e {
-            StoreError::Db(sqlx::Error::Database(d)) if d.code().as_deref() == Some(BASKET_CHANGED) => {
-                "a basket changed since it was priced".to_owned()
-            }
-            _ => e.to_string(),
-        };
-        return Ok(Outcome::Fallback(why));
-    }
-    for (i, p) in placed {
-        results[i] = Some(Ok(Written::Placed { placed: p, body: None }));
+    let ids = match st.run(conn, now).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            let why = match &e {
+                StoreError::Db(sqlx::Error::Database(d)) if d.code().as_deref() == Some(CHANGED) => {
+                    "a basket or an offer changed since it was priced".to_owned()
+                }
+                _ => e.to_string(),
+            };
+            return Ok(Outcome::Fallback(why));
+        }
+    };
+    // The statement draws exactly the counts it was given, so every place has its id.
+    let [order_ids, item_ids, discount_ids] = ids;
+    let (mut item_ids, mut discount_ids) = (item_ids.into_iter(), discount_ids.into_iter());
+    for ((i, number, n_items, n_discounts), id) in placed.into_iter().zip(order_ids) {
+        let item_ids = item_ids.by_ref().take(n_items).collect();
+        let discount_ids = discount_ids.by_ref().take(n_discounts).collect();
+        let placed = PlacedOrder { id, number, item_ids, discount_ids, created_at: now };
+        results[i] = Some(Ok(Written::Placed { placed, body: None }));
     }
     Ok(Outcome::Written(results))
 }
 
-/// The SQLSTATE the second round trip fails with when a basket changed: division by zero.
-const BASKET_CHANGED: &str = "22012";
+/// The SQLSTATE the statement fails with when a basket or an offer changed since it was
+/// priced: division by zero.
+const CHANGED: &str = "22012";
 
-/// The tables whose ids the first round trip draws, in the order of its first columns.
-const DRAWN: [&str; 3] = ["orders", "order_items", "discount_items"];
+/// What the statement checks of every promotion an order names, against the promotion's row
+/// as the statement reads it: [`crate::current_offers::OfferRows::claims`], made stricter
+/// where that is simpler. It is there, not deleted, active, started and not ended; it has
+/// the version the basket was priced with, if one was priced; for a count claim, the
+/// basket's applications are within its per-basket limit, and it has no limit of its own to
+/// claim (no global count, no budget); for a customer's claim, no per-customer limit. One
+/// row failing fails the whole statement, and the one-by-one path, which reads the rows
+/// itself, then answers every checkout of the batch exactly.
+#[derive(Default)]
+struct Checks {
+    ids: Vec<i64>,
+    versions: Vec<Option<i64>>,
+    applications: Vec<Option<i64>>,
+    customer: Vec<i64>,
+}
 
-/// The first round trip, prepared once: `$2`–`$4` ids drawn from the sequences of
-/// [`DRAWN`] as its first three columns (arrays), then the rows ([`ROW_COLS`]) of the
-/// promotions `$1`, one per result row; a single row with nulls there if none is found.
-/// Each sequence is named once per call (an init plan), not once per id.
-static FIRST_ROUND_TRIP: LazyLock<String> = LazyLock::new(|| {
-    let draw = |table: &str, n: usize| {
-        format!(
-            "ARRAY(SELECT nextval((SELECT pg_get_serial_sequence('{table}', 'id')::regclass)) \
-             FROM generate_series(1, ${n}::int8))"
-        )
-    };
-    let cols: Vec<String> = ROW_COLS.split(", ").map(|c| format!("p.{c}")).collect();
-    format!(
-        "SELECT d.*, {} FROM (SELECT {}, {}, {}) d LEFT JOIN promotions p ON p.id = ANY($1::int8[])",
-        cols.join(", "),
-        draw(DRAWN[0], 2),
-        draw(DRAWN[1], 3),
-        draw(DRAWN[2], 4)
-    )
-});
+impl Checks {
+    fn add(&mut self, draft: &OrderDraft, priced: &[(i64, i64)]) {
+        let applied = applied_ids(draft);
+        let version = |id: i64| priced.iter().find(|p| p.0 == id).map(|p| p.1);
+        for &id in &applied {
+            self.push(id, version(id), None, false);
+        }
+        for &(id, v) in priced.iter().filter(|p| !applied.contains(&p.0)) {
+            self.push(id, Some(v), None, false);
+        }
+        for c in &draft.claims {
+            match c {
+                UsageClaim::Offer { offer, applications, .. } => {
+                    self.push(offer.0, None, Some(i64::from(*applications)), false)
+                }
+                UsageClaim::CustomerOffer { offer, .. } => self.push(offer.0, None, None, true),
+                UsageClaim::Voucher { .. } => {}
+            }
+        }
+    }
+
+    fn push(&mut self, id: i64, version: Option<i64>, applications: Option<i64>, customer: bool) {
+        self.ids.push(id);
+        self.versions.push(version);
+        self.applications.push(applications);
+        self.customer.push(i64::from(customer));
+    }
+}
 
 /// The value types of a table's columns as the second round trip binds them, one letter a
 /// column: `i` a 64-bit integer (an `int8[]` array), `t` text (`text[]`). The id first, then
@@ -264,26 +263,43 @@ const BENEFIT_TYPES: &str = "iiii";
 const CONDITION_COLS: &str = "discount_item_id, order_item_id, created_at";
 const CONDITION_TYPES: &str = "iii";
 
-/// The second round trip (see the module docs). Parameters: `$1`–`$3` the lines to delete
-/// (basket, line, quantity), `$4` the instant, `$5` the baskets, `$6` how many lines, `$7`–`$10`
-/// the per-promotion counts, `$11`–`$13` the per-customer counts, then one array per column
-/// of each table's rows; every table's `modified_at` is its `created_at`.
+/// The statement (see the module docs). Parameters: `$1`–`$3` the lines to delete (basket,
+/// line, quantity), `$4` the instant, `$5` the baskets, `$6` how many lines, `$7`–`$10` the
+/// per-promotion counts, `$11`–`$13` the per-customer counts, `$14`–`$17` the [`Checks`],
+/// `$18`–`$20` how many orders, items and discount items, then one array per column of each
+/// table's rows; every table's `modified_at` is its `created_at`. It returns the ids drawn
+/// for the orders, items and discount items, each in the order of their places.
 static STATEMENT: LazyLock<String> = LazyLock::new(|| {
-    let mut next = 14;
-    let mut part = |name: &str, table: &str, cols: &str, types: &str| {
-        let sql = insert_part(name, table, cols, types, next);
+    let mut next = 21;
+    let mut part = |name: &str, table: &str, cols: &str, types: &str, places: &[&str]| {
+        let sql = insert_part(name, table, cols, types, places, next);
         next += types.len();
         sql
     };
     let parts = [
-        part("o", "orders", &format!("id, {ORDER_COLS}"), ORDER_TYPES),
-        part("i", "order_items", &format!("id, {ITEM_COLS}"), ITEM_TYPES),
-        part("d", "discount_items", &format!("id, {DISCOUNT_COLS}"), DISCOUNT_TYPES),
-        part("b", "benefit_applicants", BENEFIT_COLS, BENEFIT_TYPES),
-        part("c", "condition_applicants", CONDITION_COLS, CONDITION_TYPES),
+        part("o", "orders", &format!("id, {ORDER_COLS}"), ORDER_TYPES, &["oid"]),
+        part("i", "order_items", &format!("id, {ITEM_COLS}"), ITEM_TYPES, &["iid", "oid"]),
+        part("d", "discount_items", &format!("id, {DISCOUNT_COLS}"), DISCOUNT_TYPES, &["did", "oid"]),
+        part("b", "benefit_applicants", BENEFIT_COLS, BENEFIT_TYPES, &["did", "iid"]),
+        part("c", "condition_applicants", CONDITION_COLS, CONDITION_TYPES, &["did", "iid"]),
     ];
+    // Ids for places 0..n, in order; the sequence named once per call (an init plan).
+    let draw = |name: &str, table: &str, n: usize| {
+        format!(
+            "{name} AS (SELECT k, nextval((SELECT pg_get_serial_sequence('{table}', 'id')::regclass)) AS id \
+             FROM generate_series(0, ${n}::int8 - 1) AS k)"
+        )
+    };
     format!(
-        "WITH taken AS (DELETE FROM basket_lines l USING unnest($1::int8[], $2::int8[], $3::int8[]) AS t(basket_id, id, quantity) \
+        "WITH {}, {}, {}, \
+         as_priced AS (SELECT COUNT(*) AS n FROM unnest($14::int8[], $15::int8[], $16::int8[], $17::int8[]) \
+         AS c(id, version, applications, customer) JOIN promotions p ON p.id = c.id \
+         WHERE p.deleted = 0 AND p.is_active <> 0 AND (p.start_at IS NULL OR p.start_at <= $4) \
+         AND (p.end_at IS NULL OR p.end_at > $4) AND (c.version IS NULL OR p.modified_at = c.version) \
+         AND (c.applications IS NULL OR ((p.max_basket_applications IS NULL OR c.applications <= p.max_basket_applications) \
+         AND p.max_global_applications IS NULL AND p.max_discount IS NULL)) \
+         AND (c.customer = 0 OR p.max_user_applications IS NULL)), \
+         taken AS (DELETE FROM basket_lines l USING unnest($1::int8[], $2::int8[], $3::int8[]) AS t(basket_id, id, quantity) \
          WHERE l.basket_id = t.basket_id AND l.id = t.id AND l.quantity = t.quantity RETURNING l.basket_id), \
          cleared AS (UPDATE baskets SET voucher_code = NULL, modified_at = $4 WHERE id = ANY($5::int8[])), {}, \
          counts AS (INSERT INTO offer_usage (promotion_id, applications, discount_spent, orders_count) \
@@ -295,24 +311,40 @@ static STATEMENT: LazyLock<String> = LazyLock::new(|| {
          SELECT * FROM unnest($11::int8[], $12::int8[], $13::int8[]) \
          ON CONFLICT (promotion_id, user_id) DO UPDATE SET \
          applications = offer_customer_usage.applications + excluded.applications) \
-         SELECT 1 / (CASE WHEN (SELECT COUNT(*) FROM taken) = $6 THEN 1 ELSE 0 END)",
+         SELECT ARRAY(SELECT id FROM oid ORDER BY k), ARRAY(SELECT id FROM iid ORDER BY k), \
+         ARRAY(SELECT id FROM did ORDER BY k), \
+         1 / (CASE WHEN (SELECT COUNT(*) FROM taken) = $6 AND (SELECT n FROM as_priced) = cardinality($14::int8[]) \
+         THEN 1 ELSE 0 END)",
+        draw("oid", "orders", 18),
+        draw("iid", "order_items", 19),
+        draw("did", "discount_items", 20),
         parts.join(", ")
     )
 });
 
 /// `name AS (INSERT INTO table (cols, modified_at) SELECT … FROM unnest(…))`, its arrays bound
-/// from `$first` on, `modified_at` the last column's value again.
-fn insert_part(name: &str, table: &str, cols: &str, types: &str, first: usize) -> String {
+/// from `$first` on, `modified_at` the last column's value again. Its first columns hold
+/// places, each replaced by the id drawn for it in the id table `places` names.
+fn insert_part(name: &str, table: &str, cols: &str, types: &str, places: &[&str], first: usize) -> String {
     use std::fmt::Write;
-    let (mut arrays, mut names) = (String::new(), String::new());
+    let (mut arrays, mut names, mut values, mut joins) = (String::new(), String::new(), String::new(), String::new());
     for (j, ty) in types.chars().enumerate() {
         let sep = if j > 0 { ", " } else { "" };
         let ty = if ty == 'i' { "int8" } else { "text" };
         write!(arrays, "{sep}${}::{ty}[]", first + j).ok();
         write!(names, "{sep}c{j}").ok();
+        match places.get(j) {
+            Some(ids) => {
+                write!(values, "{sep}x{j}.id").ok();
+                write!(joins, " JOIN {ids} x{j} ON x{j}.k = t.c{j}").ok();
+            }
+            None => {
+                write!(values, "{sep}c{j}").ok();
+            }
+        }
     }
     format!(
-        "{name} AS (INSERT INTO {table} ({cols}, modified_at) SELECT {names}, c{} FROM unnest({arrays}) AS t({names}))",
+        "{name} AS (INSERT INTO {table} ({cols}, modified_at) SELECT {values}, c{} FROM unnest({arrays}) AS t({names}){joins})",
         types.len() - 1
     )
 }
@@ -330,6 +362,7 @@ struct Statement {
     /// The held counts ([`OpenCounts::take`]).
     offer_counts: Vec<[i64; 4]>,
     customer_counts: Vec<[i64; 3]>,
+    checks: Checks,
 }
 
 impl Default for Statement {
@@ -344,6 +377,7 @@ impl Default for Statement {
             conditions: Rows::new(CONDITION_TYPES),
             offer_counts: Vec::new(),
             customer_counts: Vec::new(),
+            checks: Checks::default(),
         }
     }
 }
@@ -355,7 +389,8 @@ fn column<const N: usize>(rows: &[[i64; N]], k: usize) -> Vec<i64> {
 
 impl Statement {
     /// Runs and commits it.
-    async fn run(&self, conn: &mut PgConnection, now: i64) -> Result<()> {
+    /// Runs and commits it; the ids drawn for the orders, items and discount items.
+    async fn run(&self, conn: &mut PgConnection, now: i64) -> Result<[Vec<i64>; 3]> {
         let mut q = sqlx::query(&STATEMENT)
             .bind(column(&self.lines, 0))
             .bind(column(&self.lines, 1))
@@ -369,6 +404,9 @@ impl Statement {
         for k in 0..3 {
             q = q.bind(column(&self.customer_counts, k));
         }
+        let c = &self.checks;
+        q = q.bind(&c.ids).bind(&c.versions).bind(&c.applications).bind(&c.customer);
+        q = q.bind(self.orders.len() as i64).bind(self.items.len() as i64).bind(self.discounts.len() as i64);
         for rows in [&self.orders, &self.items, &self.discounts, &self.benefits, &self.conditions] {
             for c in &rows.columns {
                 q = match c {
@@ -377,8 +415,8 @@ impl Statement {
                 };
             }
         }
-        q.execute(&mut *conn).await?;
-        Ok(())
+        let row = q.fetch_one(&mut *conn).await?;
+        Ok([row.try_get(0)?, row.try_get(1)?, row.try_get(2)?])
     }
 }
 
@@ -404,7 +442,6 @@ impl Rows {
         }
     }
 
-    #[cfg(test)]
     fn len(&self) -> usize {
         match self.columns.first() {
             Some(Column::Int(v)) => v.len(),
@@ -513,11 +550,12 @@ mod tests {
         assert_eq!(rows.len(), 1, "nothing of a refused row kept");
     }
 
-    /// Every array is bound once, numbered on from the thirteen of the baskets and counts.
+    /// Every array is bound once, numbered on from the twenty of the baskets, counts, checks
+    /// and sizes; each place column is joined to its id table.
     #[test]
     fn the_statement_numbers_every_array() {
         let sql = &*STATEMENT;
-        let n = 13
+        let n = 20
             + ORDER_TYPES.len()
             + ITEM_TYPES.len()
             + DISCOUNT_TYPES.len()
@@ -525,24 +563,56 @@ mod tests {
             + CONDITION_TYPES.len();
         assert!(sql.contains(&format!("${n}::int8[]")), "{sql}");
         assert!(!sql.contains(&format!("${}:", n + 1)));
+        for k in 1..=n {
+            assert!(
+                sql.contains(&format!("${k}:")) || sql.contains(&format!("${k} ")) || sql.contains(&format!("${k})")),
+                "${k}"
+            );
+        }
         assert_eq!(
-            insert_part("b", "benefit_applicants", BENEFIT_COLS, BENEFIT_TYPES, 9),
+            insert_part("b", "benefit_applicants", BENEFIT_COLS, BENEFIT_TYPES, &["did", "iid"], 9),
             "b AS (INSERT INTO benefit_applicants (discount_item_id, order_item_id, discount_share, created_at, modified_at) \
-             SELECT c0, c1, c2, c3, c3 FROM unnest($9::int8[], $10::int8[], $11::int8[], $12::int8[]) AS t(c0, c1, c2, c3))"
+             SELECT x0.id, x1.id, c2, c3, c3 FROM unnest($9::int8[], $10::int8[], $11::int8[], $12::int8[]) AS t(c0, c1, c2, c3) \
+             JOIN did x0 ON x0.k = t.c0 JOIN iid x1 ON x1.k = t.c1)"
         );
     }
 
-    /// The drawn arrays come first, in [`DRAWN`]'s order, each counted by its own parameter;
-    /// every promotion column follows.
+    /// A check row per promotion the order applies (with the version priced, if any), per
+    /// priced promotion it does not apply, and per count and customer claim.
     #[test]
-    fn the_first_round_trip_draws_then_reads() {
-        let sql = &*FIRST_ROUND_TRIP;
-        let at = |needle: &str| sql.find(needle).unwrap_or_else(|| panic!("{needle} in {sql}"));
-        assert!(at("'orders', 'id'") < at("'order_items', 'id'"));
-        assert!(at("'order_items', 'id'") < at("'discount_items', 'id'"));
-        for n in 2..=4 {
-            assert_eq!(sql.matches(&format!("generate_series(1, ${n}::int8)")).count(), 1, "{sql}");
-        }
-        assert!(sql.starts_with(&format!("SELECT d.*, p.{}", ROW_COLS.replace(", ", ", p."))), "{sql}");
+    fn every_promotion_named_is_checked() {
+        let offer = |id| OfferId(id);
+        let draft = OrderDraft {
+            discounts: vec![DiscountDraft { offer: Some(offer(4)), amount: 100, ..DiscountDraft::default() }],
+            claims: vec![
+                UsageClaim::Offer {
+                    offer: offer(4),
+                    applications: 2,
+                    discount: 100,
+                    max_applications: None,
+                    max_discount: None,
+                },
+                UsageClaim::CustomerOffer {
+                    offer: offer(4),
+                    customer: CustomerId(9),
+                    applications: 2,
+                    max_applications: None,
+                },
+                UsageClaim::Offer {
+                    offer: offer(6),
+                    applications: 1,
+                    discount: 0,
+                    max_applications: None,
+                    max_discount: None,
+                },
+            ],
+            ..OrderDraft::default()
+        };
+        let mut c = Checks::default();
+        c.add(&draft, &[(4, 70), (8, 80)]);
+        assert_eq!(c.ids, [4, 6, 8, 4, 4, 6]);
+        assert_eq!(c.versions, [Some(70), None, Some(80), None, None, None]);
+        assert_eq!(c.applications, [None, None, None, Some(2), None, Some(1)]);
+        assert_eq!(c.customer, [0, 0, 0, 0, 1, 0]);
     }
 }

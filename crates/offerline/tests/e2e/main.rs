@@ -27,3 +27,4 @@ mod promotions;
 mod read_model;
 mod references;
 mod schema_fuzz;
+mod writer_checks;
