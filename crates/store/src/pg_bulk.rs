@@ -230,11 +230,13 @@ impl Checks {
     }
 }
 
-/// The value types of a table's columns as the second round trip binds them, one letter a
-/// column: `i` a 64-bit integer (an `int8[]` array), `t` text (`text[]`). The id first, then
-/// the columns of [`ORDER_COLS`] (and [`OrderValues::order_row`]), …
+/// The value types of a table's columns as the statement binds them, one letter a
+/// column: `i` a 64-bit integer (an `int8[]` array), `t` text (`text[]`). The row's place
+/// first (the statement puts the id drawn for it there), and after it the places of the
+/// rows it names (an item's order, an applicant's discount item and item), then the other
+/// columns of [`ORDER_COLS`] (and [`OrderValues::order_row`]), …
 const ORDER_TYPES: &str = concat!(
-    "i",     // id
+    "i",     // id (its place)
     "titit", // number, user_id, channel, status, currency
     "iiii",  // amount, discount_amount, amount_without_discount, shipping_free
     "ttt",   // customer, shipping_address, billing_address
@@ -242,7 +244,7 @@ const ORDER_TYPES: &str = concat!(
 );
 /// … of [`ITEM_COLS`] ([`OrderValues::item_row`]), …
 const ITEM_TYPES: &str = concat!(
-    "i",     // id
+    "i",     // id (its place)
     "iiti",  // order_id, product_id, line_key, status
     "iiiii", // price, retail_price, tax_rate, price_list_id, stock_list_id
     "ii",    // net_amount, discount_amount
@@ -251,7 +253,7 @@ const ITEM_TYPES: &str = concat!(
 );
 /// … of [`DISCOUNT_COLS`] ([`OrderValues::discount_row`]), …
 const DISCOUNT_TYPES: &str = concat!(
-    "i",      // id
+    "i",      // id (its place)
     "itittt", // order_id, name, amount, offer_type, session_offer_type, code
     "i",      // promotion_id
     "ttttt",  // external_id, discount_engine, description, external_uuid, line_key
@@ -349,7 +351,7 @@ fn insert_part(name: &str, table: &str, cols: &str, types: &str, places: &[&str]
     )
 }
 
-/// The rows of the second round trip.
+/// The rows of the statement.
 struct Statement {
     /// (basket, line, quantity) of every line to delete.
     lines: Vec<[i64; 3]>,

@@ -14,11 +14,12 @@
 //! [`MAX_BATCH`]). A batch is written in two parts, each a transaction of its own:
 //!
 //! 1. its plain checkouts — no idempotency key, no voucher, no limit to claim — together,
-//!    in two round trips whatever their number (`pg_bulk`): one statement per
-//!    batch writes every order's rows, its usage counts included, and commits. They are
-//!    answered as soon as it has committed. If anything in it fails (a basket changed since
-//!    it was priced, an order number taken, a deadlock), nothing of it is written and every
-//!    checkout of the batch goes to the second part;
+//!    in one round trip whatever their number (`pg_bulk`): one statement per batch draws
+//!    the ids, checks the promotions, writes every order's rows, its usage counts included,
+//!    and commits. They are answered as soon as it has committed. If anything in it fails
+//!    (a basket or an offer changed since it was priced, an order number taken, a
+//!    deadlock), nothing of it is written and every checkout of the batch goes to the second
+//!    part;
 //! 2. the others one by one, each inside a `SAVEPOINT` of one transaction. The claims
 //!    without a limit are held back and written for the whole part in one upsert per table,
 //!    sent with its `COMMIT` in one round trip ([`OpenCounts`]).
