@@ -520,63 +520,74 @@ async fn insert_images(
 // single-purpose methods above share.
 
 async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<PricingCatalog> {
-    let lists = e.rows(&DEFAULT_LISTS_SQL, &[]).await?;
-    let row = lists.first().ok_or(StoreError::NotFound)?.as_slice();
-    let offers_version = row.last().and_then(Param::int).unwrap_or(0);
-    let (pl, sl) = row.split_at(PRICE_LIST_COLS.split(',').count().min(row.len()));
+    let ids: Vec<Param<'_>> = product_ids.iter().map(|&id| id.into()).collect();
+    let rows = if product_ids.is_empty() {
+        e.rows(&DEFAULT_LISTS_SQL, &[]).await?
+    } else {
+        e.rows(&pricing_catalog_sql(product_ids.len()), &ids).await?
+    };
+    let first = rows.first().ok_or(StoreError::NotFound)?.as_slice();
+    let width = |cols: &str| cols.split(',').count();
+    let lists = width(PRICE_LIST_COLS) + width(STOCK_LIST_COLS) + 1;
+    let (pl, rest) = first.split_at(width(PRICE_LIST_COLS).min(first.len()));
+    let (sl, version) = rest.split_at(width(STOCK_LIST_COLS).min(rest.len()));
+    let offers_version = version.first().and_then(Param::int).unwrap_or(0);
     let price_list = price_list_from_row(pl)?;
     // No default stock list: its columns are NULL beside the price list.
     let stock_list = match sl.opt_int(0)? {
         Some(_) => Some(stock_list_from_row(sl)?),
         None => None,
     };
-    if product_ids.is_empty() {
-        return Ok(PricingCatalog {
-            price_list,
-            stock_list,
-            products: Vec::new(),
-            prices: HashMap::new(),
-            offers_version,
-        });
-    }
-    let mut params: Vec<Param<'_>> = vec![price_list.id.into()];
-    params.extend(product_ids.iter().map(|&id| Param::from(id)));
-    let rows = e.rows(&products_with_prices_sql(product_ids.len()), &params).await?;
-    let width = PRODUCT_COLS.split(',').count();
-    let mut products = Vec::with_capacity(rows.len());
-    let mut prices = HashMap::with_capacity(rows.len());
-    for r in &rows {
-        let (p, pp) = r.as_slice().split_at(width.min(r.len()));
-        products.push(product_from_row(p)?);
-        // A product without a price in the list: the price's columns are NULL.
-        if pp.opt_int(0)?.is_some() {
-            let price = price_from_row(pp)?;
-            prices.insert(price.product_id, price);
+    // Each product's row again for each of its images; NULLs where there is no product, price
+    // or image. Without products asked, the rows hold the lists alone.
+    let (mut products, mut prices, mut images) = (Vec::new(), HashMap::new(), Vec::new());
+    let product_rows = if product_ids.is_empty() { &rows[..0] } else { &rows[..] };
+    for r in product_rows {
+        let r = r.as_slice().get(lists..).unwrap_or_default();
+        let (p, rest) = r.split_at(width(PRODUCT_COLS).min(r.len()));
+        let (pp, img) = rest.split_at(width(PRICE_COLS).min(rest.len()));
+        let Some(id) = p.opt_int(0)? else { continue };
+        if products.last().is_none_or(|last: &Product| last.id != id) {
+            products.push(product_from_row(p)?);
+            if pp.opt_int(0)?.is_some() {
+                let price = price_from_row(pp)?;
+                prices.insert(price.product_id, price);
+            }
+        }
+        if img.opt_int(0)?.is_some() {
+            images.push(image_from_row(img)?);
         }
     }
-    let ids: Vec<Param<'_>> = product_ids.iter().map(|&id| id.into()).collect();
-    let images = e.rows(&images_sql(&placeholders(0, ids.len())), &ids).await?;
-    let images = images.iter().map(|r| image_from_row(r.as_slice())).collect::<Result<Vec<_>>>()?;
     let products = with_images(product_ids, products, images);
     Ok(PricingCatalog { price_list, stock_list, products, prices, offers_version })
+}
+
+/// The default lists and the offers' pricing version ([`DEFAULT_LISTS_SQL`]'s columns), then
+/// each of the products `$1…` with its price in the default price list and each of its
+/// images, in one statement (a round trip, not three): a product's row once per image, in
+/// image order; NULLs where there is no product, price or image.
+fn pricing_catalog_sql(n: usize) -> String {
+    format!(
+        "SELECT {}, {}, (SELECT version FROM pricing_versions WHERE name = 'offers'), {}, {}, {} FROM \
+         (SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1) pl \
+         LEFT JOIN (SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1) sl \
+         ON 1 = 1 \
+         LEFT JOIN products p ON p.id IN ({}) \
+         LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.price_list_id = pl.id \
+         LEFT JOIN product_images i ON i.product_id = p.id \
+         ORDER BY p.id, i.position, i.id",
+        qualified("pl", PRICE_LIST_COLS),
+        qualified("sl", STOCK_LIST_COLS),
+        qualified("p", PRODUCT_COLS),
+        qualified("pp", PRICE_COLS),
+        qualified("i", IMAGE_COLS),
+        placeholders(0, n)
+    )
 }
 
 /// `cols` (a column list) with each column qualified by `table`.
 fn qualified(table: &str, cols: &str) -> String {
     cols.split(',').map(|c| format!("{table}.{}", c.trim())).collect::<Vec<_>>().join(", ")
-}
-
-/// The products `$2…` with their price in the price list `$1` beside each (NULLs for a
-/// product the list does not price; a product has at most one price per list).
-fn products_with_prices_sql(n: usize) -> String {
-    format!(
-        "SELECT {}, {} FROM products p \
-         LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.price_list_id = $1 \
-         WHERE p.id IN ({})",
-        qualified("p", PRODUCT_COLS),
-        qualified("pp", PRICE_COLS),
-        placeholders(1, n)
-    )
 }
 
 fn images_sql(ph: &str) -> String {

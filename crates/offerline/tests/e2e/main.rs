@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod cache;
+mod catalog_read;
 mod checkout;
 mod connections;
 mod dashboard;
