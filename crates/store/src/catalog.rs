@@ -141,16 +141,19 @@ static DEFAULT_PRICE_LIST_SQL: LazyLock<String> = LazyLock::new(|| {
 /// Both default lists in one row, the stock list's columns after the price list's (NULL when
 /// there is no default stock list), then the offers' pricing version (migration 0014): what
 /// pricing a basket reads, in one round trip.
-static DEFAULT_LISTS_SQL: LazyLock<String> = LazyLock::new(|| {
+static DEFAULT_LISTS_SQL: LazyLock<String> = LazyLock::new(|| default_lists_and("", ""));
+
+/// [`DEFAULT_LISTS_SQL`] with `cols` after its columns and `from` after its `FROM`.
+fn default_lists_and(cols: &str, from: &str) -> String {
     format!(
-        "SELECT {}, {}, (SELECT version FROM pricing_versions WHERE name = 'offers') FROM \
+        "SELECT {}, {}, (SELECT version FROM pricing_versions WHERE name = 'offers'){cols} FROM \
          (SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1) pl \
          LEFT JOIN (SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1) sl \
-         ON 1 = 1",
+         ON 1 = 1{from}",
         qualified("pl", PRICE_LIST_COLS),
         qualified("sl", STOCK_LIST_COLS)
     )
-});
+}
 const PRODUCT_COLS: &str = "id, name, sku, base_code, barcode, product_type, is_active, parent_id, attributes, \
      attributes_kwargs, extra_attributes, attribute_set, uuid, productization_date, listing_code, data_source, \
      created_at, modified_at";
@@ -567,21 +570,15 @@ async fn pricing_catalog_on<E: Exec>(e: &mut E, product_ids: &[i64]) -> Result<P
 /// images, in one statement (a round trip, not three): a product's row once per image, in
 /// image order; NULLs where there is no product, price or image.
 fn pricing_catalog_sql(n: usize) -> String {
-    format!(
-        "SELECT {}, {}, (SELECT version FROM pricing_versions WHERE name = 'offers'), {}, {}, {} FROM \
-         (SELECT {PRICE_LIST_COLS} FROM price_lists WHERE code = 'default_price_list' ORDER BY id LIMIT 1) pl \
-         LEFT JOIN (SELECT {STOCK_LIST_COLS} FROM stock_lists WHERE code = 'default_stock_list' ORDER BY id LIMIT 1) sl \
-         ON 1 = 1 \
-         LEFT JOIN products p ON p.id IN ({}) \
-         LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.price_list_id = pl.id \
-         LEFT JOIN product_images i ON i.product_id = p.id \
-         ORDER BY p.id, i.position, i.id",
-        qualified("pl", PRICE_LIST_COLS),
-        qualified("sl", STOCK_LIST_COLS),
-        qualified("p", PRODUCT_COLS),
-        qualified("pp", PRICE_COLS),
-        qualified("i", IMAGE_COLS),
-        placeholders(0, n)
+    default_lists_and(
+        &format!(", {}, {}, {}", qualified("p", PRODUCT_COLS), qualified("pp", PRICE_COLS), qualified("i", IMAGE_COLS)),
+        &format!(
+            " LEFT JOIN products p ON p.id IN ({}) \
+             LEFT JOIN product_prices pp ON pp.product_id = p.id AND pp.price_list_id = pl.id \
+             LEFT JOIN product_images i ON i.product_id = p.id \
+             ORDER BY p.id, i.position, i.id",
+            placeholders(0, n)
+        ),
     )
 }
 
