@@ -136,12 +136,12 @@ pub(crate) async fn write(conn: &mut PgConnection, work: &[(Arc<CheckoutWrite>, 
         let order = place as i64;
         st.orders.push(std::iter::once(Param::from(order)).chain(v.order_row(&number)))?;
         let item_places: Vec<i64> = (items..items + v.units() as i64).collect();
-        for (k, &id) in item_places.iter().enumerate() {
-            st.items.push(std::iter::once(Param::from(id)).chain(v.item_row(order, k)))?;
+        for (k, &item) in item_places.iter().enumerate() {
+            st.items.push(std::iter::once(Param::from(item)).chain(v.item_row(order, k)))?;
         }
         let discount_places: Vec<i64> = (discounts..discounts + w.order.draft.discounts.len() as i64).collect();
-        for (d, &id) in w.order.draft.discounts.iter().zip(&discount_places) {
-            st.discounts.push(std::iter::once(Param::from(id)).chain(v.discount_row(order, d)))?;
+        for (d, &discount) in w.order.draft.discounts.iter().zip(&discount_places) {
+            st.discounts.push(std::iter::once(Param::from(discount)).chain(v.discount_row(order, d)))?;
         }
         let (benefit, condition) = v.applicants(&discount_places, &item_places);
         for (discount, item, share) in benefit {
