@@ -2,18 +2,15 @@
 //! the default list and their images) is read in one statement, a round trip where it was
 //! three. What it reads is what the reads table by table give.
 
-use offerline_store::Store;
 use sqlx::Row;
 
 use crate::both;
-use crate::helpers::{Db, Scratch, demo_database};
+use crate::helpers::{Db, demo_store};
 
 both!(the_pricing_catalogue_read_at_once_is_the_catalogue_read_table_by_table);
 
 async fn the_pricing_catalogue_read_at_once_is_the_catalogue_read_table_by_table(db: Db) {
-    let (url, dir, schema, _tour) = demo_database(db).await;
-    let _scratch = Scratch { dir, schema };
-    let store = Store::connect(&url).await.expect("store");
+    let (_scratch, store) = demo_store(db).await;
     let pool = store.writer();
     let ids: Vec<i64> = sqlx::query("SELECT id FROM products ORDER BY id LIMIT 3")
         .fetch_all(pool)

@@ -23,7 +23,7 @@ use tokio::sync::Semaphore;
 
 use crate::both;
 use crate::checkout::{product, promotion};
-use crate::helpers::{Db, Server, long_tests};
+use crate::helpers::{Db, Server, long_tests, scalar};
 
 both!(
     acknowledged_orders_survive_sigkill,
@@ -613,10 +613,6 @@ async fn acknowledged_cancellations_survive_sigkill(db: Db) {
         orders.len(),
         acked.len()
     );
-}
-
-async fn scalar(store: &Store, sql: &str) -> i64 {
-    sqlx::query(sql).fetch_one(store.reader()).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
 }
 
 /// What [`check_ledger`] looked at.

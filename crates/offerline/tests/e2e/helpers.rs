@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use offerline_store::Store;
 use serde_json::Value;
+use sqlx::Row;
 
 /// Where PostgreSQL is (trust auth). Overridable for other machines.
 pub fn pg_admin_url() -> String {
@@ -45,6 +47,20 @@ pub async fn demo_database(db: Db) -> (String, Option<PathBuf>, Option<String>, 
         .expect("run offerline demo");
     assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
     (url, dir, schema, String::from_utf8(out.stdout).expect("utf-8"))
+}
+
+/// A fresh demo database (removed when the first value is dropped) and the store over it, for
+/// a test that asks the store or the database directly.
+pub async fn demo_store(db: Db) -> (Scratch, Store) {
+    let (url, dir, schema, _tour) = demo_database(db).await;
+    let scratch = Scratch { dir, schema };
+    let store = Store::connect(&url).await.expect("store");
+    (scratch, store)
+}
+
+/// The integer `sql` reads, as the store's readers see it.
+pub async fn scalar(store: &Store, sql: &str) -> i64 {
+    sqlx::query(sql).fetch_one(store.reader()).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
 }
 
 pub struct Server {
@@ -206,7 +222,7 @@ impl Server {
     /// hundreds of customers; [`Server::customer`] goes through the CLI.
     pub async fn customers(&self, n: usize) -> Vec<(i64, String)> {
         use sqlx::Row;
-        let store = offerline_store::Store::connect(&self.database_url).await.expect("store");
+        let store = Store::connect(&self.database_url).await.expect("store");
         let mut out = Vec::with_capacity(n);
         let mut tx = store.begin().await.expect("begin");
         for _ in 0..n {

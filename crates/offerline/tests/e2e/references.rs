@@ -9,7 +9,7 @@ use offerline_store::Store;
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use crate::both;
-use crate::helpers::{Db, Scratch, demo_database};
+use crate::helpers::{Db, Scratch, demo_store};
 
 both!(
     ledger_rows_name_parents_that_are_there,
@@ -36,9 +36,7 @@ struct Placed {
 /// A fresh demo database (removed when the first value is dropped), the store over it, and
 /// one of its placed orders.
 async fn demo_order(db: Db) -> (Scratch, Store, Placed) {
-    let (url, dir, schema, _tour) = demo_database(db).await;
-    let scratch = Scratch { dir, schema };
-    let store = Store::connect(&url).await.expect("store");
+    let (scratch, store) = demo_store(db).await;
     let p = placed(store.writer()).await;
     (scratch, store, p)
 }

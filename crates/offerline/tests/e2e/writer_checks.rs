@@ -9,13 +9,13 @@
 use offerline_core::{
     Currency, CustomerId, DiscountDraft, OfferId, OrderDraft, OrderStatus, ProductId, UnitDraft, UsageClaim,
 };
+use offerline_store::StoreError;
 use offerline_store::checkout::{CheckoutOutcome, CheckoutWrite};
 use offerline_store::orders::NewOrder;
-use offerline_store::{Store, StoreError};
 use sqlx::{AnyPool, Row};
 
 use crate::both;
-use crate::helpers::{Db, Scratch, demo_database};
+use crate::helpers::{Db, demo_store, scalar};
 
 both!(a_promotion_changed_since_pricing_gets_the_same_answer_from_both_writers);
 
@@ -34,18 +34,12 @@ const AS_PRICED: &str = "is_active = 1, deleted = 0, start_at = NULL, end_at = N
                          max_basket_applications = NULL, max_user_applications = NULL, \
                          max_global_applications = NULL, max_discount = NULL";
 
-async fn int(pool: &AnyPool, sql: &str) -> i64 {
-    sqlx::query(sql).fetch_one(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
-}
-
 async fn run(pool: &AnyPool, sql: &str) {
     sqlx::query(sql).execute(pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
 
 async fn a_promotion_changed_since_pricing_gets_the_same_answer_from_both_writers(db: Db) {
-    let (url, dir, schema, _tour) = demo_database(db).await;
-    let _scratch = Scratch { dir, schema };
-    let store = Store::connect(&url).await.expect("store");
+    let (_scratch, store) = demo_store(db).await;
     let pool = store.writer();
     let item = sqlx::query(
         "SELECT product_id, price_list_id, stock_list_id FROM order_items \
@@ -55,10 +49,10 @@ async fn a_promotion_changed_since_pricing_gets_the_same_answer_from_both_writer
     .await
     .expect("the demo placed an order");
     let (product, list, stock): (i64, i64, i64) = (item.get(0), item.get(1), item.get(2));
-    let customer = int(pool, "SELECT id FROM users WHERE is_staff = 0 ORDER BY id LIMIT 1").await;
-    let promotion = int(pool, "SELECT id FROM promotions ORDER BY id LIMIT 1").await;
+    let customer = scalar(&store, "SELECT id FROM users WHERE is_staff = 0 ORDER BY id LIMIT 1").await;
+    let promotion = scalar(&store, "SELECT id FROM promotions ORDER BY id LIMIT 1").await;
     run(pool, &format!("UPDATE promotions SET {AS_PRICED} WHERE id = {promotion}")).await;
-    let version = int(pool, &format!("SELECT modified_at FROM promotions WHERE id = {promotion}")).await;
+    let version = scalar(&store, &format!("SELECT modified_at FROM promotions WHERE id = {promotion}")).await;
 
     // One unit of 100.00 with 10.00 off by the promotion, counted for it and the customer.
     let offer = OfferId(promotion);
@@ -142,16 +136,17 @@ async fn a_promotion_changed_since_pricing_gets_the_same_answer_from_both_writer
         if !change.is_empty() {
             run(pool, &format!("UPDATE promotions SET {change} WHERE id = {promotion}")).await;
         }
-        let orders = int(pool, "SELECT COUNT(*) FROM orders").await;
-        let items = int(pool, "SELECT COUNT(*) FROM order_items").await;
+        let orders = scalar(&store, "SELECT COUNT(*) FROM orders").await;
+        let items = scalar(&store, "SELECT COUNT(*) FROM order_items").await;
         let out = store.checkout(write(), None).await;
-        let written = int(pool, "SELECT COUNT(*) FROM orders").await - orders;
+        let written = scalar(&store, "SELECT COUNT(*) FROM orders").await - orders;
         match (&expect, &out) {
             (Expect::Placed, Ok(CheckoutOutcome::Placed { placed, .. })) => {
                 assert_eq!(written, 1, "{change}");
-                assert_eq!(int(pool, "SELECT COUNT(*) FROM order_items").await - items, 1, "{change}");
+                assert_eq!(scalar(&store, "SELECT COUNT(*) FROM order_items").await - items, 1, "{change}");
                 let named =
-                    int(pool, &format!("SELECT promotion_id FROM discount_items WHERE order_id = {}", placed.id)).await;
+                    scalar(&store, &format!("SELECT promotion_id FROM discount_items WHERE order_id = {}", placed.id))
+                        .await;
                 assert_eq!(named, promotion, "{change}");
             }
             (Expect::Changed(why), Err(StoreError::OfferChanged { promotion_id, why: got })) => {
